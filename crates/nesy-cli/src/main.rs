@@ -1,0 +1,266 @@
+//! The `nesy` command.
+//!
+//! ```text
+//! nesy check rules/                 # check every .nesy file below rules/
+//! nesy check --format json a.nesy   # diagnostics as JSON
+//! nesy fmt --check rules/           # exit 1 if a file is not formatted
+//! ```
+//!
+//! Exit status: 0 when all is well, 1 when a file has an error (or, for
+//! `fmt --check`, would change), 2 on usage errors such as a missing file.
+
+use clap::{Parser, Subcommand, ValueEnum};
+use nesy_lang::{Checked, SourceFile};
+use std::io::{IsTerminal, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+mod files;
+
+/// nesy: rules, knowledge graphs and learned models, with explanations.
+#[derive(Parser, Debug)]
+#[command(name = "nesy", version, about, long_about = None)]
+struct Cli {
+    /// When to color the output.
+    #[arg(long, value_enum, default_value_t = Color::Auto, global = true)]
+    color: Color,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+enum Color {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+enum CheckFormat {
+    /// Readable reports with the source line and a caret.
+    Text,
+    /// `{"diagnostics": [{file, line, column, severity, code, message, help, ...}], ...}`
+    Json,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Check rule files for errors without running them.
+    Check {
+        /// Rule files, or directories to search for `.nesy` files.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = CheckFormat::Text)]
+        format: CheckFormat,
+        /// Treat warnings as errors (exit 1 when there are any).
+        #[arg(long)]
+        deny_warnings: bool,
+    },
+    /// Format rule files in place, in the one canonical style.
+    Fmt {
+        /// Rule files, directories to search for `.nesy` files, or `-` to
+        /// format standard input to standard output.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// Change nothing; exit 1 if any file would change.
+        #[arg(long)]
+        check: bool,
+    },
+}
+
+fn main() -> ExitCode {
+    std::panic::set_hook(Box::new(|info| {
+        let location = info
+            .location()
+            .map(|l| format!(" at {}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        eprintln!(
+            "nesy: internal error{location}; this is a bug in nesy, please report it with the input that caused it"
+        );
+    }));
+    let cli = Cli::parse();
+    let color = match cli.color {
+        Color::Always => true,
+        Color::Never => false,
+        Color::Auto => std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+    };
+    let result = match cli.command {
+        Command::Check {
+            paths,
+            format,
+            deny_warnings,
+        } => check(&paths, format, deny_warnings, color),
+        Command::Fmt { paths, check } => fmt(&paths, check, color),
+    };
+    match result {
+        Ok(code) => code,
+        Err(usage) => {
+            eprintln!("error: {usage}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Renders diagnostics with source excerpts and carets.
+fn render(
+    checked_source: &SourceFile,
+    diagnostics: &[nesy_lang::Diagnostic],
+    color: bool,
+) -> String {
+    let theme = if color {
+        miette::GraphicalTheme::unicode()
+    } else {
+        miette::GraphicalTheme::unicode_nocolor()
+    };
+    let handler = miette::GraphicalReportHandler::new_themed(theme).with_context_lines(1);
+    let mut out = String::new();
+    for d in diagnostics {
+        let report = checked_source.report(d.clone()).without_code();
+        let location = checked_source.locate(d);
+        out.push_str(&format!(
+            "{}:{}:{}: {}[{}]: {}\n",
+            checked_source.name(),
+            location.line,
+            location.column,
+            d.severity,
+            d.code,
+            d.message
+        ));
+        if handler.render_report(&mut out, &report).is_err() {
+            out.push_str("  (could not render the source excerpt)\n");
+        }
+        out.push('\n');
+    }
+    out
+}
+
+fn check(
+    paths: &[PathBuf],
+    format: CheckFormat,
+    deny_warnings: bool,
+    color: bool,
+) -> Result<ExitCode, String> {
+    let files = files::collect(paths)?;
+    let mut results: Vec<Checked> = Vec::new();
+    for file in &files {
+        let checked = nesy_lang::check_file(file)
+            .map_err(|e| format!("cannot read `{}`: {e}", file.display()))?;
+        results.push(checked);
+    }
+    let (errors, warnings) = results.iter().fold((0, 0), |(e, w), c| {
+        let (ce, cw) = c.counts();
+        (e + ce, w + cw)
+    });
+    let mut stdout = std::io::stdout().lock();
+    match format {
+        CheckFormat::Json => {
+            let diagnostics: Vec<_> = results
+                .iter()
+                .flat_map(|c| c.diagnostics.iter().map(|d| c.source.to_json(d)))
+                .collect();
+            let json = serde_json::json!({
+                "files": files.len(),
+                "errors": errors,
+                "warnings": warnings,
+                "diagnostics": diagnostics,
+            });
+            let _ = writeln!(stdout, "{json:#}");
+        }
+        CheckFormat::Text => {
+            for c in &results {
+                let _ = write!(stdout, "{}", render(&c.source, &c.diagnostics, color));
+            }
+            let _ = writeln!(
+                stdout,
+                "{} checked: {}, {}",
+                plural(files.len(), "file"),
+                plural(errors, "error"),
+                plural(warnings, "warning")
+            );
+        }
+    }
+    let failed = errors > 0 || (deny_warnings && warnings > 0);
+    Ok(if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn fmt(paths: &[PathBuf], check_only: bool, color: bool) -> Result<ExitCode, String> {
+    if paths.len() == 1 && paths.first().is_some_and(|p| p == Path::new("-")) {
+        let mut text = String::new();
+        std::io::stdin()
+            .read_to_string(&mut text)
+            .map_err(|e| format!("cannot read standard input: {e}"))?;
+        return Ok(match nesy_lang::format_source(&text) {
+            Ok(formatted) => {
+                if check_only {
+                    if formatted == text {
+                        ExitCode::SUCCESS
+                    } else {
+                        ExitCode::FAILURE
+                    }
+                } else {
+                    print!("{formatted}");
+                    ExitCode::SUCCESS
+                }
+            }
+            Err(diagnostics) => {
+                eprint!(
+                    "{}",
+                    render(&SourceFile::new("<stdin>", text), &diagnostics, color)
+                );
+                ExitCode::FAILURE
+            }
+        });
+    }
+    let files = files::collect(paths)?;
+    let mut failed = false;
+    let mut changed = 0;
+    for file in &files {
+        let text = std::fs::read_to_string(file)
+            .map_err(|e| format!("cannot read `{}`: {e}", file.display()))?;
+        match nesy_lang::format_source(&text) {
+            Ok(formatted) if formatted == text => {}
+            Ok(formatted) => {
+                changed += 1;
+                if check_only {
+                    println!("would reformat {}", file.display());
+                    failed = true;
+                } else if let Err(e) = files::write_atomically(file, &formatted) {
+                    eprintln!("error: cannot write `{}`: {e}", file.display());
+                    failed = true;
+                } else {
+                    println!("formatted {}", file.display());
+                }
+            }
+            Err(diagnostics) => {
+                let source = SourceFile::new(file.display().to_string(), text);
+                eprint!("{}", render(&source, &diagnostics, color));
+                eprintln!(
+                    "error: `{}` has syntax errors; not formatted",
+                    file.display()
+                );
+                failed = true;
+            }
+        }
+    }
+    if check_only && changed > 0 {
+        println!("{} would be reformatted", plural(changed, "file"));
+    }
+    Ok(if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn plural(n: usize, word: &str) -> String {
+    if n == 1 {
+        format!("1 {word}")
+    } else {
+        format!("{n} {word}s")
+    }
+}

@@ -1,0 +1,274 @@
+//! Diagnostics: what the parser and checker report, with spans, codes and help.
+//!
+//! ```
+//! use nesy_lang::{check_source, Severity};
+//!
+//! let checked = check_source("family.nesy", "ancestor(X, Y) :- parent(X, Z).");
+//! let unsafe_var = checked.diagnostics.iter().find(|d| d.code == "unsafe-variable").unwrap();
+//! assert_eq!(unsafe_var.severity, Severity::Error);
+//! let located = checked.source.locate(unsafe_var);
+//! assert_eq!((located.line, located.column), (1, 13));
+//! ```
+
+use crate::ast::Span;
+use miette::{LabeledSpan, NamedSource, SourceCode};
+use serde::Serialize;
+use std::fmt;
+use std::sync::Arc;
+
+/// How bad a diagnostic is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// The program may be fine, but look.
+    Warning,
+    /// The program is rejected.
+    Error,
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Severity::Warning => "warning",
+            Severity::Error => "error",
+        })
+    }
+}
+
+/// One problem found in a source text.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct Diagnostic {
+    /// Error or warning.
+    pub severity: Severity,
+    /// A stable, kebab-case code, e.g. `unsafe-variable`.
+    pub code: &'static str,
+    /// What is wrong, lowercase, user input in backticks.
+    pub message: String,
+    /// Where: the caret goes here.
+    pub span: Span,
+    /// A short label under the caret.
+    pub label: Option<String>,
+    /// How to fix it, when we can say.
+    pub help: Option<String>,
+    /// Other places that explain the problem (e.g. the first definition).
+    pub related: Vec<(Span, String)>,
+}
+
+impl Diagnostic {
+    /// An error.
+    pub fn error(code: &'static str, span: Span, message: impl Into<String>) -> Self {
+        Diagnostic {
+            severity: Severity::Error,
+            code,
+            message: message.into(),
+            span,
+            label: None,
+            help: None,
+            related: Vec::new(),
+        }
+    }
+
+    /// A warning.
+    pub fn warning(code: &'static str, span: Span, message: impl Into<String>) -> Self {
+        Diagnostic {
+            severity: Severity::Warning,
+            ..Diagnostic::error(code, span, message)
+        }
+    }
+
+    /// With a label under the caret.
+    pub fn with_label(mut self, label: impl Into<String>) -> Self {
+        self.label = Some(label.into());
+        self
+    }
+
+    /// With a help line.
+    pub fn with_help(mut self, help: impl Into<String>) -> Self {
+        self.help = Some(help.into());
+        self
+    }
+
+    /// With another labelled place.
+    pub fn with_related(mut self, span: Span, label: impl Into<String>) -> Self {
+        self.related.push((span, label.into()));
+        self
+    }
+
+    /// Whether it is an error.
+    pub fn is_error(&self) -> bool {
+        self.severity == Severity::Error
+    }
+}
+
+/// A source text with its name (usually the file path), shared cheaply.
+#[derive(Clone, Debug)]
+pub struct SourceFile {
+    name: Arc<str>,
+    text: Arc<str>,
+    line_starts: Arc<[usize]>,
+}
+
+/// A diagnostic's position as a person reads it (1-based).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Location {
+    /// 1-based line.
+    pub line: usize,
+    /// 1-based column, in characters.
+    pub column: usize,
+}
+
+impl SourceFile {
+    /// A named text.
+    pub fn new(name: impl Into<String>, text: impl Into<String>) -> Self {
+        let text: Arc<str> = Arc::from(text.into());
+        let line_starts = std::iter::once(0)
+            .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+            .collect::<Vec<_>>();
+        SourceFile {
+            name: Arc::from(name.into()),
+            text,
+            line_starts: line_starts.into(),
+        }
+    }
+
+    /// The name (path) of the source.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The text.
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    /// The 1-based line and column of a byte offset (clamped to the text).
+    pub fn position(&self, offset: usize) -> Location {
+        let offset = offset.min(self.text.len());
+        let line_index = self
+            .line_starts
+            .partition_point(|&s| s <= offset)
+            .saturating_sub(1);
+        let line_start = self.line_starts.get(line_index).copied().unwrap_or(0);
+        let column = self
+            .text
+            .get(line_start..offset)
+            .map_or(offset - line_start, |prefix| prefix.chars().count());
+        Location {
+            line: line_index + 1,
+            column: column + 1,
+        }
+    }
+
+    /// Where a diagnostic starts.
+    pub fn locate(&self, diagnostic: &Diagnostic) -> Location {
+        self.position(diagnostic.span.start)
+    }
+
+    /// The diagnostic as a report miette can render with this source.
+    pub fn report(&self, diagnostic: Diagnostic) -> Report {
+        Report {
+            diagnostic,
+            named_source: NamedSource::new(self.name.to_string(), self.text.to_string())
+                .with_language("nesy"),
+            show_code: true,
+        }
+    }
+
+    /// The diagnostic in the stable JSON shape of `nesy check --format json`.
+    pub fn to_json(&self, diagnostic: &Diagnostic) -> JsonDiagnostic {
+        let start = self.position(diagnostic.span.start);
+        let end = self.position(diagnostic.span.end);
+        JsonDiagnostic {
+            file: self.name.to_string(),
+            line: start.line,
+            column: start.column,
+            end_line: end.line,
+            end_column: end.column,
+            severity: diagnostic.severity,
+            code: diagnostic.code,
+            message: diagnostic.message.clone(),
+            help: diagnostic.help.clone(),
+        }
+    }
+}
+
+/// A diagnostic in JSON: `file`, `line`, `column`, `severity`, `code`,
+/// `message`, `help` (plus where the span ends).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct JsonDiagnostic {
+    /// The file's path.
+    pub file: String,
+    /// 1-based line of the start.
+    pub line: usize,
+    /// 1-based column of the start.
+    pub column: usize,
+    /// 1-based line of the end.
+    pub end_line: usize,
+    /// 1-based column of the end (exclusive).
+    pub end_column: usize,
+    /// `error` or `warning`.
+    pub severity: Severity,
+    /// The stable code, e.g. `unsafe-variable`.
+    pub code: &'static str,
+    /// What is wrong.
+    pub message: String,
+    /// How to fix it, or null.
+    pub help: Option<String>,
+}
+
+/// A diagnostic bundled with its source, for rendering with miette.
+#[derive(Debug, thiserror::Error)]
+#[error("{}", diagnostic.message)]
+pub struct Report {
+    diagnostic: Diagnostic,
+    named_source: NamedSource<String>,
+    show_code: bool,
+}
+
+impl Report {
+    /// The same report without the `nesy::code` header line, for output that
+    /// already shows the code.
+    pub fn without_code(mut self) -> Self {
+        self.show_code = false;
+        self
+    }
+}
+
+impl miette::Diagnostic for Report {
+    fn code<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
+        if !self.show_code {
+            return None;
+        }
+        Some(Box::new(format!("nesy::{}", self.diagnostic.code)))
+    }
+
+    fn severity(&self) -> Option<miette::Severity> {
+        Some(match self.diagnostic.severity {
+            Severity::Error => miette::Severity::Error,
+            Severity::Warning => miette::Severity::Warning,
+        })
+    }
+
+    fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
+        self.diagnostic
+            .help
+            .as_ref()
+            .map(|h| Box::new(h) as Box<dyn fmt::Display>)
+    }
+
+    fn source_code(&self) -> Option<&dyn SourceCode> {
+        Some(&self.named_source)
+    }
+
+    fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
+        let primary =
+            LabeledSpan::new_primary_with_span(self.diagnostic.label.clone(), self.diagnostic.span);
+        let related = self
+            .diagnostic
+            .related
+            .iter()
+            .map(|(span, label)| LabeledSpan::new_with_span(Some(label.clone()), *span));
+        Some(Box::new(std::iter::once(primary).chain(related)))
+    }
+}

@@ -1,0 +1,787 @@
+//! The pest parser and the builder of the typed tree.
+//!
+//! The file is read one top-level item at a time: after a syntax error the
+//! parser skips to the end of the broken item (the next `.` at bracket depth
+//! zero, or the closing `}` of a test block) and goes on, so one run reports
+//! the problems of every item.
+//!
+//! ```
+//! let parsed = nesy_lang::parse("p(a).\nq(X) :- p(X)\nr(b).");
+//! assert_eq!(parsed.diagnostics.len(), 1); // the missing `.` after `p(X)`
+//! assert_eq!(parsed.program.items.len(), 1); // `p(a).`; `q`..`r(b).` is skipped
+//! ```
+
+use crate::ast::*;
+use crate::diagnostic::Diagnostic;
+use crate::lexer;
+use pest::Parser;
+use pest::iterators::{Pair, Pairs};
+use pest::pratt_parser::{Assoc, Op, PrattParser};
+use std::sync::OnceLock;
+
+#[allow(missing_docs)]
+mod grammar {
+    #[derive(pest_derive::Parser)]
+    #[grammar = "nesy.pest"]
+    pub struct NesyParser;
+}
+
+use grammar::{NesyParser, Rule};
+
+/// Deepest nesting of parentheses and aggregates the builder accepts; deeper
+/// input is an error rather than a risk to the stack.
+const MAX_NESTING: usize = 64;
+
+/// The outcome of parsing: the items that parsed, and the syntax errors.
+#[derive(Clone, Debug, Default)]
+pub struct Parsed {
+    /// The program made of every item that parsed.
+    pub program: Program,
+    /// Syntax errors, in source order.
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// Parses a whole source text. Never panics; problems are diagnostics.
+pub fn parse(source: &str) -> Parsed {
+    pest::set_error_detail(true);
+    let mut parsed = Parsed::default();
+    let mut pos = 0;
+    while pos < source.len() {
+        let Some(rest) = source.get(pos..) else { break };
+        pos += skip_trivia(rest, pos, &mut parsed.program.comments);
+        let Some(rest) = source.get(pos..).filter(|r| !r.is_empty()) else {
+            break;
+        };
+        match NesyParser::parse(Rule::item_at, rest) {
+            Ok(pairs) => {
+                let mut consumed = 0;
+                for pair in pairs {
+                    consumed = consumed.max(pair.as_span().end());
+                    let builder = Builder { offset: pos };
+                    builder.collect_comments(&pair, &mut parsed.program.comments);
+                    match builder.item(pair) {
+                        Ok(item) => parsed.program.items.push(item),
+                        Err(diagnostic) => parsed.diagnostics.push(diagnostic),
+                    }
+                }
+                if consumed == 0 {
+                    // Cannot happen with this grammar (every item consumes
+                    // input), but never loop forever on a surprise.
+                    pos = lexer::recovery_point(source, pos, pos);
+                } else {
+                    pos += consumed;
+                }
+            }
+            Err(error) => {
+                let diagnostic = syntax_error(source, pos, &error);
+                let error_at = diagnostic.span.start;
+                parsed.diagnostics.push(diagnostic);
+                pos = lexer::recovery_point(source, pos, error_at);
+            }
+        }
+    }
+    parsed.program.comments.sort_by_key(|c| c.span.start);
+    parsed.program.comments.dedup_by_key(|c| c.span.start);
+    parsed
+}
+
+/// Skips whitespace and comments, recording the comments; returns bytes skipped.
+fn skip_trivia(rest: &str, offset: usize, comments: &mut Vec<Comment>) -> usize {
+    match NesyParser::parse(Rule::trivia, rest) {
+        Ok(pairs) => {
+            let mut end = 0;
+            for pair in pairs {
+                end = end.max(pair.as_span().end());
+                Builder { offset }.collect_comments(&pair, comments);
+            }
+            end
+        }
+        Err(_) => 0,
+    }
+}
+
+/// Turns a pest error into a located diagnostic with what was expected.
+fn syntax_error(source: &str, item_start: usize, error: &pest::error::Error<Rule>) -> Diagnostic {
+    let relative = match error.location {
+        pest::error::InputLocation::Pos(p) => p,
+        pest::error::InputLocation::Span((s, _)) => s,
+    };
+    let at = item_start + relative;
+    // A string, comment or IRI left open explains the error better than the
+    // token that was expected at the end of the file.
+    if let Some(open) = lexer::unterminated(source, item_start, at) {
+        return open;
+    }
+    let expected = expected_alternatives(error);
+    let alternatives = join_alternatives(&expected);
+    let rest = source.get(at..).unwrap_or("");
+    let found = rest.chars().next();
+    if found == Some('@') {
+        let word: String = rest
+            .chars()
+            .skip(1)
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+            .collect();
+        let known = ["prefix", "import", "decl", "model", "name", "test"];
+        if !word.is_empty() && !known.contains(&word.as_str()) {
+            return Diagnostic::error(
+                "syntax",
+                Span::new(at, at + 1 + word.len()),
+                format!("unknown directive `@{word}`"),
+            )
+            .with_label("not a directive")
+            .with_help("the directives are @prefix, @import, @decl, @model, @name(...) and @test");
+        }
+    }
+    // When the offending token starts a new line, the mistake is almost
+    // always at the end of the line before (a missing `.` or `)`): point there.
+    let before = source.get(item_start..at).unwrap_or("");
+    let trimmed = before.trim_end();
+    if found.is_some()
+        && before.len() > trimmed.len()
+        && before[trimmed.len()..].contains('\n')
+        && !trimmed.is_empty()
+    {
+        let end = item_start + trimmed.len();
+        let last = trimmed.chars().next_back().map_or(1, char::len_utf8);
+        let message = if expected.is_empty() {
+            "unexpected end of line".to_string()
+        } else {
+            format!("expected {alternatives} at the end of this line")
+        };
+        return Diagnostic::error("syntax", Span::new(end - last, end), message)
+            .with_label(format!("expected {alternatives} after this"))
+            .with_help("every fact, rule, query and directive ends with `.`");
+    }
+    let (found_text, width) = match found {
+        None => ("end of file".to_string(), 0),
+        Some(c) if c.is_whitespace() || c.is_control() => {
+            (format!("character U+{:04X}", u32::from(c)), c.len_utf8())
+        }
+        Some(c) => (format!("`{c}`"), c.len_utf8()),
+    };
+    let message = if expected.is_empty() {
+        format!("unexpected {found_text}")
+    } else {
+        format!("expected {alternatives}, found {found_text}")
+    };
+    let label = if expected.is_empty() {
+        "unexpected here".to_string()
+    } else {
+        format!("expected {alternatives}")
+    };
+    Diagnostic::error("syntax", Span::new(at, at + width), message).with_label(label)
+}
+
+/// What the parser would have accepted at the error, in a rule writer's words.
+fn expected_alternatives(error: &pest::error::Error<Rule>) -> Vec<String> {
+    let mut tokens: Vec<String> = Vec::new();
+    if let Some(attempts) = error.parse_attempts() {
+        for token in attempts.expected_tokens() {
+            let token = token.to_string();
+            // Comment and whitespace openers are always possible: noise.
+            if token.trim().is_empty() || ["/*", "//", "\u{feff}"].contains(&token.as_str()) {
+                continue;
+            }
+            push_unique(&mut tokens, token);
+        }
+    }
+    let arithmetic = ["+", "-", "*", "/", "%"];
+    let comparison = ["=", "!=", "<", "<=", ">", ">="];
+    let mut expected: Vec<String> = Vec::new();
+    let has_all = |set: &[&str]| set.iter().all(|t| tokens.iter().any(|k| k == t));
+    let (arith, cmp) = (has_all(&arithmetic[..]), has_all(&comparison[..]));
+    for token in &tokens {
+        if (arith && arithmetic.contains(&token.as_str()))
+            || (cmp && comparison.contains(&token.as_str()))
+        {
+            continue;
+        }
+        push_unique(&mut expected, format!("`{token}`"));
+    }
+    if let pest::error::ErrorVariant::ParsingError { positives, .. } = &error.variant {
+        for rule in positives {
+            if let Some(name) = rule_name(*rule) {
+                push_unique(&mut expected, name.to_string());
+            }
+        }
+    }
+    if cmp {
+        push_unique(&mut expected, "a comparison operator".to_string());
+    }
+    if arith {
+        push_unique(&mut expected, "an arithmetic operator".to_string());
+    }
+    expected
+}
+
+fn push_unique(list: &mut Vec<String>, value: String) {
+    if !list.contains(&value) {
+        list.push(value);
+    }
+}
+
+/// `a`, `a or b`, `a, b or c` (at most eight, then "...").
+fn join_alternatives(items: &[String]) -> String {
+    let mut shown: Vec<&str> = items.iter().map(String::as_str).take(8).collect();
+    if items.len() > 8 {
+        shown.push("...");
+    }
+    match shown.split_last() {
+        None => String::new(),
+        Some((last, [])) => (*last).to_string(),
+        Some((last, init)) => format!("{} or {}", init.join(", "), last),
+    }
+}
+
+/// Names of the grammar rules as a rule writer would call them.
+fn rule_name(rule: Rule) -> Option<&'static str> {
+    Some(match rule {
+        Rule::clause | Rule::atom => "a fact or rule",
+        Rule::relation_name | Rule::import_target => "a relation name",
+        Rule::variable => "a variable",
+        Rule::expr | Rule::comparison => "an expression",
+        Rule::string | Rule::short_string | Rule::long_string | Rule::file_source => "a string",
+        Rule::number | Rule::probability => "a number",
+        Rule::iri => "an IRI `<...>`",
+        Rule::prefix_label => "a prefix label like `ex:`",
+        Rule::cmp_op => "a comparison operator",
+        Rule::aggregate_fn => "an aggregate (count, sum, min, max, mean)",
+        Rule::type_name => "a type",
+        Rule::field => "a field `name: type`",
+        Rule::field_name | Rule::model_name | Rule::name_ident | Rule::method_name => {
+            "a lowercase name"
+        }
+        Rule::model_call | Rule::model_method => "a model call",
+        Rule::given => "`given { ... }`",
+        Rule::expectation => "an expectation",
+        Rule::symbol | Rule::prefixed_name | Rule::boolean => "a constant",
+        _ => return None,
+    })
+}
+
+fn pratt() -> &'static PrattParser<Rule> {
+    static PRATT: OnceLock<PrattParser<Rule>> = OnceLock::new();
+    PRATT.get_or_init(|| {
+        PrattParser::new()
+            .op(Op::infix(Rule::add, Assoc::Left) | Op::infix(Rule::sub, Assoc::Left))
+            .op(Op::infix(Rule::mul, Assoc::Left)
+                | Op::infix(Rule::div, Assoc::Left)
+                | Op::infix(Rule::rem, Assoc::Left))
+            .op(Op::prefix(Rule::neg))
+    })
+}
+
+type Built<T> = Result<T, Diagnostic>;
+
+/// Converts pairs of one item into the typed tree; `offset` is where the item's
+/// text starts in the whole source.
+struct Builder {
+    offset: usize,
+}
+
+/// The pairs inside `pair`, without comments.
+fn inner(pair: Pair<'_, Rule>) -> impl Iterator<Item = Pair<'_, Rule>> {
+    pair.into_inner().filter(|p| p.as_rule() != Rule::COMMENT)
+}
+
+fn internal(span: Span, what: &str) -> Diagnostic {
+    Diagnostic::error(
+        "internal",
+        span,
+        format!("internal parser error: {what}; please report this input"),
+    )
+}
+
+impl Builder {
+    fn span(&self, pair: &Pair<'_, Rule>) -> Span {
+        let s = pair.as_span();
+        Span::new(self.offset + s.start(), self.offset + s.end())
+    }
+
+    fn name(&self, pair: &Pair<'_, Rule>) -> Name {
+        Name {
+            text: pair.as_str().to_string(),
+            span: self.span(pair),
+        }
+    }
+
+    fn collect_comments(&self, pair: &Pair<'_, Rule>, out: &mut Vec<Comment>) {
+        for p in pair.clone().into_inner().flatten() {
+            if p.as_rule() == Rule::COMMENT {
+                out.push(Comment {
+                    text: p.as_str().trim_end().to_string(),
+                    span: self.span(&p),
+                });
+            }
+        }
+        if pair.as_rule() == Rule::COMMENT {
+            out.push(Comment {
+                text: pair.as_str().trim_end().to_string(),
+                span: self.span(pair),
+            });
+        }
+    }
+
+    fn next<'i>(
+        &self,
+        it: &mut impl Iterator<Item = Pair<'i, Rule>>,
+        parent: Span,
+        what: &str,
+    ) -> Built<Pair<'i, Rule>> {
+        it.next().ok_or_else(|| internal(parent, what))
+    }
+
+    fn item(&self, pair: Pair<'_, Rule>) -> Built<Item> {
+        let span = self.span(&pair);
+        Ok(match pair.as_rule() {
+            Rule::prefix_decl => Item::Prefix(self.prefix_decl(pair)?),
+            Rule::import_decl => Item::Import(self.import_decl(pair)?),
+            Rule::relation_decl => Item::Decl(self.relation_decl(pair)?),
+            Rule::model_decl => Item::Model(self.model_decl(pair)?),
+            Rule::clause => Item::Clause(self.clause(pair)?),
+            Rule::query => {
+                let mut it = inner(pair);
+                let body = self.next(&mut it, span, "query body")?;
+                Item::Query(Query {
+                    body: self.body(body, 0)?,
+                    span,
+                })
+            }
+            Rule::test_block => Item::Test(self.test_block(pair)?),
+            _ => return Err(internal(span, "unexpected item")),
+        })
+    }
+
+    fn test_block(&self, pair: Pair<'_, Rule>) -> Built<TestBlock> {
+        let span = self.span(&pair);
+        let mut name = None;
+        let mut entries = Vec::new();
+        for p in inner(pair) {
+            let pspan = self.span(&p);
+            match p.as_rule() {
+                Rule::string => name = Some(self.string(p)?),
+                Rule::given => {
+                    let clauses = inner(p)
+                        .filter(|c| c.as_rule() == Rule::clause)
+                        .map(|c| self.clause(c))
+                        .collect::<Built<Vec<_>>>()?;
+                    entries.push(TestEntry::Given(Given {
+                        clauses,
+                        span: pspan,
+                    }));
+                }
+                Rule::expectation => {
+                    let mut negated = false;
+                    let mut atom = None;
+                    for q in inner(p) {
+                        match q.as_rule() {
+                            Rule::expect_not => negated = true,
+                            Rule::atom => atom = Some(self.atom(q, 0)?),
+                            _ => {}
+                        }
+                    }
+                    entries.push(TestEntry::Expect(Expectation {
+                        negated,
+                        atom: atom.ok_or_else(|| internal(pspan, "expected atom"))?,
+                        span: pspan,
+                    }));
+                }
+                _ => {}
+            }
+        }
+        Ok(TestBlock {
+            name: name.ok_or_else(|| internal(span, "test name"))?,
+            entries,
+            span,
+        })
+    }
+
+    fn prefix_decl(&self, pair: Pair<'_, Rule>) -> Built<PrefixDecl> {
+        let span = self.span(&pair);
+        let mut it = inner(pair).filter(|p| p.as_rule() != Rule::kw_prefix);
+        let label = self.next(&mut it, span, "prefix label")?;
+        let iri = self.next(&mut it, span, "prefix IRI")?;
+        let label_span = self.span(&label);
+        let text = label.as_str();
+        Ok(PrefixDecl {
+            label: Name {
+                text: text.strip_suffix(':').unwrap_or(text).to_string(),
+                span: label_span,
+            },
+            iri: strip_iri(iri.as_str()),
+            iri_span: self.span(&iri),
+            span,
+        })
+    }
+
+    fn import_decl(&self, pair: Pair<'_, Rule>) -> Built<ImportDecl> {
+        let span = self.span(&pair);
+        let mut relation = None;
+        let mut source = None;
+        for p in inner(pair) {
+            match p.as_rule() {
+                Rule::import_target => relation = Some(self.name(&p)),
+                Rule::file_source => source = Some(ImportSource::File(self.first_string(p)?)),
+                Rule::store_source => source = Some(ImportSource::Store(self.first_string(p)?)),
+                Rule::sparql_source => source = Some(ImportSource::Sparql(self.first_string(p)?)),
+                _ => {}
+            }
+        }
+        Ok(ImportDecl {
+            relation,
+            source: source.ok_or_else(|| internal(span, "import source"))?,
+            span,
+        })
+    }
+
+    fn first_string(&self, pair: Pair<'_, Rule>) -> Built<StringLit> {
+        let span = self.span(&pair);
+        let s = inner(pair)
+            .find(|p| p.as_rule() == Rule::string)
+            .ok_or_else(|| internal(span, "string"))?;
+        self.string(s)
+    }
+
+    fn string(&self, pair: Pair<'_, Rule>) -> Built<StringLit> {
+        let span = self.span(&pair);
+        let text = pair.as_str().to_string();
+        let value = if let Some(long) = text
+            .strip_prefix("\"\"\"")
+            .and_then(|t| t.strip_suffix("\"\"\""))
+        {
+            long.to_string()
+        } else {
+            let body = text
+                .strip_prefix('"')
+                .and_then(|t| t.strip_suffix('"'))
+                .ok_or_else(|| internal(span, "string quotes"))?;
+            lexer::unescape(body).map_err(|(at, msg)| {
+                Diagnostic::error(
+                    "syntax",
+                    Span::new(span.start + 1 + at, span.start + 2 + at),
+                    msg,
+                )
+            })?
+        };
+        Ok(StringLit { value, text, span })
+    }
+
+    fn relation_decl(&self, pair: Pair<'_, Rule>) -> Built<RelationDecl> {
+        let span = self.span(&pair);
+        let mut relation = None;
+        let mut fields = Vec::new();
+        for p in inner(pair) {
+            match p.as_rule() {
+                Rule::relation_name => relation = Some(self.name(&p)),
+                Rule::field => {
+                    let fspan = self.span(&p);
+                    let mut it = inner(p);
+                    let name = self.name(&self.next(&mut it, fspan, "field name")?);
+                    let ty = self.name(&self.next(&mut it, fspan, "field type")?);
+                    fields.push(Field { name, ty });
+                }
+                _ => {}
+            }
+        }
+        Ok(RelationDecl {
+            relation: relation.ok_or_else(|| internal(span, "declared relation"))?,
+            fields,
+            span,
+        })
+    }
+
+    fn model_decl(&self, pair: Pair<'_, Rule>) -> Built<ModelDecl> {
+        let span = self.span(&pair);
+        let mut it = inner(pair).filter(|p| p.as_rule() != Rule::kw_model);
+        let name = self.name(&self.next(&mut it, span, "model name")?);
+        let path = self.string(self.next(&mut it, span, "model path")?)?;
+        Ok(ModelDecl { name, path, span })
+    }
+
+    fn clause(&self, pair: Pair<'_, Rule>) -> Built<Clause> {
+        let span = self.span(&pair);
+        let mut name = None;
+        let mut probability = None;
+        let mut head = None;
+        let mut body = Vec::new();
+        for p in inner(pair) {
+            match p.as_rule() {
+                Rule::rule_name => {
+                    name = inner(p)
+                        .find(|q| q.as_rule() == Rule::name_ident)
+                        .map(|q| self.name(&q));
+                }
+                Rule::probability => {
+                    let pspan = self.span(&p);
+                    let text = p.as_str().to_string();
+                    let value = text.parse::<f64>().map_err(|_| {
+                        Diagnostic::error("syntax", pspan, format!("invalid number `{text}`"))
+                    })?;
+                    probability = Some(Probability {
+                        value,
+                        text,
+                        span: pspan,
+                    });
+                }
+                Rule::atom => head = Some(self.atom(p, 0)?),
+                Rule::body => body = self.body(p, 0)?,
+                _ => {}
+            }
+        }
+        Ok(Clause {
+            name,
+            probability,
+            head: head.ok_or_else(|| internal(span, "clause head"))?,
+            body,
+            span,
+        })
+    }
+
+    fn body(&self, pair: Pair<'_, Rule>, depth: usize) -> Built<Vec<Literal>> {
+        inner(pair).map(|p| self.literal(p, depth)).collect()
+    }
+
+    fn literal(&self, pair: Pair<'_, Rule>, depth: usize) -> Built<Literal> {
+        let span = self.span(&pair);
+        Ok(match pair.as_rule() {
+            Rule::atom => Literal::Atom(self.atom(pair, depth)?),
+            Rule::model_call => Literal::ModelCall(self.model_call(pair, depth)?),
+            Rule::negation => {
+                let target = inner(pair)
+                    .find(|p| p.as_rule() != Rule::kw_not)
+                    .ok_or_else(|| internal(span, "negated atom"))?;
+                let target = match target.as_rule() {
+                    Rule::model_call => NegationTarget::ModelCall(self.model_call(target, depth)?),
+                    _ => NegationTarget::Atom(self.atom(target, depth)?),
+                };
+                Literal::Negation(Negation { target, span })
+            }
+            Rule::comparison => {
+                let mut it = inner(pair);
+                let lhs = self.expr(self.next(&mut it, span, "comparison")?, depth)?;
+                let op = match self.next(&mut it, span, "comparison operator")?.as_str() {
+                    "=" => CmpOp::Eq,
+                    "!=" => CmpOp::Ne,
+                    "<" => CmpOp::Lt,
+                    "<=" => CmpOp::Le,
+                    ">" => CmpOp::Gt,
+                    _ => CmpOp::Ge,
+                };
+                let rhs = self.expr(self.next(&mut it, span, "comparison")?, depth)?;
+                Literal::Comparison(Comparison { lhs, op, rhs, span })
+            }
+            Rule::aggregate => Literal::Aggregate(self.aggregate(pair, depth)?),
+            _ => return Err(internal(span, "unexpected literal")),
+        })
+    }
+
+    fn aggregate(&self, pair: Pair<'_, Rule>, depth: usize) -> Built<Aggregate> {
+        let span = self.span(&pair);
+        if depth >= MAX_NESTING {
+            return Err(too_deep(span));
+        }
+        let mut result = None;
+        let mut function = AggregateFn::Count;
+        let mut terms = Vec::new();
+        let mut body = Vec::new();
+        for p in inner(pair) {
+            match p.as_rule() {
+                Rule::variable => result = Some(self.variable(&p)),
+                Rule::aggregate_fn => {
+                    function = match p.as_str() {
+                        "sum" => AggregateFn::Sum,
+                        "min" => AggregateFn::Min,
+                        "max" => AggregateFn::Max,
+                        "mean" => AggregateFn::Mean,
+                        _ => AggregateFn::Count,
+                    }
+                }
+                Rule::expr => terms.push(self.expr(p, depth + 1)?),
+                Rule::body => body = self.body(p, depth + 1)?,
+                _ => {}
+            }
+        }
+        Ok(Aggregate {
+            result: result.ok_or_else(|| internal(span, "aggregate result"))?,
+            function,
+            terms,
+            body,
+            span,
+        })
+    }
+
+    fn atom(&self, pair: Pair<'_, Rule>, depth: usize) -> Built<Atom> {
+        let span = self.span(&pair);
+        let mut it = inner(pair);
+        let relation = self.name(&self.next(&mut it, span, "relation name")?);
+        let args = it.map(|p| self.expr(p, depth)).collect::<Built<Vec<_>>>()?;
+        Ok(Atom {
+            relation,
+            args,
+            span,
+        })
+    }
+
+    fn model_call(&self, pair: Pair<'_, Rule>, depth: usize) -> Built<ModelCall> {
+        let span = self.span(&pair);
+        let mut it = inner(pair);
+        let method_pair = self.next(&mut it, span, "model method")?;
+        let mspan = self.span(&method_pair);
+        let mut parts = inner(method_pair);
+        let model = self.name(&self.next(&mut parts, mspan, "model name")?);
+        let method = self.name(&self.next(&mut parts, mspan, "method name")?);
+        let args = it.map(|p| self.expr(p, depth)).collect::<Built<Vec<_>>>()?;
+        Ok(ModelCall {
+            model,
+            method,
+            args,
+            span,
+        })
+    }
+
+    fn variable(&self, pair: &Pair<'_, Rule>) -> Variable {
+        Variable {
+            name: pair.as_str().to_string(),
+            span: self.span(pair),
+        }
+    }
+
+    fn expr(&self, pair: Pair<'_, Rule>, depth: usize) -> Built<Expr> {
+        let span = self.span(&pair);
+        if depth >= MAX_NESTING {
+            return Err(too_deep(span));
+        }
+        let pairs: Pairs<'_, Rule> = pair.into_inner();
+        pratt()
+            .map_primary(|p| self.primary(p, depth))
+            .map_prefix(|op, rhs| {
+                let rhs = rhs?;
+                let span = self.span(&op).join(rhs.span());
+                debug_assert_eq!(op.as_rule(), Rule::neg);
+                Ok(match rhs {
+                    Expr::Const(c) if !c.text.starts_with('-') => negate_constant(c, span)?,
+                    other => Expr::Neg {
+                        inner: Box::new(other),
+                        span,
+                    },
+                })
+            })
+            .map_infix(|lhs, op, rhs| {
+                let (lhs, rhs) = (lhs?, rhs?);
+                let op = match op.as_rule() {
+                    Rule::add => BinOp::Add,
+                    Rule::sub => BinOp::Sub,
+                    Rule::mul => BinOp::Mul,
+                    Rule::div => BinOp::Div,
+                    _ => BinOp::Rem,
+                };
+                let span = lhs.span().join(rhs.span());
+                Ok(Expr::Binary {
+                    op,
+                    lhs: Box::new(lhs),
+                    rhs: Box::new(rhs),
+                    span,
+                })
+            })
+            .parse(pairs.filter(|p| p.as_rule() != Rule::COMMENT))
+    }
+
+    fn primary(&self, pair: Pair<'_, Rule>, depth: usize) -> Built<Expr> {
+        let span = self.span(&pair);
+        let text = pair.as_str();
+        let constant = |value| {
+            Ok(Expr::Const(Constant {
+                value,
+                text: text.to_string(),
+                span,
+            }))
+        };
+        match pair.as_rule() {
+            Rule::expr => self.expr(pair, depth + 1),
+            Rule::model_call => Ok(Expr::ModelCall(self.model_call(pair, depth + 1)?)),
+            Rule::variable => Ok(Expr::Var(self.variable(&pair))),
+            Rule::symbol => constant(ConstValue::Symbol(text.to_string())),
+            Rule::boolean => constant(ConstValue::Bool(text == "true")),
+            Rule::iri => constant(ConstValue::Iri(strip_iri(text))),
+            Rule::prefixed_name => {
+                let (prefix, local) = text.split_once(':').unwrap_or(("", text));
+                constant(ConstValue::Prefixed {
+                    prefix: prefix.to_string(),
+                    local: local.to_string(),
+                })
+            }
+            Rule::string => {
+                let s = self.string(pair)?;
+                Ok(Expr::Const(Constant {
+                    value: ConstValue::String(s.value),
+                    text: s.text,
+                    span,
+                }))
+            }
+            Rule::number => constant(parse_number(text, span)?),
+            _ => Err(internal(span, "unexpected term")),
+        }
+    }
+}
+
+fn too_deep(span: Span) -> Diagnostic {
+    Diagnostic::error(
+        "nesting-too-deep",
+        span,
+        format!("expression nested more than {MAX_NESTING} levels deep"),
+    )
+    .with_help("split the expression with intermediate variables")
+}
+
+fn strip_iri(text: &str) -> String {
+    text.strip_prefix('<')
+        .and_then(|t| t.strip_suffix('>'))
+        .unwrap_or(text)
+        .to_string()
+}
+
+fn parse_number(text: &str, span: Span) -> Built<ConstValue> {
+    let is_float = text.contains(['.', 'e', 'E']);
+    if is_float {
+        match text.parse::<f64>() {
+            Ok(f) if f.is_finite() => Ok(ConstValue::Float(f)),
+            _ => Err(Diagnostic::error(
+                "number-out-of-range",
+                span,
+                format!("float literal `{text}` is out of range"),
+            )),
+        }
+    } else {
+        text.parse::<i64>().map(ConstValue::Int).map_err(|_| {
+            Diagnostic::error(
+                "number-out-of-range",
+                span,
+                format!("integer literal `{text}` does not fit in 64 bits"),
+            )
+            .with_help(format!(
+                "integers range from {} to {}; write a float (`{text}.0`) for larger magnitudes",
+                i64::MIN,
+                i64::MAX
+            ))
+        })
+    }
+}
+
+fn negate_constant(c: Constant, span: Span) -> Built<Expr> {
+    let text = format!("-{}", c.text);
+    let value = match c.value {
+        ConstValue::Int(_) | ConstValue::Float(_) => parse_number(&text, span)?,
+        other => {
+            return Ok(Expr::Neg {
+                inner: Box::new(Expr::Const(Constant {
+                    value: other,
+                    text: c.text,
+                    span: c.span,
+                })),
+                span,
+            });
+        }
+    };
+    Ok(Expr::Const(Constant { value, text, span }))
+}

@@ -105,6 +105,14 @@ impl ValueType {
         }
     }
 
+    /// "a symbol", "an int", ...
+    fn with_article(self) -> String {
+        match self {
+            ValueType::Int | ValueType::Iri | ValueType::Any => format!("an {self}"),
+            _ => format!("a {self}"),
+        }
+    }
+
     /// Whether a constant of type `value` fits a field of this type.
     pub fn accepts(self, value: ValueType) -> bool {
         match (self, value) {
@@ -974,8 +982,10 @@ impl<'a> Checker<'a> {
                             "type-mismatch",
                             c.span,
                             format!(
-                                "`{}` is a {found}, but field `{field}` of `{}` is declared `{ty}`",
-                                c.text, atom.relation.text
+                                "`{}` is {}, but field `{field}` of `{}` is declared `{ty}`",
+                                c.text,
+                                found.with_article(),
+                                atom.relation.text
                             ),
                         )
                         .with_label(format!("expected {ty}"))
@@ -995,8 +1005,9 @@ impl<'a> Checker<'a> {
                                 "type-mismatch",
                                 v.span,
                                 format!(
-                                    "variable `{}` is a {seen} ({seen_place}) but {place} is declared `{ty}`",
-                                    v.name
+                                    "variable `{}` is {} ({seen_place}) but {place} is declared `{ty}`",
+                                    v.name,
+                                    seen.with_article()
                                 ),
                             )
                             .with_label(format!("used as {ty} here"))
@@ -1036,7 +1047,11 @@ impl<'a> Checker<'a> {
                         let d = Diagnostic::error(
                             "type-mismatch",
                             v.span,
-                            format!("arithmetic on `{}`, which is a {ty} ({place})", v.name),
+                            format!(
+                                "arithmetic on `{}`, which is {} ({place})",
+                                v.name,
+                                ty.with_article()
+                            ),
                         )
                         .with_label("not a number")
                         .with_help("`+ - * / %` work on integers and floats");

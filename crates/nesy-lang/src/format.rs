@@ -112,8 +112,9 @@ impl Printer<'_> {
     /// Prints nodes one after another with their comments; `end` bounds the
     /// comments that belong to this sequence.
     fn sequence(&mut self, nodes: &[Node<'_>], end: usize, indent: usize, mut prev: Option<usize>) {
-        for node in nodes {
+        for (i, node) in nodes.iter().enumerate() {
             let span = node.span();
+            let limit = nodes.get(i + 1).map_or(end, |next| next.span().start);
             while let Some(c) = self.take_comment_before(span.start) {
                 self.separate(prev, c.span.start);
                 self.line(indent, &c.text);
@@ -122,7 +123,7 @@ impl Printer<'_> {
             self.separate(prev, span.start);
             self.node(node, indent);
             prev = Some(span.end);
-            if let Some(c) = self.take_trailing(span.end, end) {
+            if let Some(c) = self.take_trailing(span.end, limit) {
                 self.out.push(' ');
                 self.out.push_str(&c.text);
                 prev = Some(c.span.end);

@@ -188,19 +188,41 @@ fn expected_alternatives(error: &pest::error::Error<Rule>) -> Vec<String> {
     }
     let arithmetic = ["+", "-", "*", "/", "%"];
     let comparison = ["=", "!=", "<", "<=", ">", ">="];
+    // Tokens that can start a term; many of them together read better as
+    // "a term" (or "a literal" where `not` could come too).
+    let term_start = ["\"", "\"\"\"", "(", "-", ":", "<", "_", "true", "false"];
+    let is_range = |t: &str| t.len() == 4 && t.get(1..3) == Some("..");
     let mut expected: Vec<String> = Vec::new();
     let has_all = |set: &[&str]| set.iter().all(|t| tokens.iter().any(|k| k == t));
     let (arith, cmp) = (has_all(&arithmetic[..]), has_all(&comparison[..]));
+    let starters = tokens
+        .iter()
+        .filter(|t| term_start.contains(&t.as_str()) || is_range(t))
+        .count();
+    let term = starters >= 3 && tokens.iter().any(|t| t == "\"");
+    let literal = term && tokens.iter().any(|t| t == "not");
     for token in &tokens {
-        if (arith && arithmetic.contains(&token.as_str()))
-            || (cmp && comparison.contains(&token.as_str()))
+        let t = token.as_str();
+        if (arith && arithmetic.contains(&t))
+            || (cmp && comparison.contains(&t))
+            || (term && (term_start.contains(&t) || is_range(t)))
+            || (literal && t == "not")
+            || is_range(t)
         {
             continue;
         }
         push_unique(&mut expected, format!("`{token}`"));
     }
+    if literal {
+        push_unique(
+            &mut expected,
+            "a literal (an atom, `not atom` or a comparison)".to_string(),
+        );
+    } else if term {
+        push_unique(&mut expected, "a term".to_string());
+    }
     if let pest::error::ErrorVariant::ParsingError { positives, .. } = &error.variant {
-        for rule in positives {
+        for rule in positives.iter().filter(|_| !term) {
             if let Some(name) = rule_name(*rule) {
                 push_unique(&mut expected, name.to_string());
             }

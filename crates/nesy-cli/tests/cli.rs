@@ -1,0 +1,237 @@
+//! The `nesy` command end to end: exit codes, output formats, and the shared
+//! corpus of broken programs in the repository's `tests/broken/`.
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn nesy() -> Command {
+    let mut cmd = Command::cargo_bin("nesy").unwrap();
+    cmd.current_dir(repo()).arg("--color").arg("never");
+    cmd
+}
+
+fn broken(name: &str) -> String {
+    format!("tests/broken/{name}.nesy")
+}
+
+#[test]
+fn help_and_version() {
+    nesy()
+        .arg("--help")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("check"));
+    nesy()
+        .arg("--version")
+        .assert()
+        .success()
+        .stdout(predicate::str::starts_with(format!(
+            "nesy {}",
+            env!("CARGO_PKG_VERSION")
+        )));
+}
+
+#[test]
+fn every_shipped_rule_file_checks() {
+    nesy()
+        .args(["check", "rules/"])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("0 errors"));
+}
+
+#[test]
+fn an_error_exits_1_with_file_line_column_and_a_caret() {
+    nesy()
+        .args(["check", &broken("unsafe_head")])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains(
+            "tests/broken/unsafe_head.nesy:2:16: error[unsafe-variable]: variable `Z` in the head is not bound by the body",
+        ))
+        .stdout(predicate::str::contains("grandparent(X, Z) :- parent(X, Y)."))
+        .stdout(predicate::str::contains("┬"))
+        .stdout(predicate::str::contains("help: bind `Z`"));
+}
+
+#[test]
+fn warnings_alone_exit_0_unless_denied() {
+    nesy().args(["check", &broken("warnings")]).assert().code(0);
+    nesy()
+        .args(["check", "--deny-warnings", &broken("warnings")])
+        .assert()
+        .code(1);
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    nesy().args(["check"]).assert().code(2);
+    nesy()
+        .args(["check", "--format", "yaml", "rules/"])
+        .assert()
+        .code(2);
+    nesy()
+        .args(["check", "no/such/file.nesy"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("does not exist"));
+    nesy().args(["frobnicate"]).assert().code(2);
+}
+
+/// The CLI agrees with the library on the whole corpus: same diagnostics, as
+/// JSON, with every documented key.
+#[test]
+fn json_output_matches_the_corpus_expectations() {
+    let dir = repo().join("tests/broken");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "nesy"))
+        .collect();
+    files.sort();
+    assert!(files.len() >= 20);
+    for path in files {
+        let relative = format!(
+            "tests/broken/{}",
+            path.file_name().unwrap().to_string_lossy()
+        );
+        let output = nesy()
+            .args(["check", "--format", "json", &relative])
+            .output()
+            .unwrap();
+        let expected_code = if relative.ends_with("warnings.nesy") {
+            0
+        } else {
+            1
+        };
+        assert_eq!(output.status.code(), Some(expected_code), "{relative}");
+        let json: Value = serde_json::from_slice(&output.stdout).unwrap();
+        let mut lines = String::new();
+        for d in json["diagnostics"].as_array().unwrap() {
+            for key in [
+                "file", "line", "column", "severity", "code", "message", "help",
+            ] {
+                assert!(d.get(key).is_some(), "{relative}: no `{key}` in {d}");
+            }
+            assert_eq!(d["file"], relative.as_str());
+            lines.push_str(&format!(
+                "{}:{}: {}[{}]: {}\n",
+                d["line"],
+                d["column"],
+                d["severity"].as_str().unwrap(),
+                d["code"].as_str().unwrap(),
+                d["message"].as_str().unwrap()
+            ));
+        }
+        let expected = std::fs::read_to_string(path.with_extension("expected")).unwrap();
+        assert_eq!(lines, expected, "{relative}");
+        assert!(!String::from_utf8_lossy(&output.stderr).contains("panicked"));
+    }
+}
+
+#[test]
+fn all_problems_of_a_file_are_reported_in_one_run() {
+    let output = nesy()
+        .args([
+            "check",
+            "--format",
+            "json",
+            &broken("several_syntax_errors"),
+        ])
+        .output()
+        .unwrap();
+    let json: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(json["errors"], 3);
+    let lines: Vec<u64> = json["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["line"].as_u64().unwrap())
+        .collect();
+    assert_eq!(lines, [2, 3, 5]);
+}
+
+#[test]
+fn fmt_check_reports_unformatted_files_and_fmt_rewrites_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("messy.nesy");
+    std::fs::write(&file, "p(X):-q(X).\nq(a).\n").unwrap();
+    let path = file.to_str().unwrap();
+
+    nesy()
+        .args(["fmt", "--check", path])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("would reformat"));
+    assert_eq!(
+        std::fs::read_to_string(&file).unwrap(),
+        "p(X):-q(X).\nq(a).\n"
+    );
+
+    nesy().args(["fmt", path]).assert().code(0);
+    assert_eq!(
+        std::fs::read_to_string(&file).unwrap(),
+        "p(X) :- q(X).\nq(a).\n"
+    );
+    nesy().args(["fmt", "--check", path]).assert().code(0);
+}
+
+#[test]
+fn fmt_refuses_a_file_with_syntax_errors_and_leaves_it_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("broken.nesy");
+    let text = "p(X :- q(X).\n";
+    std::fs::write(&file, text).unwrap();
+    nesy()
+        .args(["fmt", file.to_str().unwrap()])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("broken.nesy:1:5"));
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), text);
+}
+
+#[test]
+fn fmt_reads_standard_input() {
+    nesy()
+        .args(["fmt", "-"])
+        .write_stdin("?-p( X ).")
+        .assert()
+        .success()
+        .stdout("?- p(X).\n");
+}
+
+#[test]
+fn shipped_rules_are_formatted() {
+    nesy().args(["fmt", "--check", "rules/"]).assert().code(0);
+}
+
+#[test]
+fn hostile_input_never_panics() {
+    for input in [
+        "\u{0}\u{1}((((",
+        "@test \"x\" {",
+        "p(\"\\u{110000}\").",
+        "\"\"\"",
+        "p(X) :- X = 1 / 0.",
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("hostile.nesy");
+        std::fs::write(&file, input).unwrap();
+        let output = nesy()
+            .args(["check", file.to_str().unwrap()])
+            .output()
+            .unwrap();
+        assert!(matches!(output.status.code(), Some(0 | 1)), "{input:?}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            !stderr.contains("panicked") && !stderr.contains("internal error"),
+            "{input:?}: {stderr}"
+        );
+    }
+}

@@ -1,0 +1,76 @@
+//! The corpus of broken programs in `tests/broken/`: each `NAME.nesy` must
+//! produce exactly the diagnostics listed in `NAME.expected`, one per line as
+//! `LINE:COLUMN: SEVERITY[CODE]: MESSAGE`. The same corpus drives the CLI
+//! tests in `crates/nesy-cli/tests/`.
+//!
+//! After an intended change of messages, regenerate the expectations with
+//! `NESY_BLESS=1 cargo test --test diagnostics` and review the diff.
+
+use std::fmt::Write;
+use std::path::{Path, PathBuf};
+
+fn corpus() -> Vec<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/broken");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "nesy"))
+        .collect();
+    files.sort();
+    files
+}
+
+fn render(path: &Path) -> String {
+    let checked = nesy::check_file(path).unwrap();
+    let mut out = String::new();
+    for d in &checked.diagnostics {
+        let at = checked.source.locate(d);
+        writeln!(
+            out,
+            "{}:{}: {}[{}]: {}",
+            at.line, at.column, d.severity, d.code, d.message
+        )
+        .unwrap();
+    }
+    out
+}
+
+#[test]
+fn every_broken_program_reports_exactly_its_expected_diagnostics() {
+    let bless = std::env::var_os("NESY_BLESS").is_some();
+    let files = corpus();
+    assert!(files.len() >= 20, "the corpus is missing");
+    let mut failures = Vec::new();
+    for path in files {
+        let actual = render(&path);
+        let expected_path = path.with_extension("expected");
+        if bless {
+            std::fs::write(&expected_path, &actual).unwrap();
+            continue;
+        }
+        let expected = std::fs::read_to_string(&expected_path)
+            .unwrap_or_else(|_| panic!("{} has no .expected file", path.display()));
+        if actual != expected {
+            failures.push(format!(
+                "{}\n--- expected\n{expected}--- actual\n{actual}",
+                path.display()
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn every_broken_program_but_the_warnings_one_has_an_error() {
+    for path in corpus() {
+        let checked = nesy::check_file(&path).unwrap();
+        let is_warnings_only = path.file_stem().is_some_and(|s| s == "warnings");
+        assert_eq!(
+            checked.has_errors(),
+            !is_warnings_only,
+            "{}",
+            path.display()
+        );
+        assert!(!checked.diagnostics.is_empty(), "{}", path.display());
+    }
+}

@@ -1,4 +1,6 @@
-//! nesy: a hybrid neuro-symbolic reasoning engine.
+#![doc = include_str!("../README.md")]
+//!
+//! ## The API
 //!
 //! This crate is the one API over nesy's parts. Today it holds the rule
 //! language ([`lang`]): parse, check and format rule files. The engine,

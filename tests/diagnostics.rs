@@ -6,6 +6,14 @@
 //! After an intended change of messages, regenerate the expectations with
 //! `NESY_BLESS=1 cargo test --test diagnostics` and review the diff.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "test helpers fail loudly on broken fixtures"
+)]
+
 use std::fmt::Write;
 use std::path::{Path, PathBuf};
 

@@ -1,6 +1,14 @@
 //! The formatter: its output is pinned by insta snapshots, it is idempotent,
 //! and every shipped rule file is already in canonical form.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "test helpers fail loudly on broken fixtures"
+)]
+
 use std::path::{Path, PathBuf};
 
 fn nesy_files(dir: &str) -> Vec<PathBuf> {

@@ -1,6 +1,14 @@
 //! Every example program in `rules/` checks without errors, and uses every
 //! construct of the language somewhere.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "test helpers fail loudly on broken fixtures"
+)]
+
 use nesy::lang::ast::{Expr, Item, Literal, NegationTarget, TestEntry};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};

@@ -1,6 +1,14 @@
 //! The `nesy` command end to end: exit codes, output formats, and the shared
 //! corpus of broken programs in the repository's `tests/broken/`.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "test helpers fail loudly on broken fixtures"
+)]
+
 use assert_cmd::Command;
 use predicates::prelude::*;
 use serde_json::Value;

@@ -169,8 +169,7 @@ impl SourceFile {
     pub fn report(&self, diagnostic: Diagnostic) -> Report {
         Report {
             diagnostic,
-            named_source: NamedSource::new(self.name.to_string(), self.text.to_string())
-                .with_language("nesy"),
+            named_source: NamedSource::new(&self.name, self.text.to_string()).with_language("nesy"),
             show_code: true,
         }
     }

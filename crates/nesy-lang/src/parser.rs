@@ -61,7 +61,7 @@ pub fn parse(source: &str) -> Parsed {
                     builder.collect_comments(&pair, &mut parsed.program.comments);
                     match builder.item(pair) {
                         Ok(item) => parsed.program.items.push(item),
-                        Err(diagnostic) => parsed.diagnostics.push(diagnostic),
+                        Err(diagnostic) => parsed.diagnostics.push(*diagnostic),
                     }
                 }
                 if consumed == 0 {
@@ -294,7 +294,8 @@ fn pratt() -> &'static PrattParser<Rule> {
     })
 }
 
-type Built<T> = Result<T, Diagnostic>;
+/// Building fails rarely; the error is boxed to keep `Result`s small.
+type Built<T> = Result<T, Box<Diagnostic>>;
 
 /// Converts pairs of one item into the typed tree; `offset` is where the item's
 /// text starts in the whole source.
@@ -307,12 +308,12 @@ fn inner(pair: Pair<'_, Rule>) -> impl Iterator<Item = Pair<'_, Rule>> {
     pair.into_inner().filter(|p| p.as_rule() != Rule::COMMENT)
 }
 
-fn internal(span: Span, what: &str) -> Diagnostic {
-    Diagnostic::error(
+fn internal(span: Span, what: &str) -> Box<Diagnostic> {
+    Box::new(Diagnostic::error(
         "internal",
         span,
         format!("internal parser error: {what}; please report this input"),
-    )
+    ))
 }
 
 impl Builder {
@@ -538,7 +539,11 @@ impl Builder {
                     let pspan = self.span(&p);
                     let text = p.as_str().to_string();
                     let value = text.parse::<f64>().map_err(|_| {
-                        Diagnostic::error("syntax", pspan, format!("invalid number `{text}`"))
+                        Box::new(Diagnostic::error(
+                            "syntax",
+                            pspan,
+                            format!("invalid number `{text}`"),
+                        ))
                     })?;
                     probability = Some(Probability {
                         value,
@@ -747,13 +752,15 @@ impl Builder {
     }
 }
 
-fn too_deep(span: Span) -> Diagnostic {
-    Diagnostic::error(
-        "nesting-too-deep",
-        span,
-        format!("expression nested more than {MAX_NESTING} levels deep"),
+fn too_deep(span: Span) -> Box<Diagnostic> {
+    Box::new(
+        Diagnostic::error(
+            "nesting-too-deep",
+            span,
+            format!("expression nested more than {MAX_NESTING} levels deep"),
+        )
+        .with_help("split the expression with intermediate variables"),
     )
-    .with_help("split the expression with intermediate variables")
 }
 
 fn strip_iri(text: &str) -> String {
@@ -768,15 +775,15 @@ fn parse_number(text: &str, span: Span) -> Built<ConstValue> {
     if is_float {
         match text.parse::<f64>() {
             Ok(f) if f.is_finite() => Ok(ConstValue::Float(f)),
-            _ => Err(Diagnostic::error(
+            _ => Err(Box::new(Diagnostic::error(
                 "number-out-of-range",
                 span,
                 format!("float literal `{text}` is out of range"),
-            )),
+            ))),
         }
     } else {
         text.parse::<i64>().map(ConstValue::Int).map_err(|_| {
-            Diagnostic::error(
+            Box::new(Diagnostic::error(
                 "number-out-of-range",
                 span,
                 format!("integer literal `{text}` does not fit in 64 bits"),
@@ -785,7 +792,7 @@ fn parse_number(text: &str, span: Span) -> Built<ConstValue> {
                 "integers range from {} to {}; write a float (`{text}.0`) for larger magnitudes",
                 i64::MIN,
                 i64::MAX
-            ))
+            )))
         })
     }
 }

@@ -1,6 +1,14 @@
 //! Property tests: the parser never panics, and formatting keeps the meaning
 //! of a program (same tree, spans aside) and is idempotent.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "test helpers fail loudly on broken fixtures"
+)]
+
 use nesy_lang::{format_source, parse};
 use proptest::prelude::*;
 use serde_json::Value;

@@ -1,0 +1,109 @@
+//! Checker behaviour on programs that are right (no false alarms) and on
+//! precise problems the corpus in `tests/broken/` does not cover.
+#![allow(clippy::unwrap_used, clippy::indexing_slicing, reason = "tests")]
+
+use nesy_lang::check_source;
+
+fn codes(source: &str) -> Vec<&'static str> {
+    check_source("t.nesy", source)
+        .diagnostics
+        .iter()
+        .map(|d| d.code)
+        .collect()
+}
+
+#[test]
+fn valid_programs_get_no_diagnostics() {
+    for source in [
+        // assignment binds, in either direction and in a chain
+        "n(1). m(X, Z) :- n(X), Y = X + 1, Z = Y * 2. k(Y) :- n(X), X * 2 = Y.",
+        // negation over a lower stratum, anonymous and `_Name` wildcards under `not`
+        "e(a, b). v(a). v(b). s(X) :- v(X), not e(X, _). t(X) :- v(X), not e(_Any, X).",
+        // an aggregate's grouping variable bound only inside the aggregate
+        "e(a, b). deg(X, N) :- N = count { Y : e(X, Y) }.",
+        // an int where a float is declared; iri fields take prefixed names
+        "@prefix ex: <http://e/>. @decl w(x: symbol, f: float). @decl l(i: iri). w(a, 1). w(b, 2.5). l(ex:a). l(<http://e/b>).",
+        // the same relation through a prefix and a full prefix of the same IRI
+        "@prefix ex: <http://e/>. @prefix e2: <http://e/>. ex:p(a). q(X) :- e2:p(X).",
+        // a relation defined only in a test is not reported as undefined
+        "r(X) :- input(X). @test \"t\" { given { input(a). } r(a). }",
+        // model calls with bound inputs
+        "@model m = \"m.tree\". a(x). ok(X) :- a(X), m.predict(X) = \"good\". c(X, C, P) :- a(X), m.predict(X, C, P).",
+        // recursion through positive literals only
+        "e(a, b). p(X, Y) :- e(X, Y). p(X, Z) :- p(X, Y), p(Y, Z).",
+        // nullary atoms
+        "rain. wet :- rain. dry :- not wet.",
+    ] {
+        assert_eq!(codes(source), Vec::<&str>::new(), "{source}");
+    }
+}
+
+#[test]
+fn negation_cycle_names_every_relation_of_the_cycle() {
+    let checked = check_source(
+        "t.nesy",
+        "b(a). p(X) :- b(X), not q(X). q(X) :- r(X). r(X) :- p(X).",
+    );
+    let d = &checked.diagnostics[0];
+    assert_eq!(d.code, "not-stratifiable");
+    assert!(
+        d.help.as_deref().unwrap().contains("p -> not q -> r -> p"),
+        "{:?}",
+        d.help
+    );
+}
+
+#[test]
+fn an_unbound_model_input_is_unsafe() {
+    assert_eq!(
+        codes("@model m = \"m\". a(x). ok(X) :- a(X), m.score(r, X, Y) > 0.5."),
+        ["unsafe-variable"]
+    );
+}
+
+#[test]
+fn a_variable_used_only_under_an_aggregate_term_is_unsafe() {
+    assert_eq!(
+        codes("e(a, b). s(S) :- S = sum { W : e(_, _) }."),
+        ["unsafe-variable"]
+    );
+}
+
+#[test]
+fn problems_in_test_blocks_are_reported() {
+    assert_eq!(
+        codes("p(a, b). @test \"t\" { given { q(X). } p(a). }"),
+        ["unsafe-variable", "arity-mismatch"]
+    );
+}
+
+#[test]
+fn did_you_mean_for_relations_types_prefixes_and_models() {
+    let checked = check_source(
+        "t.nesy",
+        "@prefix ex: <http://e/>. @model credit = \"c\". @decl w(f: flaot). parent(a, b). c(X) :- parnet(X, _), ey:k(X), credt.predict(X) = 1.",
+    );
+    let helps: Vec<String> = checked
+        .diagnostics
+        .iter()
+        .filter_map(|d| d.help.clone())
+        .collect();
+    for hint in ["`float`", "`parent`", "`ex:`", "`credit`"] {
+        assert!(
+            helps.iter().any(|h| h.contains(hint)),
+            "no {hint} in {helps:#?}"
+        );
+    }
+}
+
+#[test]
+fn diagnostics_locate_lines_and_columns_in_characters() {
+    let checked = check_source("t.nesy", "// é\np(\"é\", X) :- q(_Y).\n");
+    let d = checked
+        .diagnostics
+        .iter()
+        .find(|d| d.code == "unsafe-variable")
+        .unwrap();
+    let at = checked.source.locate(d);
+    assert_eq!((at.line, at.column), (2, 8));
+}

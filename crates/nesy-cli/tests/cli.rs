@@ -155,14 +155,15 @@ fn all_problems_of_a_file_are_reported_in_one_run() {
         .output()
         .unwrap();
     let json: Value = serde_json::from_slice(&output.stdout).unwrap();
-    assert_eq!(json["errors"], 3);
+    assert_eq!(json["errors"], 4);
+    assert_eq!(json["warnings"], 1);
     let lines: Vec<u64> = json["diagnostics"]
         .as_array()
         .unwrap()
         .iter()
         .map(|d| d["line"].as_u64().unwrap())
         .collect();
-    assert_eq!(lines, [2, 3, 5]);
+    assert_eq!(lines, [2, 3, 5, 6, 6]);
 }
 
 #[test]

@@ -353,11 +353,9 @@ fn expr(e: &Expr) -> String {
         Expr::Const(c) => c.text.clone(),
         Expr::ModelCall(m) => model_call(m),
         Expr::Neg { inner, .. } => {
-            let needs_parens = match inner.as_ref() {
-                Expr::Binary { .. } | Expr::Neg { .. } => true,
-                Expr::Const(c) => c.text.starts_with('-'),
-                _ => false,
-            };
+            // `--X` reads back as two negations; only a binary operand needs
+            // parentheses (so nested negations add no nesting depth).
+            let needs_parens = matches!(inner.as_ref(), Expr::Binary { .. });
             if needs_parens {
                 format!("-({})", expr(inner))
             } else {

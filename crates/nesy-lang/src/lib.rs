@@ -88,13 +88,17 @@ pub fn check_file(path: &Path) -> std::io::Result<Checked> {
 /// Parses and checks `source` with `options`.
 pub fn check_with(source: SourceFile, options: &CheckOptions) -> Checked {
     let parsed = parse(source.text());
+    let syntax_errors = !parsed.diagnostics.is_empty();
     let mut diagnostics = parsed.diagnostics;
-    // Checking a partial program would report follow-on errors (e.g. a
-    // relation "never defined" because its rule had a syntax error), so the
-    // checker runs on programs that parsed.
-    if diagnostics.is_empty() {
-        diagnostics = check_program(&parsed.program, options);
-    }
+    // The items that parsed are checked too, so one run reports everything.
+    // Only "never defined" is dropped then: the definition may sit in the
+    // item that did not parse.
+    diagnostics.extend(
+        check_program(&parsed.program, options)
+            .into_iter()
+            .filter(|d| !(syntax_errors && d.code == "undefined-relation")),
+    );
+    diagnostics.sort_by_key(|d| (d.span.start, d.span.end));
     Checked {
         source,
         program: parsed.program,

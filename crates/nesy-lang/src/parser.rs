@@ -15,7 +15,7 @@ use crate::ast::*;
 use crate::diagnostic::Diagnostic;
 use crate::lexer;
 use pest::Parser;
-use pest::iterators::{Pair, Pairs};
+use pest::iterators::Pair;
 use pest::pratt_parser::{Assoc, Op, PrattParser};
 use std::sync::OnceLock;
 
@@ -31,6 +31,10 @@ use grammar::{NesyParser, Rule};
 /// Deepest nesting of parentheses and aggregates the builder accepts; deeper
 /// input is an error rather than a risk to the stack.
 const MAX_NESTING: usize = 64;
+
+/// Most operators in one expression: the tree of a longer one would be deep
+/// enough to strain the stack of whatever walks it.
+const MAX_OPERATORS: usize = 256;
 
 /// The outcome of parsing: the items that parsed, and the syntax errors.
 #[derive(Clone, Debug, Default)]
@@ -679,7 +683,29 @@ impl Builder {
         if depth >= MAX_NESTING {
             return Err(too_deep(span));
         }
-        let pairs: Pairs<'_, Rule> = pair.into_inner();
+        let pairs: Vec<Pair<'_, Rule>> = pair
+            .into_inner()
+            .filter(|p| p.as_rule() != Rule::COMMENT)
+            .collect();
+        let operators = pairs
+            .iter()
+            .filter(|p| {
+                matches!(
+                    p.as_rule(),
+                    Rule::add | Rule::sub | Rule::mul | Rule::div | Rule::rem | Rule::neg
+                )
+            })
+            .count();
+        if operators > MAX_OPERATORS {
+            return Err(Box::new(
+                Diagnostic::error(
+                    "expression-too-long",
+                    span,
+                    format!("expression has more than {MAX_OPERATORS} operators"),
+                )
+                .with_help("split the expression with intermediate variables"),
+            ));
+        }
         pratt()
             .map_primary(|p| self.primary(p, depth))
             .map_prefix(|op, rhs| {
@@ -711,7 +737,7 @@ impl Builder {
                     span,
                 })
             })
-            .parse(pairs.filter(|p| p.as_rule() != Rule::COMMENT))
+            .parse(pairs.into_iter())
     }
 
     fn primary(&self, pair: Pair<'_, Rule>, depth: usize) -> Built<Expr> {

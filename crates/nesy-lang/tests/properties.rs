@@ -233,3 +233,21 @@ fn deep_nesting_is_an_error_not_a_crash() {
     let checked = nesy_lang::check_source("deep.nesy", &deep);
     assert!(checked.has_errors());
 }
+
+#[test]
+fn long_operator_chains_are_an_error_not_a_crash() {
+    let chain = format!("p(X) :- q(X), Y = X{}.", " + 1".repeat(100_000));
+    assert!(nesy_lang::check_source("chain.nesy", &chain).has_errors());
+    let negations = format!("p(X) :- q(X), Y = {}X.", "-".repeat(100_000));
+    assert!(nesy_lang::check_source("neg.nesy", &negations).has_errors());
+}
+
+/// Found by the fuzzer: nested negations formatted with parentheses read back
+/// as too deeply nested.
+#[test]
+fn nested_negations_format_and_read_back() {
+    let source = format!("?- o = t - {}R, t(R).", "-".repeat(98));
+    let formatted = format_source(&source).unwrap();
+    assert_eq!(format_source(&formatted).unwrap(), formatted);
+    assert_eq!(shape(&source), shape(&formatted));
+}

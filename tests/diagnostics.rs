@@ -14,19 +14,10 @@
     reason = "test helpers fail loudly on broken fixtures"
 )]
 
-use std::fmt::Write;
-use std::path::{Path, PathBuf};
+mod common;
 
-fn corpus() -> Vec<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/broken");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "nesy"))
-        .collect();
-    files.sort();
-    files
-}
+use std::fmt::Write;
+use std::path::Path;
 
 fn render(path: &Path) -> String {
     let checked = nesy::check_file(path).unwrap();
@@ -46,7 +37,7 @@ fn render(path: &Path) -> String {
 #[test]
 fn every_broken_program_reports_exactly_its_expected_diagnostics() {
     let bless = std::env::var_os("NESY_BLESS").is_some();
-    let files = corpus();
+    let files = common::nesy_files("tests/broken");
     assert!(files.len() >= 20, "the corpus is missing");
     let mut failures = Vec::new();
     for path in files {
@@ -70,7 +61,7 @@ fn every_broken_program_reports_exactly_its_expected_diagnostics() {
 
 #[test]
 fn every_broken_program_but_the_warnings_one_has_an_error() {
-    for path in corpus() {
+    for path in common::nesy_files("tests/broken") {
         let checked = nesy::check_file(&path).unwrap();
         let is_warnings_only = path.file_stem().is_some_and(|s| s == "warnings");
         assert_eq!(

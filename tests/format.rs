@@ -9,22 +9,11 @@
     reason = "test helpers fail loudly on broken fixtures"
 )]
 
-use std::path::{Path, PathBuf};
-
-fn nesy_files(dir: &str) -> Vec<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join(dir);
-    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "nesy"))
-        .collect();
-    files.sort();
-    files
-}
+mod common;
 
 #[test]
 fn formatting_pins_the_canonical_layout() {
-    for path in nesy_files("tests/fmt") {
+    for path in common::nesy_files("tests/fmt") {
         let source = std::fs::read_to_string(&path).unwrap();
         let formatted = nesy::format_source(&source).unwrap();
         let name = path.file_stem().unwrap().to_string_lossy().into_owned();
@@ -34,9 +23,9 @@ fn formatting_pins_the_canonical_layout() {
 
 #[test]
 fn formatting_is_idempotent() {
-    for path in nesy_files("tests/fmt")
+    for path in common::nesy_files("tests/fmt")
         .into_iter()
-        .chain(nesy_files("rules"))
+        .chain(common::nesy_files("rules"))
     {
         let source = std::fs::read_to_string(&path).unwrap();
         let once = nesy::format_source(&source).unwrap();
@@ -47,7 +36,7 @@ fn formatting_is_idempotent() {
 
 #[test]
 fn formatting_keeps_every_comment() {
-    for path in nesy_files("tests/fmt") {
+    for path in common::nesy_files("tests/fmt") {
         let source = std::fs::read_to_string(&path).unwrap();
         let formatted = nesy::format_source(&source).unwrap();
         let before = nesy::lang::parse(&source).program.comments;
@@ -61,7 +50,7 @@ fn formatting_keeps_every_comment() {
 
 #[test]
 fn shipped_rule_files_are_formatted() {
-    for path in nesy_files("rules") {
+    for path in common::nesy_files("rules") {
         let source = std::fs::read_to_string(&path).unwrap();
         assert_eq!(
             nesy::format_source(&source).unwrap(),

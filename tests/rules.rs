@@ -9,24 +9,14 @@
     reason = "test helpers fail loudly on broken fixtures"
 )]
 
+mod common;
+
 use nesy::lang::ast::{Expr, Item, Literal, NegationTarget, TestEntry};
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
-
-fn rule_files() -> Vec<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("rules");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "nesy"))
-        .collect();
-    files.sort();
-    files
-}
 
 #[test]
 fn every_example_program_checks_without_errors() {
-    let files = rule_files();
+    let files = common::nesy_files("rules");
     assert!(files.len() >= 5);
     for path in files {
         let checked = nesy::check_file(&path).unwrap();
@@ -103,7 +93,7 @@ fn literal_kinds(body: &[Literal], seen: &mut BTreeSet<&'static str>) {
 #[test]
 fn the_examples_exercise_every_construct() {
     let mut seen = BTreeSet::new();
-    for path in rule_files() {
+    for path in common::nesy_files("rules") {
         let checked = nesy::check_file(&path).unwrap();
         if !checked.program.comments.is_empty() {
             seen.insert("comment");

@@ -47,7 +47,15 @@ pub struct Parsed {
 
 /// Parses a whole source text. Never panics; problems are diagnostics.
 pub fn parse(source: &str) -> Parsed {
-    pest::set_error_detail(true);
+    // Tracking every parse attempt (for "expected ..." messages) costs more
+    // than the parse itself, so it is switched on only to re-read an item
+    // that failed.
+    pest::set_error_detail(false);
+    if let Ok(pairs) = NesyParser::parse(Rule::program, source) {
+        if let Some(parsed) = build_program(pairs) {
+            return parsed;
+        }
+    }
     let mut parsed = Parsed::default();
     let mut pos = 0;
     while pos < source.len() {
@@ -76,7 +84,15 @@ pub fn parse(source: &str) -> Parsed {
                     pos += consumed;
                 }
             }
-            Err(error) => {
+            Err(_) => {
+                pest::set_error_detail(true);
+                let detailed = NesyParser::parse(Rule::item_at, rest).err();
+                pest::set_error_detail(false);
+                let Some(error) = detailed else {
+                    // Unreachable: the same input failed a moment ago.
+                    pos = lexer::recovery_point(source, pos, pos);
+                    continue;
+                };
                 let diagnostic = syntax_error(source, pos, &error);
                 let error_at = diagnostic.span.start;
                 parsed.diagnostics.push(diagnostic);
@@ -87,6 +103,26 @@ pub fn parse(source: &str) -> Parsed {
     parsed.program.comments.sort_by_key(|c| c.span.start);
     parsed.program.comments.dedup_by_key(|c| c.span.start);
     parsed
+}
+
+/// Builds a whole program parsed in one go; `None` if an item fails to
+/// build (then the item-by-item path reports it with the others).
+fn build_program(pairs: pest::iterators::Pairs<'_, Rule>) -> Option<Parsed> {
+    let builder = Builder { offset: 0 };
+    let mut parsed = Parsed::default();
+    for pair in pairs {
+        match pair.as_rule() {
+            Rule::EOI => {}
+            Rule::COMMENT => builder.collect_comments(&pair, &mut parsed.program.comments),
+            _ => {
+                builder.collect_comments(&pair, &mut parsed.program.comments);
+                parsed.program.items.push(builder.item(pair).ok()?);
+            }
+        }
+    }
+    parsed.program.comments.sort_by_key(|c| c.span.start);
+    parsed.program.comments.dedup_by_key(|c| c.span.start);
+    Some(parsed)
 }
 
 /// Skips whitespace and comments, recording the comments; returns bytes skipped.

@@ -173,17 +173,17 @@ fn all_clauses(program: &Program) -> impl Iterator<Item = &Clause> {
         })
 }
 
-/// Calls `f` on every atom in `literals` with whether it is under negation or
-/// inside an aggregate (`positive == false`), recursing into aggregates.
-fn for_each_atom<'a>(literals: &'a [Literal], positive: bool, f: &mut dyn FnMut(&'a Atom, bool)) {
+/// Calls `f` on every relation atom in `literals`: positive, negated, and
+/// inside aggregates (recursively).
+fn for_each_atom<'a>(literals: &'a [Literal], f: &mut dyn FnMut(&'a Atom)) {
     for literal in literals {
         match literal {
-            Literal::Atom(a) => f(a, positive),
+            Literal::Atom(a) => f(a),
             Literal::Negation(Negation {
                 target: NegationTarget::Atom(a),
                 ..
-            }) => f(a, false),
-            Literal::Aggregate(agg) => for_each_atom(&agg.body, false, f),
+            }) => f(a),
+            Literal::Aggregate(agg) => for_each_atom(&agg.body, f),
             _ => {}
         }
     }
@@ -616,7 +616,7 @@ impl<'a> Checker<'a> {
         let mut uses: Vec<&Atom> = Vec::new();
         for item in &self.program.items {
             match item {
-                Item::Query(q) => for_each_atom(&q.body, true, &mut |a, _| uses.push(a)),
+                Item::Query(q) => for_each_atom(&q.body, &mut |a| uses.push(a)),
                 Item::Test(t) => {
                     for entry in &t.entries {
                         match entry {
@@ -624,7 +624,7 @@ impl<'a> Checker<'a> {
                             TestEntry::Given(g) => {
                                 for c in &g.clauses {
                                     uses.push(&c.head);
-                                    for_each_atom(&c.body, true, &mut |a, _| uses.push(a));
+                                    for_each_atom(&c.body, &mut |a| uses.push(a));
                                 }
                             }
                         }
@@ -632,7 +632,7 @@ impl<'a> Checker<'a> {
                 }
                 Item::Clause(c) => {
                     uses.push(&c.head);
-                    for_each_atom(&c.body, true, &mut |a, _| uses.push(a));
+                    for_each_atom(&c.body, &mut |a| uses.push(a));
                 }
                 _ => {}
             }
@@ -703,9 +703,7 @@ impl<'a> Checker<'a> {
         }
         let mut var_types = HashMap::new();
         self.atom_types(&clause.head, &mut var_types);
-        for_each_atom(&clause.body, true, &mut |a, _| {
-            self.atom_types(a, &mut var_types)
-        });
+        for_each_atom(&clause.body, &mut |a| self.atom_types(a, &mut var_types));
         let mut arithmetic = Vec::new();
         if !clause.head.args.is_empty() {
             collect_arithmetic(&clause.head.args, &mut arithmetic);
@@ -1128,7 +1126,7 @@ impl<'a> Checker<'a> {
                     }
                     Literal::Aggregate(agg) => {
                         let mut inner: Vec<&Atom> = Vec::new();
-                        for_each_atom(&agg.body, true, &mut |a, _| inner.push(a));
+                        for_each_atom(&agg.body, &mut |a| inner.push(a));
                         for a in inner {
                             let b = node(&mut graph, &a.relation.text);
                             graph.update_edge(head, b, ());
@@ -1200,11 +1198,11 @@ impl<'a> Checker<'a> {
         }
         let mut used: Vec<&Atom> = Vec::new();
         for clause in clauses {
-            for_each_atom(&clause.body, true, &mut |a, _| used.push(a));
+            for_each_atom(&clause.body, &mut |a| used.push(a));
         }
         for item in &self.program.items {
             match item {
-                Item::Query(q) => for_each_atom(&q.body, true, &mut |a, _| used.push(a)),
+                Item::Query(q) => for_each_atom(&q.body, &mut |a| used.push(a)),
                 Item::Test(t) => {
                     for entry in &t.entries {
                         if let TestEntry::Expect(e) = entry {

@@ -1,0 +1,92 @@
+//! Errors of compiling and evaluating rules.
+
+use std::time::Duration;
+
+/// What can go wrong when rules are compiled or evaluated.
+#[derive(Debug, Clone, PartialEq, thiserror::Error, miette::Diagnostic)]
+#[non_exhaustive]
+pub enum Error {
+    /// A rule or fact the evaluator cannot take (the checker reports most of
+    /// these earlier, with a caret).
+    #[error("{location}: {message}")]
+    #[diagnostic(code(nesy::compile))]
+    Compile {
+        /// `file:line:col` of the offending text.
+        location: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// A relation used with two different numbers of columns.
+    #[error("relation `{relation}` has {expected} columns, but {found} were given{}", at(.location))]
+    #[diagnostic(code(nesy::arity))]
+    Arity {
+        /// The relation.
+        relation: String,
+        /// Its arity so far.
+        expected: usize,
+        /// The arity of the new use.
+        found: usize,
+        /// Where, if known.
+        location: Option<String>,
+    },
+    /// A relation name that is not in the program.
+    #[error("unknown relation `{0}`")]
+    #[diagnostic(code(nesy::unknown_relation))]
+    UnknownRelation(String),
+    /// Overflow, division by zero, or arithmetic on a non-number.
+    #[error("{location}: {message}")]
+    #[diagnostic(
+        code(nesy::arithmetic),
+        help("the rule is named by its location; check the values it computes with")
+    )]
+    Arithmetic {
+        /// The rule that computed it.
+        location: String,
+        /// What happened, with the values.
+        message: String,
+    },
+    /// The evaluation ran longer than allowed.
+    #[error("evaluation stopped: time limit of {} reached", humanize(.limit))]
+    #[diagnostic(
+        code(nesy::limit::timeout),
+        help(
+            "raise the limit (`--timeout`), or look for rules that derive without end, such as `n(X + 1) :- n(X).`"
+        )
+    )]
+    Timeout {
+        /// The limit.
+        limit: Duration,
+    },
+    /// The evaluation derived more tuples than allowed.
+    #[error(
+        "evaluation stopped: tuple limit of {limit} reached (relation `{relation}` was growing)"
+    )]
+    #[diagnostic(
+        code(nesy::limit::tuples),
+        help(
+            "raise the limit (`--max-tuples`), or look for rules that derive without end, such as `n(X + 1) :- n(X).`"
+        )
+    )]
+    TooManyTuples {
+        /// The limit.
+        limit: usize,
+        /// The relation that crossed it.
+        relation: String,
+    },
+}
+
+fn at(location: &Option<String>) -> String {
+    location
+        .as_ref()
+        .map(|l| format!(" at {l}"))
+        .unwrap_or_default()
+}
+
+fn humanize(d: &Duration) -> String {
+    let secs = d.as_secs_f64();
+    if secs >= 1.0 {
+        format!("{secs:.1} s")
+    } else {
+        format!("{} ms", d.as_millis())
+    }
+}

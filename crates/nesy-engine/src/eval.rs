@@ -1,0 +1,1016 @@
+//! Semi-naive, stratified evaluation.
+//!
+//! Relations are split into strata (strongly connected components of the
+//! dependency graph, in dependency order). Within a stratum each rule runs
+//! once on everything known, then, round after round, once per body atom of
+//! the stratum with that atom reading only the previous round's new rows
+//! (atoms before it read the older rows, atoms after it all rows), until a
+//! round adds nothing. The rules of a round run in parallel on rayon's pool,
+//! each scan split into chunks; workers intern the values they compute in a
+//! private table that is merged when the round ends.
+
+// Frames are indexed by variable numbers the compiler gave out, and rows by
+// the planner's column positions; both are invariants of compiled plans.
+#![allow(
+    clippy::indexing_slicing,
+    reason = "plan-checked frame and row offsets"
+)]
+
+use crate::Error;
+use crate::ir::{Expr, RelId, RelationInfo, Rule, cmp_holds};
+use crate::plan::{AggregatePlan, Op, Src, plan};
+use crate::storage::{self, Store, Version};
+use crate::value::{Interner, PENDING, Scratch, Value};
+use nesy_lang::ast::{AggregateFn, BinOp, CmpOp};
+use petgraph::graph::DiGraph;
+use rayon::prelude::*;
+use serde::Serialize;
+use std::cmp::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering as AtomicOrdering};
+use std::time::{Duration, Instant};
+
+/// Bounds on an evaluation; `None` means unbounded.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Limits {
+    /// Wall-clock time.
+    pub timeout: Option<Duration>,
+    /// Tuples held by all relations together (facts included).
+    pub max_tuples: Option<usize>,
+}
+
+/// Where the time of an evaluation went.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Stats {
+    /// Wall-clock time of the whole evaluation.
+    #[serde(serialize_with = "seconds")]
+    pub time: Duration,
+    /// One entry per stratum with rules, in evaluation order.
+    pub strata: Vec<StratumStats>,
+    /// One entry per rule, in program order.
+    pub rules: Vec<RuleStats>,
+}
+
+/// One stratum's share.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct StratumStats {
+    /// The relations it defines.
+    pub relations: Vec<String>,
+    /// Rounds until nothing new came (1 for a stratum without recursion).
+    pub iterations: usize,
+    /// New tuples it added.
+    pub tuples: usize,
+    /// Wall-clock time.
+    #[serde(serialize_with = "seconds")]
+    pub time: Duration,
+}
+
+/// One rule's share.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct RuleStats {
+    /// `file:line:col`, and the `@name` if it has one.
+    pub rule: String,
+    /// The relation it defines.
+    pub head: String,
+    /// Times a plan of it ran (one per round and per recursive atom).
+    pub evaluations: usize,
+    /// Rows it produced, duplicates included.
+    pub derived: usize,
+    /// Time spent in it, summed over threads.
+    #[serde(serialize_with = "seconds")]
+    pub time: Duration,
+}
+
+fn seconds<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_f64(d.as_secs_f64())
+}
+
+/// The relations after evaluation.
+pub(crate) struct Outcome {
+    pub(crate) stores: Vec<Store>,
+    pub(crate) interner: Interner,
+    pub(crate) stats: Stats,
+}
+
+struct RulePlan<'r> {
+    rule: usize,
+    head: RelId,
+    head_args: &'r [Expr],
+    ops: Vec<Op>,
+    location: &'r str,
+    /// For delta plans: the relation whose new rows drive it.
+    delta: Option<RelId>,
+}
+
+/// Evaluates `rules` over `facts` (flat rows per relation).
+pub(crate) fn evaluate(
+    relations: &[RelationInfo],
+    rules: &[Rule],
+    facts: &[Vec<u32>],
+    mut interner: Interner,
+    limits: &Limits,
+) -> Result<Outcome, Error> {
+    let start = Instant::now();
+    let deadline = limits.timeout.map(|t| start + t);
+    let mut stores: Vec<Store> = relations
+        .iter()
+        .map(|r| Store::new(if r.arity == usize::MAX { 0 } else { r.arity }))
+        .collect();
+    for (store, rows) in stores.iter_mut().zip(facts) {
+        store.to_add.extend_from_slice(rows);
+    }
+    let mut stats = Stats {
+        rules: rules
+            .iter()
+            .map(|r| RuleStats {
+                rule: match &r.name {
+                    Some(n) => format!("{} @name({n})", r.location),
+                    None => r.location.clone(),
+                },
+                head: relations
+                    .get(r.head)
+                    .map(|h| h.name.clone())
+                    .unwrap_or_default(),
+                ..RuleStats::default()
+            })
+            .collect(),
+        ..Stats::default()
+    };
+    let stop = AtomicBool::new(false);
+    for stratum in strata(relations.len(), rules)? {
+        let stratum_start = Instant::now();
+        let in_stratum = |rel: RelId| stratum.contains(&rel);
+        let mut full_plans = Vec::new();
+        let mut delta_plans = Vec::new();
+        for (ri, rule) in rules.iter().enumerate().filter(|(_, r)| in_stratum(r.head)) {
+            let recursive: Vec<usize> = rule
+                .body
+                .iter()
+                .enumerate()
+                .filter(|(_, l)| matches!(l, crate::ir::Lit::Atom { rel, .. } if in_stratum(*rel)))
+                .map(|(i, _)| i)
+                .collect();
+            let make = |ops, delta| RulePlan {
+                rule: ri,
+                head: rule.head,
+                head_args: &rule.head_args,
+                ops,
+                location: &rule.location,
+                delta,
+            };
+            if recursive.is_empty() {
+                let versions = vec![Version::Full; rule.body.len()];
+                let mut bound = vec![false; rule.num_vars()];
+                let ops = plan(
+                    &rule.body,
+                    &versions,
+                    None,
+                    &mut bound,
+                    &mut stores,
+                    &rule.location,
+                )?;
+                full_plans.push(make(ops, None));
+            } else {
+                for (k, &at) in recursive.iter().enumerate() {
+                    let mut versions = vec![Version::Full; rule.body.len()];
+                    for (j, &other) in recursive.iter().enumerate() {
+                        if let Some(v) = versions.get_mut(other) {
+                            *v = match j.cmp(&k) {
+                                Ordering::Less => Version::Old,
+                                Ordering::Equal => Version::Delta,
+                                Ordering::Greater => Version::Full,
+                            };
+                        }
+                    }
+                    let mut bound = vec![false; rule.num_vars()];
+                    let ops = plan(
+                        &rule.body,
+                        &versions,
+                        Some(at),
+                        &mut bound,
+                        &mut stores,
+                        &rule.location,
+                    )?;
+                    let delta = match rule.body.get(at) {
+                        Some(crate::ir::Lit::Atom { rel, .. }) => Some(*rel),
+                        _ => None,
+                    };
+                    delta_plans.push(make(ops, delta));
+                }
+            }
+        }
+        let ctx = Ctx {
+            deadline,
+            limits,
+            stop: &stop,
+        };
+        let mut stratum_stats = StratumStats {
+            relations: stratum
+                .iter()
+                .filter_map(|&r| relations.get(r).map(|i| i.name.clone()))
+                .collect(),
+            ..StratumStats::default()
+        };
+        if !full_plans.is_empty() {
+            let plans: Vec<&RulePlan> = full_plans.iter().collect();
+            run_round(&plans, &mut stores, &mut interner, &ctx, &mut stats)?;
+        }
+        loop {
+            let mut added = 0;
+            for &rel in &stratum {
+                if let Some(store) = stores.get_mut(rel) {
+                    added += store.advance();
+                }
+            }
+            stratum_stats.tuples += added;
+            check_limits(&stores, relations, &ctx, &stratum)?;
+            if added == 0 {
+                break;
+            }
+            stratum_stats.iterations += 1;
+            let plans: Vec<&RulePlan> = delta_plans
+                .iter()
+                .filter(|p| {
+                    p.delta
+                        .and_then(|d| stores.get(d))
+                        .is_some_and(|s| s.indexes.iter().any(|i| !i.recent.is_empty()))
+                })
+                .collect();
+            if plans.is_empty() {
+                continue;
+            }
+            run_round(&plans, &mut stores, &mut interner, &ctx, &mut stats)?;
+        }
+        stratum_stats.time = stratum_start.elapsed();
+        if !full_plans.is_empty() || !delta_plans.is_empty() {
+            stratum_stats.iterations = stratum_stats.iterations.max(1);
+            stats.strata.push(stratum_stats);
+        }
+    }
+    stats.time = start.elapsed();
+    Ok(Outcome {
+        stores,
+        interner,
+        stats,
+    })
+}
+
+/// The rows of `rule`'s head over complete relations, as values, sorted
+/// and distinct. Used for queries and test expectations after evaluation.
+pub(crate) fn answer(
+    stores: &mut [Store],
+    interner: &Interner,
+    rule: &Rule,
+    limits: &Limits,
+) -> Result<Vec<Vec<Value>>, Error> {
+    let versions = vec![Version::Full; rule.body.len()];
+    let mut bound = vec![false; rule.num_vars()];
+    let ops = plan(
+        &rule.body,
+        &versions,
+        None,
+        &mut bound,
+        stores,
+        &rule.location,
+    )?;
+    let stop = AtomicBool::new(false);
+    let ctx = Ctx {
+        deadline: limits.timeout.map(|t| Instant::now() + t),
+        limits,
+        stop: &stop,
+    };
+    let width = rule.head_args.len();
+    let mut worker = Worker {
+        stores,
+        ctx: &ctx,
+        scratch: Scratch::new(interner),
+        frame: vec![0; rule.num_vars().max(1)],
+        outs: vec![Vec::new()],
+        location: &rule.location,
+        emitted: 0,
+        head: width.max(1),
+    };
+    worker.run(&ops, &rule.head_args, None)?;
+    let rows = worker.outs.pop().unwrap_or_default();
+    let mut out: Vec<Vec<Value>> = rows
+        .chunks_exact(width.max(1))
+        .map(|row| {
+            row.iter()
+                .take(width)
+                .map(|&id| worker.scratch.value(id).clone())
+                .collect()
+        })
+        .collect();
+    out.sort();
+    out.dedup();
+    Ok(out)
+}
+
+fn check_limits(
+    stores: &[Store],
+    relations: &[RelationInfo],
+    ctx: &Ctx,
+    stratum: &[RelId],
+) -> Result<(), Error> {
+    if let Some(limit) = ctx.limits.max_tuples {
+        let total: usize = stores.iter().map(|s| s.len).sum();
+        if total > limit {
+            let growing = stratum
+                .iter()
+                .max_by_key(|&&r| stores.get(r).map_or(0, |s| s.len))
+                .and_then(|&r| relations.get(r))
+                .map(|r| r.name.clone())
+                .unwrap_or_default();
+            return Err(Error::TooManyTuples {
+                limit,
+                relation: growing,
+            });
+        }
+    }
+    ctx.check_time()
+}
+
+/// Relations grouped into strata, in an order where every stratum comes
+/// after the strata it reads.
+fn strata(n: usize, rules: &[Rule]) -> Result<Vec<Vec<RelId>>, Error> {
+    let mut graph: DiGraph<RelId, bool> = DiGraph::new();
+    let nodes: Vec<_> = (0..n).map(|r| graph.add_node(r)).collect();
+    for rule in rules {
+        for (dep, needs_complete) in rule.dependencies() {
+            if let (Some(&a), Some(&b)) = (nodes.get(dep), nodes.get(rule.head)) {
+                graph.add_edge(a, b, needs_complete);
+            }
+        }
+    }
+    let mut sccs = petgraph::algo::tarjan_scc(&graph);
+    sccs.reverse();
+    let mut out = Vec::new();
+    for scc in sccs {
+        let members: Vec<RelId> = scc
+            .iter()
+            .filter_map(|&i| graph.node_weight(i).copied())
+            .collect();
+        for rule in rules.iter().filter(|r| members.contains(&r.head)) {
+            for (dep, needs_complete) in rule.dependencies() {
+                if needs_complete && members.contains(&dep) {
+                    return Err(Error::Compile {
+                        location: rule.location.clone(),
+                        message: "negation or aggregation through recursion: the rule reads a relation that depends on its own result".to_string(),
+                    });
+                }
+            }
+        }
+        out.push(members);
+    }
+    Ok(out)
+}
+
+struct Ctx<'a> {
+    deadline: Option<Instant>,
+    limits: &'a Limits,
+    stop: &'a AtomicBool,
+}
+
+impl Ctx<'_> {
+    fn check_time(&self) -> Result<(), Error> {
+        match (self.deadline, self.limits.timeout) {
+            (Some(deadline), Some(limit)) if Instant::now() > deadline => {
+                Err(Error::Timeout { limit })
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+/// A piece of work: one plan, its first scan restricted to some rows.
+struct Task {
+    plan: usize,
+    restrict: Option<(usize, usize, usize)>,
+}
+
+struct TaskOutput {
+    plan: usize,
+    rows: Vec<u32>,
+    pending: Vec<Value>,
+    time: Duration,
+}
+
+/// Rows per task when a scan is split.
+const CHUNK: usize = 2048;
+
+fn run_round(
+    plans: &[&RulePlan],
+    stores: &mut [Store],
+    interner: &mut Interner,
+    ctx: &Ctx,
+    stats: &mut Stats,
+) -> Result<(), Error> {
+    let mut tasks = Vec::new();
+    for (p, plan) in plans.iter().enumerate() {
+        match plan.ops.first() {
+            Some(Op::Join {
+                rel,
+                index,
+                version,
+                key,
+                ..
+            }) if key.is_empty() => {
+                if let Some(idx) = stores.get(*rel).and_then(|s| s.indexes.get(*index)) {
+                    let width = stores.get(*rel).map_or(1, |s| s.width);
+                    for (r, run) in idx.runs(*version).enumerate() {
+                        let n = storage::row_count(run, width);
+                        let mut lo = 0;
+                        while lo < n {
+                            let hi = (lo + CHUNK).min(n);
+                            tasks.push(Task {
+                                plan: p,
+                                restrict: Some((r, lo, hi)),
+                            });
+                            lo = hi;
+                        }
+                    }
+                }
+            }
+            _ => tasks.push(Task {
+                plan: p,
+                restrict: None,
+            }),
+        }
+    }
+    let frozen: &[Store] = stores;
+    let frozen_interner: &Interner = interner;
+    let outputs: Vec<TaskOutput> = tasks
+        .par_iter()
+        .map(|task| {
+            let started = Instant::now();
+            let Some(plan) = plans.get(task.plan) else {
+                return Ok(None);
+            };
+            let mut worker = Worker {
+                stores: frozen,
+                ctx,
+                scratch: Scratch::new(frozen_interner),
+                frame: vec![0; max_var(plan) + 1],
+                outs: vec![Vec::new()],
+                location: plan.location,
+                emitted: 0,
+                head: frozen.get(plan.head).map(|s| s.width).unwrap_or(1),
+            };
+            let result = worker.run(&plan.ops, plan.head_args, task.restrict);
+            if result.is_err() {
+                ctx.stop.store(true, AtomicOrdering::Relaxed);
+            }
+            result?;
+            Ok(Some(TaskOutput {
+                plan: task.plan,
+                rows: worker.outs.pop().unwrap_or_default(),
+                pending: worker.scratch.pending,
+                time: started.elapsed(),
+            }))
+        })
+        .filter_map(Result::transpose)
+        .collect::<Result<_, Error>>()?;
+    for out in outputs {
+        let Some(plan) = plans.get(out.plan) else {
+            continue;
+        };
+        let width = stores.get(plan.head).map_or(1, |s| s.width);
+        let mut rows = out.rows;
+        if !out.pending.is_empty() {
+            let ids: Vec<u32> = out
+                .pending
+                .into_iter()
+                .map(|v| interner.intern(v))
+                .collect();
+            for id in &mut rows {
+                if *id >= PENDING {
+                    *id = ids.get((*id - PENDING) as usize).copied().unwrap_or(0);
+                }
+            }
+        }
+        if let Some(rule_stats) = stats.rules.get_mut(plan.rule) {
+            rule_stats.time += out.time;
+            rule_stats.derived += rows.len() / width;
+        }
+        if let Some(store) = stores.get_mut(plan.head) {
+            store.to_add.extend(rows);
+        }
+    }
+    for plan in plans {
+        if let Some(rule_stats) = stats.rules.get_mut(plan.rule) {
+            rule_stats.evaluations += 1;
+        }
+    }
+    ctx.check_time()
+}
+
+fn max_var(plan: &RulePlan) -> usize {
+    fn ops_max(ops: &[Op], m: &mut usize) {
+        let mut vars = Vec::new();
+        for op in ops {
+            match op {
+                Op::Join {
+                    key, binds, checks, ..
+                } => {
+                    for s in key {
+                        if let Src::Var(v) = s {
+                            vars.push(*v);
+                        }
+                    }
+                    vars.extend(binds.iter().chain(checks).map(|(_, v)| *v));
+                }
+                Op::Anti { key, .. } => {
+                    for s in key {
+                        if let Src::Var(v) = s {
+                            vars.push(*v);
+                        }
+                    }
+                }
+                Op::Filter { lhs, rhs, .. } => {
+                    lhs.vars(&mut vars);
+                    rhs.vars(&mut vars);
+                }
+                Op::Assign { var, expr } => {
+                    vars.push(*var);
+                    expr.vars(&mut vars);
+                }
+                Op::Aggregate(a) => {
+                    vars.push(a.result);
+                    vars.extend(&a.free_group);
+                    for t in &a.terms {
+                        t.vars(&mut vars);
+                    }
+                    ops_max(&a.ops, m);
+                }
+            }
+        }
+        *m = vars.into_iter().fold(*m, usize::max);
+    }
+    let mut m = 0;
+    ops_max(&plan.ops, &mut m);
+    let mut head_vars = Vec::new();
+    for e in plan.head_args {
+        e.vars(&mut head_vars);
+    }
+    head_vars.into_iter().fold(m, usize::max)
+}
+
+/// Runs one plan over a frame of variable bindings.
+struct Worker<'a> {
+    stores: &'a [Store],
+    ctx: &'a Ctx<'a>,
+    scratch: Scratch<'a>,
+    frame: Vec<u32>,
+    /// Output buffers: the rule's rows at the bottom, an aggregate's
+    /// collected rows above while it runs.
+    outs: Vec<Vec<u32>>,
+    location: &'a str,
+    emitted: usize,
+    /// Width of the rule's head rows.
+    head: usize,
+}
+
+/// Keys up to this many columns are built on the stack.
+const KEY_STACK: usize = 8;
+
+impl<'a> Worker<'a> {
+    fn arithmetic(&self, message: String) -> Error {
+        Error::Arithmetic {
+            location: self.location.to_string(),
+            message,
+        }
+    }
+
+    fn run(
+        &mut self,
+        ops: &'a [Op],
+        terminal: &'a [Expr],
+        restrict: Option<(usize, usize, usize)>,
+    ) -> Result<(), Error> {
+        let Some((op, rest)) = ops.split_first() else {
+            return self.emit(terminal);
+        };
+        match op {
+            Op::Join {
+                rel,
+                index,
+                version,
+                key,
+                binds,
+                checks,
+            } => {
+                let Some(store) = self.stores.get(*rel) else {
+                    return Ok(());
+                };
+                let Some(idx) = store.indexes.get(*index) else {
+                    return Ok(());
+                };
+                let width = store.width;
+                let mut stack = [0u32; KEY_STACK];
+                let heap: Vec<u32>;
+                let key_vals: &[u32] = if key.len() <= KEY_STACK {
+                    for (slot, s) in stack.iter_mut().zip(key) {
+                        *slot = self.src(*s);
+                    }
+                    &stack[..key.len()]
+                } else {
+                    heap = key.iter().map(|s| self.src(*s)).collect();
+                    &heap
+                };
+                // A value made in this round exists in no relation yet.
+                if key_vals.iter().any(|&k| k >= PENDING) {
+                    return Ok(());
+                }
+                for (r, run) in idx.runs(*version).enumerate() {
+                    let (lo, hi) = match restrict {
+                        Some((only, lo, hi)) if only == r => (lo, hi),
+                        Some(_) => continue,
+                        None => storage::key_range(run, width, key_vals),
+                    };
+                    for row in run[lo * width..hi * width].chunks_exact(width) {
+                        for &(c, v) in binds {
+                            self.frame[v] = row[c];
+                        }
+                        if checks.iter().all(|&(c, v)| self.frame[v] == row[c]) {
+                            self.run(rest, terminal, None)?;
+                        }
+                    }
+                }
+                Ok(())
+            }
+            Op::Anti { rel, index, key } => {
+                let Some(store) = self.stores.get(*rel) else {
+                    return self.run(rest, terminal, None);
+                };
+                let key_vals: Vec<u32> = key.iter().map(|s| self.src(*s)).collect();
+                let found = key_vals.iter().all(|&k| k < PENDING)
+                    && store.indexes.get(*index).is_some_and(|idx| {
+                        idx.runs(Version::Full).any(|run| {
+                            let (lo, hi) = storage::key_range(run, store.width, &key_vals);
+                            lo < hi
+                        })
+                    });
+                if found {
+                    Ok(())
+                } else {
+                    self.run(rest, terminal, None)
+                }
+            }
+            Op::Filter { op, lhs, rhs } => {
+                if self.compare(*op, lhs, rhs)? {
+                    self.run(rest, terminal, None)
+                } else {
+                    Ok(())
+                }
+            }
+            Op::Assign { var, expr } => {
+                let id = self.eval_id(expr)?;
+                self.frame[*var] = id;
+                self.run(rest, terminal, None)
+            }
+            Op::Aggregate(plan) => self.aggregate(plan, rest, terminal),
+        }
+    }
+
+    fn src(&self, s: Src) -> u32 {
+        match s {
+            Src::Var(v) => self.frame[v],
+            Src::Const(c) => c,
+        }
+    }
+
+    fn emit(&mut self, terminal: &'a [Expr]) -> Result<(), Error> {
+        let mut values = [0u32; KEY_STACK];
+        let n = terminal.len();
+        if n <= KEY_STACK {
+            for (slot, e) in values.iter_mut().zip(terminal) {
+                *slot = self.eval_id(e)?;
+            }
+        }
+        let heap: Vec<u32> = if n > KEY_STACK {
+            terminal
+                .iter()
+                .map(|e| self.eval_id(e))
+                .collect::<Result<_, _>>()?
+        } else {
+            Vec::new()
+        };
+        let row: &[u32] = if n > KEY_STACK { &heap } else { &values[..n] };
+        let Some(out) = self.outs.last_mut() else {
+            return Ok(());
+        };
+        if row.is_empty() {
+            out.push(0);
+        } else {
+            out.extend_from_slice(row);
+        }
+        self.emitted += 1;
+        if self.emitted % 4096 == 0 {
+            if self.ctx.stop.load(AtomicOrdering::Relaxed) {
+                // Another worker failed; its error is the one reported.
+                return Err(Error::Compile {
+                    location: self.location.to_string(),
+                    message: "stopped".to_string(),
+                });
+            }
+            self.ctx.check_time()?;
+            if let (Some(limit), Some(out)) = (self.ctx.limits.max_tuples, self.outs.first()) {
+                if out.len() / self.head > limit {
+                    return Err(Error::TooManyTuples {
+                        limit,
+                        relation: format!("the rule at {}", self.location),
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn aggregate(
+        &mut self,
+        plan: &'a AggregatePlan,
+        rest: &'a [Op],
+        terminal: &'a [Expr],
+    ) -> Result<(), Error> {
+        let groups = plan.free_group.len();
+        self.outs.push(Vec::new());
+        let collected = self.run(&plan.ops, &plan.collect, None);
+        let mut rows = self.outs.pop().unwrap_or_default();
+        collected?;
+        let width = plan.collect.len().max(1);
+        storage::sort_dedup(&mut rows, width);
+        let mut results: Vec<(Vec<u32>, Option<u32>)> = Vec::new();
+        if groups == 0 {
+            let value = self.fold(plan.function, rows.chunks_exact(width), 0)?;
+            results.push((Vec::new(), value));
+        } else {
+            let all: Vec<&[u32]> = rows.chunks_exact(width).collect();
+            let mut start = 0;
+            while start < all.len() {
+                let prefix = &all[start][..groups];
+                let end = start
+                    + all[start..]
+                        .iter()
+                        .take_while(|r| &r[..groups] == prefix)
+                        .count();
+                let value = self.fold(plan.function, all[start..end].iter().copied(), groups)?;
+                results.push((prefix.to_vec(), value));
+                start = end;
+            }
+        }
+        for (prefix, value) in results {
+            let Some(value) = value else { continue };
+            for (&g, &v) in plan.free_group.iter().zip(&prefix) {
+                self.frame[g] = v;
+            }
+            if plan.result_bound {
+                if !self.ids_equal(self.frame[plan.result], value) {
+                    continue;
+                }
+            } else {
+                self.frame[plan.result] = value;
+            }
+            self.run(rest, terminal, None)?;
+        }
+        Ok(())
+    }
+
+    fn fold<'r>(
+        &mut self,
+        function: AggregateFn,
+        rows: impl Iterator<Item = &'r [u32]>,
+        col: usize,
+    ) -> Result<Option<u32>, Error> {
+        let mut count: i64 = 0;
+        let mut int_sum: Option<i64> = Some(0);
+        let mut float_sum = 0.0f64;
+        let mut best: Option<u32> = None;
+        for row in rows {
+            count += 1;
+            let id = row.get(col).copied().unwrap_or(0);
+            match function {
+                AggregateFn::Count => {}
+                AggregateFn::Min | AggregateFn::Max => {
+                    best = Some(match best {
+                        None => id,
+                        Some(b) => {
+                            let ord = self.scratch.value(id).cmp(self.scratch.value(b));
+                            let better = if function == AggregateFn::Min {
+                                ord == Ordering::Less
+                            } else {
+                                ord == Ordering::Greater
+                            };
+                            if better { id } else { b }
+                        }
+                    })
+                }
+                AggregateFn::Sum | AggregateFn::Mean => {
+                    let value = self.scratch.value(id).clone();
+                    match value {
+                        Value::Int(i) => {
+                            float_sum += i as f64;
+                            if let Some(s) = int_sum {
+                                int_sum = Some(s.checked_add(i).ok_or_else(|| {
+                                    self.arithmetic(format!(
+                                        "integer overflow in `{}`",
+                                        function.as_str()
+                                    ))
+                                })?);
+                            }
+                        }
+                        Value::Float(x) => {
+                            float_sum += x;
+                            int_sum = None;
+                        }
+                        other => {
+                            return Err(self.arithmetic(format!(
+                                "`{}` of a non-number: {other} ({})",
+                                function.as_str(),
+                                other.type_name()
+                            )));
+                        }
+                    }
+                }
+            }
+        }
+        let value = match function {
+            AggregateFn::Count => Value::Int(count),
+            AggregateFn::Min | AggregateFn::Max => return Ok(best),
+            AggregateFn::Sum => match int_sum {
+                Some(s) => Value::Int(s),
+                None => self.finite(float_sum, "sum")?,
+            },
+            AggregateFn::Mean => {
+                if count == 0 {
+                    return Ok(None);
+                }
+                self.finite(float_sum / count as f64, "mean")?
+            }
+        };
+        Ok(Some(self.scratch.intern(value)))
+    }
+
+    fn finite(&self, x: f64, what: &str) -> Result<Value, Error> {
+        if x.is_finite() {
+            Ok(Value::float(x))
+        } else {
+            Err(self.arithmetic(format!("float overflow in {what}")))
+        }
+    }
+
+    fn ids_equal(&self, a: u32, b: u32) -> bool {
+        a == b || {
+            let (x, y) = (self.scratch.value(a), self.scratch.value(b));
+            matches!((x.as_f64(), y.as_f64()), (Some(p), Some(q)) if p == q)
+        }
+    }
+
+    fn compare(&mut self, op: CmpOp, lhs: &Expr, rhs: &Expr) -> Result<bool, Error> {
+        // Plain variables and constants compare by id where that decides.
+        let simple = |e: &Expr, frame: &[u32]| match e {
+            Expr::Var(v) => Some(frame[*v]),
+            Expr::Const(c) => Some(*c),
+            _ => None,
+        };
+        if let (Some(a), Some(b)) = (simple(lhs, &self.frame), simple(rhs, &self.frame)) {
+            if a == b {
+                return Ok(cmp_holds(op, Ordering::Equal));
+            }
+            let (x, y) = (self.scratch.value(a), self.scratch.value(b));
+            return Ok(cmp_holds(op, compare_values(x, y)));
+        }
+        let x = self.eval(lhs)?;
+        let y = self.eval(rhs)?;
+        Ok(cmp_holds(op, compare_values(&x, &y)))
+    }
+
+    fn eval_id(&mut self, e: &Expr) -> Result<u32, Error> {
+        match e {
+            Expr::Var(v) => Ok(self.frame[*v]),
+            Expr::Const(c) => Ok(*c),
+            _ => {
+                let value = self.eval(e)?;
+                Ok(self.scratch.intern(value))
+            }
+        }
+    }
+
+    fn eval(&self, e: &Expr) -> Result<Value, Error> {
+        match e {
+            Expr::Var(v) => Ok(self.scratch.value(self.frame[*v]).clone()),
+            Expr::Const(c) => Ok(self.scratch.value(*c).clone()),
+            Expr::Neg(inner) => match self.eval(inner)? {
+                Value::Int(i) => i
+                    .checked_neg()
+                    .map(Value::Int)
+                    .ok_or_else(|| self.arithmetic(format!("integer overflow in -({i})"))),
+                Value::Float(x) => Ok(Value::float(-x)),
+                other => {
+                    Err(self.arithmetic(format!("cannot negate {other} ({})", other.type_name())))
+                }
+            },
+            Expr::Binary(op, l, r) => {
+                let (a, b) = (self.eval(l)?, self.eval(r)?);
+                arith(*op, &a, &b).map_err(|m| self.arithmetic(m))
+            }
+        }
+    }
+}
+
+/// Numbers compare by value across int and float; other values by the
+/// total order of [`Value`].
+pub(crate) fn compare_values(x: &Value, y: &Value) -> Ordering {
+    match (x, y) {
+        (Value::Int(a), Value::Int(b)) => a.cmp(b),
+        _ => match (x.as_f64(), y.as_f64()) {
+            (Some(a), Some(b)) => a.total_cmp(&b),
+            _ => x.cmp(y),
+        },
+    }
+}
+
+/// Integer arithmetic is checked; a float anywhere makes the result a
+/// float, which must stay finite.
+pub(crate) fn arith(op: BinOp, a: &Value, b: &Value) -> Result<Value, String> {
+    let sym = op.as_str();
+    match (a, b) {
+        (Value::Int(x), Value::Int(y)) => {
+            let (x, y) = (*x, *y);
+            if matches!(op, BinOp::Div | BinOp::Rem) && y == 0 {
+                return Err(format!("division by zero in {x} {sym} {y}"));
+            }
+            let r = match op {
+                BinOp::Add => x.checked_add(y),
+                BinOp::Sub => x.checked_sub(y),
+                BinOp::Mul => x.checked_mul(y),
+                BinOp::Div => x.checked_div(y),
+                BinOp::Rem => x.checked_rem(y),
+            };
+            r.map(Value::Int)
+                .ok_or_else(|| format!("integer overflow in {x} {sym} {y}"))
+        }
+        _ => match (a.as_f64(), b.as_f64()) {
+            (Some(x), Some(y)) => {
+                if matches!(op, BinOp::Div | BinOp::Rem) && y == 0.0 {
+                    return Err(format!("division by zero in {a} {sym} {b}"));
+                }
+                let r = match op {
+                    BinOp::Add => x + y,
+                    BinOp::Sub => x - y,
+                    BinOp::Mul => x * y,
+                    BinOp::Div => x / y,
+                    BinOp::Rem => x % y,
+                };
+                if r.is_finite() {
+                    Ok(Value::float(r))
+                } else {
+                    Err(format!("float overflow in {a} {sym} {b}"))
+                }
+            }
+            _ => {
+                let culprit = if a.as_f64().is_none() { a } else { b };
+                Err(format!(
+                    "`{sym}` needs numbers, but got {culprit} ({})",
+                    culprit.type_name()
+                ))
+            }
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn arithmetic_is_checked() {
+        assert_eq!(
+            arith(BinOp::Add, &Value::Int(2), &Value::Int(3)),
+            Ok(Value::Int(5))
+        );
+        assert_eq!(
+            arith(BinOp::Div, &Value::Int(7), &Value::Int(2)),
+            Ok(Value::Int(3))
+        );
+        assert_eq!(
+            arith(BinOp::Div, &Value::Int(7), &Value::Float(2.0)),
+            Ok(Value::Float(3.5))
+        );
+        assert!(
+            arith(BinOp::Add, &Value::Int(i64::MAX), &Value::Int(1))
+                .unwrap_err()
+                .contains("overflow")
+        );
+        assert!(
+            arith(BinOp::Rem, &Value::Int(1), &Value::Int(0))
+                .unwrap_err()
+                .contains("division by zero")
+        );
+        assert!(arith(BinOp::Div, &Value::Int(i64::MIN), &Value::Int(-1)).is_err());
+        assert!(arith(BinOp::Mul, &Value::Float(1e308), &Value::Float(10.0)).is_err());
+        assert!(
+            arith(BinOp::Add, &Value::symbol("a"), &Value::Int(1))
+                .unwrap_err()
+                .contains("symbol")
+        );
+    }
+}

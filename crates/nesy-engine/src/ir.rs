@@ -1,0 +1,144 @@
+//! The compiled form of rules: relations by id, variables by number,
+//! constants interned. Planning and evaluation work on this, never on the
+//! syntax tree.
+
+use nesy_lang::ast::{AggregateFn, BinOp, CmpOp};
+
+/// A relation's index in [`crate::Program`].
+pub(crate) type RelId = usize;
+/// A variable's slot in a rule's binding frame.
+pub(crate) type Var = usize;
+
+/// An expression over bound variables.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) enum Expr {
+    Var(Var),
+    Const(u32),
+    Binary(BinOp, Box<Expr>, Box<Expr>),
+    Neg(Box<Expr>),
+}
+
+impl Expr {
+    pub(crate) fn vars(&self, out: &mut Vec<Var>) {
+        match self {
+            Expr::Var(v) => out.push(*v),
+            Expr::Const(_) => {}
+            Expr::Binary(_, l, r) => {
+                l.vars(out);
+                r.vars(out);
+            }
+            Expr::Neg(e) => e.vars(out),
+        }
+    }
+}
+
+/// One argument of a body atom.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Arg {
+    Var(Var),
+    Const(u32),
+    /// `_`: any value.
+    Wild,
+}
+
+/// A body literal.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) enum Lit {
+    Atom { rel: RelId, args: Vec<Arg> },
+    Neg { rel: RelId, args: Vec<Arg> },
+    Cmp { op: CmpOp, lhs: Expr, rhs: Expr },
+    Agg(Box<Aggregate>),
+}
+
+impl Lit {
+    /// Variables the literal mentions (for aggregates: only the result and
+    /// the grouping variables, which are what the rest of the rule sees).
+    pub(crate) fn outer_vars(&self) -> Vec<Var> {
+        let mut out = Vec::new();
+        match self {
+            Lit::Atom { args, .. } | Lit::Neg { args, .. } => {
+                out.extend(args.iter().filter_map(|a| match a {
+                    Arg::Var(v) => Some(*v),
+                    _ => None,
+                }));
+            }
+            Lit::Cmp { lhs, rhs, .. } => {
+                lhs.vars(&mut out);
+                rhs.vars(&mut out);
+            }
+            Lit::Agg(a) => {
+                out.push(a.result);
+                out.extend(&a.group);
+            }
+        }
+        out
+    }
+}
+
+/// `R = f { terms : body }`, grouped by `group`.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct Aggregate {
+    pub(crate) result: Var,
+    pub(crate) function: AggregateFn,
+    pub(crate) terms: Vec<Expr>,
+    pub(crate) body: Vec<Lit>,
+    /// Variables of the aggregate the rest of the rule also mentions.
+    pub(crate) group: Vec<Var>,
+}
+
+/// A compiled rule.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct Rule {
+    pub(crate) head: RelId,
+    pub(crate) head_args: Vec<Expr>,
+    pub(crate) body: Vec<Lit>,
+    pub(crate) var_names: Vec<String>,
+    pub(crate) name: Option<String>,
+    /// `file:line:col`, for statistics and errors.
+    pub(crate) location: String,
+}
+
+impl Rule {
+    pub(crate) fn num_vars(&self) -> usize {
+        self.var_names.len()
+    }
+
+    /// The relations the body reads, and whether each is read under `not` or
+    /// an aggregate (which needs it complete first).
+    pub(crate) fn dependencies(&self) -> Vec<(RelId, bool)> {
+        fn walk(body: &[Lit], inside_aggregate: bool, out: &mut Vec<(RelId, bool)>) {
+            for lit in body {
+                match lit {
+                    Lit::Atom { rel, .. } => out.push((*rel, inside_aggregate)),
+                    Lit::Neg { rel, .. } => out.push((*rel, true)),
+                    Lit::Cmp { .. } => {}
+                    Lit::Agg(a) => walk(&a.body, true, out),
+                }
+            }
+        }
+        let mut out = Vec::new();
+        walk(&self.body, false, &mut out);
+        out
+    }
+}
+
+/// What the evaluator knows of a relation.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct RelationInfo {
+    /// The name as first written.
+    pub(crate) name: String,
+    pub(crate) arity: usize,
+}
+
+/// Comparison of two numbers or values: `CmpOp` applied to an ordering.
+pub(crate) fn cmp_holds(op: CmpOp, ord: std::cmp::Ordering) -> bool {
+    use std::cmp::Ordering::*;
+    match op {
+        CmpOp::Eq => ord == Equal,
+        CmpOp::Ne => ord != Equal,
+        CmpOp::Lt => ord == Less,
+        CmpOp::Le => ord != Greater,
+        CmpOp::Gt => ord == Greater,
+        CmpOp::Ge => ord != Less,
+    }
+}

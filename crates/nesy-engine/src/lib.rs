@@ -1,0 +1,46 @@
+//! The nesy evaluator: checked rules in, relations out.
+//!
+//! ```
+//! use nesy_engine::{Limits, Program, Value};
+//! use nesy_lang::check_source;
+//!
+//! let checked = check_source("family.nesy", "
+//!     parent(alice, bob). parent(bob, carol).
+//!     ancestor(X, Y) :- parent(X, Y).
+//!     ancestor(X, Z) :- parent(X, Y), ancestor(Y, Z).
+//! ");
+//! assert!(!checked.has_errors());
+//! let mut program = Program::new();
+//! program.add_source(&checked.source, &checked.program)?;
+//! program.add_fact("parent", vec![Value::symbol("carol"), Value::symbol("dave")])?;
+//! let result = program.evaluate(&Limits::default())?;
+//! let ancestor = result.relation("ancestor").unwrap();
+//! assert_eq!(ancestor.rows.len(), 6);
+//! assert!(result.contains("ancestor", &[Value::symbol("alice"), Value::symbol("dave")]));
+//! # Ok::<(), nesy_engine::Error>(())
+//! ```
+//!
+//! How it works: values are interned ([`Interner`]); relations are sorted
+//! runs of fixed-width `u32` rows with one sorted copy per column order a
+//! join needs; rules are planned greedily (bound arguments first, smaller
+//! relations first) and evaluated semi-naively, stratum by stratum, the
+//! rules of a round in parallel. Queries with constants are evaluated
+//! through a magic-set rewriting when that reads less (see
+//! [`Program::query`]). The engine knows no files, RDF or HTTP: callers
+//! add facts.
+
+mod error;
+mod eval;
+mod ir;
+mod magic;
+mod plan;
+mod program;
+mod result;
+mod storage;
+mod value;
+
+pub use error::Error;
+pub use eval::{Limits, RuleStats, Stats, StratumStats};
+pub use program::{Program, Query, TestCase};
+pub use result::{Answers, Evaluation, Relation, Strategy, TestOutcome, TestResult};
+pub use value::{Interner, Value};

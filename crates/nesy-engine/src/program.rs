@@ -1,0 +1,570 @@
+//! A compiled program: relations, rules, facts, queries and rule tests.
+
+use crate::Error;
+use crate::ir::{Aggregate, Arg, Expr, Lit, RelId, RelationInfo, Rule, Var};
+use crate::value::{Interner, Value};
+use nesy_lang::SourceFile;
+use nesy_lang::ast::{self, ConstValue, Item, Literal, NegationTarget};
+use rustc_hash::FxHashMap;
+use std::collections::HashSet;
+
+/// Rules and facts, compiled and ready to evaluate.
+///
+/// Add any number of checked sources ([`Program::add_source`]) and facts
+/// ([`Program::add_fact`]), then [`Program::evaluate`].
+#[derive(Clone, Debug, Default)]
+pub struct Program {
+    pub(crate) relations: Vec<RelationInfo>,
+    pub(crate) names: Names,
+    pub(crate) rules: Vec<Rule>,
+    /// Per relation, flat rows of interned ids in column order.
+    pub(crate) facts: Vec<Vec<u32>>,
+    pub(crate) interner: Interner,
+    pub(crate) queries: Vec<Query>,
+    pub(crate) tests: Vec<TestCase>,
+}
+
+/// A `?- goal.` of a source, compiled as a rule whose head holds the goal's
+/// named variables.
+#[derive(Clone, Debug)]
+pub struct Query {
+    pub(crate) rule: Rule,
+    /// The goal as written.
+    pub text: String,
+    /// `file:line:col`.
+    pub location: String,
+    /// The named variables, in order of first appearance: the answer columns.
+    pub variables: Vec<String>,
+}
+
+/// An `@test` block of a source.
+#[derive(Clone, Debug)]
+pub struct TestCase {
+    /// The test's name.
+    pub name: String,
+    /// `file:line:col` of the block.
+    pub location: String,
+    pub(crate) source: SourceFile,
+    pub(crate) given: Vec<ast::Clause>,
+    pub(crate) expectations: Vec<ast::Expectation>,
+}
+
+impl Program {
+    /// An empty program.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Compiles the clauses, queries and tests of a checked source. The
+    /// source must have no checker errors; what the checker reports is not
+    /// reported again. `@import`s are not read here (the engine knows no
+    /// files): the caller adds their facts with [`Program::add_fact`].
+    pub fn add_source(&mut self, source: &SourceFile, program: &ast::Program) -> Result<(), Error> {
+        for item in &program.items {
+            if let Item::Prefix(p) = item {
+                self.names
+                    .prefixes
+                    .insert(p.label.text.clone(), p.iri.clone());
+            }
+        }
+        for item in &program.items {
+            match item {
+                Item::Clause(clause) => self.add_clause(source, clause)?,
+                Item::Decl(decl) => {
+                    self.relation_id(&decl.relation, decl.fields.len(), source)?;
+                }
+                Item::Import(import) => {
+                    if let Some(rel) = &import.relation {
+                        let key = self.relation_key(&rel.text);
+                        if !self.names.by_key.contains_key(&key) {
+                            // The arity comes with the first fact loaded.
+                            self.names.by_key.insert(key, self.relations.len());
+                            self.relations.push(RelationInfo {
+                                name: rel.text.clone(),
+                                arity: usize::MAX,
+                            });
+                            self.facts.push(Vec::new());
+                        }
+                    }
+                }
+                Item::Query(query) => {
+                    let compiled = self.compile_query(source, &query.body, query.span)?;
+                    self.queries.push(compiled);
+                }
+                Item::Test(test) => {
+                    let mut given = Vec::new();
+                    let mut expectations = Vec::new();
+                    for entry in &test.entries {
+                        match entry {
+                            ast::TestEntry::Given(g) => given.extend(g.clauses.iter().cloned()),
+                            ast::TestEntry::Expect(e) => expectations.push(e.clone()),
+                        }
+                    }
+                    self.tests.push(TestCase {
+                        name: test.name.value.clone(),
+                        location: location(source, test.span.start),
+                        source: source.clone(),
+                        given,
+                        expectations,
+                    });
+                }
+                Item::Prefix(_) | Item::Model(_) => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// Adds a fact or a rule of `source`.
+    pub fn add_clause(&mut self, source: &SourceFile, clause: &ast::Clause) -> Result<(), Error> {
+        let ground: Option<Vec<&ConstValue>> = clause
+            .body
+            .is_empty()
+            .then(|| {
+                clause
+                    .head
+                    .args
+                    .iter()
+                    .map(|a| match a {
+                        ast::Expr::Const(c) => Some(&c.value),
+                        _ => None,
+                    })
+                    .collect()
+            })
+            .flatten();
+        if let Some(values) = ground {
+            let rel = self.relation_id(&clause.head.relation, values.len(), source)?;
+            let row: Vec<u32> = values
+                .into_iter()
+                .map(|v| {
+                    let value = self.constant(v);
+                    self.interner.intern(value)
+                })
+                .collect();
+            self.push_row(rel, row);
+            return Ok(());
+        }
+        let mut lowering = Lowering::new(self, source);
+        let head_args = clause
+            .head
+            .args
+            .iter()
+            .map(|a| lowering.expr(a))
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut outside = Vec::new();
+        for arg in &clause.head.args {
+            arg.for_each_var(&mut |v| outside.push(v.name.clone()));
+        }
+        let body = lowering.body(&clause.body, &outside)?;
+        let var_names = lowering.vars;
+        let head = self.relation_id(&clause.head.relation, clause.head.args.len(), source)?;
+        self.rules.push(Rule {
+            head,
+            head_args,
+            body,
+            var_names,
+            name: clause.name.as_ref().map(|n| n.text.clone()),
+            location: location(source, clause.span.start),
+        });
+        Ok(())
+    }
+
+    /// Adds one fact. The relation is created if new; its arity must match
+    /// earlier uses.
+    pub fn add_fact(&mut self, relation: &str, values: Vec<Value>) -> Result<(), Error> {
+        let rel = self.relation_by_text(relation, relation, values.len(), None)?;
+        let row: Vec<u32> = values
+            .into_iter()
+            .map(|v| self.interner.intern(v))
+            .collect();
+        self.push_row(rel, row);
+        Ok(())
+    }
+
+    fn push_row(&mut self, rel: RelId, row: Vec<u32>) {
+        if let Some(rows) = self.facts.get_mut(rel) {
+            // A relation of no columns stores a placeholder column.
+            if row.is_empty() {
+                rows.push(0);
+            } else {
+                rows.extend(row);
+            }
+        }
+    }
+
+    /// Declares a relation of `arity` columns (so it can be read when it has
+    /// no facts).
+    pub fn declare(&mut self, relation: &str, arity: usize) -> Result<(), Error> {
+        self.relation_by_text(relation, relation, arity, None)
+            .map(|_| ())
+    }
+
+    /// The relations' names and arities (arity `None` while an imported
+    /// relation has no rows yet).
+    pub fn relations(&self) -> impl Iterator<Item = (&str, Option<usize>)> {
+        self.relations
+            .iter()
+            .map(|r| (r.name.as_str(), (r.arity != usize::MAX).then_some(r.arity)))
+    }
+
+    /// The queries (`?- goal.`) of the sources, in order.
+    pub fn queries(&self) -> &[Query] {
+        &self.queries
+    }
+
+    /// The `@test` blocks of the sources, in order.
+    pub fn tests(&self) -> &[TestCase] {
+        &self.tests
+    }
+
+    /// Compiles a goal (the body of `?- goal.`) written in `source`.
+    pub fn compile_query(
+        &mut self,
+        source: &SourceFile,
+        body: &[Literal],
+        span: ast::Span,
+    ) -> Result<Query, Error> {
+        let mut lowering = Lowering::new(self, source);
+        let mut named = Vec::new();
+        for literal in body {
+            for_each_literal_var(literal, &mut |v: &ast::Variable| {
+                if !v.is_anonymous() && !named.contains(&v.name) {
+                    named.push(v.name.clone());
+                }
+            });
+        }
+        let body = lowering.body(body, &named)?;
+        let head_args = named
+            .iter()
+            .map(|n| Expr::Var(lowering.var_id(n)))
+            .collect::<Vec<_>>();
+        let var_names = lowering.vars;
+        let text = source
+            .text()
+            .get(span.start..span.end)
+            .unwrap_or_default()
+            .trim()
+            .to_string();
+        // The head relation is made when the query is evaluated.
+        let head = usize::MAX;
+        let location = location(source, span.start);
+        Ok(Query {
+            rule: Rule {
+                head,
+                head_args,
+                body,
+                var_names,
+                name: None,
+                location: location.clone(),
+            },
+            text,
+            location,
+            variables: named,
+        })
+    }
+
+    pub(crate) fn relation_key(&self, text: &str) -> String {
+        self.names.key(text)
+    }
+
+    fn relation_id(
+        &mut self,
+        name: &ast::Name,
+        arity: usize,
+        source: &SourceFile,
+    ) -> Result<RelId, Error> {
+        let at = location(source, name.span.start);
+        self.relation_by_text(&name.text, &name.text, arity, Some(at))
+    }
+
+    fn relation_by_text(
+        &mut self,
+        text: &str,
+        display: &str,
+        arity: usize,
+        location: Option<String>,
+    ) -> Result<RelId, Error> {
+        let key = self.relation_key(text);
+        if let Some(&id) = self.names.by_key.get(&key) {
+            if let Some(info) = self.relations.get_mut(id) {
+                if info.arity == usize::MAX {
+                    info.arity = arity;
+                } else if info.arity != arity {
+                    return Err(Error::Arity {
+                        relation: info.name.clone(),
+                        expected: info.arity,
+                        found: arity,
+                        location,
+                    });
+                }
+            }
+            return Ok(id);
+        }
+        let id = self.relations.len();
+        self.names.by_key.insert(key, id);
+        self.relations.push(RelationInfo {
+            name: display.to_string(),
+            arity,
+        });
+        self.facts.push(Vec::new());
+        Ok(id)
+    }
+
+    fn constant(&self, value: &ConstValue) -> Value {
+        match value {
+            ConstValue::Symbol(s) => Value::symbol(s),
+            ConstValue::String(s) => Value::string(s),
+            ConstValue::Int(i) => Value::Int(*i),
+            ConstValue::Float(x) => Value::float(*x),
+            ConstValue::Bool(b) => Value::Bool(*b),
+            ConstValue::Iri(i) => Value::iri(i),
+            ConstValue::Prefixed { prefix, local } => {
+                match self
+                    .relation_key(&format!("{prefix}:{local}"))
+                    .strip_prefix('<')
+                {
+                    Some(iri) => Value::iri(iri.trim_end_matches('>')),
+                    None => Value::symbol(format!("{prefix}:{local}")),
+                }
+            }
+        }
+    }
+}
+
+/// Relation names: as written, or expanded through the prefixes.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Names {
+    pub(crate) by_key: FxHashMap<String, RelId>,
+    pub(crate) prefixes: FxHashMap<String, String>,
+}
+
+impl Names {
+    /// The key of a relation name: `ex:p` becomes `<http://...p>` when the
+    /// prefix is known, so both spellings name one relation.
+    pub(crate) fn key(&self, text: &str) -> String {
+        let text = text.trim();
+        match text.split_once(':') {
+            Some((prefix, local)) if !text.starts_with('<') => {
+                let ns = self.prefixes.get(prefix).map(String::as_str).or_else(|| {
+                    nesy_lang::BUILTIN_PREFIXES
+                        .iter()
+                        .find(|(p, _)| *p == prefix)
+                        .map(|(_, ns)| *ns)
+                });
+                match ns {
+                    Some(ns) => format!("<{ns}{local}>"),
+                    None => text.to_string(),
+                }
+            }
+            _ => text.to_string(),
+        }
+    }
+
+    pub(crate) fn lookup(&self, text: &str) -> Option<RelId> {
+        self.by_key.get(&self.key(text)).copied()
+    }
+}
+
+/// `file:line:col` of a byte offset.
+pub(crate) fn location(source: &SourceFile, offset: usize) -> String {
+    let p = source.position(offset);
+    format!("{}:{}:{}", source.name(), p.line, p.column)
+}
+
+fn for_each_literal_var(literal: &Literal, f: &mut dyn FnMut(&ast::Variable)) {
+    match literal {
+        Literal::Atom(a) => a.args.iter().for_each(|e| e.for_each_var(f)),
+        Literal::Negation(n) => match &n.target {
+            NegationTarget::Atom(a) => a.args.iter().for_each(|e| e.for_each_var(f)),
+            NegationTarget::ModelCall(m) => m.args.iter().for_each(|e| e.for_each_var(f)),
+        },
+        Literal::Comparison(c) => {
+            c.lhs.for_each_var(f);
+            c.rhs.for_each_var(f);
+        }
+        Literal::Aggregate(a) => {
+            f(&a.result);
+            a.terms.iter().for_each(|e| e.for_each_var(f));
+            a.body.iter().for_each(|l| for_each_literal_var(l, f));
+        }
+        Literal::ModelCall(m) => m.args.iter().for_each(|e| e.for_each_var(f)),
+    }
+}
+
+/// Lowers one clause: numbers its variables and interns its constants.
+struct Lowering<'p> {
+    program: &'p mut Program,
+    source: &'p SourceFile,
+    vars: Vec<String>,
+    ids: FxHashMap<String, Var>,
+}
+
+impl<'p> Lowering<'p> {
+    fn new(program: &'p mut Program, source: &'p SourceFile) -> Self {
+        Lowering {
+            program,
+            source,
+            vars: Vec::new(),
+            ids: FxHashMap::default(),
+        }
+    }
+
+    fn var_id(&mut self, name: &str) -> Var {
+        if let Some(&id) = self.ids.get(name) {
+            return id;
+        }
+        let id = self.vars.len();
+        self.vars.push(name.to_string());
+        self.ids.insert(name.to_string(), id);
+        id
+    }
+
+    fn fresh(&mut self) -> Var {
+        let id = self.vars.len();
+        self.vars.push(format!("_{id}"));
+        id
+    }
+
+    fn error(&self, offset: usize, message: impl Into<String>) -> Error {
+        Error::Compile {
+            location: location(self.source, offset),
+            message: message.into(),
+        }
+    }
+
+    fn expr(&mut self, e: &ast::Expr) -> Result<Expr, Error> {
+        Ok(match e {
+            ast::Expr::Var(v) if v.is_anonymous() => {
+                return Err(self.error(v.span.start, "`_` has no value in an expression"));
+            }
+            ast::Expr::Var(v) => Expr::Var(self.var_id(&v.name)),
+            ast::Expr::Const(c) => {
+                let value = self.program.constant(&c.value);
+                Expr::Const(self.program.interner.intern(value))
+            }
+            ast::Expr::Binary { op, lhs, rhs, .. } => {
+                Expr::Binary(*op, Box::new(self.expr(lhs)?), Box::new(self.expr(rhs)?))
+            }
+            ast::Expr::Neg { inner, .. } => Expr::Neg(Box::new(self.expr(inner)?)),
+            ast::Expr::ModelCall(m) => return Err(self.model_missing(m)),
+        })
+    }
+
+    fn model_missing(&self, m: &ast::ModelCall) -> Error {
+        self.error(
+            m.span.start,
+            format!(
+                "model `{}` is not loaded: models are called once `nesy train` has made them",
+                m.model.text
+            ),
+        )
+    }
+
+    /// An atom's arguments; expressions become fresh variables constrained
+    /// by an equality placed in `extra`.
+    fn args(&mut self, atom: &ast::Atom, extra: &mut Vec<Lit>) -> Result<Vec<Arg>, Error> {
+        atom.args
+            .iter()
+            .map(|a| {
+                Ok(match a {
+                    ast::Expr::Var(v) if v.is_anonymous() => Arg::Wild,
+                    ast::Expr::Var(v) => Arg::Var(self.var_id(&v.name)),
+                    ast::Expr::Const(c) => {
+                        let value = self.program.constant(&c.value);
+                        Arg::Const(self.program.interner.intern(value))
+                    }
+                    other => {
+                        let fresh = self.fresh();
+                        let rhs = self.expr(other)?;
+                        extra.push(Lit::Cmp {
+                            op: ast::CmpOp::Eq,
+                            lhs: Expr::Var(fresh),
+                            rhs,
+                        });
+                        Arg::Var(fresh)
+                    }
+                })
+            })
+            .collect()
+    }
+
+    /// Lowers a body; `outside` names the variables the rest of the clause
+    /// (its head, or an enclosing rule) mentions, to find aggregate groups.
+    fn body(&mut self, body: &[Literal], outside: &[String]) -> Result<Vec<Lit>, Error> {
+        let mut out = Vec::new();
+        for (i, literal) in body.iter().enumerate() {
+            match literal {
+                Literal::Atom(atom) => {
+                    let mut extra = Vec::new();
+                    let args = self.args(atom, &mut extra)?;
+                    let rel = self
+                        .program
+                        .relation_id(&atom.relation, args.len(), self.source)?;
+                    out.push(Lit::Atom { rel, args });
+                    out.extend(extra);
+                }
+                Literal::Negation(n) => match &n.target {
+                    NegationTarget::Atom(atom) => {
+                        let mut extra = Vec::new();
+                        let args = self.args(atom, &mut extra)?;
+                        let rel =
+                            self.program
+                                .relation_id(&atom.relation, args.len(), self.source)?;
+                        out.extend(extra);
+                        out.push(Lit::Neg { rel, args });
+                    }
+                    NegationTarget::ModelCall(m) => return Err(self.model_missing(m)),
+                },
+                Literal::Comparison(c) => out.push(Lit::Cmp {
+                    op: c.op,
+                    lhs: self.expr(&c.lhs)?,
+                    rhs: self.expr(&c.rhs)?,
+                }),
+                Literal::ModelCall(m) => return Err(self.model_missing(m)),
+                Literal::Aggregate(agg) => {
+                    // Names the rest of the clause mentions: the aggregate
+                    // groups by those of its variables.
+                    let mut elsewhere: HashSet<String> = outside.iter().cloned().collect();
+                    for (j, other) in body.iter().enumerate() {
+                        if j != i {
+                            for_each_literal_var(other, &mut |v| {
+                                elsewhere.insert(v.name.clone());
+                            });
+                        }
+                    }
+                    let mut inside = Vec::new();
+                    for t in &agg.terms {
+                        t.for_each_var(&mut |v| inside.push(v.name.clone()));
+                    }
+                    for l in &agg.body {
+                        for_each_literal_var(l, &mut |v| inside.push(v.name.clone()));
+                    }
+                    let mut group = Vec::new();
+                    for name in inside {
+                        if name != "_" && name != agg.result.name && elsewhere.contains(&name) {
+                            let id = self.var_id(&name);
+                            if !group.contains(&id) {
+                                group.push(id);
+                            }
+                        }
+                    }
+                    let terms = agg
+                        .terms
+                        .iter()
+                        .map(|t| self.expr(t))
+                        .collect::<Result<Vec<_>, _>>()?;
+                    let inner_outside: Vec<String> = elsewhere.into_iter().collect();
+                    let inner = self.body(&agg.body, &inner_outside)?;
+                    let result = self.var_id(&agg.result.name);
+                    out.push(Lit::Agg(Box::new(Aggregate {
+                        result,
+                        function: agg.function,
+                        terms,
+                        body: inner,
+                        group,
+                    })));
+                }
+            }
+        }
+        Ok(out)
+    }
+}

@@ -1,0 +1,302 @@
+//! What an evaluation gives back: relations, query answers, test results.
+
+use crate::eval::{self, Limits, Stats};
+use crate::ir::{RelationInfo, Rule};
+use crate::program::{Names, Program, Query, TestCase, location};
+use crate::storage::{Store, sort_dedup};
+use crate::value::{Interner, Value};
+use crate::{Error, magic};
+use nesy_lang::ast::Literal;
+use serde::Serialize;
+
+/// The relations a program derives.
+pub struct Evaluation {
+    names: Names,
+    relations: Vec<RelationInfo>,
+    derived: Vec<bool>,
+    stores: Vec<Store>,
+    interner: Interner,
+    stats: Stats,
+}
+
+/// A relation's rows, sorted.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Relation {
+    /// The name as written in the rules.
+    pub name: String,
+    /// Number of columns.
+    pub arity: usize,
+    /// The tuples, sorted by value (numbers by value, then text).
+    pub rows: Vec<Vec<Value>>,
+}
+
+/// How a query was answered.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Strategy {
+    /// Everything was evaluated, then the goal was matched.
+    Full,
+    /// The program was rewritten with magic sets so that only facts
+    /// relevant to the goal's constants were derived.
+    MagicSets,
+}
+
+/// The bindings that satisfy a goal.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Answers {
+    /// The goal as written.
+    pub goal: String,
+    /// The goal's named variables: the columns of `rows`.
+    pub variables: Vec<String>,
+    /// One row per distinct binding, sorted.
+    pub rows: Vec<Vec<Value>>,
+    /// How the answers were computed.
+    pub strategy: Strategy,
+}
+
+impl Answers {
+    /// Whether the goal holds at least once.
+    pub fn holds(&self) -> bool {
+        !self.rows.is_empty()
+    }
+}
+
+/// The outcome of one `@test`.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct TestResult {
+    /// The test's name.
+    pub name: String,
+    /// `file:line:col` of the test.
+    pub location: String,
+    /// Passed, failed, or could not run.
+    pub outcome: TestOutcome,
+}
+
+/// How a test ended.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum TestOutcome {
+    /// Every expectation held.
+    Passed,
+    /// Some expectations did not hold.
+    Failed {
+        /// The expectations that did not hold: the text as written and its
+        /// `file:line:col`.
+        failures: Vec<Failure>,
+    },
+    /// The test's program could not be evaluated.
+    Error {
+        /// Why.
+        message: String,
+    },
+}
+
+/// One expectation that did not hold.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Failure {
+    /// The expectation as written, `not` included.
+    pub expectation: String,
+    /// `file:line:col`.
+    pub location: String,
+    /// What was found instead, briefly.
+    pub reason: String,
+}
+
+impl Evaluation {
+    /// A relation by name (as written in rules, prefixed names allowed).
+    pub fn relation(&self, name: &str) -> Option<Relation> {
+        let id = self.names.lookup(name)?;
+        self.relation_at(id)
+    }
+
+    fn relation_at(&self, id: usize) -> Option<Relation> {
+        let info = self.relations.get(id)?;
+        let store = self.stores.get(id)?;
+        let arity = if info.arity == usize::MAX {
+            0
+        } else {
+            info.arity
+        };
+        let mut ids = store.rows();
+        sort_dedup(&mut ids, store.width);
+        let mut rows: Vec<Vec<Value>> = ids
+            .chunks_exact(store.width)
+            .map(|row| {
+                row.iter()
+                    .take(arity)
+                    .map(|&id| self.interner.value(id).clone())
+                    .collect()
+            })
+            .collect();
+        rows.sort();
+        Some(Relation {
+            name: info.name.clone(),
+            arity,
+            rows,
+        })
+    }
+
+    /// Every relation, in the order they were first mentioned.
+    pub fn relations(&self) -> impl Iterator<Item = Relation> + '_ {
+        (0..self.relations.len()).filter_map(|id| self.relation_at(id))
+    }
+
+    /// The names of the relations defined by rules, in order.
+    pub fn derived_relations(&self) -> Vec<&str> {
+        self.relations
+            .iter()
+            .zip(&self.derived)
+            .filter(|(_, d)| **d)
+            .map(|(r, _)| r.name.as_str())
+            .collect()
+    }
+
+    /// Whether `relation` holds the tuple `values`.
+    pub fn contains(&self, relation: &str, values: &[Value]) -> bool {
+        self.relation(relation)
+            .is_some_and(|r| r.rows.iter().any(|row| row.as_slice() == values))
+    }
+
+    /// Tuples held by all relations.
+    pub fn tuple_count(&self) -> usize {
+        self.stores.iter().map(|s| s.len).sum()
+    }
+
+    /// Time, rounds and tuples per stratum and rule.
+    pub fn stats(&self) -> &Stats {
+        &self.stats
+    }
+
+    /// Answers a query of the program over these relations.
+    pub fn answer(&mut self, query: &Query, limits: &Limits) -> Result<Answers, Error> {
+        let rows = eval::answer(&mut self.stores, &self.interner, &query.rule, limits)?;
+        Ok(Answers {
+            goal: query.text.clone(),
+            variables: query.variables.clone(),
+            rows,
+            strategy: Strategy::Full,
+        })
+    }
+}
+
+impl Program {
+    /// Evaluates every rule.
+    pub fn evaluate(&self, limits: &Limits) -> Result<Evaluation, Error> {
+        self.evaluate_rules(&self.relations, &self.rules, limits)
+    }
+
+    fn evaluate_rules(
+        &self,
+        relations: &[RelationInfo],
+        rules: &[Rule],
+        limits: &Limits,
+    ) -> Result<Evaluation, Error> {
+        let outcome = eval::evaluate(relations, rules, &self.facts, self.interner.clone(), limits)?;
+        let derived = (0..relations.len())
+            .map(|r| rules.iter().any(|x| x.head == r))
+            .collect();
+        Ok(Evaluation {
+            names: self.names.clone(),
+            relations: relations.to_vec(),
+            derived,
+            stores: outcome.stores,
+            interner: outcome.interner,
+            stats: outcome.stats,
+        })
+    }
+
+    /// Answers a query. When the goal gives a constant to a relation whose
+    /// rules use no negation and no aggregate, the program is rewritten with
+    /// magic sets so that only what the constants can reach is derived;
+    /// otherwise everything is evaluated and the goal matched.
+    pub fn query(&self, query: &Query, limits: &Limits) -> Result<Answers, Error> {
+        if let Some(rewritten) = magic::rewrite(&self.relations, &self.rules, &query.rule) {
+            let mut evaluation =
+                self.evaluate_rules(&rewritten.relations, &rewritten.rules, limits)?;
+            let rows = eval::answer(
+                &mut evaluation.stores,
+                &evaluation.interner,
+                &rewritten.goal,
+                limits,
+            )?;
+            return Ok(Answers {
+                goal: query.text.clone(),
+                variables: query.variables.clone(),
+                rows,
+                strategy: Strategy::MagicSets,
+            });
+        }
+        self.evaluate(limits)?.answer(query, limits)
+    }
+
+    /// Runs one `@test`: the program plus the test's `given` facts and
+    /// rules, then every expectation checked.
+    pub fn run_test(&self, test: &TestCase, limits: &Limits) -> TestResult {
+        let outcome = match self.test_outcome(test, limits) {
+            Ok(o) => o,
+            Err(e) => TestOutcome::Error {
+                message: e.to_string(),
+            },
+        };
+        TestResult {
+            name: test.name.clone(),
+            location: test.location.clone(),
+            outcome,
+        }
+    }
+
+    fn test_outcome(&self, test: &TestCase, limits: &Limits) -> Result<TestOutcome, Error> {
+        let mut program = self.clone();
+        for clause in &test.given {
+            program.add_clause(&test.source, clause)?;
+        }
+        let mut queries = Vec::new();
+        for expectation in &test.expectations {
+            let body = [Literal::Atom(expectation.atom.clone())];
+            queries.push(program.compile_query(&test.source, &body, expectation.atom.span)?);
+        }
+        let mut evaluation = program.evaluate(limits)?;
+        let mut failures = Vec::new();
+        for (expectation, query) in test.expectations.iter().zip(&queries) {
+            let answers = evaluation.answer(query, limits)?;
+            if answers.holds() == expectation.negated {
+                let text = test
+                    .source
+                    .text()
+                    .get(expectation.span.start..expectation.span.end)
+                    .unwrap_or_default()
+                    .trim()
+                    .trim_end_matches('.')
+                    .to_string();
+                let reason = if expectation.negated {
+                    describe_found(&answers)
+                } else {
+                    "it does not hold".to_string()
+                };
+                failures.push(Failure {
+                    expectation: text,
+                    location: location(&test.source, expectation.span.start),
+                    reason,
+                });
+            }
+        }
+        Ok(if failures.is_empty() {
+            TestOutcome::Passed
+        } else {
+            TestOutcome::Failed { failures }
+        })
+    }
+}
+
+fn describe_found(answers: &Answers) -> String {
+    if answers.variables.is_empty() {
+        return "it holds".to_string();
+    }
+    let first: Vec<String> = answers
+        .variables
+        .iter()
+        .zip(answers.rows.first().into_iter().flatten())
+        .map(|(v, x)| format!("{v} = {x}"))
+        .collect();
+    format!("it holds, for example with {}", first.join(", "))
+}

@@ -1,0 +1,384 @@
+//! Relations as sorted, deduplicated runs of fixed-width rows.
+//!
+//! A relation keeps one or more *indexes*: copies of its rows with the
+//! columns permuted so that the columns a join looks up come first, sorted.
+//! Every index holds the same set, so the canonical column order need not be
+//! stored at all when no join reads it. Each index is split datafrog's way
+//! into `stable` runs (merged in a log-structured way), the `recent` run (the
+//! delta of semi-naive evaluation) and rows `to_add` in the next round.
+
+// Row arithmetic indexes flat `u32` buffers whose length is always a
+// multiple of the arity; the bounds are invariants of this module, not of
+// user input, and checked slicing in these loops costs measurable time.
+#![allow(
+    clippy::indexing_slicing,
+    reason = "row offsets are storage invariants"
+)]
+
+use rayon::slice::ParallelSliceMut;
+use std::cmp::Ordering;
+
+/// Row counts above which sorting uses all cores.
+const PARALLEL_SORT: usize = 1 << 15;
+
+/// Sorts rows of `arity` columns and removes duplicates.
+pub(crate) fn sort_dedup(data: &mut Vec<u32>, arity: usize) {
+    match arity {
+        1 => sort_dedup_n::<1>(data),
+        2 => sort_dedup_n::<2>(data),
+        3 => sort_dedup_n::<3>(data),
+        4 => sort_dedup_n::<4>(data),
+        5 => sort_dedup_n::<5>(data),
+        6 => sort_dedup_n::<6>(data),
+        7 => sort_dedup_n::<7>(data),
+        8 => sort_dedup_n::<8>(data),
+        _ => sort_dedup_wide(data, arity),
+    }
+}
+
+fn sort_dedup_n<const N: usize>(data: &mut Vec<u32>) {
+    let (rows, _) = data.as_chunks_mut::<N>();
+    if rows.len() > PARALLEL_SORT {
+        rows.par_sort_unstable();
+    } else {
+        rows.sort_unstable();
+    }
+    let mut write = 0;
+    for read in 0..rows.len() {
+        if write == 0 || rows[read] != rows[write - 1] {
+            rows[write] = rows[read];
+            write += 1;
+        }
+    }
+    data.truncate(write * N);
+}
+
+fn sort_dedup_wide(data: &mut Vec<u32>, arity: usize) {
+    let mut rows: Vec<&[u32]> = data.chunks_exact(arity).collect();
+    rows.sort_unstable();
+    rows.dedup();
+    let sorted: Vec<u32> = rows.concat();
+    *data = sorted;
+}
+
+/// Number of rows in a flat buffer.
+#[inline]
+pub(crate) fn row_count(data: &[u32], arity: usize) -> usize {
+    data.len() / arity
+}
+
+/// The rows `lo..hi` whose first `key.len()` columns equal `key`.
+#[inline]
+pub(crate) fn key_range(data: &[u32], arity: usize, key: &[u32]) -> (usize, usize) {
+    let n = row_count(data, arity);
+    if key.is_empty() {
+        return (0, n);
+    }
+    let k = key.len();
+    let prefix = |i: usize| &data[i * arity..i * arity + k];
+    // lower bound
+    let (mut lo, mut hi) = (0, n);
+    while lo < hi {
+        let mid = (lo + hi) / 2;
+        if prefix(mid) < key {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    let start = lo;
+    hi = n;
+    while lo < hi {
+        let mid = (lo + hi) / 2;
+        if prefix(mid) <= key {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    (start, lo)
+}
+
+/// Advances `pos` to the first row `>= row` by galloping (both sorted).
+#[inline]
+fn gallop(data: &[u32], arity: usize, mut pos: usize, row: &[u32]) -> usize {
+    let n = row_count(data, arity);
+    let at = |i: usize| &data[i * arity..(i + 1) * arity];
+    if pos < n && at(pos) < row {
+        let mut step = 1;
+        while pos + step < n && at(pos + step) < row {
+            pos += step;
+            step <<= 1;
+        }
+        step >>= 1;
+        while step > 0 {
+            if pos + step < n && at(pos + step) < row {
+                pos += step;
+            }
+            step >>= 1;
+        }
+        pos += 1;
+    }
+    pos
+}
+
+/// Removes from sorted `new` the rows present in sorted `old`.
+pub(crate) fn subtract(new: &mut Vec<u32>, old: &[u32], arity: usize) {
+    if old.is_empty() || new.is_empty() {
+        return;
+    }
+    let n = row_count(new, arity);
+    let mut pos = 0;
+    let mut write = 0;
+    for read in 0..n {
+        let row = read * arity..(read + 1) * arity;
+        pos = gallop(old, arity, pos, &new[row.clone()]);
+        let present =
+            pos < row_count(old, arity) && old[pos * arity..(pos + 1) * arity] == new[row.clone()];
+        if !present {
+            new.copy_within(row, write * arity);
+            write += 1;
+        }
+    }
+    new.truncate(write * arity);
+}
+
+/// Merges two sorted runs without common rows.
+fn merge(a: &[u32], b: &[u32], arity: usize) -> Vec<u32> {
+    let mut out = Vec::with_capacity(a.len() + b.len());
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() && j < b.len() {
+        let (x, y) = (&a[i..i + arity], &b[j..j + arity]);
+        if x.cmp(y) != Ordering::Greater {
+            out.extend_from_slice(x);
+            i += arity;
+        } else {
+            out.extend_from_slice(y);
+            j += arity;
+        }
+    }
+    out.extend_from_slice(&a[i..]);
+    out.extend_from_slice(&b[j..]);
+    out
+}
+
+/// Rearranges rows from the column order `from` to the order `to` (both
+/// permutations of the relation's columns).
+pub(crate) fn permute(data: &[u32], arity: usize, from: &[usize], to: &[usize]) -> Vec<u32> {
+    if from == to {
+        return data.to_vec();
+    }
+    let map: Vec<usize> = to
+        .iter()
+        .map(|c| from.iter().position(|f| f == c).unwrap_or(0))
+        .collect();
+    let mut out = Vec::with_capacity(data.len());
+    for row in data.chunks_exact(arity) {
+        out.extend(map.iter().map(|&m| row[m]));
+    }
+    out
+}
+
+/// One sorted copy of a relation.
+#[derive(Clone, Debug)]
+pub(crate) struct Index {
+    /// Column order: `perm[i]` is the relation column stored at position `i`.
+    pub(crate) perm: Vec<usize>,
+    pub(crate) stable: Vec<Vec<u32>>,
+    pub(crate) recent: Vec<u32>,
+}
+
+/// Which rows of an index a join reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Version {
+    /// Everything known before this round.
+    Old,
+    /// What the last round added.
+    Delta,
+    /// Both.
+    Full,
+}
+
+impl Index {
+    /// The runs `version` covers.
+    pub(crate) fn runs(&self, version: Version) -> impl Iterator<Item = &[u32]> {
+        let stable = match version {
+            Version::Delta => &[][..],
+            _ => &self.stable[..],
+        };
+        let recent = match version {
+            Version::Old => None,
+            _ => Some(&self.recent[..]),
+        };
+        stable
+            .iter()
+            .map(Vec::as_slice)
+            .chain(recent)
+            .filter(|r| !r.is_empty())
+    }
+
+    fn settle_recent(&mut self, arity: usize) {
+        if self.recent.is_empty() {
+            return;
+        }
+        let mut run = std::mem::take(&mut self.recent);
+        while let Some(last) = self.stable.last() {
+            if last.len() > 2 * run.len() {
+                break;
+            }
+            if let Some(last) = self.stable.pop() {
+                run = merge(&last, &run, arity);
+            }
+        }
+        self.stable.push(run);
+    }
+}
+
+/// A relation's storage.
+#[derive(Clone, Debug)]
+pub(crate) struct Store {
+    /// Columns stored (at least one: a relation of no columns stores the
+    /// constant 0 once when it holds).
+    pub(crate) width: usize,
+    pub(crate) indexes: Vec<Index>,
+    /// Rows in canonical column order waiting for the next round.
+    pub(crate) to_add: Vec<u32>,
+    /// Rows in stable and recent.
+    pub(crate) len: usize,
+}
+
+impl Store {
+    pub(crate) fn new(arity: usize) -> Self {
+        Store {
+            width: arity.max(1),
+            indexes: Vec::new(),
+            to_add: Vec::new(),
+            len: 0,
+        }
+    }
+
+    /// The index with column order `perm`, built from the rows already there
+    /// if it is new.
+    pub(crate) fn index(&mut self, perm: &[usize]) -> usize {
+        if let Some(i) = self.indexes.iter().position(|x| x.perm == perm) {
+            return i;
+        }
+        let mut index = Index {
+            perm: perm.to_vec(),
+            stable: Vec::new(),
+            recent: Vec::new(),
+        };
+        if let Some(first) = self.indexes.first() {
+            let mut stable = Vec::new();
+            for run in &first.stable {
+                stable.extend(permute(run, self.width, &first.perm, perm));
+            }
+            sort_dedup(&mut stable, self.width);
+            if !stable.is_empty() {
+                index.stable.push(stable);
+            }
+            index.recent = permute(&first.recent, self.width, &first.perm, perm);
+            sort_dedup(&mut index.recent, self.width);
+        }
+        self.indexes.push(index);
+        self.indexes.len() - 1
+    }
+
+    /// Ends a round: the recent rows become stable, and the rows to add that
+    /// are new become recent. Returns how many are new.
+    pub(crate) fn advance(&mut self) -> usize {
+        if self.indexes.is_empty() {
+            let identity: Vec<usize> = (0..self.width).collect();
+            self.index(&identity);
+        }
+        let width = self.width;
+        for index in &mut self.indexes {
+            index.settle_recent(width);
+        }
+        if self.to_add.is_empty() {
+            return 0;
+        }
+        let to_add = std::mem::take(&mut self.to_add);
+        let identity: Vec<usize> = (0..width).collect();
+        let Some(first) = self.indexes.first_mut() else {
+            return 0;
+        };
+        let mut fresh = permute(&to_add, width, &identity, &first.perm);
+        drop(to_add);
+        sort_dedup(&mut fresh, width);
+        for run in &first.stable {
+            subtract(&mut fresh, run, width);
+        }
+        let first_perm = first.perm.clone();
+        for index in self.indexes.iter_mut().skip(1) {
+            let mut rows = permute(&fresh, width, &first_perm, &index.perm);
+            sort_dedup(&mut rows, width);
+            index.recent = rows;
+        }
+        let added = row_count(&fresh, width);
+        if let Some(first) = self.indexes.first_mut() {
+            first.recent = fresh;
+        }
+        self.len += added;
+        added
+    }
+
+    /// Every row, in canonical column order, unsorted.
+    pub(crate) fn rows(&self) -> Vec<u32> {
+        let Some(first) = self.indexes.first() else {
+            return Vec::new();
+        };
+        let identity: Vec<usize> = (0..self.width).collect();
+        let mut out = Vec::with_capacity(self.len * self.width);
+        for run in first.runs(Version::Full) {
+            out.extend(permute(run, self.width, &first.perm, &identity));
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn advance_keeps_a_set_in_every_index() {
+        let mut store = Store::new(2);
+        store.index(&[1, 0]);
+        store.to_add = vec![1, 2, 3, 4, 1, 2];
+        assert_eq!(store.advance(), 2);
+        store.to_add = vec![1, 2, 5, 6];
+        assert_eq!(store.advance(), 1);
+        assert_eq!(store.indexes[0].recent, vec![6, 5]);
+        assert_eq!(store.advance(), 0);
+        let mut rows = store.rows();
+        sort_dedup(&mut rows, 2);
+        assert_eq!(rows, vec![1, 2, 3, 4, 5, 6]);
+        let by_first = store.index(&[0, 1]);
+        let run: Vec<u32> = store.indexes[by_first]
+            .runs(Version::Full)
+            .flatten()
+            .copied()
+            .collect();
+        assert_eq!(run, vec![1, 2, 3, 4, 5, 6]);
+    }
+
+    #[test]
+    fn key_range_finds_the_rows_with_a_prefix() {
+        let data = vec![1, 1, 1, 2, 2, 1, 2, 5, 3, 0];
+        assert_eq!(key_range(&data, 2, &[2]), (2, 4));
+        assert_eq!(key_range(&data, 2, &[4]), (5, 5));
+        assert_eq!(key_range(&data, 2, &[1, 2]), (1, 2));
+        assert_eq!(key_range(&data, 2, &[]), (0, 5));
+    }
+
+    #[test]
+    fn subtract_and_wide_rows() {
+        let mut new = vec![1, 2, 3, 4, 5, 6];
+        subtract(&mut new, &[3, 4, 9, 9], 2);
+        assert_eq!(new, vec![1, 2, 5, 6]);
+        let mut wide: Vec<u32> = (0..9).rev().flat_map(|i| vec![i % 3; 9]).collect();
+        sort_dedup(&mut wide, 9);
+        assert_eq!(wide.len(), 27);
+    }
+}

@@ -19,7 +19,17 @@
 //! assert_eq!(broken.source.locate(d).column, 16);
 //! ```
 
+mod error;
+pub mod import;
+mod program;
+
+pub use error::Error;
+pub use nesy_engine as engine;
+pub use nesy_engine::{
+    Answers, Evaluation, Limits, Relation, Stats, Strategy, TestOutcome, TestResult, Value,
+};
 pub use nesy_lang as lang;
 pub use nesy_lang::{
     Checked, Diagnostic, Severity, SourceFile, check_file, check_source, format_source,
 };
+pub use program::Program;

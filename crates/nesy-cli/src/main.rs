@@ -4,10 +4,15 @@
 //! nesy check rules/                 # check every .nesy file below rules/
 //! nesy check --format json a.nesy   # diagnostics as JSON
 //! nesy fmt --check rules/           # exit 1 if a file is not formatted
+//! nesy run rules/family.nesy        # evaluate, print the derived relations
+//! nesy run --format tsv -r ancestor rules/family.nesy
+//! nesy query rules/family.nesy 'ancestor(alice, X)'
+//! nesy test rules/                  # run the @test blocks
 //! ```
 //!
-//! Exit status: 0 when all is well, 1 when a file has an error (or, for
-//! `fmt --check`, would change), 2 on usage errors such as a missing file.
+//! Exit status: 0 when all is well, 1 when a file has an error, an
+//! evaluation fails or stops at a limit, a test fails (or, for `fmt
+//! --check`, a file would change), 2 on usage errors such as a missing file.
 
 use clap::{Parser, Subcommand, ValueEnum};
 use nesy_lang::{Checked, SourceFile};
@@ -16,6 +21,19 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 mod files;
+mod run;
+
+use run::{LimitArgs, OutputFormat};
+
+/// How a command ended.
+pub(crate) enum Outcome {
+    /// Exit 0.
+    Success,
+    /// Exit 1: what was asked for failed (the reason is already printed).
+    Failed,
+    /// Exit 2: the command line was wrong.
+    Usage(String),
+}
 
 /// nesy: rules, knowledge graphs and learned models, with explanations.
 #[derive(Parser, Debug)]
@@ -67,6 +85,49 @@ enum Command {
         #[arg(long)]
         check: bool,
     },
+    /// Evaluate rule files and print the derived relations (and the
+    /// answers to their `?-` queries).
+    Run {
+        /// Rule files, evaluated together.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Print only this relation (repeatable); default: every relation
+        /// defined by rules.
+        #[arg(long = "relation", short = 'r', value_name = "R")]
+        relations: Vec<String>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+        format: OutputFormat,
+        /// Write one `<relation>.tsv` file per relation into this directory
+        /// instead of printing (like Soufflé's `-D`).
+        #[arg(long, value_name = "DIR")]
+        output: Option<PathBuf>,
+        /// Print time, iterations and tuples per stratum and rule to stderr.
+        #[arg(long)]
+        stats: bool,
+        #[command(flatten)]
+        limits: LimitArgs,
+    },
+    /// Answer a goal such as `ancestor(alice, X)` over a rule file.
+    Query {
+        /// The rule file.
+        file: PathBuf,
+        /// The goal: literals separated by commas.
+        goal: String,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+        format: OutputFormat,
+        #[command(flatten)]
+        limits: LimitArgs,
+    },
+    /// Run the `@test` blocks of rule files; exit 1 if any fails.
+    Test {
+        /// Rule files, or directories to search for `.nesy` files.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        #[command(flatten)]
+        limits: LimitArgs,
+    },
 }
 
 fn main() -> ExitCode {
@@ -92,6 +153,29 @@ fn main() -> ExitCode {
             deny_warnings,
         } => check(&paths, format, deny_warnings, color),
         Command::Fmt { paths, check } => fmt(&paths, check, color),
+        Command::Run {
+            files,
+            relations,
+            format,
+            output,
+            stats,
+            limits,
+        } => outcome(run::run(
+            &files,
+            &relations,
+            format,
+            output.as_deref(),
+            stats,
+            &limits,
+            color,
+        )),
+        Command::Query {
+            file,
+            goal,
+            format,
+            limits,
+        } => outcome(run::query(&file, &goal, format, &limits, color)),
+        Command::Test { paths, limits } => outcome(run::test(&paths, &limits, color)),
     };
     match result {
         Ok(code) => code,
@@ -99,6 +183,14 @@ fn main() -> ExitCode {
             eprintln!("error: {usage}");
             ExitCode::from(2)
         }
+    }
+}
+
+fn outcome(o: Outcome) -> Result<ExitCode, String> {
+    match o {
+        Outcome::Success => Ok(ExitCode::SUCCESS),
+        Outcome::Failed => Ok(ExitCode::FAILURE),
+        Outcome::Usage(message) => Err(message),
     }
 }
 

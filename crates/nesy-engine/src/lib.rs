@@ -15,7 +15,7 @@
 //! program.add_fact("parent", vec![Value::symbol("carol"), Value::symbol("dave")])?;
 //! let result = program.evaluate(&Limits::default())?;
 //! let ancestor = result.relation("ancestor").unwrap();
-//! assert_eq!(ancestor.rows.len(), 6);
+//! assert_eq!(ancestor.len(), 6);
 //! assert!(result.contains("ancestor", &[Value::symbol("alice"), Value::symbol("dave")]));
 //! # Ok::<(), nesy_engine::Error>(())
 //! ```

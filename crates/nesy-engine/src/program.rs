@@ -29,7 +29,7 @@ pub struct Program {
 #[derive(Clone, Debug)]
 pub struct Query {
     pub(crate) rule: Rule,
-    /// The goal as written.
+    /// The goal as written, without `?-` and the final `.`.
     pub text: String,
     /// `file:line:col`.
     pub location: String,
@@ -206,6 +206,17 @@ impl Program {
             .map(|r| (r.name.as_str(), (r.arity != usize::MAX).then_some(r.arity)))
     }
 
+    /// Whether the program has a relation of this name.
+    pub fn has_relation(&self, relation: &str) -> bool {
+        self.names.lookup(relation).is_some()
+    }
+
+    /// A relation's arity, once known.
+    pub fn arity(&self, relation: &str) -> Option<usize> {
+        let info = self.relations.get(self.names.lookup(relation)?)?;
+        (info.arity != usize::MAX).then_some(info.arity)
+    }
+
     /// The queries (`?- goal.`) of the sources, in order.
     pub fn queries(&self) -> &[Query] {
         &self.queries
@@ -242,8 +253,9 @@ impl Program {
             .text()
             .get(span.start..span.end)
             .unwrap_or_default()
-            .trim()
-            .to_string();
+            .trim();
+        let text = text.strip_prefix("?-").unwrap_or(text).trim();
+        let text = text.strip_suffix('.').unwrap_or(text).trim().to_string();
         // The head relation is made when the query is evaluated.
         let head = usize::MAX;
         let location = location(source, span.start);

@@ -19,15 +19,58 @@ pub struct Evaluation {
     stats: Stats,
 }
 
-/// A relation's rows, sorted.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+/// A relation's rows, sorted by value (numbers by value, then text).
+#[derive(Clone, Debug, PartialEq)]
 pub struct Relation {
     /// The name as written in the rules.
     pub name: String,
     /// Number of columns.
     pub arity: usize,
-    /// The tuples, sorted by value (numbers by value, then text).
-    pub rows: Vec<Vec<Value>>,
+    /// Rows one after the other (flat, to keep big relations compact).
+    values: Vec<Value>,
+    len: usize,
+}
+
+impl Relation {
+    /// Number of rows.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The rows, in order.
+    pub fn rows(&self) -> impl ExactSizeIterator<Item = &[Value]> + '_ {
+        (0..self.len).map(move |i| {
+            self.values
+                .get(i * self.arity..(i + 1) * self.arity)
+                .unwrap_or_default()
+        })
+    }
+
+    /// Whether `row` is one of the rows.
+    pub fn contains(&self, row: &[Value]) -> bool {
+        if self.arity == 0 {
+            return row.is_empty() && self.len > 0;
+        }
+        let rows: Vec<&[Value]> = self.values.chunks_exact(self.arity).collect();
+        rows.binary_search(&row).is_ok()
+    }
+
+    /// The rows as vectors.
+    pub fn to_vecs(&self) -> Vec<Vec<Value>> {
+        self.rows().map(<[Value]>::to_vec).collect()
+    }
+}
+
+/// A list of rows, each a list of values.
+impl Serialize for Relation {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.rows())
+    }
 }
 
 /// How a query was answered.
@@ -117,22 +160,43 @@ impl Evaluation {
         } else {
             info.arity
         };
-        let mut ids = store.rows();
-        sort_dedup(&mut ids, store.width);
-        let mut rows: Vec<Vec<Value>> = ids
-            .chunks_exact(store.width)
-            .map(|row| {
-                row.iter()
-                    .take(arity)
-                    .map(|&id| self.interner.value(id).clone())
-                    .collect()
-            })
+        let width = store.width;
+        let mut rows = store.rows();
+        // Sort by value cheaply: rank the distinct ids by their values, sort
+        // rows of ranks as integers, then map back.
+        let mut present = vec![false; self.interner.len()];
+        for &id in &rows {
+            if let Some(p) = present.get_mut(id as usize) {
+                *p = true;
+            }
+        }
+        let mut ids: Vec<u32> = (0..present.len() as u32)
+            .filter(|&i| present.get(i as usize).copied().unwrap_or(false))
             .collect();
-        rows.sort();
+        ids.sort_by(|&a, &b| self.interner.value(a).cmp(self.interner.value(b)));
+        let mut rank = vec![0u32; present.len()];
+        for (r, &id) in ids.iter().enumerate() {
+            if let Some(slot) = rank.get_mut(id as usize) {
+                *slot = r as u32;
+            }
+        }
+        for x in &mut rows {
+            *x = rank.get(*x as usize).copied().unwrap_or(0);
+        }
+        sort_dedup(&mut rows, width);
+        let len = rows.len() / width;
+        let mut values = Vec::with_capacity(len * arity);
+        for row in rows.chunks_exact(width) {
+            for &r in row.iter().take(arity) {
+                let id = ids.get(r as usize).copied().unwrap_or(0);
+                values.push(self.interner.value(id).clone());
+            }
+        }
         Some(Relation {
             name: info.name.clone(),
             arity,
-            rows,
+            values,
+            len,
         })
     }
 
@@ -153,8 +217,7 @@ impl Evaluation {
 
     /// Whether `relation` holds the tuple `values`.
     pub fn contains(&self, relation: &str, values: &[Value]) -> bool {
-        self.relation(relation)
-            .is_some_and(|r| r.rows.iter().any(|row| row.as_slice() == values))
+        self.relation(relation).is_some_and(|r| r.contains(values))
     }
 
     /// Tuples held by all relations.

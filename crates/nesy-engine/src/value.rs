@@ -91,9 +91,24 @@ impl Value {
     /// The value as it is printed in tab-separated output: no quotes, no
     /// brackets (Soufflé's convention, so outputs compare with `diff`).
     pub fn to_plain_string(&self) -> String {
-        match self {
-            Value::Symbol(s) | Value::String(s) | Value::Iri(s) => s.to_string(),
-            other => other.to_string(),
+        self.plain().to_string()
+    }
+
+    /// Displays the value as [`Value::to_plain_string`] does, without
+    /// allocating.
+    pub fn plain(&self) -> Plain<'_> {
+        Plain(self)
+    }
+}
+
+/// A value displayed without quotes or brackets; see [`Value::plain`].
+pub struct Plain<'a>(&'a Value);
+
+impl fmt::Display for Plain<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Value::Symbol(s) | Value::String(s) | Value::Iri(s) => f.write_str(s),
+            other => other.fmt(f),
         }
     }
 }

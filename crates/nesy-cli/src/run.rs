@@ -1,0 +1,543 @@
+//! `nesy run`, `nesy query` and `nesy test`: evaluate rule files and print
+//! relations, answers and test results.
+
+use crate::{Outcome, files, plural, render};
+use clap::{Args, ValueEnum};
+use nesy::{Answers, Error, Evaluation, Limits, Program, Relation, Stats, TestOutcome, Value};
+use serde_json::{Map, json};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// How relations and answers are printed.
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+pub enum OutputFormat {
+    /// Aligned columns under each relation's name.
+    Table,
+    /// `relation<TAB>value<TAB>...` per tuple, sorted, no quotes (diff-able).
+    Tsv,
+    /// `{"relations": {"name": [[v, ...], ...]}}`, numbers as JSON numbers.
+    Json,
+    /// `relation,value,...` per tuple, quoted where CSV needs it.
+    Csv,
+}
+
+/// Bounds that stop a runaway evaluation.
+#[derive(Args, Debug, Clone)]
+pub struct LimitArgs {
+    /// Stop after this long: `30s`, `500ms`, `2m` (a bare number is seconds).
+    #[arg(long, value_parser = parse_duration)]
+    timeout: Option<Duration>,
+    /// Stop when the relations hold more tuples than this, facts included.
+    #[arg(long)]
+    max_tuples: Option<usize>,
+}
+
+impl LimitArgs {
+    fn limits(&self) -> Limits {
+        Limits {
+            timeout: self.timeout,
+            max_tuples: self.max_tuples,
+        }
+    }
+}
+
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let (number, unit) = text
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .map_or((text, ""), |i| text.split_at(i));
+    let value: f64 = number
+        .parse()
+        .map_err(|_| format!("`{text}` is not a duration such as `30s`, `500ms` or `2m`"))?;
+    let seconds = match unit.trim() {
+        "" | "s" => value,
+        "ms" => value / 1000.0,
+        "m" | "min" => value * 60.0,
+        "h" => value * 3600.0,
+        other => return Err(format!("unknown unit `{other}`: use ms, s, m or h")),
+    };
+    Duration::try_from_secs_f64(seconds).map_err(|e| e.to_string())
+}
+
+/// Prints an error of loading or running; rule errors with their carets.
+pub fn report(error: &Error, color: bool) {
+    match error {
+        Error::Rules(diagnostics) => {
+            for (source, d) in diagnostics {
+                eprint!("{}", render(source, std::slice::from_ref(d), color));
+            }
+            eprintln!(
+                "error: {}; nothing was run",
+                plural(diagnostics.len(), "error")
+            );
+        }
+        other => {
+            eprintln!("error: {other}");
+            if let Some(help) = miette::Diagnostic::help(other) {
+                eprintln!("help: {help}");
+            }
+        }
+    }
+}
+
+fn load(paths: &[PathBuf], color: bool) -> Result<Program, Outcome> {
+    for path in paths {
+        if !path.is_file() {
+            return Err(Outcome::Usage(format!(
+                "`{}` is not a file",
+                path.display()
+            )));
+        }
+    }
+    let program = Program::from_files(paths).map_err(|e| {
+        report(&e, color);
+        Outcome::Failed
+    })?;
+    Ok(program)
+}
+
+/// `nesy run`.
+#[allow(
+    clippy::too_many_arguments,
+    reason = "one parameter per command-line flag"
+)]
+pub fn run(
+    paths: &[PathBuf],
+    relations: &[String],
+    format: OutputFormat,
+    output: Option<&Path>,
+    stats: bool,
+    limits: &LimitArgs,
+    color: bool,
+) -> Outcome {
+    let program = match load(paths, color) {
+        Ok(p) => p,
+        Err(o) => return o,
+    };
+    let limits = limits.limits();
+    let mut evaluation = match program.evaluate(&limits) {
+        Ok(e) => e,
+        Err(e) => {
+            report(&e, color);
+            return Outcome::Failed;
+        }
+    };
+    let selected: Vec<Relation> = if relations.is_empty() {
+        evaluation
+            .derived_relations()
+            .iter()
+            .filter_map(|name| evaluation.relation(name))
+            .collect()
+    } else {
+        let mut out = Vec::new();
+        for name in relations {
+            match evaluation.relation(name) {
+                Some(r) => out.push(r),
+                None => return Outcome::Usage(format!("no relation `{name}` in the program")),
+            }
+        }
+        out
+    };
+    let answers = match program.answer_queries(&mut evaluation, &limits) {
+        Ok(a) => a,
+        Err(e) => {
+            report(&e, color);
+            return Outcome::Failed;
+        }
+    };
+    let written = match output {
+        Some(dir) => write_dir(dir, &selected),
+        None => write_out(|out| match format {
+            OutputFormat::Table => table(out, &selected, &answers),
+            OutputFormat::Tsv => tsv(out, &selected),
+            OutputFormat::Csv => csv_lines(out, &selected),
+            OutputFormat::Json => json_relations(out, &selected, &answers),
+        }),
+    };
+    if let Err(message) = written {
+        return Outcome::Usage(message);
+    }
+    if stats {
+        eprint!("{}", stats_table(evaluation.stats(), &evaluation));
+    }
+    Outcome::Success
+}
+
+/// `nesy query`.
+pub fn query(
+    path: &Path,
+    goal: &str,
+    format: OutputFormat,
+    limits: &LimitArgs,
+    color: bool,
+) -> Outcome {
+    let program = match load(&[path.to_path_buf()], color) {
+        Ok(p) => p,
+        Err(o) => return o,
+    };
+    let answers = match program.query(goal, &limits.limits()) {
+        Ok(a) => a,
+        Err(e) => {
+            report(&e, color);
+            return Outcome::Failed;
+        }
+    };
+    let text = match format {
+        OutputFormat::Table => answers_table(&answers),
+        OutputFormat::Tsv | OutputFormat::Csv => {
+            let sep = if format == OutputFormat::Tsv {
+                '\t'
+            } else {
+                ','
+            };
+            let mut out = String::new();
+            for row in &answers.rows {
+                let fields: Vec<String> = row
+                    .iter()
+                    .map(|v| {
+                        let plain = v.to_plain_string();
+                        if sep == ',' { csv_field(&plain) } else { plain }
+                    })
+                    .collect();
+                out.push_str(&fields.join(&sep.to_string()));
+                out.push('\n');
+            }
+            out
+        }
+        OutputFormat::Json => format!("{:#}\n", answers_json(&answers)),
+    };
+    match print_out(&text) {
+        Ok(()) => Outcome::Success,
+        Err(m) => Outcome::Usage(m),
+    }
+}
+
+/// `nesy test`.
+pub fn test(paths: &[PathBuf], limits: &LimitArgs, color: bool) -> Outcome {
+    let files = match files::collect(paths) {
+        Ok(f) => f,
+        Err(m) => return Outcome::Usage(m),
+    };
+    let limits = limits.limits();
+    let (mut passed, mut failed, mut unloadable) = (0, 0, 0);
+    let mut out = String::new();
+    for file in &files {
+        let program = match Program::from_files(std::slice::from_ref(file)) {
+            Ok(p) => p,
+            Err(e) => {
+                let _ = std::io::stdout().write_all(out.as_bytes());
+                out.clear();
+                report(&e, color);
+                let tests = program_test_count(file);
+                eprintln!(
+                    "error: `{}` could not be loaded; {} not run",
+                    file.display(),
+                    plural(tests, "test")
+                );
+                failed += tests;
+                unloadable += 1;
+                continue;
+            }
+        };
+        for result in program.run_tests(&limits) {
+            match &result.outcome {
+                TestOutcome::Passed => {
+                    passed += 1;
+                    out.push_str(&format!(
+                        "test {} \"{}\" ... ok\n",
+                        result.location, result.name
+                    ));
+                }
+                TestOutcome::Failed { failures } => {
+                    failed += 1;
+                    out.push_str(&format!(
+                        "test {} \"{}\" ... FAILED\n",
+                        result.location, result.name
+                    ));
+                    for f in failures {
+                        out.push_str(&format!(
+                            "    {}: expected `{}`, but {}\n",
+                            f.location, f.expectation, f.reason
+                        ));
+                    }
+                }
+                TestOutcome::Error { message } => {
+                    failed += 1;
+                    out.push_str(&format!(
+                        "test {} \"{}\" ... ERROR\n    {message}\n",
+                        result.location, result.name
+                    ));
+                }
+            }
+        }
+    }
+    out.push_str(&format!("\n{passed} passed, {failed} failed\n"));
+    let _ = print_out(&out);
+    if failed > 0 || unloadable > 0 {
+        Outcome::Failed
+    } else {
+        Outcome::Success
+    }
+}
+
+/// How many `@test` blocks a file has, counted from its syntax (when it
+/// cannot be loaded, each of them fails).
+fn program_test_count(file: &Path) -> usize {
+    std::fs::read_to_string(file).map_or(0, |text| {
+        let parsed = nesy::lang::parse(&text);
+        parsed
+            .program
+            .items
+            .iter()
+            .filter(|i| matches!(i, nesy::lang::ast::Item::Test(_)))
+            .count()
+    })
+}
+
+fn print_out(text: &str) -> Result<(), String> {
+    write_out(|out| out.write_all(text.as_bytes()))
+}
+
+/// Writes to stdout through a buffer.
+fn write_out(f: impl FnOnce(&mut dyn Write) -> std::io::Result<()>) -> Result<(), String> {
+    let mut stdout = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
+    match f(&mut stdout).and_then(|()| stdout.flush()) {
+        // A closed pipe (`| head`) is not an error of ours.
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(format!("cannot write the output: {e}"))
+        }
+        _ => Ok(()),
+    }
+}
+
+fn aligned(rows: &[Vec<String>], indent: &str) -> String {
+    let columns = rows.iter().map(Vec::len).max().unwrap_or(0);
+    let widths: Vec<usize> = (0..columns)
+        .map(|c| {
+            rows.iter()
+                .filter_map(|r| r.get(c))
+                .map(|s| s.chars().count())
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let mut out = String::new();
+    for row in rows {
+        let mut line = indent.to_string();
+        for (c, cell) in row.iter().enumerate() {
+            let width = widths.get(c).copied().unwrap_or(0);
+            if c + 1 == row.len() {
+                line.push_str(cell);
+            } else {
+                line.push_str(&format!("{cell:<width$}  "));
+            }
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+fn table(out: &mut dyn Write, relations: &[Relation], answers: &[Answers]) -> std::io::Result<()> {
+    for r in relations {
+        writeln!(out, "{} ({})", r.name, plural(r.len(), "tuple"))?;
+        if r.arity == 0 {
+            writeln!(out, "  {}", !r.is_empty())?;
+        } else {
+            let cells: Vec<Vec<String>> = r
+                .rows()
+                .map(|row| row.iter().map(Value::to_string).collect())
+                .collect();
+            out.write_all(aligned(&cells, "  ").as_bytes())?;
+        }
+        writeln!(out)?;
+    }
+    for a in answers {
+        writeln!(out, "?- {}.", a.goal)?;
+        for line in answers_table(a).lines() {
+            writeln!(out, "  {line}")?;
+        }
+        writeln!(out)?;
+    }
+    Ok(())
+}
+
+fn answers_table(answers: &Answers) -> String {
+    if answers.variables.is_empty() {
+        return if answers.holds() {
+            "true\n".to_string()
+        } else {
+            "false\n".to_string()
+        };
+    }
+    let mut cells = vec![answers.variables.clone()];
+    cells.extend(
+        answers
+            .rows
+            .iter()
+            .map(|row| row.iter().map(Value::to_string).collect()),
+    );
+    let mut out = aligned(&cells, "");
+    out.push_str(&format!("({})\n", plural(answers.rows.len(), "answer")));
+    out
+}
+
+fn tsv(out: &mut dyn Write, relations: &[Relation]) -> std::io::Result<()> {
+    let mut sorted: Vec<&Relation> = relations.iter().collect();
+    sorted.sort_by(|a, b| a.name.cmp(&b.name));
+    for r in sorted {
+        for row in r.rows() {
+            out.write_all(r.name.as_bytes())?;
+            for v in row {
+                write!(out, "\t{}", v.plain())?;
+            }
+            writeln!(out)?;
+        }
+    }
+    Ok(())
+}
+
+fn csv_field(text: &str) -> String {
+    if text.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", text.replace('"', "\"\""))
+    } else {
+        text.to_string()
+    }
+}
+
+fn csv_lines(out: &mut dyn Write, relations: &[Relation]) -> std::io::Result<()> {
+    for r in relations {
+        for row in r.rows() {
+            let mut fields = vec![csv_field(&r.name)];
+            fields.extend(row.iter().map(|v| csv_field(&v.to_plain_string())));
+            writeln!(out, "{}", fields.join(","))?;
+        }
+    }
+    Ok(())
+}
+
+fn answers_json(a: &Answers) -> serde_json::Value {
+    json!({
+        "goal": a.goal,
+        "variables": a.variables,
+        "rows": a.rows,
+        "strategy": a.strategy,
+    })
+}
+
+fn json_relations(
+    out: &mut dyn Write,
+    relations: &[Relation],
+    answers: &[Answers],
+) -> std::io::Result<()> {
+    let mut map = Map::new();
+    for r in relations {
+        map.insert(r.name.clone(), json!(r));
+    }
+    let mut doc = json!({ "relations": map });
+    if !answers.is_empty() {
+        doc["queries"] = answers.iter().map(answers_json).collect();
+    }
+    writeln!(out, "{doc:#}")
+}
+
+/// A relation's name as a file name: characters that paths do not like
+/// become `_` (so `ex:ancestor` is written to `ex_ancestor.tsv`).
+fn file_name(relation: &str) -> String {
+    relation
+        .chars()
+        .map(|c| {
+            if c.is_alphanumeric() || c == '_' || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+fn write_dir(dir: &Path, relations: &[Relation]) -> Result<(), String> {
+    std::fs::create_dir_all(dir).map_err(|e| format!("cannot create `{}`: {e}", dir.display()))?;
+    for r in relations {
+        let path = dir.join(format!("{}.tsv", file_name(&r.name)));
+        let mut text = String::new();
+        for row in r.rows() {
+            let fields: Vec<String> = row.iter().map(Value::to_plain_string).collect();
+            text.push_str(&fields.join("\t"));
+            text.push('\n');
+        }
+        files::write_atomically(&path, &text)
+            .map_err(|e| format!("cannot write `{}`: {e}", path.display()))?;
+    }
+    Ok(())
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.2} ms", d.as_secs_f64() * 1000.0)
+}
+
+fn stats_table(stats: &Stats, evaluation: &Evaluation) -> String {
+    let mut out = format!(
+        "evaluated in {}: {} held\n\n",
+        ms(stats.time),
+        plural(evaluation.tuple_count(), "tuple")
+    );
+    let mut rows = vec![vec![
+        "stratum".to_string(),
+        "relations".into(),
+        "iterations".into(),
+        "new tuples".into(),
+        "time".into(),
+    ]];
+    for (i, s) in stats.strata.iter().enumerate() {
+        rows.push(vec![
+            (i + 1).to_string(),
+            s.relations.join(", "),
+            s.iterations.to_string(),
+            s.tuples.to_string(),
+            ms(s.time),
+        ]);
+    }
+    out.push_str(&aligned(&rows, ""));
+    out.push('\n');
+    let mut rows = vec![vec![
+        "rule".to_string(),
+        "head".into(),
+        "evaluations".into(),
+        "derived".into(),
+        "time".into(),
+    ]];
+    for r in &stats.rules {
+        rows.push(vec![
+            r.rule.clone(),
+            r.head.clone(),
+            r.evaluations.to_string(),
+            r.derived.to_string(),
+            ms(r.time),
+        ]);
+    }
+    out.push_str(&aligned(&rows, ""));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_parse_with_units() {
+        assert_eq!(parse_duration("30s"), Ok(Duration::from_secs(30)));
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("2"), Ok(Duration::from_secs(2)));
+        assert_eq!(parse_duration("1m"), Ok(Duration::from_secs(60)));
+        assert!(parse_duration("soon").is_err());
+        assert!(parse_duration("3 days").is_err());
+    }
+
+    #[test]
+    fn relation_names_become_file_names() {
+        assert_eq!(file_name("ex:ancestor"), "ex_ancestor");
+        assert_eq!(file_name("reach"), "reach");
+    }
+}

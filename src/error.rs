@@ -1,0 +1,63 @@
+//! Errors of loading and running rules.
+
+use nesy_lang::{Diagnostic, SourceFile};
+use std::path::PathBuf;
+
+/// What can go wrong when rule files are loaded or run.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+#[non_exhaustive]
+pub enum Error {
+    /// A file could not be read.
+    #[error("cannot read `{}`: {source}", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The checker found errors (each with its source, for rendering).
+    #[error("{}", rules_summary(.0))]
+    Rules(Vec<(SourceFile, Diagnostic)>),
+    /// A malformed line in an imported table.
+    #[error("{file}:{line}: {message}")]
+    Import {
+        /// The file.
+        file: String,
+        /// 1-based line.
+        line: usize,
+        /// What is wrong.
+        message: String,
+    },
+    /// Something this build cannot do yet.
+    #[error("{location}: {message}")]
+    Unsupported {
+        /// `file:line:col` of the directive.
+        location: String,
+        /// What and why.
+        message: String,
+    },
+    /// Compiling or evaluating failed.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Engine(#[from] nesy_engine::Error),
+}
+
+fn rules_summary(errors: &[(SourceFile, Diagnostic)]) -> String {
+    match errors.first() {
+        Some((source, d)) => {
+            let at = source.locate(d);
+            let more = match errors.len() {
+                1 => String::new(),
+                n => format!(" (and {} more)", n - 1),
+            };
+            format!(
+                "{}:{}:{}: {}{more}",
+                source.name(),
+                at.line,
+                at.column,
+                d.message
+            )
+        }
+        None => "the rules have errors".to_string(),
+    }
+}

@@ -1,0 +1,250 @@
+//! `@import rel from "file.csv"` / `.tsv` / `.facts` (each may be gzipped).
+//!
+//! CSV files have a header row; TSV and `.facts` files (Soufflé's format)
+//! have none. Each column takes the type its `@decl` gives it; without one,
+//! integers become ints, other numbers floats, the rest symbols. A file is
+//! read whole before any of its rows is added, so an error loses nothing
+//! silently: the load fails naming the file and line.
+
+use crate::Error;
+use crate::program::{declared_types, is_graph_import};
+use nesy_engine::Value;
+use nesy_lang::ast::{ImportSource, Item};
+use nesy_lang::{Checked, ValueType};
+use std::io::Read;
+use std::path::Path;
+
+pub(crate) fn load_imports(
+    engine: &mut nesy_engine::Program,
+    checked: &Checked,
+    dir: &Path,
+) -> Result<(), Error> {
+    for item in &checked.program.items {
+        let Item::Import(import) = item else { continue };
+        if is_graph_import(&import.source) {
+            let p = checked.source.position(import.span.start);
+            return Err(Error::Unsupported {
+                location: format!("{}:{}:{}", checked.source.name(), p.line, p.column),
+                message: "importing RDF, a store or SPARQL results needs the knowledge-graph support (nesy-kg), which this build does not have yet".to_string(),
+            });
+        }
+        let (ImportSource::File(file), Some(relation)) = (&import.source, &import.relation) else {
+            continue;
+        };
+        let path = dir.join(&file.value);
+        let types = declared_types(checked, &relation.text);
+        let rows = read_table(&path, types.as_deref())?;
+        let display = path.display().to_string();
+        if let Some((line, first)) = rows.first() {
+            if let Some(arity) = engine.arity(&relation.text) {
+                if arity != first.len() {
+                    return Err(Error::Import {
+                        file: display,
+                        line: *line,
+                        message: format!(
+                            "`{}` has {arity} columns, but the file has {}",
+                            relation.text,
+                            first.len()
+                        ),
+                    });
+                }
+            }
+        }
+        for (_, row) in rows {
+            engine.add_fact(&relation.text, row)?;
+        }
+    }
+    Ok(())
+}
+
+/// The rows of a table file, each with its line number.
+pub fn read_table(
+    path: &Path,
+    types: Option<&[Option<ValueType>]>,
+) -> Result<Vec<(usize, Vec<Value>)>, Error> {
+    let display = path.display().to_string();
+    let io_error = |source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut bytes = std::fs::read(path).map_err(io_error)?;
+    let mut name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    if let Some(stem) = name.strip_suffix(".gz") {
+        let mut text = Vec::new();
+        flate2::read::MultiGzDecoder::new(bytes.as_slice())
+            .read_to_end(&mut text)
+            .map_err(io_error)?;
+        bytes = text;
+        name = stem.to_string();
+    }
+    let text = String::from_utf8(bytes).map_err(|e| Error::Import {
+        file: display.clone(),
+        line: 1 + e
+            .as_bytes()
+            .iter()
+            .take(e.utf8_error().valid_up_to())
+            .filter(|&&b| b == b'\n')
+            .count(),
+        message: "the file is not valid UTF-8".to_string(),
+    })?;
+    let bad = |line: usize, message: String| Error::Import {
+        file: display.clone(),
+        line,
+        message,
+    };
+    let mut rows = Vec::new();
+    if name.ends_with(".csv") {
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(true)
+            .from_reader(text.as_bytes());
+        let width = reader
+            .headers()
+            .map_err(|e| bad(1, format!("cannot read the header row: {e}")))?
+            .len();
+        if let Some(types) = types {
+            if types.len() != width {
+                return Err(bad(
+                    1,
+                    format!(
+                        "the header has {width} columns, but the relation is declared with {}",
+                        types.len()
+                    ),
+                ));
+            }
+        }
+        for record in reader.records() {
+            let record = record.map_err(|e| {
+                let line = e.position().map_or(0, |p| p.line() as usize);
+                let message = match e.kind() {
+                    csv::ErrorKind::UnequalLengths {
+                        expected_len, len, ..
+                    } => {
+                        format!("expected {expected_len} comma-separated values, found {len}")
+                    }
+                    _ => e.to_string(),
+                };
+                bad(line, message)
+            })?;
+            let line = record.position().map_or(0, |p| p.line() as usize);
+            let row = record
+                .iter()
+                .enumerate()
+                .map(|(i, field)| {
+                    parse_value(field, types.and_then(|t| t.get(i).copied().flatten()))
+                })
+                .collect::<Result<Vec<_>, String>>()
+                .map_err(|m| bad(line, m))?;
+            rows.push((line, row));
+        }
+    } else {
+        let mut width = types.map(<[_]>::len);
+        for (i, line) in text.lines().enumerate() {
+            let line_no = i + 1;
+            let line = line.strip_suffix('\r').unwrap_or(line);
+            if line.is_empty() {
+                continue;
+            }
+            let fields: Vec<&str> = line.split('\t').collect();
+            let expected = *width.get_or_insert(fields.len());
+            if fields.len() != expected {
+                return Err(bad(
+                    line_no,
+                    format!(
+                        "expected {expected} tab-separated values, found {}",
+                        fields.len()
+                    ),
+                ));
+            }
+            let row = fields
+                .iter()
+                .enumerate()
+                .map(|(c, field)| {
+                    parse_value(field, types.and_then(|t| t.get(c).copied().flatten()))
+                })
+                .collect::<Result<Vec<_>, String>>()
+                .map_err(|m| bad(line_no, m))?;
+            rows.push((line_no, row));
+        }
+    }
+    Ok(rows)
+}
+
+/// A field as a value of the declared type, or of the type it looks like.
+fn parse_value(field: &str, ty: Option<ValueType>) -> Result<Value, String> {
+    let number = || -> Option<Value> {
+        if let Ok(i) = field.parse::<i64>() {
+            return Some(Value::Int(i));
+        }
+        field
+            .parse::<f64>()
+            .ok()
+            .filter(|x| x.is_finite() && field.bytes().any(|b| b.is_ascii_digit()))
+            .map(Value::float)
+    };
+    Ok(match ty {
+        Some(ValueType::Symbol) => Value::symbol(field),
+        Some(ValueType::String) => Value::string(field),
+        Some(ValueType::Iri) => Value::iri(
+            field
+                .strip_prefix('<')
+                .and_then(|f| f.strip_suffix('>'))
+                .unwrap_or(field),
+        ),
+        Some(ValueType::Int) => {
+            Value::Int(field.parse().map_err(|_| {
+                format!("`{field}` is not an integer (the column is declared `int`)")
+            })?)
+        }
+        Some(ValueType::Float) => match number() {
+            Some(Value::Int(i)) => Value::float(i as f64),
+            Some(v) => v,
+            None => {
+                return Err(format!(
+                    "`{field}` is not a number (the column is declared `float`)"
+                ));
+            }
+        },
+        Some(ValueType::Number) => number().ok_or_else(|| {
+            format!("`{field}` is not a number (the column is declared `number`)")
+        })?,
+        Some(ValueType::Bool) => match field {
+            "true" => Value::Bool(true),
+            "false" => Value::Bool(false),
+            _ => {
+                return Err(format!(
+                    "`{field}` is not `true` or `false` (the column is declared `bool`)"
+                ));
+            }
+        },
+        Some(ValueType::Any) | None => number().unwrap_or_else(|| Value::symbol(field)),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fields_take_their_declared_or_apparent_type() {
+        assert_eq!(parse_value("42", None), Ok(Value::Int(42)));
+        assert_eq!(parse_value("-1.5", None), Ok(Value::Float(-1.5)));
+        assert_eq!(parse_value("inf", None), Ok(Value::symbol("inf")));
+        assert_eq!(
+            parse_value("42", Some(ValueType::Symbol)),
+            Ok(Value::symbol("42"))
+        );
+        assert_eq!(
+            parse_value("3", Some(ValueType::Float)),
+            Ok(Value::Float(3.0))
+        );
+        assert!(
+            parse_value("x", Some(ValueType::Int))
+                .unwrap_err()
+                .contains("not an integer")
+        );
+    }
+}

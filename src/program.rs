@@ -1,0 +1,244 @@
+//! Loading rule files and their imports, and running them.
+
+use crate::Error;
+use nesy_engine::{Answers, Evaluation, Limits, Query, TestResult, Value};
+use nesy_lang::ast::{ImportSource, Item, Literal};
+use nesy_lang::{Checked, Diagnostic, SourceFile, ValueType};
+use std::path::{Path, PathBuf};
+
+/// Rules and facts loaded from rule files (with their `@import`s) or text.
+///
+/// ```
+/// use nesy::{Limits, Program, Value};
+///
+/// let mut program = Program::from_source("tc.nesy", "
+///     reach(X, Y) :- edge(X, Y).
+///     reach(X, Z) :- reach(X, Y), edge(Y, Z).
+/// ")?;
+/// for (a, b) in [(1, 2), (2, 3)] {
+///     program.add_fact("edge", vec![Value::Int(a), Value::Int(b)])?;
+/// }
+/// let result = program.evaluate(&Limits::default())?;
+/// assert_eq!(result.relation("reach").unwrap().len(), 3);
+///
+/// let answers = program.query("reach(1, X)", &Limits::default())?;
+/// assert_eq!(answers.rows, vec![vec![Value::Int(2)], vec![Value::Int(3)]]);
+/// # Ok::<(), nesy::Error>(())
+/// ```
+#[derive(Clone, Debug)]
+pub struct Program {
+    engine: nesy_engine::Program,
+    sources: Vec<Checked>,
+}
+
+impl Program {
+    /// Checks and compiles rule text; `name` is used in messages. `@import`s
+    /// resolve against the current directory.
+    pub fn from_source(name: &str, text: &str) -> Result<Self, Error> {
+        let checked = nesy_lang::check_with(
+            SourceFile::new(name, text),
+            &nesy_lang::CheckOptions::default(),
+        );
+        Self::from_checked(vec![(checked, PathBuf::from("."))])
+    }
+
+    /// Reads, checks and compiles rule files, and loads their `@import`s
+    /// (relative paths resolve against each file's directory).
+    pub fn from_files<P: AsRef<Path>>(paths: &[P]) -> Result<Self, Error> {
+        let mut checked = Vec::new();
+        for path in paths {
+            let path = path.as_ref();
+            let c = nesy_lang::check_file(path).map_err(|source| Error::Io {
+                path: path.to_path_buf(),
+                source,
+            })?;
+            let dir = path
+                .parent()
+                .filter(|p| !p.as_os_str().is_empty())
+                .unwrap_or(Path::new("."))
+                .to_path_buf();
+            checked.push((c, dir));
+        }
+        Self::from_checked(checked)
+    }
+
+    fn from_checked(checked: Vec<(Checked, PathBuf)>) -> Result<Self, Error> {
+        let errors: Vec<(SourceFile, Diagnostic)> = checked
+            .iter()
+            .flat_map(|(c, _)| {
+                c.diagnostics
+                    .iter()
+                    .filter(|d| d.is_error())
+                    .map(|d| (c.source.clone(), d.clone()))
+            })
+            .collect();
+        if !errors.is_empty() {
+            return Err(Error::Rules(errors));
+        }
+        let mut engine = nesy_engine::Program::new();
+        for (c, _) in &checked {
+            engine.add_source(&c.source, &c.program)?;
+        }
+        for (c, dir) in &checked {
+            crate::import::load_imports(&mut engine, c, dir)?;
+        }
+        Ok(Program {
+            engine,
+            sources: checked.into_iter().map(|(c, _)| c).collect(),
+        })
+    }
+
+    /// The checker's warnings, with the source each is about.
+    pub fn warnings(&self) -> impl Iterator<Item = (&SourceFile, &Diagnostic)> {
+        self.sources
+            .iter()
+            .flat_map(|c| c.diagnostics.iter().map(move |d| (&c.source, d)))
+    }
+
+    /// Adds a fact; the relation's arity must match its other uses.
+    pub fn add_fact(&mut self, relation: &str, values: Vec<Value>) -> Result<(), Error> {
+        Ok(self.engine.add_fact(relation, values)?)
+    }
+
+    /// Evaluates every rule.
+    pub fn evaluate(&self, limits: &Limits) -> Result<Evaluation, Error> {
+        Ok(self.engine.evaluate(limits)?)
+    }
+
+    /// Answers a goal such as `ancestor(alice, X)` (the `?-` and the final
+    /// `.` may be left out). Only what the goal needs is derived when the
+    /// goal gives constants to positive rules (magic sets); see
+    /// [`nesy_engine::Program::query`].
+    pub fn query(&self, goal: &str, limits: &Limits) -> Result<Answers, Error> {
+        let mut engine = self.engine.clone();
+        let query = self.compile_goal(&mut engine, goal)?;
+        Ok(engine.query(&query, limits)?)
+    }
+
+    /// Compiles a goal into `engine`, which must be (a clone of) this
+    /// program's engine.
+    pub fn compile_goal(
+        &self,
+        engine: &mut nesy_engine::Program,
+        goal: &str,
+    ) -> Result<Query, Error> {
+        let goal = goal.trim();
+        let goal = goal.strip_prefix("?-").unwrap_or(goal).trim();
+        let goal = goal.strip_suffix('.').unwrap_or(goal);
+        let source = SourceFile::new("<goal>", format!("?- {goal}."));
+        let mut parsed = nesy_lang::parse(source.text());
+        // Prefixes of the rule files apply to the goal.
+        let prefixes: Vec<Item> = self
+            .sources
+            .iter()
+            .flat_map(|c| {
+                c.program
+                    .items
+                    .iter()
+                    .filter(|i| matches!(i, Item::Prefix(_)))
+                    .cloned()
+            })
+            .collect();
+        let mut diagnostics = parsed.diagnostics;
+        let mut with_prefixes = parsed.program.clone();
+        with_prefixes.items.splice(0..0, prefixes);
+        diagnostics.extend(
+            nesy_lang::check_program(&with_prefixes, &nesy_lang::CheckOptions::default())
+                .into_iter()
+                .filter(Diagnostic::is_error),
+        );
+        let body = match parsed.program.items.pop() {
+            Some(Item::Query(q)) if diagnostics.is_empty() && parsed.program.items.is_empty() => q,
+            _ => {
+                if diagnostics.is_empty() {
+                    diagnostics.push(Diagnostic::error(
+                        "bad-goal",
+                        nesy_lang::ast::Span::new(0, source.text().len()),
+                        "a goal is one or more literals, such as `ancestor(alice, X)`",
+                    ));
+                }
+                return Err(Error::Rules(
+                    diagnostics
+                        .into_iter()
+                        .map(|d| (source.clone(), d))
+                        .collect(),
+                ));
+            }
+        };
+        let mut unknown = Vec::new();
+        for literal in &body.body {
+            if let Literal::Atom(a) = literal {
+                if !engine.has_relation(&a.relation.text) {
+                    unknown.push(
+                        Diagnostic::error(
+                            "unknown-relation",
+                            a.relation.span,
+                            format!("no relation `{}` in the program", a.relation.text),
+                        )
+                        .with_label("unknown"),
+                    );
+                }
+            }
+        }
+        if !unknown.is_empty() {
+            return Err(Error::Rules(
+                unknown.into_iter().map(|d| (source.clone(), d)).collect(),
+            ));
+        }
+        Ok(engine.compile_query(&source, &body.body, body.span)?)
+    }
+
+    /// The `?- goal.` queries of the files, answered over `evaluation`.
+    pub fn answer_queries(
+        &self,
+        evaluation: &mut Evaluation,
+        limits: &Limits,
+    ) -> Result<Vec<Answers>, Error> {
+        self.engine
+            .queries()
+            .iter()
+            .map(|q| Ok(evaluation.answer(q, limits)?))
+            .collect()
+    }
+
+    /// Runs every `@test` block, in order.
+    pub fn run_tests(&self, limits: &Limits) -> Vec<TestResult> {
+        self.engine
+            .tests()
+            .iter()
+            .map(|t| self.engine.run_test(t, limits))
+            .collect()
+    }
+
+    /// The compiled program.
+    pub fn engine(&self) -> &nesy_engine::Program {
+        &self.engine
+    }
+}
+
+/// The type a `@decl` gives each column of `relation`, if declared.
+pub(crate) fn declared_types(checked: &Checked, relation: &str) -> Option<Vec<Option<ValueType>>> {
+    checked.program.items.iter().find_map(|item| match item {
+        Item::Decl(d) if d.relation.text == relation => Some(
+            d.fields
+                .iter()
+                .map(|f| ValueType::from_name(&f.ty.text))
+                .collect(),
+        ),
+        _ => None,
+    })
+}
+
+/// Whether an import reads RDF or a store (what `nesy-kg` will do).
+pub(crate) fn is_graph_import(source: &ImportSource) -> bool {
+    match source {
+        ImportSource::File(f) => {
+            let lower = f.value.to_ascii_lowercase();
+            let lower = lower.strip_suffix(".gz").unwrap_or(&lower);
+            !nesy_lang::TABLE_FORMATS
+                .iter()
+                .any(|ext| lower.ends_with(&format!(".{ext}")))
+        }
+        ImportSource::Store(_) | ImportSource::Sparql(_) => true,
+    }
+}

@@ -35,20 +35,19 @@ pub(crate) fn load_imports(
         let types = declared_types(checked, &relation.text);
         let rows = read_table(&path, types.as_deref())?;
         let display = path.display().to_string();
-        if let Some((line, first)) = rows.first() {
-            if let Some(arity) = engine.arity(&relation.text) {
-                if arity != first.len() {
-                    return Err(Error::Import {
-                        file: display,
-                        line: *line,
-                        message: format!(
-                            "`{}` has {arity} columns, but the file has {}",
-                            relation.text,
-                            first.len()
-                        ),
-                    });
-                }
-            }
+        if let Some((line, first)) = rows.first()
+            && let Some(arity) = engine.arity(&relation.text)
+            && arity != first.len()
+        {
+            return Err(Error::Import {
+                file: display,
+                line: *line,
+                message: format!(
+                    "`{}` has {arity} columns, but the file has {}",
+                    relation.text,
+                    first.len()
+                ),
+            });
         }
         for (_, row) in rows {
             engine.add_fact(&relation.text, row)?;
@@ -105,16 +104,16 @@ pub fn read_table(
             .headers()
             .map_err(|e| bad(1, format!("cannot read the header row: {e}")))?
             .len();
-        if let Some(types) = types {
-            if types.len() != width {
-                return Err(bad(
-                    1,
-                    format!(
-                        "the header has {width} columns, but the relation is declared with {}",
-                        types.len()
-                    ),
-                ));
-            }
+        if let Some(types) = types
+            && types.len() != width
+        {
+            return Err(bad(
+                1,
+                format!(
+                    "the header has {width} columns, but the relation is declared with {}",
+                    types.len()
+                ),
+            ));
         }
         for record in reader.records() {
             let record = record.map_err(|e| {

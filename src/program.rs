@@ -167,17 +167,17 @@ impl Program {
         };
         let mut unknown = Vec::new();
         for literal in &body.body {
-            if let Literal::Atom(a) = literal {
-                if !engine.has_relation(&a.relation.text) {
-                    unknown.push(
-                        Diagnostic::error(
-                            "unknown-relation",
-                            a.relation.span,
-                            format!("no relation `{}` in the program", a.relation.text),
-                        )
-                        .with_label("unknown"),
-                    );
-                }
+            if let Literal::Atom(a) = literal
+                && !engine.has_relation(&a.relation.text)
+            {
+                unknown.push(
+                    Diagnostic::error(
+                        "unknown-relation",
+                        a.relation.span,
+                        format!("no relation `{}` in the program", a.relation.text),
+                    )
+                    .with_label("unknown"),
+                );
             }
         }
         if !unknown.is_empty() {

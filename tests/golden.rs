@@ -28,7 +28,10 @@ fn outputs(path: &Path) -> BTreeMap<String, String> {
     let result = Program::from_files(&[path]).and_then(|p| p.evaluate(&Limits::default()));
     match result {
         Err(e) => {
-            out.insert("error.txt".to_string(), format!("{}\n", e.to_string().replace(root, "")));
+            out.insert(
+                "error.txt".to_string(),
+                format!("{}\n", e.to_string().replace(root, "")),
+            );
         }
         Ok(evaluation) => {
             for name in evaluation.derived_relations() {
@@ -39,7 +42,10 @@ fn outputs(path: &Path) -> BTreeMap<String, String> {
                     text.push_str(&fields.join("\t"));
                     text.push('\n');
                 }
-                let file = name.replace(|c: char| !(c.is_alphanumeric() || c == '_' || c == '-'), "_");
+                let file = name.replace(
+                    |c: char| !(c.is_alphanumeric() || c == '_' || c == '-'),
+                    "_",
+                );
                 out.insert(format!("{file}.tsv"), text);
             }
         }
@@ -55,7 +61,9 @@ fn every_rule_program_derives_its_golden_relations() {
     let mut failures = Vec::new();
     for program in &programs {
         let stem = program.file_stem().unwrap().to_string_lossy().to_string();
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden").join(&stem);
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/golden")
+            .join(&stem);
         let actual = outputs(program);
         if bless {
             let _ = std::fs::remove_dir_all(&dir);
@@ -66,7 +74,9 @@ fn every_rule_program_derives_its_golden_relations() {
             continue;
         }
         let mut expected = BTreeMap::new();
-        for entry in std::fs::read_dir(&dir).unwrap_or_else(|_| panic!("no golden folder {}", dir.display())) {
+        for entry in
+            std::fs::read_dir(&dir).unwrap_or_else(|_| panic!("no golden folder {}", dir.display()))
+        {
             let path = entry.unwrap().path();
             let name = path.file_name().unwrap().to_string_lossy().to_string();
             expected.insert(name, std::fs::read_to_string(&path).unwrap());
@@ -75,7 +85,9 @@ fn every_rule_program_derives_its_golden_relations() {
             for (file, text) in &expected {
                 match actual.get(file) {
                     None => failures.push(format!("{stem}: {file} expected but not produced")),
-                    Some(a) if a != text => failures.push(format!("{stem}/{file}:\n--- expected\n{text}--- actual\n{a}")),
+                    Some(a) if a != text => failures.push(format!(
+                        "{stem}/{file}:\n--- expected\n{text}--- actual\n{a}"
+                    )),
                     _ => {}
                 }
             }
@@ -84,5 +96,9 @@ fn every_rule_program_derives_its_golden_relations() {
             }
         }
     }
-    assert!(failures.is_empty(), "golden outputs differ (bless with NESY_BLESS=1):\n{}", failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "golden outputs differ (bless with NESY_BLESS=1):\n{}",
+        failures.join("\n")
+    );
 }

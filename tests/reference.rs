@@ -145,20 +145,22 @@ fn solve(body: &[Literal], env: &Env, db: &Db, out: &mut dyn FnMut(&Env)) {
             }
         }
         Literal::Negation(n) => {
-            let NegationTarget::Atom(a) = &n.target else { panic!() };
+            let NegationTarget::Atom(a) = &n.target else {
+                panic!()
+            };
             let rows = db.get(&a.relation.text).unwrap_or(&empty);
             if !rows.iter().any(|row| matches(&a.args, row, env).is_some()) {
                 solve(rest, env, db, out);
             }
         }
         Literal::Comparison(c) => {
-            if let (CmpOp::Eq, Expr::Var(v)) = (c.op, &c.lhs) {
-                if !env.contains_key(&v.name) {
-                    let mut next = env.clone();
-                    next.insert(v.name.clone(), eval(&c.rhs, env).unwrap());
-                    solve(rest, &next, db, out);
-                    return;
-                }
+            if let (CmpOp::Eq, Expr::Var(v)) = (c.op, &c.lhs)
+                && !env.contains_key(&v.name)
+            {
+                let mut next = env.clone();
+                next.insert(v.name.clone(), eval(&c.rhs, env).unwrap());
+                solve(rest, &next, db, out);
+                return;
             }
             let (l, r) = (eval(&c.lhs, env).unwrap(), eval(&c.rhs, env).unwrap());
             let holds = match c.op {
@@ -176,12 +178,19 @@ fn solve(body: &[Literal], env: &Env, db: &Db, out: &mut dyn FnMut(&Env)) {
         Literal::Aggregate(agg) => {
             let mut tuples = BTreeSet::new();
             solve(&agg.body, env, db, &mut |inner| {
-                tuples.insert(agg.terms.iter().map(|t| eval(t, inner).unwrap()).collect::<Vec<_>>());
+                tuples.insert(
+                    agg.terms
+                        .iter()
+                        .map(|t| eval(t, inner).unwrap())
+                        .collect::<Vec<_>>(),
+                );
             });
-            let ints = || tuples.iter().map(|t| match t[0] {
-                Value::Int(i) => i,
-                _ => panic!("ints only"),
-            });
+            let ints = || {
+                tuples.iter().map(|t| match t[0] {
+                    Value::Int(i) => i,
+                    _ => panic!("ints only"),
+                })
+            };
             let value = match agg.function {
                 AggregateFn::Count => Some(Value::Int(tuples.len() as i64)),
                 AggregateFn::Sum => Some(Value::Int(ints().sum())),
@@ -205,8 +214,15 @@ fn reference(fact_text: &str, layers: &[Vec<&str>]) -> Db {
     let mut db = Db::new();
     for item in nesy::lang::parse(fact_text).program.items {
         if let ast::Item::Clause(c) = item {
-            let row = c.head.args.iter().map(|a| eval(a, &Env::new()).unwrap()).collect();
-            db.entry(c.head.relation.text.clone()).or_default().insert(row);
+            let row = c
+                .head
+                .args
+                .iter()
+                .map(|a| eval(a, &Env::new()).unwrap())
+                .collect();
+            db.entry(c.head.relation.text.clone())
+                .or_default()
+                .insert(row);
         }
     }
     for layer in layers {
@@ -218,7 +234,12 @@ fn reference(fact_text: &str, layers: &[Vec<&str>]) -> Db {
             let mut new = Vec::new();
             for rule in &rules {
                 solve(&rule.body, &Env::new(), &db, &mut |env| {
-                    let row: Vec<Value> = rule.head.args.iter().map(|a| eval(a, env).unwrap()).collect();
+                    let row: Vec<Value> = rule
+                        .head
+                        .args
+                        .iter()
+                        .map(|a| eval(a, env).unwrap())
+                        .collect();
                     new.push((rule.head.relation.text.clone(), row));
                 });
             }
@@ -234,7 +255,10 @@ fn reference(fact_text: &str, layers: &[Vec<&str>]) -> Db {
     db
 }
 
-fn program_strategy() -> impl Strategy<Value = (Vec<(u8, u8)>, Vec<(u8, u8)>, Vec<Vec<bool>>)> {
+/// Edges, weights, and which rules of each layer are drawn.
+type Drawn = (Vec<(u8, u8)>, Vec<(u8, u8)>, Vec<Vec<bool>>);
+
+fn program_strategy() -> impl Strategy<Value = Drawn> {
     (
         prop::collection::vec((0u8..6, 0u8..6), 0..14),
         prop::collection::vec((0u8..6, 0u8..5), 0..6),

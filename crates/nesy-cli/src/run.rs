@@ -435,11 +435,15 @@ fn json_relations(
     for r in relations {
         map.insert(r.name.clone(), json!(r));
     }
-    let mut doc = json!({ "relations": map });
+    let mut doc = Map::new();
+    doc.insert("relations".to_string(), serde_json::Value::Object(map));
     if !answers.is_empty() {
-        doc["queries"] = answers.iter().map(answers_json).collect();
+        doc.insert(
+            "queries".to_string(),
+            answers.iter().map(answers_json).collect(),
+        );
     }
-    writeln!(out, "{doc:#}")
+    writeln!(out, "{:#}", serde_json::Value::Object(doc))
 }
 
 /// A relation's name as a file name: characters that paths do not like

@@ -704,7 +704,7 @@ impl<'a> Worker<'a> {
             out.extend_from_slice(row);
         }
         self.emitted += 1;
-        if self.emitted % 4096 == 0 {
+        if self.emitted.is_multiple_of(4096) {
             if self.ctx.stop.load(AtomicOrdering::Relaxed) {
                 // Another worker failed; its error is the one reported.
                 return Err(Error::Compile {
@@ -713,13 +713,13 @@ impl<'a> Worker<'a> {
                 });
             }
             self.ctx.check_time()?;
-            if let (Some(limit), Some(out)) = (self.ctx.limits.max_tuples, self.outs.first()) {
-                if out.len() / self.head > limit {
-                    return Err(Error::TooManyTuples {
-                        limit,
-                        relation: format!("the rule at {}", self.location),
-                    });
-                }
+            if let (Some(limit), Some(out)) = (self.ctx.limits.max_tuples, self.outs.first())
+                && out.len() / self.head > limit
+            {
+                return Err(Error::TooManyTuples {
+                    limit,
+                    relation: format!("the rule at {}", self.location),
+                });
             }
         }
         Ok(())

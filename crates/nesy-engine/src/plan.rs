@@ -75,7 +75,7 @@ pub(crate) fn plan(
     body: &[Lit],
     versions: &[Version],
     first: Option<usize>,
-    bound: &mut Vec<bool>,
+    bound: &mut [bool],
     stores: &mut [Store],
     location: &str,
 ) -> Result<Vec<Op>, Error> {
@@ -168,7 +168,7 @@ fn src(a: &Arg) -> Option<Src> {
 
 fn non_atom(
     lit: &Lit,
-    bound: &mut Vec<bool>,
+    bound: &mut [bool],
     stores: &mut [Store],
     location: &str,
 ) -> Result<Op, Error> {
@@ -225,7 +225,7 @@ fn non_atom(
 
 fn aggregate(
     agg: &Aggregate,
-    bound: &mut Vec<bool>,
+    bound: &mut [bool],
     stores: &mut [Store],
     location: &str,
 ) -> Result<Op, Error> {
@@ -238,7 +238,7 @@ fn aggregate(
     let result_bound = is_bound(bound, agg.result);
     // Inside, the outer bindings hold; the aggregate's own variables start
     // unbound (they may share a slot number with nothing outside).
-    let mut inner = bound.clone();
+    let mut inner = bound.to_vec();
     let versions = vec![Version::Full; agg.body.len()];
     let ops = plan(&agg.body, &versions, None, &mut inner, stores, location)?;
     for &g in &free_group {
@@ -312,7 +312,7 @@ fn push_atom(
     versions: &[Version],
     i: usize,
     remaining: &[usize],
-    bound: &mut Vec<bool>,
+    bound: &mut [bool],
     stores: &mut [Store],
     ops: &mut Vec<Op>,
 ) {
@@ -374,21 +374,18 @@ fn scan_order(
         }
     }
     let mut lead = Vec::new();
-    if let Some(next) = best_atom(body, remaining, &after, stores) {
-        if let Some(Lit::Atom {
+    if let Some(next) = best_atom(body, remaining, &after, stores)
+        && let Some(Lit::Atom {
             args: next_args, ..
         }) = body.get(next)
-        {
-            for a in next_args {
-                if let Arg::Var(v) = a {
-                    if !is_bound(bound, *v) {
-                        if let Some(col) = args.iter().position(|x| x == a) {
-                            if !lead.contains(&col) {
-                                lead.push(col);
-                            }
-                        }
-                    }
-                }
+    {
+        for a in next_args {
+            if let Arg::Var(v) = a
+                && !is_bound(bound, *v)
+                && let Some(col) = args.iter().position(|x| x == a)
+                && !lead.contains(&col)
+            {
+                lead.push(col);
             }
         }
     }

@@ -307,21 +307,21 @@ impl<'a> Checker<'a> {
         let mut declared_prefixes: HashMap<&str, (&str, Span)> = HashMap::new();
         for item in &self.program.items {
             if let Item::Prefix(p) = item {
-                if let Some((iri, first)) = declared_prefixes.get(p.label.text.as_str()) {
-                    if *iri != p.iri {
-                        let d = Diagnostic::warning(
-                            "prefix-redefined",
-                            p.label.span,
-                            format!(
-                                "prefix `{}:` is declared again with another IRI",
-                                p.label.text
-                            ),
-                        )
-                        .with_label("redeclared here")
-                        .with_related(*first, "first declared here")
-                        .with_help("the last declaration wins for the whole file");
-                        self.push(d);
-                    }
+                if let Some((iri, first)) = declared_prefixes.get(p.label.text.as_str())
+                    && *iri != p.iri
+                {
+                    let d = Diagnostic::warning(
+                        "prefix-redefined",
+                        p.label.span,
+                        format!(
+                            "prefix `{}:` is declared again with another IRI",
+                            p.label.text
+                        ),
+                    )
+                    .with_label("redeclared here")
+                    .with_related(*first, "first declared here")
+                    .with_help("the last declaration wins for the whole file");
+                    self.push(d);
                 }
                 declared_prefixes.insert(&p.label.text, (&p.iri, p.label.span));
                 self.prefixes.insert(p.label.text.clone(), p.iri.clone());
@@ -351,9 +351,10 @@ impl<'a> Checker<'a> {
             return;
         }
         self.models.insert(&m.name.text, m.name.span);
-        if let Some(path) = self.resolve(&m.path.value) {
-            if !path.exists() {
-                let d = Diagnostic::warning(
+        if let Some(path) = self.resolve(&m.path.value)
+            && !path.exists()
+        {
+            let d = Diagnostic::warning(
                     "model-not-found",
                     m.path.span,
                     format!("model file `{}` does not exist", m.path.value),
@@ -363,8 +364,7 @@ impl<'a> Checker<'a> {
                     "the path is relative to this file (it resolved to `{}`); train the model or fix the path",
                     path.display()
                 ));
-                self.push(d);
-            }
+            self.push(d);
         }
     }
 
@@ -440,20 +440,20 @@ impl<'a> Checker<'a> {
     }
 
     fn path_exists(&mut self, lit: &StringLit, what: &str) {
-        if let Some(path) = self.resolve(&lit.value) {
-            if !path.exists() {
-                let d = Diagnostic::error(
-                    "import-not-found",
-                    lit.span,
-                    format!("{what} `{}` does not exist", lit.value),
-                )
-                .with_label("not found")
-                .with_help(format!(
-                    "paths are relative to this file (this one resolved to `{}`)",
-                    path.display()
-                ));
-                self.push(d);
-            }
+        if let Some(path) = self.resolve(&lit.value)
+            && !path.exists()
+        {
+            let d = Diagnostic::error(
+                "import-not-found",
+                lit.span,
+                format!("{what} `{}` does not exist", lit.value),
+            )
+            .with_label("not found")
+            .with_help(format!(
+                "paths are relative to this file (this one resolved to `{}`)",
+                path.display()
+            ));
+            self.push(d);
         }
     }
 
@@ -670,17 +670,17 @@ impl<'a> Checker<'a> {
     // -------------------------------------------------------------- clauses
 
     fn clause(&mut self, clause: &Clause) {
-        if let Some(p) = &clause.probability {
-            if !(0.0..=1.0).contains(&p.value) {
-                let d = Diagnostic::error(
-                    "probability-out-of-range",
-                    p.span,
-                    format!("probability `{}` is outside [0, 1]", p.text),
-                )
-                .with_label("not a probability")
-                .with_help("write a probability between 0 and 1, e.g. `0.9 :: ...`");
-                self.push(d);
-            }
+        if let Some(p) = &clause.probability
+            && !(0.0..=1.0).contains(&p.value)
+        {
+            let d = Diagnostic::error(
+                "probability-out-of-range",
+                p.span,
+                format!("probability `{}` is outside [0, 1]", p.text),
+            )
+            .with_label("not a probability")
+            .with_help("write a probability between 0 and 1, e.g. `0.9 :: ...`");
+            self.push(d);
         }
         self.atom_names(&clause.head);
         self.names_in_literals(&clause.body);
@@ -1040,21 +1040,21 @@ impl<'a> Checker<'a> {
                 self.push(d);
             }
             Expr::Var(v) => {
-                if let Some((ty, place, _)) = var_types.get(&v.name) {
-                    if ty.kind().is_some_and(|k| k != "number") {
-                        let d = Diagnostic::error(
-                            "type-mismatch",
-                            v.span,
-                            format!(
-                                "arithmetic on `{}`, which is {} ({place})",
-                                v.name,
-                                ty.with_article()
-                            ),
-                        )
-                        .with_label("not a number")
-                        .with_help("`+ - * / %` work on integers and floats");
-                        self.push(d);
-                    }
+                if let Some((ty, place, _)) = var_types.get(&v.name)
+                    && ty.kind().is_some_and(|k| k != "number")
+                {
+                    let d = Diagnostic::error(
+                        "type-mismatch",
+                        v.span,
+                        format!(
+                            "arithmetic on `{}`, which is {} ({place})",
+                            v.name,
+                            ty.with_article()
+                        ),
+                    )
+                    .with_label("not a number")
+                    .with_help("`+ - * / %` work on integers and floats");
+                    self.push(d);
                 }
             }
             _ => {}
@@ -1066,33 +1066,33 @@ impl<'a> Checker<'a> {
     fn duplicate_names(&mut self, clauses: &[&Clause]) {
         let mut names: HashMap<&str, Span> = HashMap::new();
         for clause in clauses {
-            if let Some(name) = &clause.name {
-                if let Some(first) = names.insert(&name.text, name.span) {
-                    let d = Diagnostic::error(
-                        "duplicate-rule-name",
-                        name.span,
-                        format!("two rules are named `{}`", name.text),
-                    )
-                    .with_label("named again here")
-                    .with_related(first, "first named here")
-                    .with_help("rule names identify rules in proofs; make them unique");
-                    self.push(d);
-                }
+            if let Some(name) = &clause.name
+                && let Some(first) = names.insert(&name.text, name.span)
+            {
+                let d = Diagnostic::error(
+                    "duplicate-rule-name",
+                    name.span,
+                    format!("two rules are named `{}`", name.text),
+                )
+                .with_label("named again here")
+                .with_related(first, "first named here")
+                .with_help("rule names identify rules in proofs; make them unique");
+                self.push(d);
             }
         }
         let mut tests: HashMap<&str, Span> = HashMap::new();
         for item in &self.program.items {
-            if let Item::Test(t) = item {
-                if let Some(first) = tests.insert(&t.name.value, t.name.span) {
-                    let d = Diagnostic::error(
-                        "duplicate-test",
-                        t.name.span,
-                        format!("two tests are named {}", t.name.text),
-                    )
-                    .with_related(first, "first test of this name")
-                    .with_help("test names identify failures; make them unique");
-                    self.push(d);
-                }
+            if let Item::Test(t) = item
+                && let Some(first) = tests.insert(&t.name.value, t.name.span)
+            {
+                let d = Diagnostic::error(
+                    "duplicate-test",
+                    t.name.span,
+                    format!("two tests are named {}", t.name.text),
+                )
+                .with_related(first, "first test of this name")
+                .with_help("test names identify failures; make them unique");
+                self.push(d);
             }
         }
     }
@@ -1260,10 +1260,10 @@ fn bound_variables(
             _ => continue,
         };
         for arg in args {
-            if let Expr::Var(v) = arg {
-                if !v.is_anonymous() {
-                    bound.insert(v.name.clone());
-                }
+            if let Expr::Var(v) = arg
+                && !v.is_anonymous()
+            {
+                bound.insert(v.name.clone());
             }
         }
     }
@@ -1278,13 +1278,12 @@ fn bound_variables(
                     ..
                 }) => {
                     for (target, source) in [(lhs, rhs), (rhs, lhs)] {
-                        if let Some(v) = target.as_var() {
-                            if !v.is_anonymous()
-                                && !bound.contains(&v.name)
-                                && all_bound(source, &bound)
-                            {
-                                bound.insert(v.name.clone());
-                            }
+                        if let Some(v) = target.as_var()
+                            && !v.is_anonymous()
+                            && !bound.contains(&v.name)
+                            && all_bound(source, &bound)
+                        {
+                            bound.insert(v.name.clone());
                         }
                     }
                 }

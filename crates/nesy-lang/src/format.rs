@@ -139,10 +139,10 @@ impl Printer<'_> {
 
     /// A blank line if the source had one between `prev` and `next`.
     fn separate(&mut self, prev: Option<usize>, next: usize) {
-        if let Some(prev) = prev {
-            if self.blank_between(prev, next) {
-                self.out.push('\n');
-            }
+        if let Some(prev) = prev
+            && self.blank_between(prev, next)
+        {
+            self.out.push('\n');
         }
     }
 

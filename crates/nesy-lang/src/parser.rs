@@ -51,10 +51,10 @@ pub fn parse(source: &str) -> Parsed {
     // than the parse itself, so it is switched on only to re-read an item
     // that failed.
     pest::set_error_detail(false);
-    if let Ok(pairs) = NesyParser::parse(Rule::program, source) {
-        if let Some(parsed) = build_program(pairs) {
-            return parsed;
-        }
+    if let Ok(pairs) = NesyParser::parse(Rule::program, source)
+        && let Some(parsed) = build_program(pairs)
+    {
+        return parsed;
     }
     let mut parsed = Parsed::default();
     let mut pos = 0;

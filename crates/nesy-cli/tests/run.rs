@@ -1,0 +1,367 @@
+//! `nesy run`, `nesy query` and `nesy test` end to end: output formats
+//! against the golden outputs of `tests/golden/`, limits, and error paths.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "test helpers fail loudly on broken fixtures"
+)]
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn nesy() -> Command {
+    let mut cmd = Command::cargo_bin("nesy").unwrap();
+    cmd.current_dir(repo()).arg("--color").arg("never");
+    cmd
+}
+
+fn golden(program: &str, relation: &str) -> String {
+    std::fs::read_to_string(repo().join(format!("tests/golden/{program}/{relation}.tsv"))).unwrap()
+}
+
+/// A rule file in a fresh temporary directory.
+fn temp_rules(text: &str) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("rules.nesy");
+    std::fs::write(&path, text).unwrap();
+    (dir, path)
+}
+
+#[test]
+fn run_tsv_prints_sorted_tuples_matching_the_golden_files() {
+    let out = nesy()
+        .args(["run", "rules/graph.nesy", "--format", "tsv"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let text = String::from_utf8(out).unwrap();
+    let mut expected = String::new();
+    for relation in ["cyclic", "out_degree", "reach", "source"] {
+        for line in golden("graph", relation).lines() {
+            expected.push_str(&format!("{relation}\t{line}\n"));
+        }
+    }
+    assert_eq!(text, expected);
+}
+
+#[test]
+fn run_output_dir_writes_one_tsv_per_relation_like_souffle() {
+    let dir = tempfile::tempdir().unwrap();
+    nesy()
+        .args(["run", "rules/family.nesy", "--output"])
+        .arg(dir.path())
+        .assert()
+        .success()
+        .stdout("");
+    let mut written: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+        .collect();
+    written.sort();
+    assert_eq!(written.len(), 10, "{written:?}");
+    for file in written {
+        let relation = file.trim_end_matches(".tsv");
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join(&file)).unwrap(),
+            golden("family", relation),
+            "{file}"
+        );
+    }
+}
+
+#[test]
+fn run_json_has_relations_with_numbers_as_numbers() {
+    let out = nesy()
+        .args([
+            "run",
+            "rules/family.nesy",
+            "--format",
+            "json",
+            "-r",
+            "next_age",
+            "-r",
+            "mean_age",
+        ])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let json: Value = serde_json::from_slice(&out).unwrap();
+    let relations = json["relations"].as_object().unwrap();
+    assert_eq!(relations.len(), 2);
+    assert_eq!(
+        json["relations"]["next_age"][0],
+        serde_json::json!(["alice", 68])
+    );
+    assert_eq!(json["relations"]["mean_age"][0][0], serde_json::json!(32.0));
+    assert_eq!(json["queries"][0]["goal"], "ancestor(alice, W)");
+    assert_eq!(
+        json["queries"][0]["rows"],
+        serde_json::json!([["bob"], ["carol"], ["dave"]])
+    );
+}
+
+#[test]
+fn run_table_and_csv_formats() {
+    nesy()
+        .args(["run", "rules/family.nesy", "-r", "grandparent"])
+        .assert()
+        .success()
+        .stdout(predicate::str::starts_with(
+            "grandparent (2 tuples)\n  alice  carol\n  alice  dave\n",
+        ))
+        .stdout(predicate::str::contains(
+            "?- ancestor(alice, W).\n  W\n  bob\n",
+        ));
+    let (_dir, path) = temp_rules("said(\"hello, world\", 1).\nq(X, N) :- said(X, N).\n");
+    nesy()
+        .args(["run", "--format", "csv"])
+        .arg(&path)
+        .assert()
+        .success()
+        .stdout("q,\"hello, world\",1\n");
+}
+
+#[test]
+fn run_stats_reports_strata_and_rules_on_stderr() {
+    nesy()
+        .args(["run", "rules/graph.nesy", "--stats", "-r", "reach"])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("stratum"))
+        .stderr(predicate::str::contains("rules/graph.nesy:7:1"))
+        .stderr(predicate::str::contains("iterations"));
+}
+
+#[test]
+fn run_unknown_relation_or_file_is_a_usage_error() {
+    nesy()
+        .args(["run", "rules/family.nesy", "-r", "nope"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("no relation `nope`"));
+    nesy()
+        .args(["run", "no/such/file.nesy"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("is not a file"));
+}
+
+#[test]
+fn run_refuses_rules_with_errors_and_shows_the_caret() {
+    let (_dir, path) = temp_rules("p(X) :- q(Y).\n");
+    nesy()
+        .arg("run")
+        .arg(&path)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("rules.nesy:1:3"))
+        .stderr(predicate::str::contains("nothing was run"));
+}
+
+#[test]
+fn runaway_recursion_stops_at_the_tuple_limit() {
+    let (_dir, path) = temp_rules("n(0).\nn(Y) :- n(X), Y = X + 1.\n");
+    nesy()
+        .arg("run")
+        .arg(&path)
+        .args(["--max-tuples", "1000"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "tuple limit of 1000 reached (relation `n` was growing)",
+        ))
+        .stderr(predicate::str::contains("help: raise the limit"));
+}
+
+#[test]
+fn runaway_recursion_stops_at_the_time_limit() {
+    let (_dir, path) = temp_rules("n(0).\nn(Y) :- n(X), Y = X + 1.\n");
+    nesy()
+        .arg("run")
+        .arg(&path)
+        .args(["--timeout", "300ms"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("time limit of 300 ms reached"));
+}
+
+#[test]
+fn integer_overflow_and_division_by_zero_are_errors_naming_the_rule() {
+    let (_dir, path) = temp_rules("n(1).\nn(Y) :- n(X), Y = X * 2.\n");
+    nesy()
+        .arg("run")
+        .arg(&path)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "rules.nesy:2:1: integer overflow in 4611686018427387904 * 2",
+        ));
+    let (_dir, path) = temp_rules("v(3). v(0).\nq(R) :- v(X), R = 10 / X.\n");
+    nesy()
+        .arg("run")
+        .arg(&path)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("division by zero in 10 / 0"));
+}
+
+#[test]
+fn a_malformed_import_line_names_the_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("edges.facts"), "a\tb\nb\tc\td\n").unwrap();
+    std::fs::write(dir.path().join("people.csv"), "name,age\nann,41\nbob,x\n").unwrap();
+    std::fs::write(
+        dir.path().join("tc.nesy"),
+        "@import edge from \"edges.facts\".\nr(X) :- edge(X, _).\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("people.nesy"),
+        "@import person from \"people.csv\".\n@decl person(name: symbol, age: int).\nadult(X) :- person(X, A), A >= 18.\n",
+    )
+    .unwrap();
+    nesy()
+        .arg("run")
+        .arg(dir.path().join("tc.nesy"))
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "edges.facts:2: expected 2 tab-separated values, found 3",
+        ));
+    nesy()
+        .arg("run")
+        .arg(dir.path().join("people.nesy"))
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "people.csv:3: `x` is not an integer",
+        ));
+}
+
+#[test]
+fn imported_numbers_become_numbers() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("m.tsv"), "a\t3\t1.5\nb\t10\t2\n").unwrap();
+    std::fs::write(
+        dir.path().join("m.nesy"),
+        "@import m from \"m.tsv\".\nbig(X, S) :- m(X, N, F), S = N * F, N > 5.\n",
+    )
+    .unwrap();
+    nesy()
+        .arg("run")
+        .arg(dir.path().join("m.nesy"))
+        .args(["--format", "tsv"])
+        .assert()
+        .success()
+        .stdout("big\tb\t20\n");
+}
+
+#[test]
+fn query_prints_bindings_and_says_how_it_evaluated() {
+    nesy()
+        .args(["query", "rules/family.nesy", "ancestor(alice, X)"])
+        .assert()
+        .success()
+        .stdout("X\nbob\ncarol\ndave\n(3 answers)\n");
+    let out = nesy()
+        .args([
+            "query",
+            "rules/family.nesy",
+            "sibling(X, Y), age(X, A), A > 10",
+            "--format",
+            "json",
+        ])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let json: Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(json["variables"], serde_json::json!(["X", "Y", "A"]));
+    assert_eq!(json["rows"], serde_json::json!([["carol", "dave", 12]]));
+    assert_eq!(json["strategy"], "full");
+    let out = nesy()
+        .args([
+            "query",
+            "rules/family.nesy",
+            "ancestor(X, carol)",
+            "--format",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["strategy"], "magic_sets");
+    nesy()
+        .args(["query", "rules/family.nesy", "ancestor(carol, alice)."])
+        .assert()
+        .success()
+        .stdout("false\n");
+}
+
+#[test]
+fn a_bad_goal_is_reported_with_a_caret() {
+    nesy()
+        .args(["query", "rules/family.nesy", "ancestor(alice X)"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("<goal>:1:"));
+    nesy()
+        .args(["query", "rules/family.nesy", "ancestr(alice, X)"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "no relation `ancestr` in the program",
+        ));
+}
+
+#[test]
+fn test_runs_every_block_and_ends_with_the_counts() {
+    nesy()
+        .args([
+            "test",
+            "rules/family.nesy",
+            "rules/graph.nesy",
+            "rules/company.nesy",
+        ])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "test rules/family.nesy:42:1 \"alice is an ancestor of her grandchildren\" ... ok",
+        ))
+        .stdout(predicate::str::ends_with("\n5 passed, 0 failed\n"));
+}
+
+#[test]
+fn a_failing_test_names_the_expectation_and_exits_1() {
+    let (_dir, path) = temp_rules(
+        "edge(a, b).\nreach(X, Y) :- edge(X, Y).\n@test \"fails\" {\n    reach(b, a).\n    not reach(X, b).\n}\n@test \"passes\" {\n    given { edge(b, a). }\n    reach(b, a).\n}\n",
+    );
+    nesy()
+        .arg("test")
+        .arg(&path)
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("\"fails\" ... FAILED"))
+        .stdout(predicate::str::contains(
+            "rules.nesy:4:5: expected `reach(b, a)`, but it does not hold",
+        ))
+        .stdout(predicate::str::contains(
+            "rules.nesy:5:5: expected `not reach(X, b)`, but it holds, for example with X = a",
+        ))
+        .stdout(predicate::str::contains("\"passes\" ... ok"))
+        .stdout(predicate::str::ends_with("\n1 passed, 1 failed\n"));
+}

@@ -19,14 +19,15 @@
 use crate::Error;
 use crate::ir::{Expr, RelId, RelationInfo, Rule, cmp_holds};
 use crate::plan::{AggregatePlan, Op, Src, plan};
-use crate::storage::{self, Store, Version};
+use crate::storage::{self, Index, Store, Version};
 use crate::value::{Interner, PENDING, Scratch, Value};
 use nesy_lang::ast::{AggregateFn, BinOp, CmpOp};
 use petgraph::graph::DiGraph;
 use rayon::prelude::*;
 use serde::Serialize;
 use std::cmp::Ordering;
-use std::sync::atomic::{AtomicBool, Ordering as AtomicOrdering};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering as AtomicOrdering};
 use std::time::{Duration, Instant};
 
 /// Bounds on an evaluation; `None` means unbounded.
@@ -288,6 +289,7 @@ pub(crate) fn answer(
         location: &rule.location,
         emitted: 0,
         head: width.max(1),
+        cache: Vec::new(),
     };
     worker.run(&ops, &rule.head_args, None)?;
     let rows = worker.outs.pop().unwrap_or_default();
@@ -387,11 +389,11 @@ struct Task {
     restrict: Option<(usize, usize, usize)>,
 }
 
+/// Rows of a task that made up new values.
 struct TaskOutput {
-    plan: usize,
+    head: RelId,
     rows: Vec<u32>,
     pending: Vec<Value>,
-    time: Duration,
 }
 
 /// Rows per task when a scan is split.
@@ -436,68 +438,96 @@ fn run_round(
             }),
         }
     }
+    // Rows go straight into their head's buffer as each task ends, so a
+    // round never holds its output twice. Values a task made up (pending
+    // ids) need the interner, so those outputs are merged afterwards.
+    let sinks: Vec<Mutex<Vec<u32>>> = stores
+        .iter_mut()
+        .map(|s| Mutex::new(std::mem::take(&mut s.to_add)))
+        .collect();
+    let rule_time: Vec<AtomicU64> = stats.rules.iter().map(|_| AtomicU64::new(0)).collect();
+    let rule_rows: Vec<AtomicUsize> = stats.rules.iter().map(|_| AtomicUsize::new(0)).collect();
+    let with_pending: Mutex<Vec<TaskOutput>> = Mutex::new(Vec::new());
     let frozen: &[Store] = stores;
     let frozen_interner: &Interner = interner;
-    let outputs: Vec<TaskOutput> = tasks
-        .par_iter()
-        .map(|task| {
-            let started = Instant::now();
-            let Some(plan) = plans.get(task.plan) else {
-                return Ok(None);
-            };
-            let mut worker = Worker {
-                stores: frozen,
-                ctx,
-                scratch: Scratch::new(frozen_interner),
-                frame: vec![0; max_var(plan) + 1],
-                outs: vec![Vec::new()],
-                location: plan.location,
-                emitted: 0,
-                head: frozen.get(plan.head).map(|s| s.width).unwrap_or(1),
-            };
-            let result = worker.run(&plan.ops, plan.head_args, task.restrict);
-            if result.is_err() {
-                ctx.stop.store(true, AtomicOrdering::Relaxed);
-            }
-            result?;
-            Ok(Some(TaskOutput {
-                plan: task.plan,
-                rows: worker.outs.pop().unwrap_or_default(),
-                pending: worker.scratch.pending,
-                time: started.elapsed(),
-            }))
-        })
-        .filter_map(Result::transpose)
-        .collect::<Result<_, Error>>()?;
-    for out in outputs {
-        let Some(plan) = plans.get(out.plan) else {
-            continue;
+    let result = tasks.par_iter().try_for_each(|task| {
+        let started = Instant::now();
+        let Some(plan) = plans.get(task.plan) else {
+            return Ok(());
         };
-        let width = stores.get(plan.head).map_or(1, |s| s.width);
-        let mut rows = out.rows;
-        if !out.pending.is_empty() {
-            let ids: Vec<u32> = out
-                .pending
-                .into_iter()
-                .map(|v| interner.intern(v))
-                .collect();
-            for id in &mut rows {
-                if *id >= PENDING {
-                    *id = ids.get((*id - PENDING) as usize).copied().unwrap_or(0);
+        let width = frozen.get(plan.head).map_or(1, |s| s.width);
+        let mut worker = Worker {
+            stores: frozen,
+            ctx,
+            scratch: Scratch::new(frozen_interner),
+            frame: vec![0; max_var(plan) + 1],
+            outs: vec![Vec::new()],
+            location: plan.location,
+            emitted: 0,
+            head: width,
+            cache: Vec::new(),
+        };
+        let result = worker.run(&plan.ops, plan.head_args, task.restrict);
+        if result.is_err() {
+            ctx.stop.store(true, AtomicOrdering::Relaxed);
+        }
+        result?;
+        let rows = worker.outs.pop().unwrap_or_default();
+        if let (Some(t), Some(n)) = (rule_time.get(plan.rule), rule_rows.get(plan.rule)) {
+            t.fetch_add(started.elapsed().as_nanos() as u64, AtomicOrdering::Relaxed);
+            n.fetch_add(rows.len() / width, AtomicOrdering::Relaxed);
+        }
+        if worker.scratch.pending.is_empty() {
+            if let Some(sink) = sinks.get(plan.head) {
+                let mut sink = sink.lock().unwrap_or_else(|e| e.into_inner());
+                if sink.is_empty() {
+                    *sink = rows;
+                } else {
+                    // Large buffers grow by `mremap`, without copying.
+                    sink.extend_from_slice(&rows);
                 }
             }
+        } else {
+            with_pending
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(TaskOutput {
+                    head: plan.head,
+                    rows,
+                    pending: worker.scratch.pending,
+                });
         }
-        if let Some(rule_stats) = stats.rules.get_mut(plan.rule) {
-            rule_stats.time += out.time;
-            rule_stats.derived += rows.len() / width;
+        Ok(())
+    });
+    for (store, sink) in stores.iter_mut().zip(sinks) {
+        store.to_add = sink.into_inner().unwrap_or_else(|e| e.into_inner());
+    }
+    result?;
+    for out in with_pending.into_inner().unwrap_or_else(|e| e.into_inner()) {
+        let ids: Vec<u32> = out
+            .pending
+            .into_iter()
+            .map(|v| interner.intern(v))
+            .collect();
+        let mut rows = out.rows;
+        for id in &mut rows {
+            if *id >= PENDING {
+                *id = ids.get((*id - PENDING) as usize).copied().unwrap_or(0);
+            }
         }
-        if let Some(store) = stores.get_mut(plan.head) {
+        if let Some(store) = stores.get_mut(out.head) {
             store.to_add.extend(rows);
         }
     }
     for plan in plans {
         if let Some(rule_stats) = stats.rules.get_mut(plan.rule) {
             rule_stats.evaluations += 1;
+        }
+    }
+    for (r, rule_stats) in stats.rules.iter_mut().enumerate() {
+        if let (Some(t), Some(n)) = (rule_time.get(r), rule_rows.get(r)) {
+            rule_stats.time += Duration::from_nanos(t.load(AtomicOrdering::Relaxed));
+            rule_stats.derived += n.load(AtomicOrdering::Relaxed);
         }
     }
     ctx.check_time()
@@ -567,6 +597,17 @@ struct Worker<'a> {
     emitted: usize,
     /// Width of the rule's head rows.
     head: usize,
+    /// Per plan depth, the last lookup's ranges.
+    cache: Vec<JoinCache>,
+}
+
+/// The ranges a join found for the last key it looked up.
+#[derive(Default)]
+struct JoinCache {
+    op: usize,
+    len: usize,
+    key: [u32; KEY_STACK],
+    ranges: Vec<(usize, usize)>,
 }
 
 /// Keys up to this many columns are built on the stack.
@@ -620,10 +661,20 @@ impl<'a> Worker<'a> {
                 if key_vals.iter().any(|&k| k >= PENDING) {
                     return Ok(());
                 }
+                let cacheable =
+                    restrict.is_none() && !key_vals.is_empty() && key_vals.len() <= KEY_STACK;
+                if cacheable {
+                    self.lookup(ops.len(), op, idx, *version, width, key_vals);
+                }
                 for (r, run) in idx.runs(*version).enumerate() {
                     let (lo, hi) = match restrict {
                         Some((only, lo, hi)) if only == r => (lo, hi),
                         Some(_) => continue,
+                        None if cacheable => self.cache[ops.len()]
+                            .ranges
+                            .get(r)
+                            .copied()
+                            .unwrap_or((0, 0)),
                         None => storage::key_range(run, width, key_vals),
                     };
                     for row in run[lo * width..hi * width].chunks_exact(width) {
@@ -641,14 +692,31 @@ impl<'a> Worker<'a> {
                 let Some(store) = self.stores.get(*rel) else {
                     return self.run(rest, terminal, None);
                 };
-                let key_vals: Vec<u32> = key.iter().map(|s| self.src(*s)).collect();
-                let found = key_vals.iter().all(|&k| k < PENDING)
-                    && store.indexes.get(*index).is_some_and(|idx| {
-                        idx.runs(Version::Full).any(|run| {
-                            let (lo, hi) = storage::key_range(run, store.width, &key_vals);
-                            lo < hi
-                        })
-                    });
+                let Some(idx) = store.indexes.get(*index) else {
+                    return self.run(rest, terminal, None);
+                };
+                let mut stack = [0u32; KEY_STACK];
+                let heap: Vec<u32>;
+                let key_vals: &[u32] = if key.len() <= KEY_STACK {
+                    for (slot, s) in stack.iter_mut().zip(key) {
+                        *slot = self.src(*s);
+                    }
+                    &stack[..key.len()]
+                } else {
+                    heap = key.iter().map(|s| self.src(*s)).collect();
+                    &heap
+                };
+                let found = if key_vals.iter().any(|&k| k >= PENDING) {
+                    false
+                } else if !key_vals.is_empty() && key_vals.len() <= KEY_STACK {
+                    self.lookup(ops.len(), op, idx, Version::Full, store.width, key_vals);
+                    self.cache[ops.len()].ranges.iter().any(|(lo, hi)| lo < hi)
+                } else {
+                    idx.runs(Version::Full).any(|run| {
+                        let (lo, hi) = storage::key_range(run, store.width, key_vals);
+                        lo < hi
+                    })
+                };
                 if found {
                     Ok(())
                 } else {
@@ -668,6 +736,48 @@ impl<'a> Worker<'a> {
                 self.run(rest, terminal, None)
             }
             Op::Aggregate(plan) => self.aggregate(plan, rest, terminal),
+        }
+    }
+
+    /// Finds the rows starting with `key` in each run of `idx`, into
+    /// `self.cache[depth].ranges`. Scans usually arrive sorted by the key a
+    /// later op looks up, so the last key's ranges are reused when the key
+    /// repeats, and searched forward from when it grows.
+    fn lookup(
+        &mut self,
+        depth: usize,
+        op: &Op,
+        idx: &Index,
+        version: Version,
+        width: usize,
+        key: &[u32],
+    ) {
+        if self.cache.len() <= depth {
+            self.cache.resize_with(depth + 1, JoinCache::default);
+        }
+        let op_id = op as *const Op as usize;
+        let Some(c) = self.cache.get_mut(depth) else {
+            return;
+        };
+        let same_op = c.op == op_id && c.len == key.len();
+        if same_op && c.key[..key.len()] == *key {
+            return;
+        }
+        let forward =
+            same_op && c.key[..key.len()] < *key && c.ranges.len() == idx.runs(version).count();
+        c.op = op_id;
+        c.len = key.len();
+        c.key[..key.len()].copy_from_slice(key);
+        if forward {
+            for (range, run) in c.ranges.iter_mut().zip(idx.runs(version)) {
+                *range = storage::key_range_from(run, width, key, range.0);
+            }
+        } else {
+            c.ranges.clear();
+            c.ranges.extend(
+                idx.runs(version)
+                    .map(|run| storage::key_range(run, width, key)),
+            );
         }
     }
 

@@ -36,6 +36,7 @@ mod magic;
 mod plan;
 mod program;
 mod result;
+mod split;
 mod storage;
 mod value;
 

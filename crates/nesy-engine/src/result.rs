@@ -5,7 +5,7 @@ use crate::ir::{RelationInfo, Rule};
 use crate::program::{Names, Program, Query, TestCase, location};
 use crate::storage::{Store, sort_dedup};
 use crate::value::{Interner, Value};
-use crate::{Error, magic};
+use crate::{Error, magic, split};
 use nesy_lang::ast::Literal;
 use serde::Serialize;
 
@@ -202,7 +202,14 @@ impl Evaluation {
 
     /// Every relation, in the order they were first mentioned.
     pub fn relations(&self) -> impl Iterator<Item = Relation> + '_ {
-        (0..self.relations.len()).filter_map(|id| self.relation_at(id))
+        (0..self.relations.len())
+            .filter(|&id| {
+                !self
+                    .relations
+                    .get(id)
+                    .is_some_and(|r| r.name.starts_with(split::INTERNAL))
+            })
+            .filter_map(|id| self.relation_at(id))
     }
 
     /// The names of the relations defined by rules, in order.
@@ -218,6 +225,11 @@ impl Evaluation {
     /// Whether `relation` holds the tuple `values`.
     pub fn contains(&self, relation: &str, values: &[Value]) -> bool {
         self.relation(relation).is_some_and(|r| r.contains(values))
+    }
+
+    /// How many tuples a relation holds, without reading them out.
+    pub fn count(&self, relation: &str) -> Option<usize> {
+        self.stores.get(self.names.lookup(relation)?).map(|s| s.len)
     }
 
     /// Tuples held by all relations.
@@ -254,13 +266,26 @@ impl Program {
         rules: &[Rule],
         limits: &Limits,
     ) -> Result<Evaluation, Error> {
-        let outcome = eval::evaluate(relations, rules, &self.facts, self.interner.clone(), limits)?;
+        let mut relations = relations.to_vec();
+        let rules = split::split_rules(&mut relations, rules);
+        let outcome = eval::evaluate(
+            &relations,
+            &rules,
+            &self.facts,
+            self.interner.clone(),
+            limits,
+        )?;
         let derived = (0..relations.len())
-            .map(|r| rules.iter().any(|x| x.head == r))
+            .map(|r| {
+                rules.iter().any(|x| x.head == r)
+                    && !relations
+                        .get(r)
+                        .is_some_and(|i| i.name.starts_with(split::INTERNAL))
+            })
             .collect();
         Ok(Evaluation {
             names: self.names.clone(),
-            relations: relations.to_vec(),
+            relations,
             derived,
             stores: outcome.stores,
             interner: outcome.interner,

@@ -99,6 +99,42 @@ pub(crate) fn key_range(data: &[u32], arity: usize, key: &[u32]) -> (usize, usiz
     (start, lo)
 }
 
+/// [`key_range`] for a key not smaller than the key whose range started at
+/// `from`: gallops forward from there, so a run of ascending keys costs
+/// about one merge pass instead of a binary search each.
+#[inline]
+pub(crate) fn key_range_from(
+    data: &[u32],
+    arity: usize,
+    key: &[u32],
+    from: usize,
+) -> (usize, usize) {
+    let n = row_count(data, arity);
+    let k = key.len();
+    let prefix = |i: usize| &data[i * arity..i * arity + k];
+    let advance = |mut pos: usize, below: &dyn Fn(&[u32]) -> bool| {
+        if pos < n && below(prefix(pos)) {
+            let mut step = 1;
+            while pos + step < n && below(prefix(pos + step)) {
+                pos += step;
+                step <<= 1;
+            }
+            step >>= 1;
+            while step > 0 {
+                if pos + step < n && below(prefix(pos + step)) {
+                    pos += step;
+                }
+                step >>= 1;
+            }
+            pos += 1;
+        }
+        pos
+    };
+    let lo = advance(from.min(n), &|p| p < key);
+    let hi = advance(lo, &|p| p <= key);
+    (lo, hi)
+}
+
 /// Advances `pos` to the first row `>= row` by galloping (both sorted).
 #[inline]
 fn gallop(data: &[u32], arity: usize, mut pos: usize, row: &[u32]) -> usize {
@@ -177,6 +213,24 @@ pub(crate) fn permute(data: &[u32], arity: usize, from: &[usize], to: &[usize]) 
         out.extend(map.iter().map(|&m| row[m]));
     }
     out
+}
+
+/// [`permute`] in place.
+pub(crate) fn permute_in_place(data: &mut [u32], arity: usize, from: &[usize], to: &[usize]) {
+    if from == to {
+        return;
+    }
+    let map: Vec<usize> = to
+        .iter()
+        .map(|c| from.iter().position(|f| f == c).unwrap_or(0))
+        .collect();
+    let mut row_copy = vec![0u32; arity];
+    for row in data.chunks_exact_mut(arity) {
+        row_copy.copy_from_slice(row);
+        for (slot, &m) in row.iter_mut().zip(&map) {
+            *slot = row_copy[m];
+        }
+    }
 }
 
 /// One sorted copy of a relation.
@@ -298,16 +352,20 @@ impl Store {
         if self.to_add.is_empty() {
             return 0;
         }
-        let to_add = std::mem::take(&mut self.to_add);
+        let mut fresh = std::mem::take(&mut self.to_add);
         let identity: Vec<usize> = (0..width).collect();
         let Some(first) = self.indexes.first_mut() else {
             return 0;
         };
-        let mut fresh = permute(&to_add, width, &identity, &first.perm);
-        drop(to_add);
+        permute_in_place(&mut fresh, width, &identity, &first.perm);
         sort_dedup(&mut fresh, width);
         for run in &first.stable {
             subtract(&mut fresh, run, width);
+        }
+        // Dedup may have left most of the buffer unused; keep only what
+        // the rows need, since the run lives on as part of the relation.
+        if fresh.capacity() > fresh.len() + fresh.len() / 4 {
+            fresh.shrink_to_fit();
         }
         let first_perm = first.perm.clone();
         for index in self.indexes.iter_mut().skip(1) {

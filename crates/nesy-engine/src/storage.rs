@@ -38,10 +38,19 @@ pub(crate) fn sort_dedup(data: &mut Vec<u32>, arity: usize) {
 
 fn sort_dedup_n<const N: usize>(data: &mut Vec<u32>) {
     let (rows, _) = data.as_chunks_mut::<N>();
-    if rows.len() > PARALLEL_SORT {
-        rows.par_sort_unstable();
-    } else {
-        rows.sort_unstable();
+    // Rows of up to four columns compare as one wide integer: one
+    // comparison instead of a loop over columns.
+    let key = wide_key::<N>;
+    // Rayon's parallel sort pays only with threads to share the work; on
+    // one thread the standard library's sort is faster.
+    let parallel = rows.len() > PARALLEL_SORT && rayon::current_num_threads() > 1;
+    match (N <= 2, N <= 4, parallel) {
+        (true, _, true) => rows.par_sort_unstable_by_key(|r| key(r) as u64),
+        (true, _, false) => rows.sort_unstable_by_key(|r| key(r) as u64),
+        (_, true, true) => rows.par_sort_unstable_by_key(key),
+        (_, true, false) => rows.sort_unstable_by_key(key),
+        (_, false, true) => rows.par_sort_unstable(),
+        (_, false, false) => rows.sort_unstable(),
     }
     let mut write = 0;
     for read in 0..rows.len() {
@@ -160,6 +169,57 @@ fn gallop(data: &[u32], arity: usize, mut pos: usize, row: &[u32]) -> usize {
 
 /// Removes from sorted `new` the rows present in sorted `old`.
 pub(crate) fn subtract(new: &mut Vec<u32>, old: &[u32], arity: usize) {
+    match arity {
+        1 => subtract_n::<1>(new, old),
+        2 => subtract_n::<2>(new, old),
+        3 => subtract_n::<3>(new, old),
+        4 => subtract_n::<4>(new, old),
+        _ => subtract_slices(new, old, arity),
+    }
+}
+
+/// A row of up to four columns as one integer with the same order.
+#[inline]
+fn wide_key<const N: usize>(row: &[u32; N]) -> u128 {
+    row.iter().fold(0u128, |k, &c| (k << 32) | u128::from(c))
+}
+
+fn subtract_n<const N: usize>(new: &mut Vec<u32>, old: &[u32]) {
+    if old.is_empty() || new.is_empty() {
+        return;
+    }
+    let (old_rows, _) = old.as_chunks::<N>();
+    let (new_rows, _) = new.as_chunks_mut::<N>();
+    let n = old_rows.len();
+    let mut pos = 0;
+    let mut write = 0;
+    for read in 0..new_rows.len() {
+        let k = wide_key(&new_rows[read]);
+        // gallop to the first old row >= k
+        if pos < n && wide_key(&old_rows[pos]) < k {
+            let mut step = 1;
+            while pos + step < n && wide_key(&old_rows[pos + step]) < k {
+                pos += step;
+                step <<= 1;
+            }
+            step >>= 1;
+            while step > 0 {
+                if pos + step < n && wide_key(&old_rows[pos + step]) < k {
+                    pos += step;
+                }
+                step >>= 1;
+            }
+            pos += 1;
+        }
+        if !(pos < n && wide_key(&old_rows[pos]) == k) {
+            new_rows[write] = new_rows[read];
+            write += 1;
+        }
+    }
+    new.truncate(write * N);
+}
+
+fn subtract_slices(new: &mut Vec<u32>, old: &[u32], arity: usize) {
     if old.is_empty() || new.is_empty() {
         return;
     }
@@ -181,6 +241,35 @@ pub(crate) fn subtract(new: &mut Vec<u32>, old: &[u32], arity: usize) {
 
 /// Merges two sorted runs without common rows.
 fn merge(a: &[u32], b: &[u32], arity: usize) -> Vec<u32> {
+    match arity {
+        1 => merge_n::<1>(a, b),
+        2 => merge_n::<2>(a, b),
+        3 => merge_n::<3>(a, b),
+        4 => merge_n::<4>(a, b),
+        _ => merge_slices(a, b, arity),
+    }
+}
+
+fn merge_n<const N: usize>(a: &[u32], b: &[u32]) -> Vec<u32> {
+    let (xs, _) = a.as_chunks::<N>();
+    let (ys, _) = b.as_chunks::<N>();
+    let mut out: Vec<[u32; N]> = Vec::with_capacity(xs.len() + ys.len());
+    let (mut i, mut j) = (0, 0);
+    while i < xs.len() && j < ys.len() {
+        if wide_key(&xs[i]) <= wide_key(&ys[j]) {
+            out.push(xs[i]);
+            i += 1;
+        } else {
+            out.push(ys[j]);
+            j += 1;
+        }
+    }
+    out.extend_from_slice(&xs[i..]);
+    out.extend_from_slice(&ys[j..]);
+    out.into_flattened()
+}
+
+fn merge_slices(a: &[u32], b: &[u32], arity: usize) -> Vec<u32> {
     let mut out = Vec::with_capacity(a.len() + b.len());
     let (mut i, mut j) = (0, 0);
     while i < a.len() && j < b.len() {

@@ -1,0 +1,149 @@
+#!/usr/bin/env python3
+"""Runs the benchmark workloads on nesy and its peers, one process per run,
+and prints time, peak memory and the ratio of each peer to nesy.
+
+    cargo build --release --manifest-path benches/peers/Cargo.toml
+    pip install clingo
+    python3 benches/compare.py [--quick] [--timeout SECONDS]
+
+Engines: nesy (all cores, rayon), nesy-1t (one thread), datafrog, ascent and
+crepe (Rust crates, linked into benches/peers), clingo (Python API). Each
+run's time is measured inside the process, from the input edges to the
+derived relation (for clingo: grounding and solving); peak memory is the
+process's maximum resident set, read from the operating system when it
+exits. The graphs come from benches/workloads.rs (seeded, 5 edges per node).
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.abspath(__file__))
+PEERS = os.path.join(ROOT, "peers", "target", "release", "nesy-peers")
+
+SIZES = {"tc": [1000, 2000, 4000], "sg": [1000, 2000], "join": [4000, 16000]}
+QUICK = {"tc": [1000], "sg": [1000], "join": [4000]}
+ENGINES = ["nesy", "nesy-1t", "datafrog", "ascent", "crepe", "clingo"]
+
+CLINGO_PROGRAMS = {
+    "tc": ("reach", "reach(X,Y) :- edge(X,Y). reach(X,Z) :- reach(X,Y), edge(Y,Z)."),
+    "sg": ("sg", "sg(X,Y) :- edge(P,X), edge(P,Y), X != Y. sg(X,Y) :- edge(A,X), sg(A,B), edge(B,Y)."),
+    "join": (
+        "indirect",
+        "node(X) :- edge(X,_). node(Y) :- edge(_,Y). two(X,Z) :- edge(X,Y), edge(Y,Z). "
+        "three(X,W) :- two(X,Z), edge(Z,W). indirect(X,W) :- three(X,W), not edge(X,W). "
+        "fanout(X,N) :- node(X), N = #count { W : indirect(X,W) }.",
+    ),
+}
+
+
+def clingo_child(workload, facts_file):
+    """Runs in a child process: one clingo run, one JSON line."""
+    import clingo
+
+    relation, rules = CLINGO_PROGRAMS[workload]
+    edges = [line.split("\t") for line in open(facts_file).read().splitlines()]
+    start = time.perf_counter()
+    ctl = clingo.Control(["--warn=none"])
+    ctl.add("base", [], "".join(f"edge({a},{b})." for a, b in edges) + rules)
+    ctl.ground([("base", [])])
+    count = 0
+
+    def on_model(model):
+        nonlocal count
+        count = sum(1 for s in model.symbols(atoms=True) if s.name == relation)
+
+    ctl.solve(on_model=on_model)
+    seconds = time.perf_counter() - start
+    print(json.dumps({"seconds": seconds, "tuples": count}))
+
+
+def run(command, env, timeout):
+    """Runs one engine; returns (seconds, tuples, peak_kb) or a reason."""
+    started = time.time()
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True)
+    while True:
+        pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+        if pid != 0:
+            break
+        if time.time() - started > timeout:
+            proc.kill()
+            os.wait4(proc.pid, 0)
+            return "timeout"
+        time.sleep(0.01)
+    out = proc.stdout.read()
+    if status != 0:
+        return "failed: " + proc.stderr.read().strip()[-200:]
+    result = json.loads(out.strip().splitlines()[-1])
+    return result["seconds"], result["tuples"], usage.ru_maxrss
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="smallest size of each workload only")
+    parser.add_argument("--timeout", type=float, default=300, help="seconds per run (default 300)")
+    parser.add_argument("--engines", default=",".join(ENGINES))
+    parser.add_argument("--clingo-child", nargs=2, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.clingo_child:
+        clingo_child(*args.clingo_child)
+        return
+    if not os.path.exists(PEERS):
+        sys.exit(f"build the peers first: cargo build --release --manifest-path {ROOT}/peers/Cargo.toml")
+    engines = args.engines.split(",")
+    sizes = QUICK if args.quick else SIZES
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for workload, ns in sizes.items():
+            for n in ns:
+                results = {}
+                for engine in engines:
+                    env = dict(os.environ)
+                    if engine == "clingo":
+                        facts = os.path.join(tmp, f"edges-{n}.facts")
+                        if not os.path.exists(facts):
+                            subprocess.run([PEERS, "facts", str(n), facts], check=True)
+                        command = [sys.executable, os.path.abspath(__file__), "--clingo-child", workload, facts]
+                    else:
+                        name = engine
+                        if engine == "nesy-1t":
+                            name, env["RAYON_NUM_THREADS"] = "nesy", "1"
+                        command = [PEERS, "run", name, workload, str(n)]
+                    results[engine] = run(command, env, args.timeout)
+                    r = results[engine]
+                    shown = r if isinstance(r, str) else f"{r[0]:.3f} s, {r[2] / 1024:.0f} MiB, {r[1]} tuples"
+                    print(f"{workload:5} {n:6} {engine:9} {shown}", file=sys.stderr, flush=True)
+                rows.append((workload, n, results))
+    print(table(rows, engines))
+
+
+def table(rows, engines):
+    out = ["| workload | nodes | tuples | " + " | ".join(engines) + " |"]
+    out.append("|---|---:|---:|" + "---:|" * len(engines))
+    for workload, n, results in rows:
+        base = results.get("nesy")
+        tuples = base[1] if isinstance(base, tuple) else "?"
+        cells = []
+        for engine in engines:
+            r = results.get(engine)
+            if isinstance(r, str):
+                cells.append(r.split(":")[0])
+            elif not isinstance(base, tuple) or engine == "nesy":
+                cells.append(f"{r[0]:.2f} s / {r[2] / 1024:.0f} MiB")
+            else:
+                mismatch = "" if r[1] == base[1] else f" (got {r[1]} tuples!)"
+                cells.append(
+                    f"{r[0]:.2f} s / {r[2] / 1024:.0f} MiB ({r[0] / base[0]:.2f}x, {r[2] / base[2]:.2f}x){mismatch}"
+                )
+        out.append(f"| {workload} | {n} | {tuples} | " + " | ".join(cells) + " |")
+    out.append("")
+    out.append("Each cell: time / peak memory (the peer's time and memory as a multiple of nesy's).")
+    return "\n".join(out)
+
+
+if __name__ == "__main__":
+    main()

@@ -6,7 +6,10 @@
 //! crepe, clingo) on larger graphs is `benches/compare.py`.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "benchmark setup")]
-#![allow(missing_docs, reason = "criterion's macros generate undocumented items")]
+#![allow(
+    missing_docs,
+    reason = "criterion's macros generate undocumented items"
+)]
 
 #[path = "workloads.rs"]
 mod workloads;
@@ -27,7 +30,9 @@ fn program(text: &str, edges: &[(u32, u32)]) -> Program {
 
 fn engine(c: &mut Criterion) {
     let mut group = c.benchmark_group("engine");
-    group.sample_size(10).measurement_time(Duration::from_secs(5));
+    group
+        .sample_size(10)
+        .measurement_time(Duration::from_secs(5));
     for (name, text, relation, nodes) in [
         ("tc", workloads::TC, "reach", 500),
         ("tc", workloads::TC, "reach", 1000),
@@ -50,14 +55,24 @@ fn query(c: &mut Criterion) {
     let mut group = c.benchmark_group("query");
     group.sample_size(10);
     group.bench_function("reach(0, X) magic sets", |b| {
-        b.iter(|| program.query("reach(0, X)", &Limits::default()).unwrap().rows.len())
+        b.iter(|| {
+            program
+                .query("reach(0, X)", &Limits::default())
+                .unwrap()
+                .rows
+                .len()
+        })
     });
     group.bench_function("reach(0, X) full evaluation", |b| {
         b.iter(|| {
             let mut evaluation = program.evaluate(&Limits::default()).unwrap();
             let mut engine = program.engine().clone();
             let query = program.compile_goal(&mut engine, "reach(0, X)").unwrap();
-            evaluation.answer(&query, &Limits::default()).unwrap().rows.len()
+            evaluation
+                .answer(&query, &Limits::default())
+                .unwrap()
+                .rows
+                .len()
         })
     });
     group.finish();

@@ -57,7 +57,7 @@ pub(crate) fn load_imports(
 }
 
 /// The rows of a table file, each with its line number.
-pub fn read_table(
+pub(crate) fn read_table(
     path: &Path,
     types: Option<&[Option<ValueType>]>,
 ) -> Result<Vec<(usize, Vec<Value>)>, Error> {

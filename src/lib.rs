@@ -2,25 +2,34 @@
 //!
 //! ## The API
 //!
-//! This crate is the one API over nesy's parts. Today it holds the rule
-//! language ([`lang`]): parse, check and format rule files. The engine,
-//! knowledge graph and learned models join it as they arrive.
+//! This crate is the one API over nesy's parts: [`Program`] loads rules (from
+//! text, or from files with their `@import`s), takes facts, evaluates, and
+//! answers goals; [`Evaluation`] holds the derived relations with typed
+//! [`Value`]s. The rule language alone is [`lang`], the evaluator alone
+//! [`engine`]. The knowledge graph and learned models join as they arrive.
 //!
 //! ```
-//! let checked = nesy::check_source(
-//!     "family.nesy",
-//!     "parent(alice, bob).\nancestor(X, Y) :- parent(X, Y).\n?- ancestor(alice, W).",
-//! );
-//! assert!(!checked.has_errors());
+//! use nesy::{Limits, Program, Value};
+//!
+//! let program = Program::from_source("tc.nesy", "
+//!     edge(1, 2). edge(2, 3). edge(3, 1).
+//!     reach(X, Y) :- edge(X, Y).
+//!     reach(X, Z) :- reach(X, Y), edge(Y, Z).
+//!     @test \"every node reaches itself on the cycle\" { reach(1, 1). }
+//! ")?;
+//! let result = program.evaluate(&Limits::default())?;
+//! assert_eq!(result.relation("reach").unwrap().len(), 9);
+//! assert!(result.contains("reach", &[Value::Int(3), Value::Int(2)]));
+//! assert!(program.run_tests(&Limits::default()).iter().all(|t| t.outcome == nesy::TestOutcome::Passed));
 //!
 //! let broken = nesy::check_source("broken.nesy", "grandparent(X, Z) :- parent(X, Y).");
 //! let d = &broken.diagnostics[0];
 //! assert_eq!(d.code, "unsafe-variable");
 //! assert_eq!(broken.source.locate(d).column, 16);
+//! # Ok::<(), nesy::Error>(())
 //! ```
-
 mod error;
-pub mod import;
+mod import;
 mod program;
 
 pub use error::Error;

@@ -41,16 +41,20 @@ fn sort_dedup_n<const N: usize>(data: &mut Vec<u32>) {
     // Rows of up to four columns compare as one wide integer: one
     // comparison instead of a loop over columns.
     let key = wide_key::<N>;
-    // Rayon's parallel sort pays only with threads to share the work; on
-    // one thread the standard library's sort is faster.
     let parallel = rows.len() > PARALLEL_SORT && rayon::current_num_threads() > 1;
-    match (N <= 2, N <= 4, parallel) {
-        (true, _, true) => rows.par_sort_unstable_by_key(|r| key(r) as u64),
-        (true, _, false) => rows.sort_unstable_by_key(|r| key(r) as u64),
-        (_, true, true) => rows.par_sort_unstable_by_key(key),
-        (_, true, false) => rows.sort_unstable_by_key(key),
-        (_, false, true) => rows.par_sort_unstable(),
-        (_, false, false) => rows.sort_unstable(),
+    let depth = if parallel {
+        rayon::current_num_threads()
+            .next_power_of_two()
+            .trailing_zeros() as usize
+            + 1
+    } else {
+        0
+    };
+    match (N <= 2, N <= 4) {
+        (true, _) => sort_by_key(rows, &|r| key(r) as u64, depth),
+        (_, true) => sort_by_key(rows, &key, depth),
+        (_, false) if parallel => rows.par_sort_unstable(),
+        (_, false) => rows.sort_unstable(),
     }
     let mut write = 0;
     for read in 0..rows.len() {
@@ -60,6 +64,52 @@ fn sort_dedup_n<const N: usize>(data: &mut Vec<u32>) {
         }
     }
     data.truncate(write * N);
+}
+
+/// Sorts by `key`: on `depth` levels the slice is split around a sampled
+/// pivot and the halves sorted in parallel, then the standard library's sort
+/// (faster than rayon's on one thread) finishes each part. In place: no
+/// buffer as large as the rows, which a merge sort would need.
+fn sort_by_key<T: Copy + Send, K: Ord + Copy>(
+    rows: &mut [T],
+    key: &(impl Fn(&T) -> K + Sync),
+    depth: usize,
+) {
+    if depth == 0 || rows.len() < PARALLEL_SORT {
+        rows.sort_unstable_by_key(key);
+        return;
+    }
+    let n = rows.len();
+    let mut sample: Vec<K> = (0..15).map(|i| key(&rows[i * (n - 1) / 14])).collect();
+    sample.sort_unstable();
+    let pivot = sample[7];
+    // Hoare partition: keys < pivot to the left.
+    let (mut i, mut j) = (0, n);
+    loop {
+        while i < j && key(&rows[i]) < pivot {
+            i += 1;
+        }
+        while i < j && key(&rows[j - 1]) >= pivot {
+            j -= 1;
+        }
+        if i + 1 >= j {
+            break;
+        }
+        rows.swap(i, j - 1);
+        i += 1;
+        j -= 1;
+    }
+    let mid = i;
+    if mid == 0 || mid == n {
+        // A skewed pivot (many equal keys): no split to share.
+        rows.sort_unstable_by_key(key);
+        return;
+    }
+    let (left, right) = rows.split_at_mut(mid);
+    rayon::join(
+        || sort_by_key(left, key, depth - 1),
+        || sort_by_key(right, key, depth - 1),
+    );
 }
 
 fn sort_dedup_wide(data: &mut Vec<u32>, arity: usize) {

@@ -4,7 +4,7 @@ and prints time, peak memory and the ratio of each peer to nesy.
 
     cargo build --release --manifest-path benches/peers/Cargo.toml
     pip install clingo
-    python3 benches/compare.py [--quick] [--timeout SECONDS]
+    python3 benches/compare.py [--quick] [--timeout SECONDS] [--repeat N]
 
 Engines: nesy (all cores, rayon), nesy-1t (one thread), datafrog, ascent and
 crepe (Rust crates, linked into benches/peers), clingo (Python API). Each
@@ -87,6 +87,7 @@ def main():
     parser.add_argument("--quick", action="store_true", help="smallest size of each workload only")
     parser.add_argument("--timeout", type=float, default=300, help="seconds per run (default 300)")
     parser.add_argument("--engines", default=",".join(ENGINES))
+    parser.add_argument("--repeat", type=int, default=1, help="runs per cell; the median time is kept (default 1)")
     parser.add_argument("--clingo-child", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.clingo_child:
@@ -113,7 +114,9 @@ def main():
                         if engine == "nesy-1t":
                             name, env["RAYON_NUM_THREADS"] = "nesy", "1"
                         command = [PEERS, "run", name, workload, str(n)]
-                    results[engine] = run(command, env, args.timeout)
+                    runs = [run(command, env, args.timeout) for _ in range(args.repeat)]
+                    done = sorted((r for r in runs if not isinstance(r, str)), key=lambda r: r[0])
+                    results[engine] = done[len(done) // 2] if len(done) == len(runs) else runs[-1]
                     r = results[engine]
                     shown = r if isinstance(r, str) else f"{r[0]:.3f} s, {r[2] / 1024:.0f} MiB, {r[1]} tuples"
                     print(f"{workload:5} {n:6} {engine:9} {shown}", file=sys.stderr, flush=True)

@@ -65,10 +65,15 @@ fn nesy_run(workload: &str, edges: &[(u32, u32)]) -> usize {
     let mut program = nesy::Program::from_source("bench.nesy", text).expect("valid rules");
     for &(a, b) in edges {
         program
-            .add_fact("edge", vec![nesy::Value::Int(a.into()), nesy::Value::Int(b.into())])
+            .add_fact(
+                "edge",
+                vec![nesy::Value::Int(a.into()), nesy::Value::Int(b.into())],
+            )
             .expect("edge/2");
     }
-    let evaluation = program.evaluate(&nesy::Limits::default()).expect("evaluates");
+    let evaluation = program
+        .evaluate(&nesy::Limits::default())
+        .expect("evaluates");
     evaluation.count(relation).unwrap_or(0)
 }
 
@@ -106,12 +111,16 @@ fn datafrog_join(edges: &[(u32, u32)]) -> usize {
     let edge: Relation<(u32, u32)> = edges.iter().copied().collect();
     let by_target: Relation<(u32, u32)> = edges.iter().map(|&(x, y)| (y, x)).collect();
     let two_by_z = Relation::from_join(&by_target, &edge, |_y, &x, &z| (z, x));
-    let three: Relation<((u32, u32), ())> = Relation::from_join(&two_by_z, &edge, |_z, &x, &w| ((x, w), ()));
+    let three: Relation<((u32, u32), ())> =
+        Relation::from_join(&two_by_z, &edge, |_z, &x, &w| ((x, w), ()));
     let direct: Relation<(u32, u32)> = edges.iter().copied().collect();
     // Relation::from_antijoin reads only the "recent" tuples of its input,
     // which a plain Relation does not have; anti-join by hand instead.
-    let indirect: Relation<((u32, u32), ())> =
-        three.iter().filter(|(k, ())| direct.binary_search(k).is_err()).copied().collect();
+    let indirect: Relation<((u32, u32), ())> = three
+        .iter()
+        .filter(|(k, ())| direct.binary_search(k).is_err())
+        .copied()
+        .collect();
     let nodes: Relation<u32> = edges.iter().flat_map(|&(a, b)| [a, b]).collect();
     let mut fanout = vec![0usize; nodes.iter().max().map_or(0, |m| *m as usize + 1)];
     for ((x, _), ()) in indirect.iter() {
@@ -241,7 +250,12 @@ mod crepe_join {
         for Indirect(x, _) in &indirect {
             *fanout.entry(*x).or_insert(0usize) += 1;
         }
-        std::hint::black_box(nodes.iter().map(|Node(n)| fanout.get(n).copied().unwrap_or(0)).sum::<usize>());
+        std::hint::black_box(
+            nodes
+                .iter()
+                .map(|Node(n)| fanout.get(n).copied().unwrap_or(0))
+                .sum::<usize>(),
+        );
         indirect.len()
     }
 }

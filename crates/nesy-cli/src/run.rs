@@ -28,16 +28,21 @@ pub struct LimitArgs {
     /// Stop after this long: `30s`, `500ms`, `2m` (a bare number is seconds).
     #[arg(long, value_parser = parse_duration)]
     timeout: Option<Duration>,
-    /// Stop when the relations hold more tuples than this, facts included.
-    #[arg(long)]
-    max_tuples: Option<usize>,
+    /// Stop when the relations hold more tuples than this, facts included
+    /// (0: no limit). The default keeps a runaway program from exhausting
+    /// memory: 200 million tuples take a few GiB.
+    #[arg(long, default_value_t = DEFAULT_MAX_TUPLES)]
+    max_tuples: usize,
 }
+
+/// `--max-tuples` when none is given.
+const DEFAULT_MAX_TUPLES: usize = 200_000_000;
 
 impl LimitArgs {
     fn limits(&self) -> Limits {
         Limits {
             timeout: self.timeout,
-            max_tuples: self.max_tuples,
+            max_tuples: (self.max_tuples > 0).then_some(self.max_tuples),
         }
     }
 }
@@ -94,7 +99,22 @@ fn load(paths: &[PathBuf], color: bool) -> Result<Program, Outcome> {
         report(&e, color);
         Outcome::Failed
     })?;
+    print_warnings(&program);
     Ok(program)
+}
+
+/// The checker's warnings, one line each (`nesy check` shows them in full).
+fn print_warnings(program: &Program) {
+    for (source, d) in program.warnings() {
+        let at = source.locate(d);
+        eprintln!(
+            "warning: {}:{}:{}: {}",
+            source.name(),
+            at.line,
+            at.column,
+            d.message
+        );
+    }
 }
 
 /// `nesy run`.

@@ -137,8 +137,11 @@ pub(crate) fn evaluate(
         ..Stats::default()
     };
     let stop = AtomicBool::new(false);
+    // Every stratum is planned before any runs, so that each relation is
+    // stored from the start in exactly the column orders its readers need
+    // (an index added later would be a second copy of the rows).
+    let mut planned = Vec::new();
     for stratum in strata(relations.len(), rules)? {
-        let stratum_start = Instant::now();
         let in_stratum = |rel: RelId| stratum.contains(&rel);
         let mut full_plans = Vec::new();
         let mut delta_plans = Vec::new();
@@ -199,6 +202,10 @@ pub(crate) fn evaluate(
                 }
             }
         }
+        planned.push((stratum, full_plans, delta_plans));
+    }
+    for (stratum, full_plans, delta_plans) in planned {
+        let stratum_start = Instant::now();
         let ctx = Ctx {
             deadline,
             limits,
@@ -290,6 +297,7 @@ pub(crate) fn answer(
         emitted: 0,
         head: width.max(1),
         cache: Vec::new(),
+        steps: 0,
     };
     worker.run(&ops, &rule.head_args, None)?;
     let rows = worker.outs.pop().unwrap_or_default();
@@ -450,6 +458,7 @@ fn run_round(
     let with_pending: Mutex<Vec<TaskOutput>> = Mutex::new(Vec::new());
     let frozen: &[Store] = stores;
     let frozen_interner: &Interner = interner;
+    let first_error: Mutex<Option<Error>> = Mutex::new(None);
     let result = tasks.par_iter().try_for_each(|task| {
         let started = Instant::now();
         let Some(plan) = plans.get(task.plan) else {
@@ -466,12 +475,16 @@ fn run_round(
             emitted: 0,
             head: width,
             cache: Vec::new(),
+            steps: 0,
         };
-        let result = worker.run(&plan.ops, plan.head_args, task.restrict);
-        if result.is_err() {
-            ctx.stop.store(true, AtomicOrdering::Relaxed);
+        if let Err(error) = worker.run(&plan.ops, plan.head_args, task.restrict) {
+            // The first failure is the one reported; the workers it stops
+            // fail too, with nothing to say.
+            if !ctx.stop.swap(true, AtomicOrdering::SeqCst) {
+                *first_error.lock().unwrap_or_else(|e| e.into_inner()) = Some(error);
+            }
+            return Err(());
         }
-        result?;
         let rows = worker.outs.pop().unwrap_or_default();
         if let (Some(t), Some(n)) = (rule_time.get(plan.rule), rule_rows.get(plan.rule)) {
             t.fetch_add(started.elapsed().as_nanos() as u64, AtomicOrdering::Relaxed);
@@ -502,7 +515,15 @@ fn run_round(
     for (store, sink) in stores.iter_mut().zip(sinks) {
         store.to_add = sink.into_inner().unwrap_or_else(|e| e.into_inner());
     }
-    result?;
+    if result.is_err() {
+        return Err(first_error
+            .into_inner()
+            .unwrap_or_else(|e| e.into_inner())
+            .unwrap_or(Error::Compile {
+                location: String::new(),
+                message: "evaluation failed".to_string(),
+            }));
+    }
     for out in with_pending.into_inner().unwrap_or_else(|e| e.into_inner()) {
         let ids: Vec<u32> = out
             .pending
@@ -599,6 +620,8 @@ struct Worker<'a> {
     head: usize,
     /// Per plan depth, the last lookup's ranges.
     cache: Vec<JoinCache>,
+    /// Rows scanned, to check the clock now and then.
+    steps: u64,
 }
 
 /// The ranges a join found for the last key it looked up.
@@ -678,6 +701,13 @@ impl<'a> Worker<'a> {
                         None => storage::key_range(run, width, key_vals),
                     };
                     for row in run[lo * width..hi * width].chunks_exact(width) {
+                        // A join may scan long without deriving anything
+                        // (a filter rejecting a cross product): check the
+                        // clock here too, not only when rows are emitted.
+                        self.steps = self.steps.wrapping_add(1);
+                        if self.steps & 0xF_FFFF == 0 {
+                            self.check_stop()?;
+                        }
                         for &(c, v) in binds {
                             self.frame[v] = row[c];
                         }
@@ -781,6 +811,19 @@ impl<'a> Worker<'a> {
         }
     }
 
+    /// Fails when the time is up or another worker failed.
+    fn check_stop(&self) -> Result<(), Error> {
+        if self.ctx.stop.load(AtomicOrdering::Relaxed) {
+            // Another worker failed; its error is the one reported and this
+            // one is dropped.
+            return Err(Error::Compile {
+                location: self.location.to_string(),
+                message: "stopped because another part of the evaluation failed".to_string(),
+            });
+        }
+        self.ctx.check_time()
+    }
+
     fn src(&self, s: Src) -> u32 {
         match s {
             Src::Var(v) => self.frame[v],
@@ -815,14 +858,7 @@ impl<'a> Worker<'a> {
         }
         self.emitted += 1;
         if self.emitted.is_multiple_of(4096) {
-            if self.ctx.stop.load(AtomicOrdering::Relaxed) {
-                // Another worker failed; its error is the one reported.
-                return Err(Error::Compile {
-                    location: self.location.to_string(),
-                    message: "stopped".to_string(),
-                });
-            }
-            self.ctx.check_time()?;
+            self.check_stop()?;
             if let (Some(limit), Some(out)) = (self.ctx.limits.max_tuples, self.outs.first())
                 && out.len() / self.head > limit
             {

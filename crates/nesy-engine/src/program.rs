@@ -7,6 +7,7 @@ use nesy_lang::SourceFile;
 use nesy_lang::ast::{self, ConstValue, Item, Literal, NegationTarget};
 use rustc_hash::FxHashMap;
 use std::collections::HashSet;
+use std::sync::Arc;
 
 /// Rules and facts, compiled and ready to evaluate.
 ///
@@ -19,7 +20,8 @@ pub struct Program {
     pub(crate) rules: Vec<Rule>,
     /// Per relation, flat rows of interned ids in column order.
     pub(crate) facts: Vec<Vec<u32>>,
-    pub(crate) interner: Interner,
+    /// Shared with evaluations, which layer their own values on top.
+    pub(crate) interner: Arc<Interner>,
     pub(crate) queries: Vec<Query>,
     pub(crate) tests: Vec<TestCase>,
 }
@@ -137,7 +139,7 @@ impl Program {
                 .into_iter()
                 .map(|v| {
                     let value = self.constant(v);
-                    self.interner.intern(value)
+                    Arc::make_mut(&mut self.interner).intern(value)
                 })
                 .collect();
             self.push_row(rel, row);
@@ -174,7 +176,7 @@ impl Program {
         let rel = self.relation_by_text(relation, relation, values.len(), None)?;
         let row: Vec<u32> = values
             .into_iter()
-            .map(|v| self.interner.intern(v))
+            .map(|v| Arc::make_mut(&mut self.interner).intern(v))
             .collect();
         self.push_row(rel, row);
         Ok(())
@@ -451,7 +453,7 @@ impl<'p> Lowering<'p> {
             ast::Expr::Var(v) => Expr::Var(self.var_id(&v.name)),
             ast::Expr::Const(c) => {
                 let value = self.program.constant(&c.value);
-                Expr::Const(self.program.interner.intern(value))
+                Expr::Const(Arc::make_mut(&mut self.program.interner).intern(value))
             }
             ast::Expr::Binary { op, lhs, rhs, .. } => {
                 Expr::Binary(*op, Box::new(self.expr(lhs)?), Box::new(self.expr(rhs)?))
@@ -482,7 +484,7 @@ impl<'p> Lowering<'p> {
                     ast::Expr::Var(v) => Arg::Var(self.var_id(&v.name)),
                     ast::Expr::Const(c) => {
                         let value = self.program.constant(&c.value);
-                        Arg::Const(self.program.interner.intern(value))
+                        Arg::Const(Arc::make_mut(&mut self.program.interner).intern(value))
                     }
                     other => {
                         let fresh = self.fresh();

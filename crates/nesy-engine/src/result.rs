@@ -8,6 +8,7 @@ use crate::value::{Interner, Value};
 use crate::{Error, magic, split};
 use nesy_lang::ast::Literal;
 use serde::Serialize;
+use std::sync::Arc;
 
 /// The relations a program derives.
 pub struct Evaluation {
@@ -272,7 +273,7 @@ impl Program {
             &relations,
             &rules,
             &self.facts,
-            self.interner.clone(),
+            Interner::layered(Arc::clone(&self.interner)),
             limits,
         )?;
         let derived = (0..relations.len())

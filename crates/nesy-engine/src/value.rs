@@ -218,19 +218,37 @@ impl From<bool> for Value {
 pub(crate) const PENDING: u32 = 1 << 31;
 
 /// Interns values: each distinct value gets one `u32` id.
+///
+/// An interner can be layered over a shared one ([`Interner::layered`]): an
+/// evaluation adds the values it computes on top of the program's table
+/// without copying it.
 #[derive(Clone, Debug, Default)]
 pub struct Interner {
+    base: Option<Arc<Interner>>,
+    /// Ids below this are the base's.
+    offset: u32,
     values: Vec<Value>,
     ids: FxHashMap<Value, u32>,
 }
 
 impl Interner {
+    /// An interner that knows every value of `base` (with the same ids)
+    /// and adds new ones on its own.
+    pub fn layered(base: Arc<Interner>) -> Self {
+        Interner {
+            offset: u32::try_from(base.len()).unwrap_or(PENDING),
+            base: Some(base),
+            values: Vec::new(),
+            ids: FxHashMap::default(),
+        }
+    }
+
     /// The id of `value`, interning it if new.
     pub fn intern(&mut self, value: Value) -> u32 {
-        if let Some(&id) = self.ids.get(&value) {
+        if let Some(id) = self.get(&value) {
             return id;
         }
-        let id = u32::try_from(self.values.len())
+        let id = u32::try_from(self.len())
             .ok()
             .filter(|id| *id < PENDING)
             .unwrap_or(PENDING - 1);
@@ -241,24 +259,33 @@ impl Interner {
 
     /// The id of `value`, if it was interned.
     pub fn get(&self, value: &Value) -> Option<u32> {
-        self.ids.get(value).copied()
+        self.base
+            .as_ref()
+            .and_then(|b| b.get(value))
+            .or_else(|| self.ids.get(value).copied())
     }
 
     /// The value of an id this interner gave out.
     pub fn value(&self, id: u32) -> &Value {
         // Ids only come from `intern`, so the lookup cannot miss; a foreign id
         // still gets a value rather than a panic.
-        self.values.get(id as usize).unwrap_or(&FALLBACK)
+        match &self.base {
+            Some(base) if id < self.offset => base.value(id),
+            _ => self
+                .values
+                .get((id - self.offset.min(id)) as usize)
+                .unwrap_or(&FALLBACK),
+        }
     }
 
     /// How many distinct values are interned.
     pub fn len(&self) -> usize {
-        self.values.len()
+        self.offset as usize + self.values.len()
     }
 
     /// Whether nothing is interned.
     pub fn is_empty(&self) -> bool {
-        self.values.is_empty()
+        self.len() == 0
     }
 }
 

@@ -1,0 +1,128 @@
+//! Loading facts from tables: `@import rel from "file.csv" | ".tsv" |
+//! ".facts"` (optionally gzipped), typed by `@decl` or by what the field
+//! looks like; and the errors that name the file and line.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "tests fail loudly"
+)]
+
+use nesy::{Error, Limits, Program, Value};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+fn load(dir: &Path, rules: &str) -> Result<Program, Error> {
+    let path = write(dir, "rules.nesy", rules);
+    Program::from_files(&[path])
+}
+
+#[test]
+fn csv_columns_take_their_declared_types() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "people.csv",
+        "name,age,score,zip\nann,41,0.5,01234\n\"Bob, Jr\",7,1,99\n",
+    );
+    let program = load(
+        dir.path(),
+        "@import person from \"people.csv\".\n@decl person(name: string, age: int, score: float, zip: symbol).\nq(N, A, S, Z) :- person(N, A, S, Z).\n",
+    )
+    .unwrap();
+    let rows = program
+        .evaluate(&Limits::default())
+        .unwrap()
+        .relation("q")
+        .unwrap()
+        .to_vecs();
+    assert_eq!(
+        rows,
+        vec![
+            vec![
+                Value::string("Bob, Jr"),
+                Value::Int(7),
+                Value::Float(1.0),
+                Value::symbol("99")
+            ],
+            vec![
+                Value::string("ann"),
+                Value::Int(41),
+                Value::Float(0.5),
+                Value::symbol("01234")
+            ],
+        ]
+    );
+}
+
+#[test]
+fn undeclared_columns_become_ints_floats_or_symbols_and_gzip_is_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(b"a\t1\t2.5\nb\t-3\tx\n").unwrap();
+    std::fs::write(dir.path().join("t.facts.gz"), gz.finish().unwrap()).unwrap();
+    let program = load(
+        dir.path(),
+        "@import t from \"t.facts.gz\".\nq(A, B, C) :- t(A, B, C).\n",
+    )
+    .unwrap();
+    let result = program.evaluate(&Limits::default()).unwrap();
+    assert!(result.contains("q", &[Value::symbol("a"), Value::Int(1), Value::Float(2.5)]));
+    assert!(result.contains(
+        "q",
+        &[Value::symbol("b"), Value::Int(-3), Value::symbol("x")]
+    ));
+}
+
+#[test]
+fn a_table_wider_than_the_relation_is_an_error_at_its_first_line() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "e.tsv", "a\tb\tc\n");
+    let err = load(dir.path(), "@import e from \"e.tsv\".\nq(X) :- e(X, _).\n").unwrap_err();
+    let message = err.to_string();
+    assert!(message.contains("e.tsv:1"), "{message}");
+    assert!(
+        message.contains("`e` has 2 columns, but the file has 3"),
+        "{message}"
+    );
+}
+
+#[test]
+fn nothing_is_loaded_when_a_line_is_bad() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "e.facts", "a\tb\nc\n");
+    match load(
+        dir.path(),
+        "@import e from \"e.facts\".\nq(X) :- e(X, _).\n",
+    ) {
+        Err(Error::Import { line, message, .. }) => {
+            assert_eq!(line, 2);
+            assert_eq!(message, "expected 2 tab-separated values, found 1");
+        }
+        other => panic!("expected an import error, got {other:?}"),
+    }
+}
+
+#[test]
+fn rdf_imports_say_they_need_the_knowledge_graph() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "g.ttl", "");
+    let err = load(dir.path(), "@import \"g.ttl\".\n").unwrap_err();
+    assert!(matches!(err, Error::Unsupported { .. }), "{err:?}");
+    assert!(err.to_string().contains("rules.nesy:1:1"), "{err}");
+}
+
+#[test]
+fn a_missing_rule_file_is_an_io_error() {
+    let err = Program::from_files(&["no/such.nesy"]).unwrap_err();
+    assert!(matches!(err, Error::Io { .. }));
+    assert!(err.to_string().starts_with("cannot read `no/such.nesy`"));
+}

@@ -31,7 +31,7 @@ pub(crate) fn load_imports(
         let (ImportSource::File(file), Some(relation)) = (&import.source, &import.relation) else {
             continue;
         };
-        let path = dir.join(&file.value);
+        let path = tidy(&dir.join(&file.value));
         let types = declared_types(checked, &relation.text);
         let rows = read_table(&path, types.as_deref())?;
         let display = path.display().to_string();
@@ -49,11 +49,33 @@ pub(crate) fn load_imports(
                 ),
             });
         }
-        for (_, row) in rows {
-            engine.add_fact(&relation.text, row)?;
+        for (line, row) in rows {
+            engine.add_fact_from(&relation.text, row, &display, line)?;
         }
     }
     Ok(())
+}
+
+/// `rules/../knowledge/x.csv` as `knowledge/x.csv`, for messages (the
+/// file system is not asked: links are not resolved).
+fn tidy(path: &Path) -> std::path::PathBuf {
+    use std::path::Component;
+    let mut out = std::path::PathBuf::new();
+    for part in path.components() {
+        match part {
+            Component::CurDir => {}
+            Component::ParentDir
+                if matches!(out.components().next_back(), Some(Component::Normal(_))) =>
+            {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    if out.as_os_str().is_empty() {
+        out.push(".");
+    }
+    out
 }
 
 /// The rows of a table file, each with its line number.

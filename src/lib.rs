@@ -35,7 +35,8 @@ mod program;
 pub use error::Error;
 pub use nesy_engine as engine;
 pub use nesy_engine::{
-    Answers, Evaluation, Limits, Relation, Stats, Strategy, TestOutcome, TestResult, Value,
+    Answers, Evaluation, ExplainOptions, Explanation, Limits, Relation, Stats, Strategy,
+    TestOutcome, TestResult, Value,
 };
 pub use nesy_lang as lang;
 pub use nesy_lang::{

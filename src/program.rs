@@ -1,7 +1,9 @@
 //! Loading rule files and their imports, and running them.
 
 use crate::Error;
-use nesy_engine::{Answers, Evaluation, Limits, Query, TestResult, Value};
+use nesy_engine::{
+    Answers, Evaluation, ExplainOptions, Explanation, Limits, Query, TestResult, Value,
+};
 use nesy_lang::ast::{ImportSource, Item, Literal};
 use nesy_lang::{Checked, Diagnostic, SourceFile, ValueType};
 use std::path::{Path, PathBuf};
@@ -113,6 +115,37 @@ impl Program {
         let mut engine = self.engine.clone();
         let query = self.compile_goal(&mut engine, goal)?;
         Ok(engine.query(&query, limits)?)
+    }
+
+    /// Explains a fact such as `ancestor(alice, carol)`: a proof tree when
+    /// it holds, each rule that could derive it and where that failed when
+    /// it does not. A goal with variables explains each answer (up to
+    /// `options.max_proofs`), or why there is none.
+    ///
+    /// ```
+    /// use nesy::{ExplainOptions, Limits, Program};
+    ///
+    /// let program = Program::from_source("f.nesy", "
+    ///     parent(alice, bob). parent(bob, carol).
+    ///     ancestor(X, Y) :- parent(X, Y).
+    ///     ancestor(X, Z) :- parent(X, Y), ancestor(Y, Z).
+    /// ")?;
+    /// let why = &program.explain("ancestor(alice, carol)", &ExplainOptions::default(), &Limits::default())?[0];
+    /// assert!(why.holds);
+    /// assert_eq!(why.premises[0].source.as_deref(), Some("f.nesy:2:5"));
+    /// println!("{}", why.to_text());
+    /// # Ok::<(), nesy::Error>(())
+    /// ```
+    pub fn explain(
+        &self,
+        goal: &str,
+        options: &ExplainOptions,
+        limits: &Limits,
+    ) -> Result<Vec<Explanation>, Error> {
+        let mut engine = self.engine.clone();
+        let query = self.compile_goal(&mut engine, goal)?;
+        let mut evaluation = engine.evaluate(limits)?;
+        Ok(engine.explain(&mut evaluation, &query, options)?)
     }
 
     /// Compiles a goal into `engine`, which must be (a clone of) this

@@ -8,6 +8,7 @@
 //! nesy run --format tsv -r ancestor rules/family.nesy
 //! nesy query rules/family.nesy 'ancestor(alice, X)'
 //! nesy test rules/                  # run the @test blocks
+//! nesy explain rules/family.nesy 'ancestor(alice, dave)' --format dot
 //! ```
 //!
 //! Exit status: 0 when all is well, 1 when a file has an error, an
@@ -120,6 +121,30 @@ enum Command {
         #[command(flatten)]
         limits: LimitArgs,
     },
+    /// Explain why a fact holds (its proof) or why it does not (the rules
+    /// that could derive it and where each fails).
+    Explain {
+        /// The rule file.
+        file: PathBuf,
+        /// The fact, such as `ancestor(alice, carol)`; with variables, each
+        /// answer is explained.
+        goal: String,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = run::ExplainFormat::Text)]
+        format: run::ExplainFormat,
+        /// List alternative proofs too (at most `--max-proofs`).
+        #[arg(long)]
+        all: bool,
+        /// Most proofs listed with `--all`, and most answers explained for a
+        /// goal with variables.
+        #[arg(long, default_value_t = 10)]
+        max_proofs: usize,
+        /// How deep "why not" follows a missing premise into its rules.
+        #[arg(long, default_value_t = 3)]
+        depth: usize,
+        #[command(flatten)]
+        limits: LimitArgs,
+    },
     /// Run the `@test` blocks of rule files; exit 1 if any fails.
     Test {
         /// Rule files, or directories to search for `.nesy` files.
@@ -176,6 +201,27 @@ fn main() -> ExitCode {
             limits,
         } => outcome(run::query(&file, &goal, format, &limits, color)),
         Command::Test { paths, limits } => outcome(run::test(&paths, &limits, color)),
+        Command::Explain {
+            file,
+            goal,
+            format,
+            all,
+            max_proofs,
+            depth,
+            limits,
+        } => outcome(run::explain(
+            &file,
+            &goal,
+            format,
+            &nesy::ExplainOptions {
+                all,
+                max_proofs,
+                why_not_depth: depth,
+                ..nesy::ExplainOptions::default()
+            },
+            &limits,
+            color,
+        )),
     };
     match result {
         Ok(code) => code,

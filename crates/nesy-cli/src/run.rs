@@ -233,6 +233,87 @@ pub fn query(
     }
 }
 
+/// How explanations are printed.
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+pub enum ExplainFormat {
+    /// An indented tree.
+    Text,
+    /// The explanation object (an array of them for a goal with variables).
+    Json,
+    /// Graphviz: `| dot -Tsvg > proof.svg`.
+    Dot,
+}
+
+/// `nesy explain`.
+pub fn explain(
+    path: &Path,
+    goal: &str,
+    format: ExplainFormat,
+    options: &nesy::ExplainOptions,
+    limits: &LimitArgs,
+    color: bool,
+) -> Outcome {
+    let program = match load(&[path.to_path_buf()], color) {
+        Ok(p) => p,
+        Err(o) => return o,
+    };
+    let explanations = match program.explain(goal, options, &limits.limits()) {
+        Ok(e) => e,
+        Err(e) => {
+            report(&e, color);
+            return Outcome::Failed;
+        }
+    };
+    let ground = goal_is_ground(goal);
+    let text = match format {
+        ExplainFormat::Text => explanations
+            .iter()
+            .map(|e| e.to_text())
+            .collect::<Vec<_>>()
+            .join("\n"),
+        ExplainFormat::Dot => explanations
+            .iter()
+            .map(|e| e.to_dot())
+            .collect::<Vec<_>>()
+            .join("\n"),
+        ExplainFormat::Json => {
+            let json = match (ground, explanations.first()) {
+                (true, Some(first)) => serde_json::to_value(first),
+                _ => serde_json::to_value(&explanations),
+            };
+            match json {
+                Ok(j) => format!("{j:#}\n"),
+                Err(e) => return Outcome::Usage(format!("cannot write JSON: {e}")),
+            }
+        }
+    };
+    match print_out(&text) {
+        Ok(()) => Outcome::Success,
+        Err(m) => Outcome::Usage(m),
+    }
+}
+
+/// Whether a goal names no variable (then JSON output is one object).
+fn goal_is_ground(goal: &str) -> bool {
+    let goal = goal.trim();
+    let goal = goal.strip_prefix("?-").unwrap_or(goal).trim();
+    let goal = goal.strip_suffix('.').unwrap_or(goal);
+    let parsed = nesy::lang::parse(&format!("?- {goal}."));
+    let mut ground = true;
+    for item in &parsed.program.items {
+        if let nesy::lang::ast::Item::Query(q) = item {
+            for literal in &q.body {
+                if let nesy::lang::ast::Literal::Atom(a) = literal {
+                    for arg in &a.args {
+                        arg.for_each_var(&mut |_| ground = false);
+                    }
+                }
+            }
+        }
+    }
+    ground
+}
+
 /// `nesy test`.
 pub fn test(paths: &[PathBuf], limits: &LimitArgs, color: bool) -> Outcome {
     let files = match files::collect(paths) {

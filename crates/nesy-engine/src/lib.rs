@@ -31,6 +31,7 @@
 
 mod error;
 mod eval;
+mod explain;
 mod ir;
 mod magic;
 mod plan;
@@ -42,6 +43,7 @@ mod value;
 
 pub use error::Error;
 pub use eval::{Limits, RuleStats, Stats, StratumStats};
+pub use explain::{AggregateGroup, Attempt, ExplainOptions, Explanation, NodeKind, RuleRef, Tag};
 pub use program::{Program, Query, TestCase};
 pub use result::{Answers, Evaluation, Relation, Strategy, TestOutcome, TestResult};
 pub use value::{Interner, Value};

@@ -24,6 +24,21 @@ pub struct Program {
     pub(crate) interner: Arc<Interner>,
     pub(crate) queries: Vec<Query>,
     pub(crate) tests: Vec<TestCase>,
+    /// Per relation, where runs of its facts came from (for explanations;
+    /// one entry per written fact, one per run of consecutive imported lines).
+    origins: Vec<Vec<Origin>>,
+}
+
+/// Where facts `first_row..first_row + rows` of a relation were written:
+/// row `first_row + i` is on line `line + i`.
+#[derive(Clone, Debug)]
+struct Origin {
+    first_row: usize,
+    rows: usize,
+    source: Arc<str>,
+    line: usize,
+    /// 0 for imported rows (whole lines).
+    column: usize,
 }
 
 /// A `?- goal.` of a source, compiled as a rule whose head holds the goal's
@@ -135,6 +150,8 @@ impl Program {
             .flatten();
         if let Some(values) = ground {
             let rel = self.relation_id(&clause.head.relation, values.len(), source)?;
+            let at = source.position(clause.span.start);
+            self.note_origin(rel, source.name(), at.line, at.column);
             let row: Vec<u32> = values
                 .into_iter()
                 .map(|v| {
@@ -180,6 +197,81 @@ impl Program {
             .collect();
         self.push_row(rel, row);
         Ok(())
+    }
+
+    /// Adds one fact read from line `line` of `file` (an imported table), so
+    /// that explanations can say where it came from.
+    pub fn add_fact_from(
+        &mut self,
+        relation: &str,
+        values: Vec<Value>,
+        file: &str,
+        line: usize,
+    ) -> Result<(), Error> {
+        let rel = self.relation_by_text(relation, relation, values.len(), None)?;
+        self.note_origin(rel, file, line, 0);
+        let row: Vec<u32> = values
+            .into_iter()
+            .map(|v| Arc::make_mut(&mut self.interner).intern(v))
+            .collect();
+        self.push_row(rel, row);
+        Ok(())
+    }
+
+    /// Records that the next row of `rel` comes from `file:line`.
+    fn note_origin(&mut self, rel: RelId, file: &str, line: usize, column: usize) {
+        let arity = self.relations.get(rel).map_or(1, |r| r.arity.max(1));
+        let next_row = self.facts.get(rel).map_or(0, |rows| rows.len() / arity);
+        if self.origins.len() <= rel {
+            self.origins.resize_with(rel + 1, Vec::new);
+        }
+        let Some(origins) = self.origins.get_mut(rel) else {
+            return;
+        };
+        if let Some(last) = origins.last_mut()
+            && column == 0
+            && last.column == 0
+            && *last.source == *file
+            && last.first_row + last.rows == next_row
+            && last.line + last.rows == line
+        {
+            last.rows += 1;
+            return;
+        }
+        origins.push(Origin {
+            first_row: next_row,
+            rows: 1,
+            source: Arc::from(file),
+            line,
+            column,
+        });
+    }
+
+    /// Where a base fact was written (`file:line:col`) or imported
+    /// (`file:line`), if known.
+    pub(crate) fn fact_origin(&self, rel: RelId, row: &[u32]) -> Option<String> {
+        let arity = self.relations.get(rel)?.arity.max(1);
+        let key: Vec<u32> = if row.is_empty() {
+            vec![0]
+        } else {
+            row.to_vec()
+        };
+        let index = self
+            .facts
+            .get(rel)?
+            .chunks_exact(arity)
+            .position(|r| r == key.as_slice())?;
+        let origin = self
+            .origins
+            .get(rel)?
+            .iter()
+            .find(|o| o.first_row <= index && index < o.first_row + o.rows)?;
+        let line = origin.line + (index - origin.first_row);
+        Some(if origin.column == 0 {
+            format!("{}:{line}", origin.source)
+        } else {
+            format!("{}:{line}:{}", origin.source, origin.column)
+        })
     }
 
     fn push_row(&mut self, rel: RelId, row: Vec<u32>) {

@@ -13,10 +13,10 @@ use std::sync::Arc;
 /// The relations a program derives.
 pub struct Evaluation {
     names: Names,
-    relations: Vec<RelationInfo>,
+    pub(crate) relations: Vec<RelationInfo>,
     derived: Vec<bool>,
-    stores: Vec<Store>,
-    interner: Interner,
+    pub(crate) stores: Vec<Store>,
+    pub(crate) interner: Interner,
     stats: Stats,
 }
 

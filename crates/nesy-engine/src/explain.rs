@@ -1,0 +1,1079 @@
+//! Explanations: why a fact holds (a proof tree down to base facts) and why
+//! it does not (each rule that could derive it, and the first literal that
+//! fails).
+//!
+//! ```
+//! use nesy_engine::{ExplainOptions, Limits, Program};
+//! use nesy_lang::check_source;
+//!
+//! let checked = check_source("family.nesy", "
+//!     parent(alice, bob). parent(bob, carol).
+//!     @name(step) ancestor(X, Y) :- parent(X, Y).
+//!     ancestor(X, Z) :- parent(X, Y), ancestor(Y, Z).
+//!     ?- ancestor(alice, carol).
+//!     ?- ancestor(carol, alice).
+//! ");
+//! let mut program = Program::new();
+//! program.add_source(&checked.source, &checked.program)?;
+//! let mut evaluation = program.evaluate(&Limits::default())?;
+//! let queries = program.queries().to_vec();
+//! let why = &program.explain(&mut evaluation, &queries[0], &ExplainOptions::default())?[0];
+//! assert!(why.holds);
+//! assert_eq!(why.premises.len(), 2); // parent(alice, bob), ancestor(bob, carol)
+//! assert_eq!(why.premises[1].rule.as_ref().unwrap().name.as_deref(), Some("step"));
+//! let why_not = &program.explain(&mut evaluation, &queries[1], &ExplainOptions::default())?[0];
+//! assert!(!why_not.holds);
+//! assert_eq!(why_not.attempts.len(), 2); // both ancestor rules, each with its failing literal
+//! # Ok::<(), nesy_engine::Error>(())
+//! ```
+//!
+//! Proofs are reconstructed on demand from the evaluated relations: plain
+//! evaluation keeps nothing extra. To explain `p(c)`, each rule for `p` is
+//! run again with its head bound to `c`; a binding whose premises can all be
+//! explained in turn (without going round a cycle) is a proof.
+
+use crate::Error;
+use crate::eval::{self, Limits};
+use crate::ir::{Arg, Expr, Lit, RelId, Rule};
+use crate::program::Program;
+use crate::result::Evaluation;
+use crate::storage::Store;
+use crate::value::{Interner, Value};
+use nesy_lang::ast::CmpOp;
+use rustc_hash::{FxHashMap, FxHashSet};
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::fmt::Write;
+
+/// How far explanations go.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ExplainOptions {
+    /// Also list alternative proofs of the fact, up to `max_proofs`.
+    pub all: bool,
+    /// Most proofs listed with `all`; most answers explained for a goal with
+    /// variables.
+    pub max_proofs: usize,
+    /// How deep "why not" follows a missing premise into its own rules.
+    pub why_not_depth: usize,
+    /// Rule bindings tried in all before giving up on a proof (bounds the
+    /// search on highly recursive programs).
+    pub budget: usize,
+}
+
+impl Default for ExplainOptions {
+    fn default() -> Self {
+        ExplainOptions {
+            all: false,
+            max_proofs: 10,
+            why_not_depth: 3,
+            budget: 10_000,
+        }
+    }
+}
+
+/// The tag of a node: how much the fact is believed. Plain evaluation
+/// knows only true and false.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum Tag {
+    /// Holds or not.
+    Bool(bool),
+}
+
+/// A rule, by `@name` and place.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct RuleRef {
+    /// The `@name`, if the rule has one.
+    pub name: Option<String>,
+    /// `file:line:col`.
+    pub location: String,
+}
+
+/// What kind of step a node is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NodeKind {
+    /// A fact of the program (written in a rule file or imported).
+    Fact,
+    /// Derived by a rule from the premises.
+    Rule,
+    /// `not atom`: no tuple matches.
+    Negation,
+    /// A comparison or an assignment, with the values it compared.
+    Comparison,
+    /// An aggregate over a group.
+    Aggregate,
+    /// Does not hold, and no rule could derive it (see `attempts`).
+    Missing,
+}
+
+/// The group an aggregate premise summarised.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct AggregateGroup {
+    /// `count`, `sum`, ...
+    pub function: String,
+    /// The distinct term tuples aggregated (at most 100 are listed).
+    pub rows: Vec<Vec<Value>>,
+    /// How many there were.
+    pub size: usize,
+    /// The result.
+    pub result: Value,
+}
+
+/// One rule that could have derived a fact that does not hold, and where it
+/// failed.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Attempt {
+    /// The rule.
+    pub rule: RuleRef,
+    /// The bindings known when the literal failed.
+    pub bindings: BTreeMap<String, Value>,
+    /// The literal that failed, with those bindings substituted.
+    pub failed: String,
+    /// Why it failed.
+    pub reason: String,
+    /// For a missing derived atom: why that does not hold, in turn.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub why_not: Option<Box<Explanation>>,
+    /// For a negation that failed: why the negated atom holds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub because: Option<Box<Explanation>>,
+}
+
+/// Why a fact holds, or why not. The JSON form is stable:
+/// `{"fact", "holds", "tag", "kind", "rule": {"name", "location"} | null,
+/// "bindings": {...}, "source": "file:line:col" | null, "premises": [...]}`,
+/// plus `aggregate` on aggregate nodes, `attempts` when the fact does not
+/// hold, and `alternatives` (other proofs) when asked for.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Explanation {
+    /// The fact, as written in rules: `ancestor(alice, carol)`.
+    pub fact: String,
+    /// Whether it holds.
+    pub holds: bool,
+    /// How much it is believed.
+    pub tag: Tag,
+    /// What kind of step this is.
+    pub kind: NodeKind,
+    /// The rule that derived it (rule nodes).
+    pub rule: Option<RuleRef>,
+    /// The rule's variable bindings (rule nodes).
+    pub bindings: BTreeMap<String, Value>,
+    /// Where a base fact was written or imported (`file:line:col`, or
+    /// `file:line` for an imported row).
+    pub source: Option<String>,
+    /// The premises, in the rule's body order.
+    pub premises: Vec<Explanation>,
+    /// For aggregate nodes: the group.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub aggregate: Option<AggregateGroup>,
+    /// For facts that do not hold: each rule that could derive it.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub attempts: Vec<Attempt>,
+    /// Other proofs of the same fact (with `all`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub alternatives: Vec<Explanation>,
+}
+
+impl Explanation {
+    fn leaf(fact: String, kind: NodeKind) -> Self {
+        Explanation {
+            fact,
+            holds: true,
+            tag: Tag::Bool(true),
+            kind,
+            rule: None,
+            bindings: BTreeMap::new(),
+            source: None,
+            premises: Vec::new(),
+            aggregate: None,
+            attempts: Vec::new(),
+            alternatives: Vec::new(),
+        }
+    }
+
+    /// An indented tree, one step per line.
+    pub fn to_text(&self) -> String {
+        let mut out = String::new();
+        self.write_text(&mut out, 0);
+        for (i, alt) in self.alternatives.iter().enumerate() {
+            let _ = writeln!(out, "\nalternative proof {}:", i + 2);
+            alt.write_text(&mut out, 0);
+        }
+        out
+    }
+
+    fn write_text(&self, out: &mut String, depth: usize) {
+        let pad = "  ".repeat(depth);
+        let how = match (self.kind, &self.rule, &self.source) {
+            (NodeKind::Rule, Some(rule), _) => {
+                let by = rule.name.as_ref().map_or(rule.location.clone(), |n| {
+                    format!("rule `{n}` at {}", rule.location)
+                });
+                let bindings: Vec<String> = self
+                    .bindings
+                    .iter()
+                    .map(|(k, v)| format!("{k} = {v}"))
+                    .collect();
+                if bindings.is_empty() {
+                    format!("by {by}")
+                } else {
+                    format!("by {by} with {}", bindings.join(", "))
+                }
+            }
+            (NodeKind::Fact, _, Some(source)) => format!("fact at {source}"),
+            (NodeKind::Fact, _, None) => "fact".to_string(),
+            (NodeKind::Negation, _, _) => "no tuple matches".to_string(),
+            (NodeKind::Comparison, _, _) => "holds".to_string(),
+            (NodeKind::Aggregate, _, _) => match &self.aggregate {
+                Some(a) => format!("{} over {} rows = {}", a.function, a.size, a.result),
+                None => "aggregate".to_string(),
+            },
+            (NodeKind::Missing, _, _) => "does not hold".to_string(),
+            (NodeKind::Rule, None, _) => String::new(),
+        };
+        let mark = if self.holds { "" } else { "NOT " };
+        let _ = writeln!(out, "{pad}{mark}{}  [{how}]", self.fact);
+        for p in &self.premises {
+            p.write_text(out, depth + 1);
+        }
+        for a in &self.attempts {
+            let by = a.rule.name.as_ref().map_or(a.rule.location.clone(), |n| {
+                format!("`{n}` at {}", a.rule.location)
+            });
+            let _ = writeln!(out, "{pad}  rule {by}: `{}` fails: {}", a.failed, a.reason);
+            if let Some(w) = &a.why_not {
+                w.write_text(out, depth + 2);
+            }
+            if let Some(b) = &a.because {
+                b.write_text(out, depth + 2);
+            }
+        }
+        if self.attempts.is_empty() && !self.holds {
+            let _ = writeln!(out, "{pad}  no fact and no rule derives it");
+        }
+    }
+
+    /// A Graphviz drawing: facts as boxes, each derivation pointing at its
+    /// premises (`dot -Tsvg`).
+    pub fn to_dot(&self) -> String {
+        let mut out = String::from(
+            "digraph explanation {\n  rankdir=TB;\n  node [shape=box, style=rounded, fontname=\"Helvetica\"];\n",
+        );
+        let mut next = 0;
+        self.write_dot(&mut out, &mut next);
+        out.push_str("}\n");
+        out
+    }
+
+    fn write_dot(&self, out: &mut String, next: &mut usize) -> usize {
+        let id = *next;
+        *next += 1;
+        let detail = match (&self.rule, &self.source, &self.aggregate) {
+            (Some(r), _, _) => r.name.clone().unwrap_or_else(|| r.location.clone()),
+            (_, Some(s), _) => s.clone(),
+            (_, _, Some(a)) => format!("{} over {} rows", a.function, a.size),
+            _ => format!("{:?}", self.kind).to_lowercase(),
+        };
+        let color = if self.holds { "black" } else { "red" };
+        let _ = writeln!(
+            out,
+            "  n{id} [label=\"{}\\n{}\", color={color}];",
+            escape(&self.fact),
+            escape(&detail)
+        );
+        for p in &self.premises {
+            let child = p.write_dot(out, next);
+            let _ = writeln!(out, "  n{id} -> n{child};");
+        }
+        for a in &self.attempts {
+            let aid = *next;
+            *next += 1;
+            let _ = writeln!(
+                out,
+                "  n{aid} [label=\"{}\\nfails: {}\", color=red, style=dashed];",
+                escape(&a.failed),
+                escape(&a.reason)
+            );
+            let _ = writeln!(out, "  n{id} -> n{aid} [style=dashed];");
+            for sub in a.why_not.iter().chain(&a.because) {
+                let child = sub.write_dot(out, next);
+                let _ = writeln!(out, "  n{aid} -> n{child} [style=dashed];");
+            }
+        }
+        id
+    }
+}
+
+fn escape(text: &str) -> String {
+    text.replace('\\', "\\\\").replace('"', "\\\"")
+}
+
+impl Program {
+    /// Explains the fact a one-atom query names: a proof when it holds, the
+    /// failing rules when not. A goal with variables explains each answer
+    /// (up to `max_proofs`), or why there is none.
+    pub fn explain(
+        &self,
+        evaluation: &mut Evaluation,
+        goal: &crate::Query,
+        options: &ExplainOptions,
+    ) -> Result<Vec<Explanation>, Error> {
+        let [Lit::Atom { rel, args }] = goal.rule.body.as_slice() else {
+            return Err(Error::Compile {
+                location: goal.location.clone(),
+                message: "explain takes one atom, such as `ancestor(alice, carol)`".to_string(),
+            });
+        };
+        let mut explainer = Explainer {
+            program: self,
+            evaluation,
+            options: *options,
+            budget: options.budget,
+            base: FxHashMap::default(),
+            proven: FxHashMap::default(),
+            why_stack: Vec::new(),
+        };
+        let ground: Option<Vec<u32>> = args
+            .iter()
+            .map(|a| match a {
+                Arg::Const(c) => Some(*c),
+                _ => None,
+            })
+            .collect();
+        if let Some(row) = ground {
+            return Ok(vec![explainer.explain_fact(*rel, &row)?]);
+        }
+        let answers = explainer.evaluation.answer(goal, &Limits::default())?;
+        if answers.rows.is_empty() {
+            let pattern = explainer.pattern(*rel, args, &goal.rule.var_names);
+            let mut node = Explanation::leaf(pattern, NodeKind::Missing);
+            node.holds = false;
+            node.tag = Tag::Bool(false);
+            node.attempts = explainer.attempts_for_pattern(*rel, args, options.why_not_depth)?;
+            return Ok(vec![node]);
+        }
+        let mut out = Vec::new();
+        for row in answers.rows.iter().take(options.max_proofs) {
+            let mut values = row.iter();
+            let ids: Option<Vec<u32>> = args
+                .iter()
+                .map(|a| match a {
+                    Arg::Const(c) => Some(*c),
+                    _ => values
+                        .next()
+                        .and_then(|v| explainer.evaluation.interner.get(v)),
+                })
+                .collect();
+            if let Some(ids) = ids {
+                out.push(explainer.explain_fact(*rel, &ids)?);
+            }
+        }
+        Ok(out)
+    }
+}
+
+struct Explainer<'a> {
+    program: &'a Program,
+    evaluation: &'a mut Evaluation,
+    options: ExplainOptions,
+    budget: usize,
+    /// Per relation, the base facts (built when first needed).
+    base: FxHashMap<RelId, FxHashSet<Vec<u32>>>,
+    proven: FxHashMap<(RelId, Vec<u32>), Explanation>,
+    /// The "why not" patterns being explained, outermost first.
+    why_stack: Vec<String>,
+}
+
+impl Explainer<'_> {
+    fn interner(&self) -> &Interner {
+        &self.evaluation.interner
+    }
+
+    fn fact_text(&self, rel: RelId, row: &[u32]) -> String {
+        let name = self
+            .program
+            .relations
+            .get(rel)
+            .map_or("?", |r| r.name.as_str());
+        let args: Vec<String> = row
+            .iter()
+            .map(|&id| self.interner().value(id).to_string())
+            .collect();
+        format!("{name}({})", args.join(", "))
+    }
+
+    fn pattern(&self, rel: RelId, args: &[Arg], names: &[String]) -> String {
+        let name = self
+            .program
+            .relations
+            .get(rel)
+            .map_or("?", |r| r.name.as_str());
+        let args: Vec<String> = args
+            .iter()
+            .map(|a| match a {
+                Arg::Const(c) => self.interner().value(*c).to_string(),
+                Arg::Var(v) => names.get(*v).cloned().unwrap_or_else(|| "_".to_string()),
+                Arg::Wild => "_".to_string(),
+            })
+            .collect();
+        format!("{name}({})", args.join(", "))
+    }
+
+    fn holds(&mut self, rel: RelId, row: &[u32]) -> bool {
+        self.evaluation
+            .stores
+            .get(rel)
+            .is_some_and(|s| store_contains(s, row))
+    }
+
+    fn is_base(&mut self, rel: RelId, row: &[u32]) -> bool {
+        let program = self.program;
+        let set = self.base.entry(rel).or_insert_with(|| {
+            let arity = program.relations.get(rel).map_or(0, |r| r.arity).max(1);
+            program
+                .facts
+                .get(rel)
+                .map(|rows| rows.chunks_exact(arity).map(<[u32]>::to_vec).collect())
+                .unwrap_or_default()
+        });
+        let key: Vec<u32> = if row.is_empty() {
+            vec![0]
+        } else {
+            row.to_vec()
+        };
+        set.contains(&key)
+    }
+
+    fn explain_fact(&mut self, rel: RelId, row: &[u32]) -> Result<Explanation, Error> {
+        if self.holds(rel, row) {
+            let mut path = Vec::new();
+            let mut proofs = self.prove_all(
+                rel,
+                row,
+                &mut path,
+                if self.options.all {
+                    self.options.max_proofs
+                } else {
+                    1
+                },
+            )?;
+            if !proofs.is_empty() {
+                let mut first = proofs.remove(0);
+                first.alternatives = proofs;
+                return Ok(first);
+            }
+            // The search budget ran out: say that it holds, without a proof.
+            let mut node = Explanation::leaf(self.fact_text(rel, row), NodeKind::Rule);
+            node.source = Some("holds; the proof search gave up (raise the budget)".to_string());
+            return Ok(node);
+        }
+        let mut node = Explanation::leaf(self.fact_text(rel, row), NodeKind::Missing);
+        node.holds = false;
+        node.tag = Tag::Bool(false);
+        let args: Vec<Arg> = row.iter().map(|&c| Arg::Const(c)).collect();
+        node.attempts = self.attempts_for_pattern(rel, &args, self.options.why_not_depth)?;
+        Ok(node)
+    }
+
+    /// Up to `limit` proofs of a fact that holds.
+    fn prove_all(
+        &mut self,
+        rel: RelId,
+        row: &[u32],
+        path: &mut Vec<(RelId, Vec<u32>)>,
+        limit: usize,
+    ) -> Result<Vec<Explanation>, Error> {
+        if limit == 1
+            && let Some(p) = self.proven.get(&(rel, row.to_vec()))
+        {
+            return Ok(vec![p.clone()]);
+        }
+        if path.iter().any(|(r, x)| *r == rel && x == row) {
+            return Ok(Vec::new());
+        }
+        let mut proofs = Vec::new();
+        if self.is_base(rel, row) {
+            let mut node = Explanation::leaf(self.fact_text(rel, row), NodeKind::Fact);
+            node.source = self.program.fact_origin(rel, row);
+            proofs.push(node);
+        }
+        path.push((rel, row.to_vec()));
+        let rules: Vec<&Rule> = self
+            .program
+            .rules
+            .iter()
+            .filter(|r| r.head == rel)
+            .collect();
+        'rules: for rule in rules {
+            if proofs.len() >= limit {
+                break;
+            }
+            let Some(instance) = instantiate(rule, row) else {
+                continue;
+            };
+            let candidates = eval::answer(
+                &mut self.evaluation.stores,
+                &self.evaluation.interner,
+                &instance.rule,
+                &Limits::default(),
+            )?;
+            for candidate in candidates {
+                if proofs.len() >= limit || self.budget == 0 {
+                    break 'rules;
+                }
+                self.budget -= 1;
+                let Some(ids) = candidate
+                    .iter()
+                    .map(|v| self.evaluation.interner.get(v))
+                    .collect::<Option<Vec<u32>>>()
+                else {
+                    continue;
+                };
+                if let Some(node) = self.derivation(rule, &instance, &ids, path)? {
+                    proofs.push(node);
+                }
+            }
+        }
+        path.pop();
+        if let Some(first) = proofs.first() {
+            self.proven.insert((rel, row.to_vec()), first.clone());
+        }
+        Ok(proofs)
+    }
+
+    /// The proof a rule gives under one binding of its variables, if every
+    /// premise can be proved.
+    fn derivation(
+        &mut self,
+        rule: &Rule,
+        instance: &Instance,
+        ids: &[u32],
+        path: &mut Vec<(RelId, Vec<u32>)>,
+    ) -> Result<Option<Explanation>, Error> {
+        let value_of = |v: usize| {
+            instance
+                .outer
+                .iter()
+                .position(|&o| o == v)
+                .and_then(|i| ids.get(i).copied())
+        };
+        let mut premises = Vec::new();
+        for lit in instance
+            .rule
+            .body
+            .get(instance.equalities..)
+            .unwrap_or_default()
+        {
+            match lit {
+                Lit::Atom { rel, args } => {
+                    let Some(row) = args
+                        .iter()
+                        .map(|a| match a {
+                            Arg::Const(c) => Some(*c),
+                            Arg::Var(v) => value_of(*v),
+                            Arg::Wild => None,
+                        })
+                        .collect::<Option<Vec<u32>>>()
+                    else {
+                        return Ok(None);
+                    };
+                    let mut sub = self.prove_all(*rel, &row, path, 1)?;
+                    if sub.is_empty() {
+                        return Ok(None);
+                    }
+                    premises.push(sub.remove(0));
+                }
+                Lit::Neg { rel, args } => {
+                    let text = self.literal_text(*rel, args, &value_of, &instance.rule.var_names);
+                    premises.push(Explanation::leaf(format!("not {text}"), NodeKind::Negation));
+                }
+                Lit::Cmp { op, lhs, rhs } => {
+                    let text = format!(
+                        "{} {} {}",
+                        self.expr_text(lhs, &value_of, &instance.rule.var_names),
+                        op.as_str(),
+                        self.expr_text(rhs, &value_of, &instance.rule.var_names)
+                    );
+                    premises.push(Explanation::leaf(text, NodeKind::Comparison));
+                }
+                Lit::Agg(agg) => {
+                    let result = value_of(agg.result).map(|id| self.interner().value(id).clone());
+                    let group = self.aggregate_group(agg, &value_of, &instance.rule)?;
+                    let name = instance
+                        .rule
+                        .var_names
+                        .get(agg.result)
+                        .cloned()
+                        .unwrap_or_default();
+                    let shown = result.clone().map_or("?".to_string(), |v| v.to_string());
+                    let mut node = Explanation::leaf(
+                        format!("{name} = {} {{...}} = {shown}", agg.function.as_str()),
+                        NodeKind::Aggregate,
+                    );
+                    node.aggregate = Some(AggregateGroup {
+                        function: agg.function.as_str().to_string(),
+                        size: group.len(),
+                        rows: group.into_iter().take(100).collect(),
+                        result: result.unwrap_or(Value::Bool(false)),
+                    });
+                    premises.push(node);
+                }
+            }
+        }
+        let mut bindings = BTreeMap::new();
+        for (i, &v) in instance.outer.iter().enumerate() {
+            let Some(name) = rule.var_names.get(v) else {
+                continue;
+            };
+            if name.starts_with('_') || name == "_" {
+                continue;
+            }
+            if let Some(&id) = ids.get(i) {
+                bindings.insert(name.clone(), self.interner().value(id).clone());
+            }
+        }
+        let head_rel = rule.head;
+        let head_row: Vec<u32> = path.last().map(|(_, r)| r.clone()).unwrap_or_default();
+        let mut node = Explanation::leaf(self.fact_text(head_rel, &head_row), NodeKind::Rule);
+        node.rule = Some(RuleRef {
+            name: rule.name.clone(),
+            location: rule.location.clone(),
+        });
+        node.bindings = bindings;
+        node.premises = premises;
+        Ok(Some(node))
+    }
+
+    /// One tuple of `rel` matching `args` (unbound variables and `_` match
+    /// anything).
+    fn witness(
+        &mut self,
+        rel: RelId,
+        args: &[Arg],
+        value_of: &dyn Fn(usize) -> Option<u32>,
+    ) -> Result<Option<Vec<u32>>, Error> {
+        let mut names = Vec::new();
+        let args: Vec<Arg> = args
+            .iter()
+            .map(|a| match a {
+                Arg::Var(v) if value_of(*v).is_some() => value_of(*v).map_or(Arg::Wild, Arg::Const),
+                Arg::Const(c) => Arg::Const(*c),
+                _ => {
+                    names.push(format!("_{}", names.len()));
+                    Arg::Var(names.len() - 1)
+                }
+            })
+            .collect();
+        let head_args = args
+            .iter()
+            .map(|a| match a {
+                Arg::Const(c) => Expr::Const(*c),
+                Arg::Var(v) => Expr::Var(*v),
+                Arg::Wild => Expr::Const(0),
+            })
+            .collect();
+        let rule = Rule {
+            head: rel,
+            head_args,
+            body: vec![Lit::Atom { rel, args }],
+            var_names: names,
+            name: None,
+            location: String::new(),
+        };
+        let rows = eval::answer(
+            &mut self.evaluation.stores,
+            &self.evaluation.interner,
+            &rule,
+            &Limits::default(),
+        )?;
+        Ok(rows
+            .first()
+            .and_then(|row| row.iter().map(|v| self.interner().get(v)).collect()))
+    }
+
+    fn aggregate_group(
+        &mut self,
+        agg: &crate::ir::Aggregate,
+        value_of: &dyn Fn(usize) -> Option<u32>,
+        rule: &Rule,
+    ) -> Result<Vec<Vec<Value>>, Error> {
+        let mut body: Vec<Lit> = agg
+            .group
+            .iter()
+            .filter_map(|&g| {
+                value_of(g).map(|id| Lit::Cmp {
+                    op: CmpOp::Eq,
+                    lhs: Expr::Var(g),
+                    rhs: Expr::Const(id),
+                })
+            })
+            .collect();
+        body.extend(agg.body.iter().cloned());
+        let group_rule = Rule {
+            head: usize::MAX,
+            head_args: agg.terms.clone(),
+            body,
+            var_names: rule.var_names.clone(),
+            name: None,
+            location: rule.location.clone(),
+        };
+        eval::answer(
+            &mut self.evaluation.stores,
+            &self.evaluation.interner,
+            &group_rule,
+            &Limits::default(),
+        )
+    }
+
+    fn literal_text(
+        &self,
+        rel: RelId,
+        args: &[Arg],
+        value_of: &dyn Fn(usize) -> Option<u32>,
+        names: &[String],
+    ) -> String {
+        let name = self
+            .program
+            .relations
+            .get(rel)
+            .map_or("?", |r| r.name.as_str());
+        let args: Vec<String> = args
+            .iter()
+            .map(|a| match a {
+                Arg::Const(c) => self.interner().value(*c).to_string(),
+                Arg::Var(v) => value_of(*v).map_or_else(
+                    || names.get(*v).cloned().unwrap_or_default(),
+                    |id| self.interner().value(id).to_string(),
+                ),
+                Arg::Wild => "_".to_string(),
+            })
+            .collect();
+        format!("{name}({})", args.join(", "))
+    }
+
+    fn expr_text(
+        &self,
+        e: &Expr,
+        value_of: &dyn Fn(usize) -> Option<u32>,
+        names: &[String],
+    ) -> String {
+        match e {
+            Expr::Var(v) => value_of(*v).map_or_else(
+                || names.get(*v).cloned().unwrap_or_default(),
+                |id| self.interner().value(id).to_string(),
+            ),
+            Expr::Const(c) => self.interner().value(*c).to_string(),
+            Expr::Binary(op, l, r) => format!(
+                "({} {} {})",
+                self.expr_text(l, value_of, names),
+                op.as_str(),
+                self.expr_text(r, value_of, names)
+            ),
+            Expr::Neg(inner) => format!("-{}", self.expr_text(inner, value_of, names)),
+        }
+    }
+
+    /// Why nothing matches `rel(args)`: per rule, the first literal that
+    /// no binding gets past.
+    fn attempts_for_pattern(
+        &mut self,
+        rel: RelId,
+        args: &[Arg],
+        depth: usize,
+    ) -> Result<Vec<Attempt>, Error> {
+        let rules: Vec<&Rule> = self
+            .program
+            .rules
+            .iter()
+            .filter(|r| r.head == rel)
+            .collect();
+        let mut attempts = Vec::new();
+        for rule in rules {
+            let consts: Vec<Option<u32>> = args
+                .iter()
+                .map(|a| match a {
+                    Arg::Const(c) => Some(*c),
+                    _ => None,
+                })
+                .collect();
+            let Some(instance) = instantiate_partial(rule, &consts) else {
+                continue;
+            };
+            let rule_ref = RuleRef {
+                name: rule.name.clone(),
+                location: rule.location.clone(),
+            };
+            let body_len = instance.rule.body.len();
+            let mut last_ok: Vec<Value> = Vec::new();
+            let mut last_outer: Vec<usize> = Vec::new();
+            // The head's bindings first (the equalities alone), then one
+            // more literal at a time until nothing gets through.
+            let first_end = if instance.equalities > 0 {
+                instance.equalities
+            } else {
+                1
+            };
+            for end in first_end..=body_len {
+                let prefix = Rule {
+                    body: instance.rule.body.get(..end).unwrap_or_default().to_vec(),
+                    ..instance.rule.clone()
+                };
+                let outer = outer_vars(&prefix.body);
+                let prefix = Rule {
+                    head_args: outer.iter().map(|&v| Expr::Var(v)).collect(),
+                    ..prefix
+                };
+                // A prefix that cannot be ordered (a comparison before the
+                // atom binding its variable) is judged with the next literal.
+                let rows = match eval::answer(
+                    &mut self.evaluation.stores,
+                    &self.evaluation.interner,
+                    &prefix,
+                    &Limits::default(),
+                ) {
+                    Ok(rows) => rows,
+                    Err(_) if end < body_len => continue,
+                    Err(e) => return Err(e),
+                };
+                if let Some(first) = rows.first() {
+                    last_ok = first.clone();
+                    last_outer = outer;
+                    continue;
+                }
+                let ids: Vec<Option<u32>> =
+                    last_ok.iter().map(|v| self.interner().get(v)).collect();
+                let value_of = |v: usize| {
+                    last_outer
+                        .iter()
+                        .position(|&o| o == v)
+                        .and_then(|i| ids.get(i).copied().flatten())
+                };
+                let mut bindings = BTreeMap::new();
+                for (i, &v) in last_outer.iter().enumerate() {
+                    if let (Some(name), Some(value)) = (rule.var_names.get(v), last_ok.get(i))
+                        && !name.starts_with('_')
+                    {
+                        bindings.insert(name.clone(), value.clone());
+                    }
+                }
+                let Some(lit) = instance.rule.body.get(end - 1) else {
+                    break;
+                };
+                let names = &instance.rule.var_names;
+                let (failed, reason, why_not, because) = match lit {
+                    Lit::Atom { rel: r, args: a } => {
+                        let text = self.literal_text(*r, a, &value_of, names);
+                        let ground: Option<Vec<u32>> = a
+                            .iter()
+                            .map(|x| match x {
+                                Arg::Const(c) => Some(*c),
+                                Arg::Var(v) => value_of(*v),
+                                Arg::Wild => None,
+                            })
+                            .collect();
+                        let derived = self.program.rules.iter().any(|x| x.head == *r);
+                        let recursion = self.why_stack.contains(&text);
+                        let why = if derived && depth > 0 && !recursion {
+                            let sub_args: Vec<Arg> = match &ground {
+                                Some(g) => g.iter().map(|&c| Arg::Const(c)).collect(),
+                                None => a
+                                    .iter()
+                                    .map(|x| match x {
+                                        Arg::Var(v) => value_of(*v).map_or(Arg::Wild, Arg::Const),
+                                        other => *other,
+                                    })
+                                    .collect(),
+                            };
+                            let mut node = Explanation::leaf(text.clone(), NodeKind::Missing);
+                            node.holds = false;
+                            node.tag = Tag::Bool(false);
+                            self.why_stack.push(text.clone());
+                            let attempts = self.attempts_for_pattern(*r, &sub_args, depth - 1);
+                            self.why_stack.pop();
+                            node.attempts = attempts?;
+                            Some(Box::new(node))
+                        } else {
+                            None
+                        };
+                        let reason = if recursion {
+                            "no tuple matches (it depends on what is being explained, through recursion)".to_string()
+                        } else if derived {
+                            "no tuple matches (and the rules for it derive none)".to_string()
+                        } else {
+                            "no fact matches".to_string()
+                        };
+                        (text, reason, why, None)
+                    }
+                    Lit::Neg { rel: r, args: a } => {
+                        let text = self.literal_text(*r, a, &value_of, names);
+                        let ground: Option<Vec<u32>> = a
+                            .iter()
+                            .map(|x| match x {
+                                Arg::Const(c) => Some(*c),
+                                Arg::Var(v) => value_of(*v),
+                                Arg::Wild => None,
+                            })
+                            .collect();
+                        let witness = match ground {
+                            Some(g) => Some(g),
+                            None => self.witness(*r, a, &value_of)?,
+                        };
+                        let because = match witness {
+                            Some(g) if depth > 0 => Some(Box::new(self.explain_fact(*r, &g)?)),
+                            _ => None,
+                        };
+                        (
+                            format!("not {text}"),
+                            format!("`{text}` holds"),
+                            None,
+                            because,
+                        )
+                    }
+                    Lit::Cmp { op, lhs, rhs } => (
+                        format!(
+                            "{} {} {}",
+                            self.expr_text(lhs, &value_of, names),
+                            op.as_str(),
+                            self.expr_text(rhs, &value_of, names)
+                        ),
+                        "the comparison is false".to_string(),
+                        None,
+                        None,
+                    ),
+                    Lit::Agg(agg) => (
+                        format!("{} {{...}}", agg.function.as_str()),
+                        "the aggregate has no group for these bindings".to_string(),
+                        None,
+                        None,
+                    ),
+                };
+                attempts.push(Attempt {
+                    rule: rule_ref.clone(),
+                    bindings,
+                    failed,
+                    reason,
+                    why_not,
+                    because,
+                });
+                break;
+            }
+        }
+        Ok(attempts)
+    }
+}
+
+/// Whether a store holds a row (a linear scan of one index's runs; used only
+/// for explanations).
+fn store_contains(store: &Store, row: &[u32]) -> bool {
+    let Some(index) = store.indexes.first() else {
+        return false;
+    };
+    let width = store.width;
+    let key: Vec<u32> = if row.is_empty() {
+        vec![0]
+    } else {
+        index
+            .perm
+            .iter()
+            .filter_map(|&c| row.get(c).copied())
+            .collect()
+    };
+    index.runs(crate::storage::Version::Full).any(|run| {
+        let (lo, hi) = crate::storage::key_range(run, width, &key);
+        lo < hi
+    })
+}
+
+/// A rule with its head bound to a fact: equalities first, then the body,
+/// wildcards of positive atoms made variables (so that a binding names every
+/// premise completely).
+struct Instance {
+    rule: Rule,
+    /// How many leading equalities bind the head.
+    equalities: usize,
+    /// The variables a binding reports, in order.
+    outer: Vec<usize>,
+}
+
+fn instantiate(rule: &Rule, row: &[u32]) -> Option<Instance> {
+    let consts: Vec<Option<u32>> = row.iter().map(|&c| Some(c)).collect();
+    instantiate_partial(rule, &consts)
+}
+
+fn instantiate_partial(rule: &Rule, consts: &[Option<u32>]) -> Option<Instance> {
+    let mut body = Vec::new();
+    let mut trailing = Vec::new();
+    let mut seen: FxHashMap<usize, u32> = FxHashMap::default();
+    for (arg, c) in rule.head_args.iter().zip(consts) {
+        let Some(c) = c else { continue };
+        match arg {
+            Expr::Var(v) => {
+                if let Some(prev) = seen.get(v) {
+                    if prev != c {
+                        return None;
+                    }
+                    continue;
+                }
+                seen.insert(*v, *c);
+                body.push(Lit::Cmp {
+                    op: CmpOp::Eq,
+                    lhs: Expr::Var(*v),
+                    rhs: Expr::Const(*c),
+                });
+            }
+            Expr::Const(k) => {
+                if k != c {
+                    return None;
+                }
+            }
+            other => trailing.push(Lit::Cmp {
+                op: CmpOp::Eq,
+                lhs: other.clone(),
+                rhs: Expr::Const(*c),
+            }),
+        }
+    }
+    let equalities = body.len();
+    let mut var_names = rule.var_names.clone();
+    for lit in &rule.body {
+        match lit {
+            Lit::Atom { rel, args } => {
+                let args = args
+                    .iter()
+                    .map(|a| match a {
+                        Arg::Wild => {
+                            var_names.push(format!("_{}", var_names.len()));
+                            Arg::Var(var_names.len() - 1)
+                        }
+                        other => *other,
+                    })
+                    .collect();
+                body.push(Lit::Atom { rel: *rel, args });
+            }
+            other => body.push(other.clone()),
+        }
+    }
+    body.extend(trailing);
+    let outer = outer_vars(&body);
+    Some(Instance {
+        rule: Rule {
+            head: rule.head,
+            head_args: outer.iter().map(|&v| Expr::Var(v)).collect(),
+            body,
+            var_names,
+            name: rule.name.clone(),
+            location: rule.location.clone(),
+        },
+        equalities,
+        outer,
+    })
+}
+
+/// The variables a body binds that the rest of a rule can see, sorted.
+fn outer_vars(body: &[Lit]) -> Vec<usize> {
+    let mut vars: Vec<usize> = body.iter().flat_map(Lit::outer_vars).collect();
+    vars.sort_unstable();
+    vars.dedup();
+    vars
+}

@@ -365,3 +365,86 @@ fn a_failing_test_names_the_expectation_and_exits_1() {
         .stdout(predicate::str::contains("\"passes\" ... ok"))
         .stdout(predicate::str::ends_with("\n1 passed, 1 failed\n"));
 }
+
+#[test]
+fn explain_prints_a_proof_tree_with_sources() {
+    nesy()
+        .args(["explain", "rules/family.nesy", "ancestor(alice, dave)"])
+        .assert()
+        .success()
+        .stdout(
+            "ancestor(alice, dave)  [by rules/family.nesy:22:1 with X = alice, Y = bob, Z = dave]\n  parent(alice, bob)  [fact at rules/family.nesy:12:1]\n  ancestor(bob, dave)  [by rules/family.nesy:21:1 with X = bob, Y = dave]\n    parent(bob, dave)  [fact at rules/family.nesy:14:1]\n",
+        );
+}
+
+#[test]
+fn explain_says_why_not() {
+    nesy()
+        .args(["explain", "rules/family.nesy", "grandparent(bob, alice)"])
+        .assert()
+        .success()
+        .stdout(
+            "NOT grandparent(bob, alice)  [does not hold]\n  rule `grandparent_rule` at rules/family.nesy:25:1: `parent(carol, alice)` fails: no fact matches\n",
+        );
+}
+
+#[test]
+fn explain_json_and_dot() {
+    let out = nesy()
+        .args([
+            "explain",
+            "rules/graph.nesy",
+            "reach(a, c)",
+            "--format",
+            "json",
+        ])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let json: Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(json["fact"], "reach(a, c)");
+    assert_eq!(json["holds"], true);
+    assert_eq!(json["rule"]["location"], "rules/graph.nesy:7:1");
+    assert_eq!(json["premises"][1]["source"], "knowledge/edges.facts:2");
+    let out = nesy()
+        .args([
+            "explain",
+            "rules/graph.nesy",
+            "reach(e, X)",
+            "--format",
+            "json",
+        ])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let json: Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(
+        json[0]["holds"], false,
+        "a goal with variables gives an array"
+    );
+    nesy()
+        .args([
+            "explain",
+            "rules/graph.nesy",
+            "reach(a, b)",
+            "--format",
+            "dot",
+        ])
+        .assert()
+        .success()
+        .stdout(predicate::str::starts_with("digraph explanation {"))
+        .stdout(predicate::str::contains("n0 -> n1;"));
+}
+
+#[test]
+fn explain_needs_one_atom() {
+    nesy()
+        .args(["explain", "rules/family.nesy", "parent(X, Y), parent(Y, Z)"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("explain takes one atom"));
+}

@@ -106,6 +106,16 @@ enum Command {
         /// Print time, iterations and tuples per stratum and rule to stderr.
         #[arg(long)]
         stats: bool,
+        /// Tag every tuple: `bool` (plain), `max-prob` (most likely proof),
+        /// `add-mult` (sum of proofs, clamped), `top-k` (exact over the k
+        /// most likely proofs), `why` (all proofs). Probabilities are
+        /// printed as the last column (tsv, csv, table) or as
+        /// `{"tuple": [...], "probability": p}` (json).
+        #[arg(long, default_value = "bool", value_name = "NAME")]
+        semiring: String,
+        /// The k of `--semiring top-k`.
+        #[arg(short = 'k', long = "top-k", default_value_t = nesy::engine::DEFAULT_K, value_name = "K")]
+        k: usize,
         #[command(flatten)]
         limits: LimitArgs,
     },
@@ -184,16 +194,28 @@ fn main() -> ExitCode {
             format,
             output,
             stats,
+            semiring,
+            k,
             limits,
-        } => outcome(run::run(
-            &files,
-            &relations,
-            format,
-            output.as_deref(),
-            stats,
-            &limits,
-            color,
-        )),
+        } => match semiring.parse::<nesy::engine::SemiringKind>() {
+            Ok(kind) => {
+                let kind = match kind {
+                    nesy::engine::SemiringKind::TopK(_) => nesy::engine::SemiringKind::TopK(k),
+                    other => other,
+                };
+                outcome(run::run(
+                    &files,
+                    &relations,
+                    format,
+                    output.as_deref(),
+                    stats,
+                    kind,
+                    &limits,
+                    color,
+                ))
+            }
+            Err(message) => Err(message),
+        },
         Command::Query {
             file,
             goal,

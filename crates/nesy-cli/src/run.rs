@@ -3,6 +3,7 @@
 
 use crate::{Outcome, files, plural, render};
 use clap::{Args, ValueEnum};
+use nesy::engine::{SemiringKind, TaggedRelation, TaggedRow};
 use nesy::{Answers, Error, Evaluation, Limits, Program, Relation, Stats, TestOutcome, Value};
 use serde_json::{Map, json};
 use std::io::Write;
@@ -128,6 +129,7 @@ pub fn run(
     format: OutputFormat,
     output: Option<&Path>,
     stats: bool,
+    semiring: SemiringKind,
     limits: &LimitArgs,
     color: bool,
 ) -> Outcome {
@@ -136,6 +138,11 @@ pub fn run(
         Err(o) => return o,
     };
     let limits = limits.limits();
+    if semiring != SemiringKind::Bool {
+        return run_tagged(
+            &program, relations, format, output, semiring, &limits, color,
+        );
+    }
     let mut evaluation = match program.evaluate(&limits) {
         Ok(e) => e,
         Err(e) => {
@@ -182,6 +189,129 @@ pub fn run(
         eprint!("{}", stats_table(evaluation.stats(), &evaluation));
     }
     Outcome::Success
+}
+
+/// `nesy run --semiring ...`: every tuple with its probability.
+fn run_tagged(
+    program: &Program,
+    relations: &[String],
+    format: OutputFormat,
+    output: Option<&Path>,
+    semiring: SemiringKind,
+    limits: &Limits,
+    color: bool,
+) -> Outcome {
+    let tagged = match program.engine().evaluate_tagged(semiring, limits) {
+        Ok(t) => t,
+        Err(e) => {
+            report(&Error::from(e), color);
+            return Outcome::Failed;
+        }
+    };
+    let names: Vec<String> = if relations.is_empty() {
+        tagged
+            .support
+            .derived_relations()
+            .iter()
+            .map(|s| s.to_string())
+            .collect()
+    } else {
+        relations.to_vec()
+    };
+    let mut selected: Vec<TaggedRelation> = Vec::new();
+    for name in &names {
+        match tagged.relation(name) {
+            Some(r) => selected.push(r),
+            None => return Outcome::Usage(format!("no relation `{name}` in the program")),
+        }
+    }
+    let plain_row = |row: &TaggedRow, sep: &str| {
+        let mut fields: Vec<String> = row.tuple.iter().map(|v| v.plain().to_string()).collect();
+        fields.push(format!("{}", row.probability));
+        fields.join(sep)
+    };
+    if let Some(dir) = output {
+        if let Err(e) = std::fs::create_dir_all(dir) {
+            return Outcome::Usage(format!("cannot create `{}`: {e}", dir.display()));
+        }
+        for r in &selected {
+            let path = dir.join(format!("{}.tsv", file_name(&r.name)));
+            let text: String = r
+                .rows
+                .iter()
+                .map(|row| plain_row(row, "\t") + "\n")
+                .collect();
+            if let Err(e) = files::write_atomically(&path, &text) {
+                return Outcome::Usage(format!("cannot write `{}`: {e}", path.display()));
+            }
+        }
+        return Outcome::Success;
+    }
+    let written = write_out(|out| match format {
+        OutputFormat::Tsv => {
+            let mut sorted: Vec<&TaggedRelation> = selected.iter().collect();
+            sorted.sort_by(|a, b| a.name.cmp(&b.name));
+            for r in sorted {
+                for row in &r.rows {
+                    writeln!(out, "{}\t{}", r.name, plain_row(row, "\t"))?;
+                }
+            }
+            Ok(())
+        }
+        OutputFormat::Csv => {
+            for r in &selected {
+                for row in &r.rows {
+                    let mut fields = vec![csv_field(&r.name)];
+                    fields.extend(row.tuple.iter().map(|v| csv_field(&v.to_plain_string())));
+                    fields.push(format!("{}", row.probability));
+                    writeln!(out, "{}", fields.join(","))?;
+                }
+            }
+            Ok(())
+        }
+        OutputFormat::Json => {
+            let mut map = Map::new();
+            for r in &selected {
+                map.insert(r.name.clone(), json!(r.rows));
+            }
+            let mut doc = Map::new();
+            doc.insert("relations".to_string(), serde_json::Value::Object(map));
+            doc.insert("semiring".to_string(), json!(semiring_name(semiring)));
+            writeln!(out, "{:#}", serde_json::Value::Object(doc))
+        }
+        OutputFormat::Table => {
+            for r in &selected {
+                writeln!(out, "{} ({})", r.name, plural(r.rows.len(), "tuple"))?;
+                let cells: Vec<Vec<String>> = r
+                    .rows
+                    .iter()
+                    .map(|row| {
+                        let mut c: Vec<String> = row.tuple.iter().map(Value::to_string).collect();
+                        c.push(format!("p = {}", row.probability));
+                        c
+                    })
+                    .collect();
+                out.write_all(aligned(&cells, "  ").as_bytes())?;
+                writeln!(out)?;
+            }
+            Ok(())
+        }
+    });
+    match written {
+        Ok(()) => Outcome::Success,
+        Err(m) => Outcome::Usage(m),
+    }
+}
+
+/// The semiring's name as `--semiring` takes it.
+fn semiring_name(s: SemiringKind) -> String {
+    match s {
+        SemiringKind::Bool => "bool".to_string(),
+        SemiringKind::MaxProb => "max-prob".to_string(),
+        SemiringKind::AddMult => "add-mult".to_string(),
+        SemiringKind::TopK(k) => format!("top-{k}"),
+        SemiringKind::Why => "why".to_string(),
+    }
 }
 
 /// `nesy query`.

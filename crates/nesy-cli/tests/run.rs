@@ -448,3 +448,69 @@ fn explain_needs_one_atom() {
         .code(1)
         .stderr(predicate::str::contains("explain takes one atom"));
 }
+
+#[test]
+fn run_with_a_probabilistic_semiring_appends_the_probability() {
+    let out = nesy()
+        .args([
+            "run",
+            "rules/probabilistic.nesy",
+            "--semiring",
+            "top-k",
+            "-k",
+            "100",
+            "--format",
+            "tsv",
+            "-r",
+            "path",
+        ])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let text = String::from_utf8(out).unwrap();
+    let rows: Vec<(String, f64)> = text
+        .lines()
+        .map(|l| {
+            let (tuple, p) = l.rsplit_once('\t').unwrap();
+            (tuple.to_string(), p.parse().unwrap())
+        })
+        .collect();
+    assert_eq!(rows.len(), 6);
+    // ProbLog: P(path(a, c)) = 1 - (1 - 0.9 * 0.8) * (1 - 0.5) = 0.86
+    let (tuple, p) = &rows[1];
+    assert_eq!(tuple, "path\ta\tc");
+    assert!((p - 0.86).abs() < 1e-12);
+
+    let out = nesy()
+        .args([
+            "run",
+            "rules/probabilistic.nesy",
+            "--semiring",
+            "max-prob",
+            "--format",
+            "json",
+            "-r",
+            "path",
+        ])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let json: Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(json["semiring"], "max-prob");
+    let first = &json["relations"]["path"][1];
+    assert_eq!(first["tuple"], serde_json::json!(["a", "c"]));
+    assert!((first["probability"].as_f64().unwrap() - 0.72).abs() < 1e-12);
+}
+
+#[test]
+fn an_unknown_semiring_is_a_usage_error() {
+    nesy()
+        .args(["run", "rules/probabilistic.nesy", "--semiring", "fuzzy"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("unknown semiring `fuzzy`"));
+}

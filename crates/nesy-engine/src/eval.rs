@@ -339,6 +339,11 @@ fn check_limits(
     ctx.check_time()
 }
 
+/// Relations grouped into strata, in evaluation order.
+pub(crate) fn strata_order(n: usize, rules: &[Rule]) -> Result<Vec<Vec<RelId>>, Error> {
+    strata(n, rules)
+}
+
 /// Relations grouped into strata, in an order where every stratum comes
 /// after the strata it reads.
 fn strata(n: usize, rules: &[Rule]) -> Result<Vec<Vec<RelId>>, Error> {

@@ -27,6 +27,10 @@ pub struct Program {
     /// Per relation, where runs of its facts came from (for explanations;
     /// one entry per written fact, one per run of consecutive imported lines).
     origins: Vec<Vec<Origin>>,
+    /// `p :: fact.`: each occurrence an independent event.
+    pub(crate) probabilistic_facts: Vec<(RelId, Vec<u32>, f64)>,
+    /// The weight of each rule (`p :: head :- body.`), by rule index.
+    pub(crate) rule_weights: Vec<Option<f64>>,
 }
 
 /// Where facts `first_row..first_row + rows` of a relation were written:
@@ -152,6 +156,7 @@ impl Program {
             let rel = self.relation_id(&clause.head.relation, values.len(), source)?;
             let at = source.position(clause.span.start);
             self.note_origin(rel, source.name(), at.line, at.column);
+            let probability = clause.probability.as_ref().map(|p| p.value);
             let row: Vec<u32> = values
                 .into_iter()
                 .map(|v| {
@@ -159,6 +164,9 @@ impl Program {
                     Arc::make_mut(&mut self.interner).intern(value)
                 })
                 .collect();
+            if let Some(p) = probability {
+                self.probabilistic_facts.push((rel, row.clone(), p));
+            }
             self.push_row(rel, row);
             return Ok(());
         }
@@ -176,6 +184,9 @@ impl Program {
         let body = lowering.body(&clause.body, &outside)?;
         let var_names = lowering.vars;
         let head = self.relation_id(&clause.head.relation, clause.head.args.len(), source)?;
+        self.rule_weights.resize(self.rules.len(), None);
+        self.rule_weights
+            .push(clause.probability.as_ref().map(|p| p.value));
         self.rules.push(Rule {
             head,
             head_args,

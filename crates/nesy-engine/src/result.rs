@@ -228,6 +228,11 @@ impl Evaluation {
         self.relation(relation).is_some_and(|r| r.contains(values))
     }
 
+    /// A relation's id by name.
+    pub(crate) fn relation_id(&self, relation: &str) -> Option<usize> {
+        self.names.lookup(relation)
+    }
+
     /// How many tuples a relation holds, without reading them out.
     pub fn count(&self, relation: &str) -> Option<usize> {
         self.stores.get(self.names.lookup(relation)?).map(|s| s.len)

@@ -2,7 +2,8 @@
 
 use crate::Error;
 use nesy_engine::{
-    Answers, Evaluation, ExplainOptions, Explanation, Limits, Query, TestResult, Value,
+    Answers, Evaluation, ExplainOptions, Explanation, Limits, Query, SemiringKind, TestResult,
+    Value,
 };
 use nesy_lang::ast::{ImportSource, Item, Literal};
 use nesy_lang::{Checked, Diagnostic, SourceFile, ValueType};
@@ -146,6 +147,54 @@ impl Program {
         let query = self.compile_goal(&mut engine, goal)?;
         let mut evaluation = engine.evaluate(limits)?;
         Ok(engine.explain(&mut evaluation, &query, options)?)
+    }
+
+    /// Answers a goal with the probability of each answer under a
+    /// semiring (the goal's answers become a relation of their own, so
+    /// conjunctions, negations and shared events are accounted for).
+    pub fn query_tagged(
+        &self,
+        goal: &str,
+        semiring: SemiringKind,
+        limits: &Limits,
+    ) -> Result<Answers, Error> {
+        let mut engine = self.engine.clone();
+        let query = self.compile_goal(&mut engine, goal)?;
+        let relation = engine.add_query_relation(&query);
+        let tagged = engine.evaluate_tagged(semiring, limits)?;
+        let rows = tagged
+            .relation(&relation)
+            .map(|r| r.rows)
+            .unwrap_or_default();
+        Ok(Answers {
+            goal: query.text.clone(),
+            variables: query.variables.clone(),
+            probabilities: Some(rows.iter().map(|r| r.probability).collect()),
+            rows: rows.into_iter().map(|r| r.tuple).collect(),
+            strategy: nesy_engine::Strategy::Full,
+        })
+    }
+
+    /// [`Program::explain`] with every node tagged by its probability under
+    /// a semiring.
+    pub fn explain_tagged(
+        &self,
+        goal: &str,
+        options: &ExplainOptions,
+        semiring: SemiringKind,
+        limits: &Limits,
+    ) -> Result<Vec<Explanation>, Error> {
+        let mut engine = self.engine.clone();
+        let query = self.compile_goal(&mut engine, goal)?;
+        let mut evaluation = engine.evaluate(limits)?;
+        let mut explanations = engine.explain(&mut evaluation, &query, options)?;
+        if semiring != SemiringKind::Bool {
+            let tagged = engine.evaluate_tagged(semiring, limits)?;
+            for e in &mut explanations {
+                e.apply_tags(&tagged);
+            }
+        }
+        Ok(explanations)
     }
 
     /// Compiles a goal into `engine`, which must be (a clone of) this

@@ -106,16 +106,8 @@ enum Command {
         /// Print time, iterations and tuples per stratum and rule to stderr.
         #[arg(long)]
         stats: bool,
-        /// Tag every tuple: `bool` (plain), `max-prob` (most likely proof),
-        /// `add-mult` (sum of proofs, clamped), `top-k` (exact over the k
-        /// most likely proofs), `why` (all proofs). Probabilities are
-        /// printed as the last column (tsv, csv, table) or as
-        /// `{"tuple": [...], "probability": p}` (json).
-        #[arg(long, default_value = "bool", value_name = "NAME")]
-        semiring: String,
-        /// The k of `--semiring top-k`.
-        #[arg(short = 'k', long = "top-k", default_value_t = nesy::engine::DEFAULT_K, value_name = "K")]
-        k: usize,
+        #[command(flatten)]
+        semiring: run::SemiringArgs,
         #[command(flatten)]
         limits: LimitArgs,
     },
@@ -128,6 +120,8 @@ enum Command {
         /// Output format.
         #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
         format: OutputFormat,
+        #[command(flatten)]
+        semiring: run::SemiringArgs,
         #[command(flatten)]
         limits: LimitArgs,
     },
@@ -152,6 +146,8 @@ enum Command {
         /// How deep "why not" follows a missing premise into its rules.
         #[arg(long, default_value_t = 3)]
         depth: usize,
+        #[command(flatten)]
+        semiring: run::SemiringArgs,
         #[command(flatten)]
         limits: LimitArgs,
     },
@@ -195,33 +191,28 @@ fn main() -> ExitCode {
             output,
             stats,
             semiring,
-            k,
             limits,
-        } => match semiring.parse::<nesy::engine::SemiringKind>() {
-            Ok(kind) => {
-                let kind = match kind {
-                    nesy::engine::SemiringKind::TopK(_) => nesy::engine::SemiringKind::TopK(k),
-                    other => other,
-                };
-                outcome(run::run(
-                    &files,
-                    &relations,
-                    format,
-                    output.as_deref(),
-                    stats,
-                    kind,
-                    &limits,
-                    color,
-                ))
-            }
-            Err(message) => Err(message),
-        },
+        } => semiring.kind().and_then(|kind| {
+            outcome(run::run(
+                &files,
+                &relations,
+                format,
+                output.as_deref(),
+                stats,
+                kind,
+                &limits,
+                color,
+            ))
+        }),
         Command::Query {
             file,
             goal,
             format,
+            semiring,
             limits,
-        } => outcome(run::query(&file, &goal, format, &limits, color)),
+        } => semiring
+            .kind()
+            .and_then(|kind| outcome(run::query(&file, &goal, format, kind, &limits, color))),
         Command::Test { paths, limits } => outcome(run::test(&paths, &limits, color)),
         Command::Explain {
             file,
@@ -230,20 +221,24 @@ fn main() -> ExitCode {
             all,
             max_proofs,
             depth,
+            semiring,
             limits,
-        } => outcome(run::explain(
-            &file,
-            &goal,
-            format,
-            &nesy::ExplainOptions {
-                all,
-                max_proofs,
-                why_not_depth: depth,
-                ..nesy::ExplainOptions::default()
-            },
-            &limits,
-            color,
-        )),
+        } => semiring.kind().and_then(|kind| {
+            outcome(run::explain(
+                &file,
+                &goal,
+                format,
+                &nesy::ExplainOptions {
+                    all,
+                    max_proofs,
+                    why_not_depth: depth,
+                    ..nesy::ExplainOptions::default()
+                },
+                kind,
+                &limits,
+                color,
+            ))
+        }),
     };
     match result {
         Ok(code) => code,

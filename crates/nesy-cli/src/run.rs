@@ -23,6 +23,31 @@ pub enum OutputFormat {
     Csv,
 }
 
+/// `--semiring NAME [-k K]`.
+#[derive(Args, Debug, Clone)]
+pub struct SemiringArgs {
+    /// Tag every tuple: `bool` (plain), `max-prob` (most likely proof),
+    /// `add-mult` (sum of proofs, clamped), `top-k` (exact over the k most
+    /// likely proofs), `why` (all proofs). Probabilities are printed as the
+    /// last column (tsv, csv, table) or as `{"tuple": [...],
+    /// "probability": p}` (json).
+    #[arg(long, default_value = "bool", value_name = "NAME")]
+    semiring: String,
+    /// The k of `--semiring top-k`.
+    #[arg(short = 'k', long = "top-k", default_value_t = nesy::engine::DEFAULT_K, value_name = "K")]
+    k: usize,
+}
+
+impl SemiringArgs {
+    /// The semiring asked for (a usage error when unknown).
+    pub fn kind(&self) -> Result<SemiringKind, String> {
+        Ok(match self.semiring.parse::<SemiringKind>()? {
+            SemiringKind::TopK(_) => SemiringKind::TopK(self.k),
+            other => other,
+        })
+    }
+}
+
 /// Bounds that stop a runaway evaluation.
 #[derive(Args, Debug, Clone)]
 pub struct LimitArgs {
@@ -319,6 +344,7 @@ pub fn query(
     path: &Path,
     goal: &str,
     format: OutputFormat,
+    semiring: SemiringKind,
     limits: &LimitArgs,
     color: bool,
 ) -> Outcome {
@@ -326,7 +352,12 @@ pub fn query(
         Ok(p) => p,
         Err(o) => return o,
     };
-    let answers = match program.query(goal, &limits.limits()) {
+    let answered = if semiring == SemiringKind::Bool {
+        program.query(goal, &limits.limits())
+    } else {
+        program.query_tagged(goal, semiring, &limits.limits())
+    };
+    let answers = match answered {
         Ok(a) => a,
         Err(e) => {
             report(&e, color);
@@ -342,14 +373,17 @@ pub fn query(
                 ','
             };
             let mut out = String::new();
-            for row in &answers.rows {
-                let fields: Vec<String> = row
+            for (i, row) in answers.rows.iter().enumerate() {
+                let mut fields: Vec<String> = row
                     .iter()
                     .map(|v| {
                         let plain = v.to_plain_string();
                         if sep == ',' { csv_field(&plain) } else { plain }
                     })
                     .collect();
+                if let Some(p) = answers.probabilities.as_ref().and_then(|ps| ps.get(i)) {
+                    fields.push(p.to_string());
+                }
                 out.push_str(&fields.join(&sep.to_string()));
                 out.push('\n');
             }
@@ -380,6 +414,7 @@ pub fn explain(
     goal: &str,
     format: ExplainFormat,
     options: &nesy::ExplainOptions,
+    semiring: SemiringKind,
     limits: &LimitArgs,
     color: bool,
 ) -> Outcome {
@@ -387,7 +422,7 @@ pub fn explain(
         Ok(p) => p,
         Err(o) => return o,
     };
-    let explanations = match program.explain(goal, options, &limits.limits()) {
+    let explanations = match program.explain_tagged(goal, options, semiring, &limits.limits()) {
         Ok(e) => e,
         Err(e) => {
             report(&e, color);
@@ -595,12 +630,32 @@ fn table(out: &mut dyn Write, relations: &[Relation], answers: &[Answers]) -> st
 }
 
 fn answers_table(answers: &Answers) -> String {
+    let probability = |i: usize| {
+        answers
+            .probabilities
+            .as_ref()
+            .and_then(|ps| ps.get(i))
+            .copied()
+    };
     if answers.variables.is_empty() {
-        return if answers.holds() {
-            "true\n".to_string()
-        } else {
-            "false\n".to_string()
+        return match (answers.holds(), probability(0)) {
+            (true, Some(p)) => format!("true (p = {p})\n"),
+            (true, None) => "true\n".to_string(),
+            (false, _) => "false\n".to_string(),
         };
+    }
+    if answers.probabilities.is_some() {
+        let mut header = answers.variables.clone();
+        header.push("p".to_string());
+        let mut cells = vec![header];
+        for (i, row) in answers.rows.iter().enumerate() {
+            let mut c: Vec<String> = row.iter().map(Value::to_string).collect();
+            c.push(probability(i).map(|p| p.to_string()).unwrap_or_default());
+            cells.push(c);
+        }
+        let mut out = aligned(&cells, "");
+        out.push_str(&format!("({})\n", plural(answers.rows.len(), "answer")));
+        return out;
     }
     let mut cells = vec![answers.variables.clone()];
     cells.extend(
@@ -649,12 +704,16 @@ fn csv_lines(out: &mut dyn Write, relations: &[Relation]) -> std::io::Result<()>
 }
 
 fn answers_json(a: &Answers) -> serde_json::Value {
-    json!({
+    let mut doc = json!({
         "goal": a.goal,
         "variables": a.variables,
         "rows": a.rows,
         "strategy": a.strategy,
-    })
+    });
+    if let (Some(ps), Some(map)) = (&a.probabilities, doc.as_object_mut()) {
+        map.insert("probabilities".to_string(), json!(ps));
+    }
+    doc
 }
 
 fn json_relations(

@@ -514,3 +514,51 @@ fn an_unknown_semiring_is_a_usage_error() {
         .code(2)
         .stderr(predicate::str::contains("unknown semiring `fuzzy`"));
 }
+
+#[test]
+fn query_and_explain_carry_probabilities_under_a_semiring() {
+    nesy()
+        .args([
+            "query",
+            "rules/probabilistic.nesy",
+            "path(a, X), path(X, d)",
+            "--semiring",
+            "top-k",
+            "-k",
+            "50",
+            "--format",
+            "tsv",
+        ])
+        .assert()
+        .success()
+        .stdout("b\t0.7200000000000001\nc\t0.8600000000000001\n");
+    nesy()
+        .args([
+            "query",
+            "rules/probabilistic.nesy",
+            "dry",
+            "--semiring",
+            "top-k",
+        ])
+        .assert()
+        .success()
+        .stdout("true (p = 0.24)\n");
+    let out = nesy()
+        .args([
+            "explain",
+            "rules/probabilistic.nesy",
+            "path(a, d)",
+            "--semiring",
+            "max-prob",
+            "--format",
+            "json",
+        ])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let json: Value = serde_json::from_slice(&out).unwrap();
+    assert!((json["tag"].as_f64().unwrap() - 0.72).abs() < 1e-12);
+    assert!((json["premises"][0]["tag"].as_f64().unwrap() - 0.9).abs() < 1e-12);
+}

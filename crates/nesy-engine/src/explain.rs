@@ -78,6 +78,8 @@ impl Default for ExplainOptions {
 pub enum Tag {
     /// Holds or not.
     Bool(bool),
+    /// The probability under a probabilistic semiring.
+    Probability(f64),
 }
 
 /// A rule, by `@name` and place.
@@ -173,6 +175,9 @@ pub struct Explanation {
     /// Other proofs of the same fact (with `all`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub alternatives: Vec<Explanation>,
+    /// The relation and tuple of the node, for tagging.
+    #[serde(skip)]
+    atom: Option<(String, Vec<Value>)>,
 }
 
 impl Explanation {
@@ -189,6 +194,31 @@ impl Explanation {
             aggregate: None,
             attempts: Vec::new(),
             alternatives: Vec::new(),
+            atom: None,
+        }
+    }
+
+    /// Replaces each node's tag with its probability under the semiring of
+    /// `tagged` (which must come from the same program).
+    pub fn apply_tags(&mut self, tagged: &crate::TaggedEvaluation) {
+        if let Some((relation, tuple)) = &self.atom
+            && let Some(p) = tagged.probability(relation, tuple)
+        {
+            self.tag = Tag::Probability(p);
+        }
+        for p in &mut self.premises {
+            p.apply_tags(tagged);
+        }
+        for alt in &mut self.alternatives {
+            alt.apply_tags(tagged);
+        }
+        for a in &mut self.attempts {
+            if let Some(w) = &mut a.why_not {
+                w.apply_tags(tagged);
+            }
+            if let Some(b) = &mut a.because {
+                b.apply_tags(tagged);
+            }
         }
     }
 
@@ -233,6 +263,10 @@ impl Explanation {
             (NodeKind::Rule, None, _) => String::new(),
         };
         let mark = if self.holds { "" } else { "NOT " };
+        let how = match self.tag {
+            Tag::Probability(p) => format!("p = {p:.6}; {how}"),
+            Tag::Bool(_) => how,
+        };
         let _ = writeln!(out, "{pad}{mark}{}  [{how}]", self.fact);
         for p in &self.premises {
             p.write_text(out, depth + 1);
@@ -276,6 +310,10 @@ impl Explanation {
             _ => format!("{:?}", self.kind).to_lowercase(),
         };
         let color = if self.holds { "black" } else { "red" };
+        let detail = match self.tag {
+            Tag::Probability(p) => format!("{detail}\np = {p:.4}"),
+            Tag::Bool(_) => detail,
+        };
         let _ = writeln!(
             out,
             "  n{id} [label=\"{}\\n{}\", color={color}];",
@@ -403,6 +441,23 @@ impl Explainer<'_> {
         format!("{name}({})", args.join(", "))
     }
 
+    fn fact_node(&self, rel: RelId, row: &[u32], kind: NodeKind) -> Explanation {
+        let mut node = Explanation::leaf(self.fact_text(rel, row), kind);
+        let name = self
+            .program
+            .relations
+            .get(rel)
+            .map(|r| r.name.clone())
+            .unwrap_or_default();
+        node.atom = Some((
+            name,
+            row.iter()
+                .map(|&id| self.interner().value(id).clone())
+                .collect(),
+        ));
+        node
+    }
+
     fn pattern(&self, rel: RelId, args: &[Arg], names: &[String]) -> String {
         let name = self
             .program
@@ -464,11 +519,11 @@ impl Explainer<'_> {
                 return Ok(first);
             }
             // The search budget ran out: say that it holds, without a proof.
-            let mut node = Explanation::leaf(self.fact_text(rel, row), NodeKind::Rule);
+            let mut node = self.fact_node(rel, row, NodeKind::Rule);
             node.source = Some("holds; the proof search gave up (raise the budget)".to_string());
             return Ok(node);
         }
-        let mut node = Explanation::leaf(self.fact_text(rel, row), NodeKind::Missing);
+        let mut node = self.fact_node(rel, row, NodeKind::Missing);
         node.holds = false;
         node.tag = Tag::Bool(false);
         let args: Vec<Arg> = row.iter().map(|&c| Arg::Const(c)).collect();
@@ -494,7 +549,7 @@ impl Explainer<'_> {
         }
         let mut proofs = Vec::new();
         if self.is_base(rel, row) {
-            let mut node = Explanation::leaf(self.fact_text(rel, row), NodeKind::Fact);
+            let mut node = self.fact_node(rel, row, NodeKind::Fact);
             node.source = self.program.fact_origin(rel, row);
             proofs.push(node);
         }
@@ -635,7 +690,7 @@ impl Explainer<'_> {
         }
         let head_rel = rule.head;
         let head_row: Vec<u32> = path.last().map(|(_, r)| r.clone()).unwrap_or_default();
-        let mut node = Explanation::leaf(self.fact_text(head_rel, &head_row), NodeKind::Rule);
+        let mut node = self.fact_node(head_rel, &head_row, NodeKind::Rule);
         node.rule = Some(RuleRef {
             name: rule.name.clone(),
             location: rule.location.clone(),

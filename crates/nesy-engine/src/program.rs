@@ -311,6 +311,26 @@ impl Program {
             .map(|r| (r.name.as_str(), (r.arity != usize::MAX).then_some(r.arity)))
     }
 
+    /// Makes a query's answers a relation of its own, named `?- goal`, so
+    /// that evaluating the program (under any semiring) derives them.
+    /// Returns the relation's name.
+    pub fn add_query_relation(&mut self, query: &Query) -> String {
+        let name = format!("?- {}", query.text);
+        let head = self.relations.len();
+        self.names.by_key.insert(name.clone(), head);
+        self.relations.push(RelationInfo {
+            name: name.clone(),
+            arity: query.variables.len(),
+        });
+        self.facts.push(Vec::new());
+        let mut rule = query.rule.clone();
+        rule.head = head;
+        self.rule_weights.resize(self.rules.len(), None);
+        self.rule_weights.push(None);
+        self.rules.push(rule);
+        name
+    }
+
     /// Whether the program has a relation of this name.
     pub fn has_relation(&self, relation: &str) -> bool {
         self.names.lookup(relation).is_some()

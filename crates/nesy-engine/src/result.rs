@@ -96,6 +96,9 @@ pub struct Answers {
     pub rows: Vec<Vec<Value>>,
     /// How the answers were computed.
     pub strategy: Strategy,
+    /// Under a probabilistic semiring: each row's probability, in order.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub probabilities: Option<Vec<f64>>,
 }
 
 impl Answers {
@@ -256,6 +259,7 @@ impl Evaluation {
             variables: query.variables.clone(),
             rows,
             strategy: Strategy::Full,
+            probabilities: None,
         })
     }
 }
@@ -318,6 +322,7 @@ impl Program {
                 variables: query.variables.clone(),
                 rows,
                 strategy: Strategy::MagicSets,
+                probabilities: None,
             });
         }
         self.evaluate(limits)?.answer(query, limits)

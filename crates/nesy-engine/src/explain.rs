@@ -314,9 +314,15 @@ impl Explanation {
             Tag::Probability(p) => format!("{detail}\np = {p:.4}"),
             Tag::Bool(_) => detail,
         };
+        // Base facts are shaded, failed goals red.
+        let style = match self.kind {
+            NodeKind::Fact => ", style=\"rounded,filled\", fillcolor=\"#eeeeee\"",
+            NodeKind::Missing => ", fontcolor=red",
+            _ => "",
+        };
         let _ = writeln!(
             out,
-            "  n{id} [label=\"{}\\n{}\", color={color}];",
+            "  n{id} [label=\"{}\\n{}\", color={color}{style}];",
             escape(&self.fact),
             escape(&detail)
         );
@@ -329,7 +335,8 @@ impl Explanation {
             *next += 1;
             let _ = writeln!(
                 out,
-                "  n{aid} [label=\"{}\\nfails: {}\", color=red, style=dashed];",
+                "  n{aid} [label=\"rule {}\\n{}\\nfails: {}\", color=red, style=dashed];",
+                escape(a.rule.name.as_deref().unwrap_or(&a.rule.location)),
                 escape(&a.failed),
                 escape(&a.reason)
             );

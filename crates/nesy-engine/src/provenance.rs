@@ -29,10 +29,10 @@
 //! Semantics: each `p :: fact.` is an independent event; each ground
 //! instance of a `p :: rule.` (a binding of all its variables) is an
 //! independent event, as in ProbLog. `not a` gets `1 - P(a)` under
-//! `max-prob` and `add-mult`; under `top-k` and `why` it is a fresh event of
-//! probability `1 - P(a)` (exact when `a`'s events are not shared with the
-//! rest of the proof). Aggregates are computed over every tuple that can
-//! hold, and their results count as certain.
+//! `max-prob` and `add-mult`; under `top-k` and `why` it is the negation of
+//! `a`'s proofs (proofs are sets of events that happen and events that do
+//! not), so probabilities stay exact. Aggregates are computed over every
+//! tuple that can hold, and their results count as certain.
 
 use crate::Error;
 use crate::eval::{self, Limits};
@@ -164,22 +164,40 @@ impl Semiring for AddMult {
     }
 }
 
-/// Proof sets, the `k` most likely kept (`k = usize::MAX`: all, for `why`).
+/// Proof sets, the `k` most likely kept (`why`: up to [`WHY_LIMIT`]).
+///
+/// A proof is a sorted set of *literals*: event `e` as `2e` (it happens) or
+/// `2e + 1` (it does not, from a negation). A proof with both is
+/// contradictory and dropped, so negation stays exact: `not b` is the
+/// negation of `b`'s proofs, put back into disjunctive form.
 struct Proofs {
     k: usize,
+}
+
+fn literal_probability(literal: u32, events: &[f64]) -> f64 {
+    let p = events.get((literal >> 1) as usize).copied().unwrap_or(1.0);
+    if literal & 1 == 0 { p } else { 1.0 - p }
 }
 
 fn proof_probability(proof: &Proof, events: &[f64]) -> f64 {
     proof
         .iter()
-        .map(|&e| events.get(e as usize).copied().unwrap_or(1.0))
+        .map(|&l| literal_probability(l, events))
         .product()
 }
 
+/// Whether a sorted proof holds an event and its negation.
+fn contradictory(proof: &[u32]) -> bool {
+    proof
+        .windows(2)
+        .any(|w| matches!(w, [a, b] if a >> 1 == b >> 1))
+}
+
 impl Proofs {
-    /// Keeps minimal proofs (a superset of another proof adds nothing),
-    /// the most likely first, at most `k`.
+    /// Keeps consistent, minimal proofs (a superset of another proof adds
+    /// nothing), the most likely first, at most `k`.
     fn normalize(&self, mut proofs: Vec<Proof>, events: &[f64]) -> Vec<Proof> {
+        proofs.retain(|p| !contradictory(p));
         proofs.sort_by(|a, b| a.len().cmp(&b.len()).then_with(|| a.cmp(b)));
         proofs.dedup();
         let mut minimal: Vec<Proof> = Vec::new();
@@ -212,7 +230,7 @@ impl Semiring for Proofs {
         vec![Vec::new()]
     }
     fn event(&self, id: u32, _: f64) -> Vec<Proof> {
-        vec![vec![id]]
+        vec![vec![id << 1]]
     }
     fn add(&self, a: &Vec<Proof>, b: &Vec<Proof>, events: &[f64]) -> Vec<Proof> {
         let mut all = a.clone();
@@ -231,16 +249,18 @@ impl Semiring for Proofs {
         }
         self.normalize(all, events)
     }
+    /// not (p1 or p2 or ...) = (not p1) and (not p2) and ..., each
+    /// `not pi` the disjunction of its negated literals.
     fn negate(&self, a: &Vec<Proof>, events: &mut Vec<f64>) -> Vec<Proof> {
-        let p = dnf_probability(a, events);
-        if p <= 0.0 {
-            return self.one();
+        let mut result = self.one();
+        for proof in a {
+            let clause: Vec<Proof> = proof.iter().map(|&l| vec![l ^ 1]).collect();
+            result = self.mul(&result, &clause, events);
+            if result.is_empty() {
+                break;
+            }
         }
-        if p >= 1.0 {
-            return self.zero();
-        }
-        events.push(1.0 - p);
-        vec![vec![(events.len() - 1) as u32]]
+        result
     }
     fn probability(&self, a: &Vec<Proof>, events: &[f64]) -> f64 {
         dnf_probability(a, events)
@@ -271,8 +291,8 @@ fn wmc(mut proofs: Vec<Proof>, events: &[f64], memo: &mut FxHashMap<Vec<Proof>, 
     }
     let mut counts: FxHashMap<u32, usize> = FxHashMap::default();
     for p in &proofs {
-        for &e in p {
-            *counts.entry(e).or_default() += 1;
+        for &l in p {
+            *counts.entry(l >> 1).or_default() += 1;
         }
     }
     let Some((&pivot, _)) = counts
@@ -282,16 +302,18 @@ fn wmc(mut proofs: Vec<Proof>, events: &[f64], memo: &mut FxHashMap<Vec<Proof>, 
         return 0.0;
     };
     let pe = events.get(pivot as usize).copied().unwrap_or(1.0);
-    // pivot true: drop it from every proof; pivot false: drop proofs using it
-    let with: Vec<Proof> = proofs
-        .iter()
-        .map(|p| p.iter().copied().filter(|&e| e != pivot).collect())
-        .collect();
-    let without: Vec<Proof> = proofs
-        .iter()
-        .filter(|p| !p.contains(&pivot))
-        .cloned()
-        .collect();
+    let (yes, no) = (pivot << 1, (pivot << 1) | 1);
+    // The event happens: its positive literal is satisfied (dropped), proofs
+    // needing it not to happen fail. And the other way round.
+    let branch = |holds: u32, fails: u32| -> Vec<Proof> {
+        proofs
+            .iter()
+            .filter(|p| !p.contains(&fails))
+            .map(|p| p.iter().copied().filter(|&l| l != holds).collect())
+            .collect()
+    };
+    let with = branch(yes, no);
+    let without = branch(no, yes);
     let result = pe * wmc(with, events, memo) + (1.0 - pe) * wmc(without, events, memo);
     memo.insert(proofs, result);
     result
@@ -385,7 +407,14 @@ impl TaggedEvaluation {
                 ps.iter()
                     .map(|p| {
                         p.iter()
-                            .filter_map(|&e| self.event_names.get(e as usize).cloned())
+                            .filter_map(|&l| {
+                                let name = self.event_names.get((l >> 1) as usize)?;
+                                Some(if l & 1 == 1 {
+                                    format!("not {name}")
+                                } else {
+                                    name.clone()
+                                })
+                            })
                             .collect()
                     })
                     .collect()

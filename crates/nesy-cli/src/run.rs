@@ -252,7 +252,7 @@ fn run_tagged(
     }
     let plain_row = |row: &TaggedRow, sep: &str| {
         let mut fields: Vec<String> = row.tuple.iter().map(|v| v.plain().to_string()).collect();
-        fields.push(format!("{}", row.probability));
+        fields.push(show_probability(row.probability));
         fields.join(sep)
     };
     if let Some(dir) = output {
@@ -288,7 +288,7 @@ fn run_tagged(
                 for row in &r.rows {
                     let mut fields = vec![csv_field(&r.name)];
                     fields.extend(row.tuple.iter().map(|v| csv_field(&v.to_plain_string())));
-                    fields.push(format!("{}", row.probability));
+                    fields.push(show_probability(row.probability));
                     writeln!(out, "{}", fields.join(","))?;
                 }
             }
@@ -297,7 +297,12 @@ fn run_tagged(
         OutputFormat::Json => {
             let mut map = Map::new();
             for r in &selected {
-                map.insert(r.name.clone(), json!(r.rows));
+                let rows: Vec<serde_json::Value> = r
+                    .rows
+                    .iter()
+                    .map(|row| json!({"tuple": row.tuple, "probability": round_probability(row.probability)}))
+                    .collect();
+                map.insert(r.name.clone(), serde_json::Value::Array(rows));
             }
             let mut doc = Map::new();
             doc.insert("relations".to_string(), serde_json::Value::Object(map));
@@ -312,7 +317,7 @@ fn run_tagged(
                     .iter()
                     .map(|row| {
                         let mut c: Vec<String> = row.tuple.iter().map(Value::to_string).collect();
-                        c.push(format!("p = {}", row.probability));
+                        c.push(format!("p = {}", show_probability(row.probability)));
                         c
                     })
                     .collect();
@@ -326,6 +331,24 @@ fn run_tagged(
         Ok(()) => Outcome::Success,
         Err(m) => Outcome::Usage(m),
     }
+}
+
+/// A probability to 12 decimals, trailing zeros dropped: `0.86`, not
+/// `0.8600000000000001` (floating-point noise would make outputs differ
+/// between runs that compute in another order).
+fn show_probability(p: f64) -> String {
+    let text = format!("{:.12}", round_probability(p));
+    let text = text.trim_end_matches('0').trim_end_matches('.');
+    if text.is_empty() || text == "-" {
+        "0".to_string()
+    } else {
+        text.to_string()
+    }
+}
+
+/// A probability rounded to 12 decimals, for JSON.
+fn round_probability(p: f64) -> f64 {
+    (p * 1e12).round() / 1e12
 }
 
 /// The semiring's name as `--semiring` takes it.
@@ -382,7 +405,7 @@ pub fn query(
                     })
                     .collect();
                 if let Some(p) = answers.probabilities.as_ref().and_then(|ps| ps.get(i)) {
-                    fields.push(p.to_string());
+                    fields.push(show_probability(*p));
                 }
                 out.push_str(&fields.join(&sep.to_string()));
                 out.push('\n');
@@ -639,7 +662,7 @@ fn answers_table(answers: &Answers) -> String {
     };
     if answers.variables.is_empty() {
         return match (answers.holds(), probability(0)) {
-            (true, Some(p)) => format!("true (p = {p})\n"),
+            (true, Some(p)) => format!("true (p = {})\n", show_probability(p)),
             (true, None) => "true\n".to_string(),
             (false, _) => "false\n".to_string(),
         };
@@ -650,7 +673,7 @@ fn answers_table(answers: &Answers) -> String {
         let mut cells = vec![header];
         for (i, row) in answers.rows.iter().enumerate() {
             let mut c: Vec<String> = row.iter().map(Value::to_string).collect();
-            c.push(probability(i).map(|p| p.to_string()).unwrap_or_default());
+            c.push(probability(i).map(show_probability).unwrap_or_default());
             cells.push(c);
         }
         let mut out = aligned(&cells, "");
@@ -711,7 +734,8 @@ fn answers_json(a: &Answers) -> serde_json::Value {
         "strategy": a.strategy,
     });
     if let (Some(ps), Some(map)) = (&a.probabilities, doc.as_object_mut()) {
-        map.insert("probabilities".to_string(), json!(ps));
+        let rounded: Vec<f64> = ps.iter().map(|&p| round_probability(p)).collect();
+        map.insert("probabilities".to_string(), json!(rounded));
     }
     doc
 }

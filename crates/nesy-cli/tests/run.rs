@@ -531,7 +531,7 @@ fn query_and_explain_carry_probabilities_under_a_semiring() {
         ])
         .assert()
         .success()
-        .stdout("b\t0.7200000000000001\nc\t0.8600000000000001\n");
+        .stdout("b\t0.72\nc\t0.86\n");
     nesy()
         .args([
             "query",

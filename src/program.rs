@@ -2,8 +2,8 @@
 
 use crate::Error;
 use nesy_engine::{
-    Answers, Evaluation, ExplainOptions, Explanation, Limits, Query, SemiringKind, TestResult,
-    Value,
+    Answers, Evaluation, ExplainOptions, Explanation, Limits, Query, SemiringKind,
+    TaggedEvaluation, TestResult, Value,
 };
 use nesy_lang::ast::{ImportSource, Item, Literal};
 use nesy_lang::{Checked, Diagnostic, SourceFile, ValueType};
@@ -147,6 +147,40 @@ impl Program {
         let query = self.compile_goal(&mut engine, goal)?;
         let mut evaluation = engine.evaluate(limits)?;
         Ok(engine.explain(&mut evaluation, &query, options)?)
+    }
+
+    /// Evaluates under a semiring: every tuple with its probability, and
+    /// the answers to the files' `?- goal.` queries with theirs.
+    pub fn evaluate_tagged(
+        &self,
+        semiring: SemiringKind,
+        limits: &Limits,
+    ) -> Result<(TaggedEvaluation, Vec<Answers>), Error> {
+        let mut engine = self.engine.clone();
+        let queries: Vec<Query> = engine.queries().to_vec();
+        let relations: Vec<String> = queries
+            .iter()
+            .map(|q| engine.add_query_relation(q))
+            .collect();
+        let tagged = engine.evaluate_tagged(semiring, limits)?;
+        let answers = queries
+            .iter()
+            .zip(&relations)
+            .map(|(query, relation)| {
+                let rows = tagged
+                    .relation(relation)
+                    .map(|r| r.rows)
+                    .unwrap_or_default();
+                Answers {
+                    goal: query.text.clone(),
+                    variables: query.variables.clone(),
+                    probabilities: Some(rows.iter().map(|r| r.probability).collect()),
+                    rows: rows.into_iter().map(|r| r.tuple).collect(),
+                    strategy: nesy_engine::Strategy::Full,
+                }
+            })
+            .collect();
+        Ok((tagged, answers))
     }
 
     /// Answers a goal with the probability of each answer under a

@@ -226,10 +226,10 @@ fn run_tagged(
     limits: &Limits,
     color: bool,
 ) -> Outcome {
-    let tagged = match program.engine().evaluate_tagged(semiring, limits) {
+    let (tagged, answers) = match program.evaluate_tagged(semiring, limits) {
         Ok(t) => t,
         Err(e) => {
-            report(&Error::from(e), color);
+            report(&e, color);
             return Outcome::Failed;
         }
     };
@@ -300,13 +300,27 @@ fn run_tagged(
                 let rows: Vec<serde_json::Value> = r
                     .rows
                     .iter()
-                    .map(|row| json!({"tuple": row.tuple, "probability": round_probability(row.probability)}))
+                    .map(|row| {
+                        let mut cell = json!({"tuple": row.tuple, "probability": round_probability(row.probability)});
+                        if matches!(semiring, SemiringKind::Why | SemiringKind::TopK(_)) {
+                            if let Some(obj) = cell.as_object_mut() {
+                                obj.insert("proofs".to_string(), json!(tagged.proofs(&r.name, &row.tuple)));
+                            }
+                        }
+                        cell
+                    })
                     .collect();
                 map.insert(r.name.clone(), serde_json::Value::Array(rows));
             }
             let mut doc = Map::new();
             doc.insert("relations".to_string(), serde_json::Value::Object(map));
             doc.insert("semiring".to_string(), json!(semiring_name(semiring)));
+            if !answers.is_empty() {
+                doc.insert(
+                    "queries".to_string(),
+                    answers.iter().map(answers_json).collect(),
+                );
+            }
             writeln!(out, "{:#}", serde_json::Value::Object(doc))
         }
         OutputFormat::Table => {
@@ -322,6 +336,13 @@ fn run_tagged(
                     })
                     .collect();
                 out.write_all(aligned(&cells, "  ").as_bytes())?;
+                writeln!(out)?;
+            }
+            for a in &answers {
+                writeln!(out, "?- {}.", a.goal)?;
+                for line in answers_table(a).lines() {
+                    writeln!(out, "  {line}")?;
+                }
                 writeln!(out)?;
             }
             Ok(())

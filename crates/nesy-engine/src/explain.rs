@@ -445,7 +445,7 @@ impl Explainer<'_> {
             .iter()
             .map(|&id| self.interner().value(id).to_string())
             .collect();
-        format!("{name}({})", args.join(", "))
+        atom_text(name, &args)
     }
 
     fn fact_node(&self, rel: RelId, row: &[u32], kind: NodeKind) -> Explanation {
@@ -479,7 +479,7 @@ impl Explainer<'_> {
                 Arg::Wild => "_".to_string(),
             })
             .collect();
-        format!("{name}({})", args.join(", "))
+        atom_text(name, &args)
     }
 
     fn holds(&mut self, rel: RelId, row: &[u32]) -> bool {
@@ -811,7 +811,7 @@ impl Explainer<'_> {
                 Arg::Wild => "_".to_string(),
             })
             .collect();
-        format!("{name}({})", args.join(", "))
+        atom_text(name, &args)
     }
 
     fn expr_text(
@@ -1138,4 +1138,13 @@ fn outer_vars(body: &[Lit]) -> Vec<usize> {
     vars.sort_unstable();
     vars.dedup();
     vars
+}
+
+/// `name(a, b)` as written in rules; `name` alone for no arguments.
+pub(crate) fn atom_text(name: &str, args: &[String]) -> String {
+    if args.is_empty() {
+        name.to_string()
+    } else {
+        format!("{name}({})", args.join(", "))
+    }
 }

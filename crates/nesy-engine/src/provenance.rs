@@ -36,6 +36,7 @@
 
 use crate::Error;
 use crate::eval::{self, Limits};
+use crate::explain::atom_text;
 use crate::ir::{Arg, Expr, Lit, RelId, Rule};
 use crate::program::Program;
 use crate::result::Evaluation;
@@ -696,7 +697,7 @@ impl Program {
     fn fact_text(&self, rel: RelId, values: &[Value]) -> String {
         let name = self.relations.get(rel).map_or("?", |r| r.name.as_str());
         let args: Vec<String> = values.iter().map(Value::to_string).collect();
-        format!("{name}({})", args.join(", "))
+        atom_text(name, &args)
     }
 
     fn fixpoint<S: Semiring>(

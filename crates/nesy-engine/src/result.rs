@@ -221,7 +221,7 @@ impl Evaluation {
         self.relations
             .iter()
             .zip(&self.derived)
-            .filter(|(_, d)| **d)
+            .filter(|(r, d)| **d && !r.name.starts_with("?- "))
             .map(|(r, _)| r.name.as_str())
             .collect()
     }

@@ -302,11 +302,10 @@ fn run_tagged(
                     .iter()
                     .map(|row| {
                         let mut cell = json!({"tuple": row.tuple, "probability": round_probability(row.probability)});
-                        if matches!(semiring, SemiringKind::Why | SemiringKind::TopK(_)) {
-                            if let Some(obj) = cell.as_object_mut() {
+                        if matches!(semiring, SemiringKind::Why | SemiringKind::TopK(_))
+                            && let Some(obj) = cell.as_object_mut() {
                                 obj.insert("proofs".to_string(), json!(tagged.proofs(&r.name, &row.tuple)));
                             }
-                        }
                         cell
                     })
                     .collect();

@@ -562,3 +562,33 @@ fn query_and_explain_carry_probabilities_under_a_semiring() {
     assert!((json["tag"].as_f64().unwrap() - 0.72).abs() < 1e-12);
     assert!((json["premises"][0]["tag"].as_f64().unwrap() - 0.9).abs() < 1e-12);
 }
+
+#[test]
+fn run_why_lists_proofs_and_tags_the_queries() {
+    let out = nesy()
+        .args([
+            "run",
+            "rules/probabilistic.nesy",
+            "--semiring",
+            "why",
+            "--format",
+            "json",
+            "-r",
+            "dry",
+        ])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let json: Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(
+        json["relations"]["dry"][0]["proofs"],
+        serde_json::json!([["not rain", "not sprinkler"]])
+    );
+    assert_eq!(json["queries"][1]["goal"], "wet");
+    assert_eq!(
+        json["queries"][1]["probabilities"],
+        serde_json::json!([0.76])
+    );
+}

@@ -19,14 +19,11 @@ pub(crate) fn load_imports(
     checked: &Checked,
     dir: &Path,
 ) -> Result<(), Error> {
+    load_graph_imports(engine, checked, dir)?;
     for item in &checked.program.items {
         let Item::Import(import) = item else { continue };
         if is_graph_import(&import.source) {
-            let p = checked.source.position(import.span.start);
-            return Err(Error::Unsupported {
-                location: format!("{}:{}:{}", checked.source.name(), p.line, p.column),
-                message: "importing RDF, a store or SPARQL results needs the knowledge-graph support (nesy-kg), which this build does not have yet".to_string(),
-            });
+            continue;
         }
         let (ImportSource::File(file), Some(relation)) = (&import.source, &import.relation) else {
             continue;
@@ -51,6 +48,70 @@ pub(crate) fn load_imports(
         }
         for (line, row) in rows {
             engine.add_fact_from(&relation.text, row, &display, line)?;
+        }
+    }
+    Ok(())
+}
+
+/// RDF files and stores become facts `p(s, o)` (the relation named by the
+/// predicate's IRI, so `ex:parent` in rules reads `<...#parent>` triples),
+/// or `rel(s, p, o)` when the import names a relation; SPARQL imports are
+/// run over the file's RDF imports and their rows become `rel(...)`.
+fn load_graph_imports(engine: &mut nesy_engine::Program, checked: &Checked, dir: &Path) -> Result<(), Error> {
+    let located = |span: nesy_lang::ast::Span| {
+        let p = checked.source.position(span.start);
+        format!("{}:{}:{}", checked.source.name(), p.line, p.column)
+    };
+    let kg = |e: nesy_kg::KgError, at: String| Error::Unsupported {
+        location: at,
+        message: e.to_string(),
+    };
+    let mut graph: Option<nesy_kg::Graph> = None;
+    let mut shared = || -> Result<nesy_kg::Graph, nesy_kg::KgError> {
+        match &graph {
+            Some(g) => Ok(g.clone()),
+            None => {
+                let g = nesy_kg::Graph::in_memory()?;
+                graph = Some(g.clone());
+                Ok(g)
+            }
+        }
+    };
+    for item in &checked.program.items {
+        let Item::Import(import) = item else { continue };
+        let at = located(import.span);
+        let source = match &import.source {
+            ImportSource::File(f) if is_graph_import(&import.source) => {
+                let path = tidy(&dir.join(&f.value));
+                let own = nesy_kg::Graph::in_memory().map_err(|e| kg(e, at.clone()))?;
+                own.load_file(&path, None).map_err(|e| kg(e, at.clone()))?;
+                let all = shared().map_err(|e| kg(e, at.clone()))?;
+                all.load_file(&path, None).map_err(|e| kg(e, at.clone()))?;
+                (own, path.display().to_string())
+            }
+            ImportSource::Store(d) => {
+                let path = tidy(&dir.join(&d.value));
+                let store = nesy_kg::Graph::open(&path).map_err(|e| kg(e, at.clone()))?;
+                (store, path.display().to_string())
+            }
+            _ => continue,
+        };
+        let (g, file) = source;
+        for (predicate, s, o) in g.facts().map_err(|e| kg(e, at.clone()))? {
+            match &import.relation {
+                Some(rel) => engine.add_fact_from(&rel.text, vec![s, Value::iri(&predicate), o], &file, 0)?,
+                None => engine.add_fact_from(&format!("<{predicate}>"), vec![s, o], &file, 0)?,
+            }
+        }
+    }
+    for item in &checked.program.items {
+        let Item::Import(import) = item else { continue };
+        let (ImportSource::Sparql(query), Some(rel)) = (&import.source, &import.relation) else { continue };
+        let at = located(import.span);
+        let g = shared().map_err(|e| kg(e, at.clone()))?;
+        let (_, rows) = g.select(&query.value).map_err(|e| kg(e, at.clone()))?;
+        for row in rows {
+            engine.add_fact_from(&rel.text, row, &at, 0)?;
         }
     }
     Ok(())

@@ -112,12 +112,33 @@ fn nothing_is_loaded_when_a_line_is_bad() {
 }
 
 #[test]
-fn rdf_imports_say_they_need_the_knowledge_graph() {
+fn rdf_triples_become_facts_named_by_their_predicate() {
     let dir = tempfile::tempdir().unwrap();
-    write(dir.path(), "g.ttl", "");
-    let err = load(dir.path(), "@import \"g.ttl\".\n").unwrap_err();
-    assert!(matches!(err, Error::Unsupported { .. }), "{err:?}");
-    assert!(err.to_string().contains("rules.nesy:1:1"), "{err}");
+    write(
+        dir.path(),
+        "g.ttl",
+        "@prefix ex: <http://e.org/> .\nex:a ex:knows ex:b .\nex:b ex:age 41 ; ex:name \"Bob\" ; ex:ok true .\n",
+    );
+    let program = load(
+        dir.path(),
+        "@prefix ex: <http://e.org/>.\n@import \"g.ttl\".\n@import old from sparql(\"SELECT ?p WHERE { ?p <http://e.org/age> ?a FILTER(?a > 40) }\").\nq(X, A, N, K) :- ex:knows(X, Y), ex:age(Y, A), ex:name(Y, N), ex:ok(Y, K), old(Y).\n",
+    )
+    .unwrap();
+    let rows = program.evaluate(&Limits::default()).unwrap().relation("q").unwrap().to_vecs();
+    assert_eq!(
+        rows,
+        vec![vec![Value::iri("http://e.org/a"), Value::Int(41), Value::string("Bob"), Value::Bool(true)]]
+    );
+}
+
+#[test]
+fn malformed_rdf_is_an_error_with_file_line_and_column() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "bad.ttl", "@prefix ex: <http://e.org/> .\nex:a ex:knows .\n");
+    let err = load(dir.path(), "@import \"bad.ttl\".\n").unwrap_err();
+    let message = err.to_string();
+    assert!(message.contains("rules.nesy:1:1"), "{message}");
+    assert!(message.contains("bad.ttl:2:"), "{message}");
 }
 
 #[test]

@@ -244,7 +244,7 @@ impl Program {
             && last.column == 0
             && *last.source == *file
             && last.first_row + last.rows == next_row
-            && last.line + last.rows == line
+            && (if line == 0 { last.line == 0 } else { last.line + last.rows == line })
         {
             last.rows += 1;
             return;
@@ -278,7 +278,10 @@ impl Program {
             .iter()
             .find(|o| o.first_row <= index && index < o.first_row + o.rows)?;
         let line = origin.line + (index - origin.first_row);
-        Some(if origin.column == 0 {
+        Some(if origin.line == 0 {
+            // RDF parsers give no line per triple: the file alone.
+            origin.source.to_string()
+        } else if origin.column == 0 {
             format!("{}:{line}", origin.source)
         } else {
             format!("{}:{line}:{}", origin.source, origin.column)

@@ -1,0 +1,368 @@
+//! The knowledge graph: an oxigraph store (in memory; on disk with the
+//! `rocksdb` feature), RDF loading, SPARQL, and triples as facts.
+//!
+//! ```
+//! use nesy_kg::Graph;
+//! use nesy_engine::Value;
+//!
+//! let graph = Graph::in_memory()?;
+//! graph.load_str(
+//!     "@prefix ex: <http://example.org/> . ex:alice ex:parent ex:bob ; ex:age 67 .",
+//!     "turtle",
+//! )?;
+//! assert_eq!(graph.len()?, 2);
+//! let (variables, rows) = graph.select("SELECT ?c WHERE { ?p <http://example.org/parent> ?c }")?;
+//! assert_eq!(variables, ["c"]);
+//! assert_eq!(rows, vec![vec![Value::iri("http://example.org/bob")]]);
+//! let facts = graph.facts()?;
+//! assert!(facts.contains(&(
+//!     "http://example.org/age".to_string(),
+//!     Value::iri("http://example.org/alice"),
+//!     Value::Int(67),
+//! )));
+//! # Ok::<(), nesy_kg::KgError>(())
+//! ```
+
+use nesy_engine::Value;
+use oxigraph::io::{RdfFormat, RdfParser, RdfSerializer};
+use oxigraph::model::{GraphName, Literal, NamedNode, Quad, Term, vocab::xsd};
+use oxigraph::sparql::QueryResults;
+use oxigraph::sparql::results::QueryResultsFormat;
+use oxigraph::store::Store;
+use std::io::{Read, Write};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+/// What can go wrong with the knowledge graph.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+#[non_exhaustive]
+pub enum KgError {
+    /// A file could not be read.
+    #[error("cannot read `{path}`: {message}")]
+    Io {
+        /// The file.
+        path: String,
+        /// Why.
+        message: String,
+    },
+    /// RDF that does not parse; nothing of the file was loaded.
+    #[error("{file}:{line}:{column}: {message}")]
+    #[diagnostic(help("nothing of this file was loaded; the store is as it was"))]
+    Syntax {
+        /// The file.
+        file: String,
+        /// 1-based line.
+        line: u64,
+        /// 1-based column.
+        column: u64,
+        /// What the parser says.
+        message: String,
+    },
+    /// A file whose extension names no RDF format.
+    #[error("`{0}`: unknown RDF format (use .ttl, .nt, .nq, .trig, .rdf, .owl, .xml, .n3, optionally .gz)")]
+    UnknownFormat(String),
+    /// A SPARQL query or update that does not parse or fails.
+    #[error("SPARQL: {0}")]
+    Sparql(String),
+    /// The store itself failed.
+    #[error("store: {0}")]
+    Storage(String),
+    /// An on-disk store was asked for in a build without it.
+    #[error("this build has no on-disk store; rebuild with `--features rocksdb` (needs a C++ compiler and libclang)")]
+    NoDiskStore,
+}
+
+/// How long a load took and what it added.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct LoadSummary {
+    /// Quads in the file.
+    pub quads: usize,
+    /// Wall-clock time.
+    pub time: Duration,
+}
+
+/// A knowledge graph backed by an oxigraph store.
+#[derive(Clone)]
+pub struct Graph {
+    store: Store,
+}
+
+/// The RDF format a file name stands for (`.gz` is looked through).
+pub fn format_of(path: &Path) -> Option<(RdfFormat, bool)> {
+    let name = path.file_name()?.to_str()?.to_ascii_lowercase();
+    let (name, gz) = match name.strip_suffix(".gz") {
+        Some(stem) => (stem.to_string(), true),
+        None => (name, false),
+    };
+    let ext = Path::new(&name).extension()?.to_str()?.to_string();
+    let format = match ext.as_str() {
+        "owl" | "xml" => RdfFormat::RdfXml,
+        other => RdfFormat::from_extension(other)?,
+    };
+    Some((format, gz))
+}
+
+impl Graph {
+    /// An empty graph in memory.
+    pub fn in_memory() -> Result<Self, KgError> {
+        Ok(Graph {
+            store: Store::new().map_err(|e| KgError::Storage(e.to_string()))?,
+        })
+    }
+
+    /// The on-disk store in `dir` (created if missing).
+    #[cfg(feature = "rocksdb")]
+    pub fn open(dir: &Path) -> Result<Self, KgError> {
+        Ok(Graph {
+            store: Store::open(dir).map_err(|e| KgError::Storage(e.to_string()))?,
+        })
+    }
+
+    /// The on-disk store in `dir` (created if missing).
+    #[cfg(not(feature = "rocksdb"))]
+    pub fn open(_dir: &Path) -> Result<Self, KgError> {
+        Err(KgError::NoDiskStore)
+    }
+
+    /// Loads an RDF file, all or nothing, into the default graph or `graph`.
+    pub fn load_file(&self, path: &Path, graph: Option<&str>) -> Result<LoadSummary, KgError> {
+        let display = path.display().to_string();
+        let (format, gz) = format_of(path).ok_or_else(|| KgError::UnknownFormat(display.clone()))?;
+        let file = std::fs::File::open(path).map_err(|e| KgError::Io {
+            path: display.clone(),
+            message: e.to_string(),
+        })?;
+        let reader: Box<dyn Read> = if gz {
+            Box::new(flate2::read::MultiGzDecoder::new(std::io::BufReader::new(file)))
+        } else {
+            Box::new(std::io::BufReader::new(file))
+        };
+        self.load_reader(reader, format, &display, graph)
+    }
+
+    /// Loads RDF text; `format` is a file extension (`"turtle"` and `"ttl"`
+    /// both work).
+    pub fn load_str(&self, text: &str, format: &str) -> Result<LoadSummary, KgError> {
+        let format = match format {
+            "turtle" => RdfFormat::Turtle,
+            other => RdfFormat::from_extension(other).ok_or_else(|| KgError::UnknownFormat(other.to_string()))?,
+        };
+        self.load_reader(text.as_bytes(), format, "<text>", None)
+    }
+
+    fn load_reader(&self, reader: impl Read, format: RdfFormat, name: &str, graph: Option<&str>) -> Result<LoadSummary, KgError> {
+        let start = Instant::now();
+        let mut parser = RdfParser::from_format(format);
+        if let Some(g) = graph {
+            let node = NamedNode::new(g).map_err(|e| KgError::Sparql(format!("graph IRI `{g}`: {e}")))?;
+            parser = parser.with_default_graph(node);
+        }
+        // Parse everything first: a syntax error leaves the store untouched.
+        let quads: Vec<Quad> = parser
+            .rename_blank_nodes()
+            .for_reader(reader)
+            .collect::<Result<_, _>>()
+            .map_err(|e| parse_error(e, name))?;
+        let count = quads.len();
+        self.store
+            .transaction(|mut t| {
+                for quad in &quads {
+                    t.insert(quad.as_ref())?;
+                }
+                Ok::<(), oxigraph::store::StorageError>(())
+            })
+            .map_err(|e| KgError::Storage(e.to_string()))?;
+        Ok(LoadSummary {
+            quads: count,
+            time: start.elapsed(),
+        })
+    }
+
+    /// Quads in the store.
+    pub fn len(&self) -> Result<usize, KgError> {
+        self.store.len().map_err(|e| KgError::Storage(e.to_string()))
+    }
+
+    /// Whether the store is empty.
+    pub fn is_empty(&self) -> Result<bool, KgError> {
+        Ok(self.len()? == 0)
+    }
+
+    /// Runs a SPARQL query (SELECT, ASK, CONSTRUCT, DESCRIBE).
+    pub fn query(&self, sparql: &str) -> Result<QueryResults, KgError> {
+        self.store.query(sparql).map_err(|e| KgError::Sparql(e.to_string()))
+    }
+
+    /// Runs a query and writes its results: solutions and booleans in
+    /// `format` (`json`, `xml`, `csv`, `tsv`), graphs as N-Triples (or
+    /// Turtle with `format` = `ttl`).
+    pub fn write_query(&self, sparql: &str, format: &str, out: impl Write) -> Result<(), KgError> {
+        let results = self.query(sparql)?;
+        match results {
+            QueryResults::Graph(_) => {
+                let rdf = RdfFormat::from_extension(format).unwrap_or(RdfFormat::NTriples);
+                results.write_graph(out, rdf).map_err(|e| KgError::Sparql(e.to_string()))?;
+            }
+            other => {
+                let f = QueryResultsFormat::from_extension(format)
+                    .ok_or_else(|| KgError::Sparql(format!("unknown result format `{format}`: use json, xml, csv or tsv")))?;
+                other.write(out, f).map_err(|e| KgError::Sparql(e.to_string()))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Runs a SPARQL update.
+    pub fn update(&self, sparql: &str) -> Result<(), KgError> {
+        self.store.update(sparql).map_err(|e| KgError::Sparql(e.to_string()))
+    }
+
+    /// Writes every quad as N-Quads (or `format`: `nt`, `ttl`, `trig`, ...).
+    pub fn export(&self, format: &str, out: impl Write) -> Result<(), KgError> {
+        let rdf = RdfFormat::from_extension(format).ok_or_else(|| KgError::UnknownFormat(format.to_string()))?;
+        let mut serializer = RdfSerializer::from_format(rdf).for_writer(out);
+        for quad in self.store.iter() {
+            let quad = quad.map_err(|e| KgError::Storage(e.to_string()))?;
+            if rdf.supports_datasets() {
+                serializer.serialize_quad(&quad)
+            } else {
+                serializer.serialize_triple(quad.as_ref())
+            }
+            .map_err(|e| KgError::Storage(e.to_string()))?;
+        }
+        serializer.finish().map_err(|e| KgError::Storage(e.to_string()))?;
+        Ok(())
+    }
+
+    /// The rows of a SELECT: variable names and values.
+    pub fn select(&self, sparql: &str) -> Result<(Vec<String>, Vec<Vec<Value>>), KgError> {
+        match self.query(sparql)? {
+            QueryResults::Solutions(solutions) => {
+                let variables: Vec<String> = solutions.variables().iter().map(|v| v.as_str().to_string()).collect();
+                let mut rows = Vec::new();
+                for solution in solutions {
+                    let solution = solution.map_err(|e| KgError::Sparql(e.to_string()))?;
+                    let row: Option<Vec<Value>> = variables.iter().map(|v| solution.get(v.as_str()).map(term_value)).collect();
+                    // Rows with an unbound variable have no fact to make.
+                    if let Some(row) = row {
+                        rows.push(row);
+                    }
+                }
+                Ok((variables, rows))
+            }
+            _ => Err(KgError::Sparql("a SPARQL import needs a SELECT query".to_string())),
+        }
+    }
+
+    /// Every triple (of every graph) as `(predicate IRI, subject, object)`.
+    pub fn facts(&self) -> Result<Vec<(String, Value, Value)>, KgError> {
+        let mut out = Vec::new();
+        for quad in self.store.iter() {
+            let quad = quad.map_err(|e| KgError::Storage(e.to_string()))?;
+            out.push((
+                quad.predicate.as_str().to_string(),
+                term_value(&quad.subject.into()),
+                term_value(&quad.object),
+            ));
+        }
+        Ok(out)
+    }
+
+    /// Inserts `(subject, predicate IRI, object)` triples into `graph`;
+    /// returns how many were new. Values that are not IRIs become literals
+    /// (symbols as plain strings).
+    pub fn insert_triples(&self, graph: &str, triples: &[(Value, String, Value)]) -> Result<usize, KgError> {
+        let graph = NamedNode::new(graph).map_err(|e| KgError::Sparql(format!("graph IRI `{graph}`: {e}")))?;
+        let mut quads = Vec::new();
+        for (s, p, o) in triples {
+            let Value::Iri(subject) = s else { continue };
+            let (Ok(subject), Ok(predicate)) = (NamedNode::new(subject.as_ref()), NamedNode::new(p.as_str())) else {
+                continue;
+            };
+            quads.push(Quad::new(subject, predicate, value_term(o), GraphName::NamedNode(graph.clone())));
+        }
+        self.store
+            .transaction(|mut t| {
+                let mut new = 0;
+                for q in &quads {
+                    if t.insert(q.as_ref())? {
+                        new += 1;
+                    }
+                }
+                Ok::<usize, oxigraph::store::StorageError>(new)
+            })
+            .map_err(|e| KgError::Storage(e.to_string()))
+    }
+}
+
+fn parse_error(e: oxigraph::io::RdfParseError, name: &str) -> KgError {
+    match e {
+        oxigraph::io::RdfParseError::Syntax(s) => {
+            let (line, column) = s.location().map_or((0, 0), |l| (l.start.line + 1, l.start.column + 1));
+            KgError::Syntax {
+                file: name.to_string(),
+                line,
+                column,
+                message: s.to_string(),
+            }
+        }
+        oxigraph::io::RdfParseError::Io(e) => KgError::Io {
+            path: name.to_string(),
+            message: e.to_string(),
+        },
+    }
+}
+
+/// An RDF term as a nesy value: IRIs stay IRIs, typed literals become
+/// numbers and booleans, other literals strings, blank nodes `_:id` symbols.
+pub fn term_value(term: &Term) -> Value {
+    match term {
+        Term::NamedNode(n) => Value::iri(n.as_str()),
+        Term::BlankNode(b) => Value::symbol(format!("_:{}", b.as_str())),
+        Term::Literal(l) => literal_value(l),
+        #[allow(unreachable_patterns, reason = "RDF-star triples when oxigraph's feature is on")]
+        _ => Value::string(term.to_string()),
+    }
+}
+
+fn literal_value(l: &Literal) -> Value {
+    let dt = l.datatype();
+    let text = l.value();
+    let integer = [
+        xsd::INTEGER, xsd::INT, xsd::LONG, xsd::SHORT, xsd::BYTE, xsd::NON_NEGATIVE_INTEGER,
+        xsd::POSITIVE_INTEGER, xsd::NEGATIVE_INTEGER, xsd::NON_POSITIVE_INTEGER, xsd::UNSIGNED_INT,
+        xsd::UNSIGNED_LONG, xsd::UNSIGNED_SHORT, xsd::UNSIGNED_BYTE,
+    ];
+    if integer.contains(&dt) {
+        if let Ok(i) = text.trim().parse::<i64>() {
+            return Value::Int(i);
+        }
+    }
+    if [xsd::DECIMAL, xsd::DOUBLE, xsd::FLOAT].contains(&dt) {
+        if let Ok(x) = text.trim().parse::<f64>() {
+            if x.is_finite() {
+                return Value::float(x);
+            }
+        }
+    }
+    if dt == xsd::BOOLEAN {
+        match text.trim() {
+            "true" | "1" => return Value::Bool(true),
+            "false" | "0" => return Value::Bool(false),
+            _ => {}
+        }
+    }
+    Value::string(text)
+}
+
+/// A nesy value as an RDF term (the inverse of [`term_value`] for IRIs,
+/// numbers, booleans and strings; symbols become plain literals).
+pub fn value_term(value: &Value) -> Term {
+    match value {
+        Value::Iri(i) => NamedNode::new(i.as_ref()).map_or_else(|_| Literal::new_simple_literal(i.as_ref()).into(), Term::from),
+        Value::Int(i) => Literal::from(*i).into(),
+        Value::Float(x) => Literal::from(*x).into(),
+        Value::Bool(b) => Literal::from(*b).into(),
+        Value::String(s) | Value::Symbol(s) => Literal::new_simple_literal(s.as_ref()).into(),
+    }
+}

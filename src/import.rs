@@ -57,7 +57,11 @@ pub(crate) fn load_imports(
 /// predicate's IRI, so `ex:parent` in rules reads `<...#parent>` triples),
 /// or `rel(s, p, o)` when the import names a relation; SPARQL imports are
 /// run over the file's RDF imports and their rows become `rel(...)`.
-fn load_graph_imports(engine: &mut nesy_engine::Program, checked: &Checked, dir: &Path) -> Result<(), Error> {
+fn load_graph_imports(
+    engine: &mut nesy_engine::Program,
+    checked: &Checked,
+    dir: &Path,
+) -> Result<(), Error> {
     let located = |span: nesy_lang::ast::Span| {
         let p = checked.source.position(span.start);
         format!("{}:{}:{}", checked.source.name(), p.line, p.column)
@@ -99,14 +103,18 @@ fn load_graph_imports(engine: &mut nesy_engine::Program, checked: &Checked, dir:
         let (g, file) = source;
         for (predicate, s, o) in g.facts().map_err(|e| kg(e, at.clone()))? {
             match &import.relation {
-                Some(rel) => engine.add_fact_from(&rel.text, vec![s, Value::iri(&predicate), o], &file, 0)?,
+                Some(rel) => {
+                    engine.add_fact_from(&rel.text, vec![s, Value::iri(&predicate), o], &file, 0)?
+                }
                 None => engine.add_fact_from(&format!("<{predicate}>"), vec![s, o], &file, 0)?,
             }
         }
     }
     for item in &checked.program.items {
         let Item::Import(import) = item else { continue };
-        let (ImportSource::Sparql(query), Some(rel)) = (&import.source, &import.relation) else { continue };
+        let (ImportSource::Sparql(query), Some(rel)) = (&import.source, &import.relation) else {
+            continue;
+        };
         let at = located(import.span);
         let g = shared().map_err(|e| kg(e, at.clone()))?;
         let (_, rows) = g.select(&query.value).map_err(|e| kg(e, at.clone()))?;

@@ -124,17 +124,31 @@ fn rdf_triples_become_facts_named_by_their_predicate() {
         "@prefix ex: <http://e.org/>.\n@import \"g.ttl\".\n@import old from sparql(\"SELECT ?p WHERE { ?p <http://e.org/age> ?a FILTER(?a > 40) }\").\nq(X, A, N, K) :- ex:knows(X, Y), ex:age(Y, A), ex:name(Y, N), ex:ok(Y, K), old(Y).\n",
     )
     .unwrap();
-    let rows = program.evaluate(&Limits::default()).unwrap().relation("q").unwrap().to_vecs();
+    let rows = program
+        .evaluate(&Limits::default())
+        .unwrap()
+        .relation("q")
+        .unwrap()
+        .to_vecs();
     assert_eq!(
         rows,
-        vec![vec![Value::iri("http://e.org/a"), Value::Int(41), Value::string("Bob"), Value::Bool(true)]]
+        vec![vec![
+            Value::iri("http://e.org/a"),
+            Value::Int(41),
+            Value::string("Bob"),
+            Value::Bool(true)
+        ]]
     );
 }
 
 #[test]
 fn malformed_rdf_is_an_error_with_file_line_and_column() {
     let dir = tempfile::tempdir().unwrap();
-    write(dir.path(), "bad.ttl", "@prefix ex: <http://e.org/> .\nex:a ex:knows .\n");
+    write(
+        dir.path(),
+        "bad.ttl",
+        "@prefix ex: <http://e.org/> .\nex:a ex:knows .\n",
+    );
     let err = load(dir.path(), "@import \"bad.ttl\".\n").unwrap_err();
     let message = err.to_string();
     assert!(message.contains("rules.nesy:1:1"), "{message}");

@@ -22,6 +22,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 mod files;
+mod kg;
 mod run;
 
 use run::{LimitArgs, OutputFormat};
@@ -151,6 +152,11 @@ enum Command {
         #[command(flatten)]
         limits: LimitArgs,
     },
+    /// The knowledge graph: load RDF, query it with SPARQL, export, count.
+    Kg {
+        #[command(subcommand)]
+        command: kg::KgCommand,
+    },
     /// Run the `@test` blocks of rule files; exit 1 if any fails.
     Test {
         /// Rule files, or directories to search for `.nesy` files.
@@ -214,6 +220,7 @@ fn main() -> ExitCode {
             .kind()
             .and_then(|kind| outcome(run::query(&file, &goal, format, kind, &limits, color))),
         Command::Test { paths, limits } => outcome(run::test(&paths, &limits, color)),
+        Command::Kg { command } => outcome(kg::run(command)),
         Command::Explain {
             file,
             goal,

@@ -244,7 +244,11 @@ impl Program {
             && last.column == 0
             && *last.source == *file
             && last.first_row + last.rows == next_row
-            && (if line == 0 { last.line == 0 } else { last.line + last.rows == line })
+            && (if line == 0 {
+                last.line == 0
+            } else {
+                last.line + last.rows == line
+            })
         {
             last.rows += 1;
             return;

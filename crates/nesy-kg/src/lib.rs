@@ -59,7 +59,9 @@ pub enum KgError {
         message: String,
     },
     /// A file whose extension names no RDF format.
-    #[error("`{0}`: unknown RDF format (use .ttl, .nt, .nq, .trig, .rdf, .owl, .xml, .n3, optionally .gz)")]
+    #[error(
+        "`{0}`: unknown RDF format (use .ttl, .nt, .nq, .trig, .rdf, .owl, .xml, .n3, optionally .gz)"
+    )]
     UnknownFormat(String),
     /// A SPARQL query or update that does not parse or fails.
     #[error("SPARQL: {0}")]
@@ -68,7 +70,9 @@ pub enum KgError {
     #[error("store: {0}")]
     Storage(String),
     /// An on-disk store was asked for in a build without it.
-    #[error("this build has no on-disk store; rebuild with `--features rocksdb` (needs a C++ compiler and libclang)")]
+    #[error(
+        "this build has no on-disk store; rebuild with `--features rocksdb` (needs a C++ compiler and libclang)"
+    )]
     NoDiskStore,
 }
 
@@ -127,13 +131,16 @@ impl Graph {
     /// Loads an RDF file, all or nothing, into the default graph or `graph`.
     pub fn load_file(&self, path: &Path, graph: Option<&str>) -> Result<LoadSummary, KgError> {
         let display = path.display().to_string();
-        let (format, gz) = format_of(path).ok_or_else(|| KgError::UnknownFormat(display.clone()))?;
+        let (format, gz) =
+            format_of(path).ok_or_else(|| KgError::UnknownFormat(display.clone()))?;
         let file = std::fs::File::open(path).map_err(|e| KgError::Io {
             path: display.clone(),
             message: e.to_string(),
         })?;
         let reader: Box<dyn Read> = if gz {
-            Box::new(flate2::read::MultiGzDecoder::new(std::io::BufReader::new(file)))
+            Box::new(flate2::read::MultiGzDecoder::new(std::io::BufReader::new(
+                file,
+            )))
         } else {
             Box::new(std::io::BufReader::new(file))
         };
@@ -145,16 +152,24 @@ impl Graph {
     pub fn load_str(&self, text: &str, format: &str) -> Result<LoadSummary, KgError> {
         let format = match format {
             "turtle" => RdfFormat::Turtle,
-            other => RdfFormat::from_extension(other).ok_or_else(|| KgError::UnknownFormat(other.to_string()))?,
+            other => RdfFormat::from_extension(other)
+                .ok_or_else(|| KgError::UnknownFormat(other.to_string()))?,
         };
         self.load_reader(text.as_bytes(), format, "<text>", None)
     }
 
-    fn load_reader(&self, reader: impl Read, format: RdfFormat, name: &str, graph: Option<&str>) -> Result<LoadSummary, KgError> {
+    fn load_reader(
+        &self,
+        reader: impl Read,
+        format: RdfFormat,
+        name: &str,
+        graph: Option<&str>,
+    ) -> Result<LoadSummary, KgError> {
         let start = Instant::now();
         let mut parser = RdfParser::from_format(format);
         if let Some(g) = graph {
-            let node = NamedNode::new(g).map_err(|e| KgError::Sparql(format!("graph IRI `{g}`: {e}")))?;
+            let node =
+                NamedNode::new(g).map_err(|e| KgError::Sparql(format!("graph IRI `{g}`: {e}")))?;
             parser = parser.with_default_graph(node);
         }
         // Parse everything first: a syntax error leaves the store untouched.
@@ -180,7 +195,9 @@ impl Graph {
 
     /// Quads in the store.
     pub fn len(&self) -> Result<usize, KgError> {
-        self.store.len().map_err(|e| KgError::Storage(e.to_string()))
+        self.store
+            .len()
+            .map_err(|e| KgError::Storage(e.to_string()))
     }
 
     /// Whether the store is empty.
@@ -190,7 +207,9 @@ impl Graph {
 
     /// Runs a SPARQL query (SELECT, ASK, CONSTRUCT, DESCRIBE).
     pub fn query(&self, sparql: &str) -> Result<QueryResults, KgError> {
-        self.store.query(sparql).map_err(|e| KgError::Sparql(e.to_string()))
+        self.store
+            .query(sparql)
+            .map_err(|e| KgError::Sparql(e.to_string()))
     }
 
     /// Runs a query and writes its results: solutions and booleans in
@@ -201,12 +220,19 @@ impl Graph {
         match results {
             QueryResults::Graph(_) => {
                 let rdf = RdfFormat::from_extension(format).unwrap_or(RdfFormat::NTriples);
-                results.write_graph(out, rdf).map_err(|e| KgError::Sparql(e.to_string()))?;
+                results
+                    .write_graph(out, rdf)
+                    .map_err(|e| KgError::Sparql(e.to_string()))?;
             }
             other => {
-                let f = QueryResultsFormat::from_extension(format)
-                    .ok_or_else(|| KgError::Sparql(format!("unknown result format `{format}`: use json, xml, csv or tsv")))?;
-                other.write(out, f).map_err(|e| KgError::Sparql(e.to_string()))?;
+                let f = QueryResultsFormat::from_extension(format).ok_or_else(|| {
+                    KgError::Sparql(format!(
+                        "unknown result format `{format}`: use json, xml, csv or tsv"
+                    ))
+                })?;
+                other
+                    .write(out, f)
+                    .map_err(|e| KgError::Sparql(e.to_string()))?;
             }
         }
         Ok(())
@@ -214,12 +240,15 @@ impl Graph {
 
     /// Runs a SPARQL update.
     pub fn update(&self, sparql: &str) -> Result<(), KgError> {
-        self.store.update(sparql).map_err(|e| KgError::Sparql(e.to_string()))
+        self.store
+            .update(sparql)
+            .map_err(|e| KgError::Sparql(e.to_string()))
     }
 
     /// Writes every quad as N-Quads (or `format`: `nt`, `ttl`, `trig`, ...).
     pub fn export(&self, format: &str, out: impl Write) -> Result<(), KgError> {
-        let rdf = RdfFormat::from_extension(format).ok_or_else(|| KgError::UnknownFormat(format.to_string()))?;
+        let rdf = RdfFormat::from_extension(format)
+            .ok_or_else(|| KgError::UnknownFormat(format.to_string()))?;
         let mut serializer = RdfSerializer::from_format(rdf).for_writer(out);
         for quad in self.store.iter() {
             let quad = quad.map_err(|e| KgError::Storage(e.to_string()))?;
@@ -230,7 +259,9 @@ impl Graph {
             }
             .map_err(|e| KgError::Storage(e.to_string()))?;
         }
-        serializer.finish().map_err(|e| KgError::Storage(e.to_string()))?;
+        serializer
+            .finish()
+            .map_err(|e| KgError::Storage(e.to_string()))?;
         Ok(())
     }
 
@@ -238,11 +269,18 @@ impl Graph {
     pub fn select(&self, sparql: &str) -> Result<(Vec<String>, Vec<Vec<Value>>), KgError> {
         match self.query(sparql)? {
             QueryResults::Solutions(solutions) => {
-                let variables: Vec<String> = solutions.variables().iter().map(|v| v.as_str().to_string()).collect();
+                let variables: Vec<String> = solutions
+                    .variables()
+                    .iter()
+                    .map(|v| v.as_str().to_string())
+                    .collect();
                 let mut rows = Vec::new();
                 for solution in solutions {
                     let solution = solution.map_err(|e| KgError::Sparql(e.to_string()))?;
-                    let row: Option<Vec<Value>> = variables.iter().map(|v| solution.get(v.as_str()).map(term_value)).collect();
+                    let row: Option<Vec<Value>> = variables
+                        .iter()
+                        .map(|v| solution.get(v.as_str()).map(term_value))
+                        .collect();
                     // Rows with an unbound variable have no fact to make.
                     if let Some(row) = row {
                         rows.push(row);
@@ -250,7 +288,9 @@ impl Graph {
                 }
                 Ok((variables, rows))
             }
-            _ => Err(KgError::Sparql("a SPARQL import needs a SELECT query".to_string())),
+            _ => Err(KgError::Sparql(
+                "a SPARQL import needs a SELECT query".to_string(),
+            )),
         }
     }
 
@@ -271,15 +311,27 @@ impl Graph {
     /// Inserts `(subject, predicate IRI, object)` triples into `graph`;
     /// returns how many were new. Values that are not IRIs become literals
     /// (symbols as plain strings).
-    pub fn insert_triples(&self, graph: &str, triples: &[(Value, String, Value)]) -> Result<usize, KgError> {
-        let graph = NamedNode::new(graph).map_err(|e| KgError::Sparql(format!("graph IRI `{graph}`: {e}")))?;
+    pub fn insert_triples(
+        &self,
+        graph: &str,
+        triples: &[(Value, String, Value)],
+    ) -> Result<usize, KgError> {
+        let graph = NamedNode::new(graph)
+            .map_err(|e| KgError::Sparql(format!("graph IRI `{graph}`: {e}")))?;
         let mut quads = Vec::new();
         for (s, p, o) in triples {
             let Value::Iri(subject) = s else { continue };
-            let (Ok(subject), Ok(predicate)) = (NamedNode::new(subject.as_ref()), NamedNode::new(p.as_str())) else {
+            let (Ok(subject), Ok(predicate)) =
+                (NamedNode::new(subject.as_ref()), NamedNode::new(p.as_str()))
+            else {
                 continue;
             };
-            quads.push(Quad::new(subject, predicate, value_term(o), GraphName::NamedNode(graph.clone())));
+            quads.push(Quad::new(
+                subject,
+                predicate,
+                value_term(o),
+                GraphName::NamedNode(graph.clone()),
+            ));
         }
         self.store
             .transaction(|mut t| {
@@ -298,7 +350,9 @@ impl Graph {
 fn parse_error(e: oxigraph::io::RdfParseError, name: &str) -> KgError {
     match e {
         oxigraph::io::RdfParseError::Syntax(s) => {
-            let (line, column) = s.location().map_or((0, 0), |l| (l.start.line + 1, l.start.column + 1));
+            let (line, column) = s
+                .location()
+                .map_or((0, 0), |l| (l.start.line + 1, l.start.column + 1));
             KgError::Syntax {
                 file: name.to_string(),
                 line,
@@ -320,7 +374,10 @@ pub fn term_value(term: &Term) -> Value {
         Term::NamedNode(n) => Value::iri(n.as_str()),
         Term::BlankNode(b) => Value::symbol(format!("_:{}", b.as_str())),
         Term::Literal(l) => literal_value(l),
-        #[allow(unreachable_patterns, reason = "RDF-star triples when oxigraph's feature is on")]
+        #[allow(
+            unreachable_patterns,
+            reason = "RDF-star triples when oxigraph's feature is on"
+        )]
         _ => Value::string(term.to_string()),
     }
 }
@@ -329,21 +386,30 @@ fn literal_value(l: &Literal) -> Value {
     let dt = l.datatype();
     let text = l.value();
     let integer = [
-        xsd::INTEGER, xsd::INT, xsd::LONG, xsd::SHORT, xsd::BYTE, xsd::NON_NEGATIVE_INTEGER,
-        xsd::POSITIVE_INTEGER, xsd::NEGATIVE_INTEGER, xsd::NON_POSITIVE_INTEGER, xsd::UNSIGNED_INT,
-        xsd::UNSIGNED_LONG, xsd::UNSIGNED_SHORT, xsd::UNSIGNED_BYTE,
+        xsd::INTEGER,
+        xsd::INT,
+        xsd::LONG,
+        xsd::SHORT,
+        xsd::BYTE,
+        xsd::NON_NEGATIVE_INTEGER,
+        xsd::POSITIVE_INTEGER,
+        xsd::NEGATIVE_INTEGER,
+        xsd::NON_POSITIVE_INTEGER,
+        xsd::UNSIGNED_INT,
+        xsd::UNSIGNED_LONG,
+        xsd::UNSIGNED_SHORT,
+        xsd::UNSIGNED_BYTE,
     ];
-    if integer.contains(&dt) {
-        if let Ok(i) = text.trim().parse::<i64>() {
-            return Value::Int(i);
-        }
+    if integer.contains(&dt)
+        && let Ok(i) = text.trim().parse::<i64>()
+    {
+        return Value::Int(i);
     }
-    if [xsd::DECIMAL, xsd::DOUBLE, xsd::FLOAT].contains(&dt) {
-        if let Ok(x) = text.trim().parse::<f64>() {
-            if x.is_finite() {
-                return Value::float(x);
-            }
-        }
+    if [xsd::DECIMAL, xsd::DOUBLE, xsd::FLOAT].contains(&dt)
+        && let Ok(x) = text.trim().parse::<f64>()
+        && x.is_finite()
+    {
+        return Value::float(x);
     }
     if dt == xsd::BOOLEAN {
         match text.trim() {
@@ -359,7 +425,10 @@ fn literal_value(l: &Literal) -> Value {
 /// numbers, booleans and strings; symbols become plain literals).
 pub fn value_term(value: &Value) -> Term {
     match value {
-        Value::Iri(i) => NamedNode::new(i.as_ref()).map_or_else(|_| Literal::new_simple_literal(i.as_ref()).into(), Term::from),
+        Value::Iri(i) => NamedNode::new(i.as_ref()).map_or_else(
+            |_| Literal::new_simple_literal(i.as_ref()).into(),
+            Term::from,
+        ),
         Value::Int(i) => Literal::from(*i).into(),
         Value::Float(x) => Literal::from(*x).into(),
         Value::Bool(b) => Literal::from(*b).into(),

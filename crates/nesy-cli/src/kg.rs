@@ -1,0 +1,278 @@
+//! `nesy kg`: load RDF, query it with SPARQL, update, export, count.
+
+use crate::Outcome;
+use clap::{Args, Subcommand, ValueEnum};
+use nesy_kg::{Graph, KgError};
+use std::io::Write;
+use std::path::PathBuf;
+
+/// Where the graph is: an on-disk store, or files loaded for this command.
+#[derive(Args, Debug, Clone)]
+pub struct Source {
+    /// An on-disk store (needs a build with `--features rocksdb`).
+    #[arg(long, value_name = "DIR", conflicts_with = "data")]
+    store: Option<PathBuf>,
+    /// An RDF file loaded into a store in memory for this command
+    /// (repeatable).
+    #[arg(long, value_name = "FILE")]
+    data: Vec<PathBuf>,
+}
+
+/// SPARQL result formats.
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+pub enum ResultFormat {
+    /// Aligned columns (TSV cells).
+    Table,
+    /// SPARQL 1.1 CSV results.
+    Csv,
+    /// SPARQL 1.1 TSV results.
+    Tsv,
+    /// SPARQL 1.1 JSON results.
+    Json,
+    /// SPARQL XML results.
+    Xml,
+}
+
+/// The `nesy kg` subcommands.
+#[derive(Subcommand, Debug)]
+pub enum KgCommand {
+    /// Load RDF files (Turtle, N-Triples, N-Quads, TriG, RDF/XML; .gz too),
+    /// each all or nothing, and print a summary.
+    Load {
+        /// The files.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// The on-disk store to load into (without it the files are only
+        /// checked).
+        #[arg(long, value_name = "DIR")]
+        store: Option<PathBuf>,
+        /// Put the triples into this named graph.
+        #[arg(long, value_name = "IRI")]
+        graph: Option<String>,
+    },
+    /// Run a SPARQL query: SELECT, ASK, CONSTRUCT or DESCRIBE.
+    Query {
+        #[command(flatten)]
+        source: Source,
+        /// The query text.
+        #[arg(required_unless_present = "file")]
+        query: Option<String>,
+        /// Read the query from a file.
+        #[arg(long, value_name = "FILE")]
+        file: Option<PathBuf>,
+        /// Result format (graphs are written as N-Triples).
+        #[arg(long, value_enum, default_value_t = ResultFormat::Table)]
+        format: ResultFormat,
+    },
+    /// Run a SPARQL update against an on-disk store.
+    Update {
+        #[command(flatten)]
+        source: Source,
+        /// The update text.
+        update: String,
+    },
+    /// Write every quad (N-Quads, or `--format nt|ttl|trig`).
+    Export {
+        #[command(flatten)]
+        source: Source,
+        /// RDF format, by file extension.
+        #[arg(long, default_value = "nq")]
+        format: String,
+    },
+    /// Count triples, subjects, predicates and classes; list the top
+    /// predicates.
+    Stats {
+        #[command(flatten)]
+        source: Source,
+    },
+}
+
+fn open(source: &Source) -> Result<Graph, KgError> {
+    let graph = match &source.store {
+        Some(dir) => Graph::open(dir)?,
+        None => Graph::in_memory()?,
+    };
+    for file in &source.data {
+        graph.load_file(file, None)?;
+    }
+    Ok(graph)
+}
+
+fn fail(e: &KgError) -> Outcome {
+    eprintln!("error: {e}");
+    if let Some(help) = miette::Diagnostic::help(e) {
+        eprintln!("help: {help}");
+    }
+    Outcome::Failed
+}
+
+/// Runs a `nesy kg` command.
+pub fn run(command: KgCommand) -> Outcome {
+    match command {
+        KgCommand::Load {
+            files,
+            store,
+            graph,
+        } => {
+            let target = match &store {
+                Some(dir) => Graph::open(dir),
+                None => Graph::in_memory(),
+            };
+            let target = match target {
+                Ok(g) => g,
+                Err(e) => return fail(&e),
+            };
+            let mut total = 0;
+            for file in &files {
+                match target.load_file(file, graph.as_deref()) {
+                    Ok(summary) => {
+                        total += summary.quads;
+                        println!(
+                            "{}: {} in {:.2} s",
+                            file.display(),
+                            crate::plural(summary.quads, "triple"),
+                            summary.time.as_secs_f64()
+                        );
+                    }
+                    Err(e) => return fail(&e),
+                }
+            }
+            println!("{} loaded", crate::plural(total, "triple"));
+            Outcome::Success
+        }
+        KgCommand::Query {
+            source,
+            query,
+            file,
+            format,
+        } => {
+            let text = match (query, file) {
+                (Some(q), _) => q,
+                (None, Some(f)) => match std::fs::read_to_string(&f) {
+                    Ok(t) => t,
+                    Err(e) => return Outcome::Usage(format!("cannot read `{}`: {e}", f.display())),
+                },
+                (None, None) => return Outcome::Usage("give a query or --file".to_string()),
+            };
+            let graph = match open(&source) {
+                Ok(g) => g,
+                Err(e) => return fail(&e),
+            };
+            let ext = match format {
+                ResultFormat::Table | ResultFormat::Tsv => "tsv",
+                ResultFormat::Csv => "csv",
+                ResultFormat::Json => "json",
+                ResultFormat::Xml => "xml",
+            };
+            let mut out = Vec::new();
+            if let Err(e) = graph.write_query(&text, ext, &mut out) {
+                return fail(&e);
+            }
+            let text = String::from_utf8_lossy(&out).to_string();
+            let text = if format == ResultFormat::Table {
+                table(&text)
+            } else {
+                text
+            };
+            let _ = std::io::stdout().write_all(text.as_bytes());
+            Outcome::Success
+        }
+        KgCommand::Update { source, update } => {
+            let graph = match open(&source) {
+                Ok(g) => g,
+                Err(e) => return fail(&e),
+            };
+            match graph.update(&update) {
+                Ok(()) => Outcome::Success,
+                Err(e) => fail(&e),
+            }
+        }
+        KgCommand::Export { source, format } => {
+            let graph = match open(&source) {
+                Ok(g) => g,
+                Err(e) => return fail(&e),
+            };
+            let stdout = std::io::stdout();
+            match graph.export(&format, stdout.lock()) {
+                Ok(()) => Outcome::Success,
+                Err(e) => fail(&e),
+            }
+        }
+        KgCommand::Stats { source } => {
+            let graph = match open(&source) {
+                Ok(g) => g,
+                Err(e) => return fail(&e),
+            };
+            let count = |q: &str| {
+                graph.select(q).map(|(_, rows)| {
+                    rows.first()
+                        .and_then(|r| r.first())
+                        .map(|v| v.to_plain_string())
+                        .unwrap_or_default()
+                })
+            };
+            let lines = [
+                (
+                    "triples",
+                    "SELECT (COUNT(*) AS ?n) WHERE { { ?s ?p ?o } UNION { GRAPH ?g { ?s ?p ?o } } }",
+                ),
+                (
+                    "subjects",
+                    "SELECT (COUNT(DISTINCT ?s) AS ?n) WHERE { { ?s ?p ?o } UNION { GRAPH ?g { ?s ?p ?o } } }",
+                ),
+                (
+                    "predicates",
+                    "SELECT (COUNT(DISTINCT ?p) AS ?n) WHERE { { ?s ?p ?o } UNION { GRAPH ?g { ?s ?p ?o } } }",
+                ),
+                (
+                    "classes",
+                    "SELECT (COUNT(DISTINCT ?c) AS ?n) WHERE { { ?s a ?c } UNION { GRAPH ?g { ?s a ?c } } }",
+                ),
+            ];
+            for (name, q) in lines {
+                match count(q) {
+                    Ok(n) => println!("{name:<11}{n}"),
+                    Err(e) => return fail(&e),
+                }
+            }
+            match graph.select("SELECT ?p (COUNT(*) AS ?n) WHERE { { ?s ?p ?o } UNION { GRAPH ?g { ?s ?p ?o } } } GROUP BY ?p ORDER BY DESC(?n) LIMIT 10") {
+                Ok((_, rows)) => {
+                    println!("top predicates:");
+                    for row in rows {
+                        if let [p, n] = row.as_slice() {
+                            println!("  {:>8}  {}", n.to_plain_string(), p.to_plain_string());
+                        }
+                    }
+                    Outcome::Success
+                }
+                Err(e) => fail(&e),
+            }
+        }
+    }
+}
+
+/// SPARQL TSV results as aligned columns.
+fn table(tsv: &str) -> String {
+    let rows: Vec<Vec<&str>> = tsv.lines().map(|l| l.split('\t').collect()).collect();
+    let columns = rows.iter().map(Vec::len).max().unwrap_or(0);
+    let widths: Vec<usize> = (0..columns)
+        .map(|c| {
+            rows.iter()
+                .filter_map(|r| r.get(c))
+                .map(|s| s.chars().count())
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let mut out = String::new();
+    for row in &rows {
+        let mut line = String::new();
+        for (c, cell) in row.iter().enumerate() {
+            let w = widths.get(c).copied().unwrap_or(0);
+            line.push_str(&format!("{cell:<w$}  "));
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}

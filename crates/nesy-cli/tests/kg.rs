@@ -1,0 +1,143 @@
+//! `nesy kg`: loading RDF, SPARQL queries in every result format, errors.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "test helpers fail loudly on broken fixtures"
+)]
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+use std::path::{Path, PathBuf};
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn nesy() -> Command {
+    let mut cmd = Command::cargo_bin("nesy").unwrap();
+    cmd.current_dir(repo()).arg("--color").arg("never");
+    cmd
+}
+
+const AGES: &str = "SELECT ?p ?a WHERE { ?p <http://example.org/family#age> ?a } ORDER BY ?a";
+
+#[test]
+fn select_in_table_csv_and_json() {
+    nesy()
+        .args(["kg", "query", "--data", "knowledge/family.ttl", AGES])
+        .assert()
+        .success()
+        .stdout("?p                                 ?a\n<http://example.org/family#carol>  12\n<http://example.org/family#bob>    40\n<http://example.org/family#alice>  67\n");
+    nesy()
+        .args([
+            "kg",
+            "query",
+            "--data",
+            "knowledge/family.ttl",
+            AGES,
+            "--format",
+            "csv",
+        ])
+        .assert()
+        .success()
+        .stdout(predicate::str::starts_with(
+            "p,a\r\nhttp://example.org/family#carol,12\r\n",
+        ));
+    let out = nesy()
+        .args([
+            "kg",
+            "query",
+            "--data",
+            "knowledge/family.ttl",
+            AGES,
+            "--format",
+            "json",
+        ])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let json: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(json["head"]["vars"], serde_json::json!(["p", "a"]));
+    assert_eq!(json["results"]["bindings"][0]["a"]["value"], "12");
+}
+
+#[test]
+fn ask_and_construct() {
+    nesy()
+        .args([
+            "kg",
+            "query",
+            "--data",
+            "knowledge/family.ttl",
+            "ASK { ?p <http://example.org/family#age> 67 }",
+            "--format",
+            "json",
+        ])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("\"boolean\":true"));
+    nesy()
+        .args([
+            "kg",
+            "query",
+            "--data",
+            "knowledge/family.ttl",
+            "CONSTRUCT { ?b <http://e/child> ?a } WHERE { ?a <http://example.org/family#parent> ?b }",
+        ])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("<http://example.org/family#carol> <http://e/child> <http://example.org/family#bob> ."));
+}
+
+#[test]
+fn load_reports_counts_and_malformed_rdf_is_located() {
+    nesy()
+        .args(["kg", "load", "knowledge/family.ttl"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("knowledge/family.ttl: 8 triples"));
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.ttl");
+    std::fs::write(&bad, "@prefix ex: <http://e/> .\nex:a ex:b .\n").unwrap();
+    nesy()
+        .args(["kg", "load"])
+        .arg(&bad)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("bad.ttl:2:11:"))
+        .stderr(predicate::str::contains("nothing of this file was loaded"));
+}
+
+#[test]
+fn bad_sparql_and_missing_disk_store_are_errors() {
+    nesy()
+        .args(["kg", "query", "--data", "knowledge/family.ttl", "SELEC ?x"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("SPARQL: error at 1:"));
+    if !cfg!(feature = "rocksdb") {
+        nesy()
+            .args(["kg", "query", "--store", "no-such-store", "ASK {}"])
+            .assert()
+            .code(1)
+            .stderr(predicate::str::contains(
+                "rebuild with `--features rocksdb`",
+            ));
+    }
+}
+
+#[test]
+fn stats_count_the_graph() {
+    nesy()
+        .args(["kg", "stats", "--data", "knowledge/family.ttl"])
+        .assert()
+        .success()
+        .stdout(predicate::str::starts_with(
+            "triples    8\nsubjects   3\npredicates 3\nclasses    1\n",
+        ));
+}

@@ -149,6 +149,47 @@ impl Program {
         Ok(engine.explain(&mut evaluation, &query, options)?)
     }
 
+    /// Writes every derived relation of two columns back as triples into
+    /// the named graph `graph_iri` of `graph`: `rel(s, o)` becomes `s rel o`,
+    /// the predicate being the relation's IRI (`ex:parent` expanded) or
+    /// `urn:nesy:rel` for a plain name, symbols `urn:nesy:symbol`. Returns
+    /// how many triples were new (running twice adds nothing).
+    pub fn materialize(
+        &self,
+        evaluation: &Evaluation,
+        graph: &nesy_kg::Graph,
+        graph_iri: &str,
+    ) -> Result<usize, Error> {
+        let as_iri = |v: &Value| match v {
+            Value::Symbol(s) => Value::iri(format!("urn:nesy:{s}")),
+            other => other.clone(),
+        };
+        let mut triples = Vec::new();
+        for name in evaluation.derived_relations() {
+            let Some(relation) = evaluation.relation(name) else {
+                continue;
+            };
+            if relation.arity != 2 {
+                continue;
+            }
+            let predicate = match self.engine.relation_iri(name) {
+                Some(iri) => iri,
+                None => format!("urn:nesy:{name}"),
+            };
+            for row in relation.rows() {
+                if let [s, o] = row {
+                    triples.push((as_iri(s), predicate.clone(), as_iri(o)));
+                }
+            }
+        }
+        graph
+            .insert_triples(graph_iri, &triples)
+            .map_err(|e| Error::Unsupported {
+                location: graph_iri.to_string(),
+                message: e.to_string(),
+            })
+    }
+
     /// Evaluates under a semiring: every tuple with its probability, and
     /// the answers to the files' `?- goal.` queries with theirs.
     pub fn evaluate_tagged(

@@ -161,3 +161,30 @@ fn a_missing_rule_file_is_an_io_error() {
     assert!(matches!(err, Error::Io { .. }));
     assert!(err.to_string().starts_with("cannot read `no/such.nesy`"));
 }
+
+#[test]
+fn materialized_relations_are_triples_sparql_sees_and_twice_adds_nothing() {
+    let program = Program::from_files(&["rules/knowledge_graph.nesy"]).unwrap();
+    let evaluation = program.evaluate(&Limits::default()).unwrap();
+    let graph = nesy_kg::Graph::in_memory().unwrap();
+    let first = program
+        .materialize(&evaluation, &graph, "urn:nesy:inferred")
+        .unwrap();
+    assert_eq!(first, 3, "ex:ancestor has three tuples");
+    assert_eq!(
+        program
+            .materialize(&evaluation, &graph, "urn:nesy:inferred")
+            .unwrap(),
+        0
+    );
+    let (_, rows) = graph
+        .select("SELECT ?d WHERE { GRAPH <urn:nesy:inferred> { <http://example.org/family#alice> <http://example.org/family#ancestor> ?d } } ORDER BY ?d")
+        .unwrap();
+    assert_eq!(
+        rows,
+        vec![
+            vec![Value::iri("http://example.org/family#bob")],
+            vec![Value::iri("http://example.org/family#carol")]
+        ]
+    );
+}

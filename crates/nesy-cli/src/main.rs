@@ -109,6 +109,23 @@ enum Command {
         stats: bool,
         #[command(flatten)]
         semiring: run::SemiringArgs,
+        /// Write the derived relations of two columns back as triples into
+        /// a named graph: of `--store DIR`, or, without a store, printed as
+        /// N-Quads instead of the relations.
+        #[arg(long)]
+        materialize: bool,
+        /// The on-disk store `--materialize` writes to (needs `--features
+        /// rocksdb`).
+        #[arg(long, value_name = "DIR", requires = "materialize")]
+        store: Option<PathBuf>,
+        /// The named graph `--materialize` writes to.
+        #[arg(
+            long,
+            value_name = "IRI",
+            default_value = "urn:nesy:inferred",
+            requires = "materialize"
+        )]
+        graph: String,
         #[command(flatten)]
         limits: LimitArgs,
     },
@@ -197,19 +214,34 @@ fn main() -> ExitCode {
             output,
             stats,
             semiring,
+            materialize,
+            store,
+            graph,
             limits,
-        } => semiring.kind().and_then(|kind| {
-            outcome(run::run(
-                &files,
-                &relations,
-                format,
-                output.as_deref(),
-                stats,
-                kind,
-                &limits,
-                color,
-            ))
-        }),
+        } => {
+            if materialize {
+                outcome(run::materialize(
+                    &files,
+                    store.as_deref(),
+                    &graph,
+                    &limits,
+                    color,
+                ))
+            } else {
+                semiring.kind().and_then(|kind| {
+                    outcome(run::run(
+                        &files,
+                        &relations,
+                        format,
+                        output.as_deref(),
+                        stats,
+                        kind,
+                        &limits,
+                        color,
+                    ))
+                })
+            }
+        }
         Command::Query {
             file,
             goal,

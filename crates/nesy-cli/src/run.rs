@@ -216,6 +216,54 @@ pub fn run(
     Outcome::Success
 }
 
+/// `nesy run --materialize`: derived triples into a named graph.
+pub fn materialize(
+    paths: &[PathBuf],
+    store: Option<&Path>,
+    graph_iri: &str,
+    limits: &LimitArgs,
+    color: bool,
+) -> Outcome {
+    let program = match load(paths, color) {
+        Ok(p) => p,
+        Err(o) => return o,
+    };
+    let evaluation = match program.evaluate(&limits.limits()) {
+        Ok(e) => e,
+        Err(e) => {
+            report(&e, color);
+            return Outcome::Failed;
+        }
+    };
+    let graph = match store {
+        Some(dir) => nesy_kg::Graph::open(dir),
+        None => nesy_kg::Graph::in_memory(),
+    };
+    let graph = match graph {
+        Ok(g) => g,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Outcome::Failed;
+        }
+    };
+    let new = match program.materialize(&evaluation, &graph, graph_iri) {
+        Ok(n) => n,
+        Err(e) => {
+            report(&e, color);
+            return Outcome::Failed;
+        }
+    };
+    if store.is_none() {
+        let stdout = std::io::stdout();
+        if let Err(e) = graph.export("nq", stdout.lock()) {
+            eprintln!("error: {e}");
+            return Outcome::Failed;
+        }
+    }
+    eprintln!("{} written to <{graph_iri}>", plural(new, "new triple"));
+    Outcome::Success
+}
+
 /// `nesy run --semiring ...`: every tuple with its probability.
 fn run_tagged(
     program: &Program,

@@ -141,3 +141,15 @@ fn stats_count_the_graph() {
             "triples    8\nsubjects   3\npredicates 3\nclasses    1\n",
         ));
 }
+
+#[test]
+fn run_materialize_prints_the_inferred_graph_as_nquads() {
+    nesy()
+        .args(["run", "rules/knowledge_graph.nesy", "--materialize"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "<http://example.org/family#alice> <http://example.org/family#ancestor> <http://example.org/family#carol> <urn:nesy:inferred> .",
+        ))
+        .stderr(predicate::str::contains("3 new triples written to <urn:nesy:inferred>"));
+}

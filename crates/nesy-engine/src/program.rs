@@ -338,6 +338,13 @@ impl Program {
         name
     }
 
+    /// The IRI a relation name stands for (`ex:parent` with its prefix, or
+    /// `<http://...>`), if it is one.
+    pub fn relation_iri(&self, relation: &str) -> Option<String> {
+        let key = self.names.key(relation);
+        key.strip_prefix('<')?.strip_suffix('>').map(str::to_string)
+    }
+
     /// Whether the program has a relation of this name.
     pub fn has_relation(&self, relation: &str) -> bool {
         self.names.lookup(relation).is_some()

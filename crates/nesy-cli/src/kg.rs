@@ -79,6 +79,29 @@ pub enum KgCommand {
         #[arg(long, default_value = "nq")]
         format: String,
     },
+    /// Draw an entity's neighbourhood (edges within `--depth` steps).
+    Show {
+        #[command(flatten)]
+        source: Source,
+        /// The entity: an IRI, or the local name of exactly one IRI.
+        entity: String,
+        /// Steps out from the entity.
+        #[arg(long, default_value_t = 1)]
+        depth: usize,
+        /// `dot` (Graphviz) or `json` (`{"entity", "edges": [{"subject", "predicate", "object"}]}`).
+        #[arg(long, default_value = "dot", value_parser = ["dot", "json"])]
+        format: String,
+    },
+    /// Print the shortest relation path between two entities (edges walked
+    /// either way; `^p` marks a step against an edge).
+    Path {
+        #[command(flatten)]
+        source: Source,
+        /// From.
+        from: String,
+        /// To.
+        to: String,
+    },
     /// Count triples, subjects, predicates and classes; list the top
     /// predicates.
     Stats {
@@ -196,6 +219,58 @@ pub fn run(command: KgCommand) -> Outcome {
             match graph.export(&format, stdout.lock()) {
                 Ok(()) => Outcome::Success,
                 Err(e) => fail(&e),
+            }
+        }
+        KgCommand::Show {
+            source,
+            entity,
+            depth,
+            format,
+        } => {
+            let view = match open(&source).and_then(|g| nesy_kg::GraphView::from_graph(&g)) {
+                Ok(v) => v,
+                Err(e) => return fail(&e),
+            };
+            let Some(focus) = view.find(&entity) else {
+                return Outcome::Usage(format!("no entity `{entity}` in the graph (give its IRI)"));
+            };
+            let edges = view.neighbourhood(&focus, depth);
+            let text = if format == "json" {
+                let edges: Vec<serde_json::Value> = edges
+                    .iter()
+                    .map(|(s, p, o)| serde_json::json!({"subject": s, "predicate": p, "object": o}))
+                    .collect();
+                format!(
+                    "{:#}\n",
+                    serde_json::json!({"entity": focus, "edges": edges})
+                )
+            } else {
+                nesy_kg::edges_to_dot(&edges, Some(&focus))
+            };
+            let _ = std::io::stdout().write_all(text.as_bytes());
+            Outcome::Success
+        }
+        KgCommand::Path { source, from, to } => {
+            let view = match open(&source).and_then(|g| nesy_kg::GraphView::from_graph(&g)) {
+                Ok(v) => v,
+                Err(e) => return fail(&e),
+            };
+            let (Some(a), Some(b)) = (view.find(&from), view.find(&to)) else {
+                return Outcome::Usage(format!("`{from}` or `{to}` is not an entity of the graph"));
+            };
+            match view.shortest_path(&a, &b) {
+                Some(steps) => {
+                    println!("{a}");
+                    for step in steps {
+                        let mark = if step.backwards { "^" } else { "" };
+                        println!("  -{mark}<{}>-> {}", step.label, step.to);
+                    }
+                    Outcome::Success
+                }
+                None => {
+                    println!("no path from {a} to {b}");
+                    Outcome::Failed
+                }
             }
         }
         KgCommand::Stats { source } => {

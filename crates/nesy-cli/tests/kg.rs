@@ -153,3 +153,44 @@ fn run_materialize_prints_the_inferred_graph_as_nquads() {
         ))
         .stderr(predicate::str::contains("3 new triples written to <urn:nesy:inferred>"));
 }
+
+#[test]
+fn path_and_show_use_the_petgraph_view() {
+    nesy()
+        .args(["kg", "path", "--data", "knowledge/family.ttl", "carol", "alice"])
+        .assert()
+        .success()
+        .stdout("<http://example.org/family#carol>\n  -^<http://example.org/family#parent>-> <http://example.org/family#bob>\n  -^<http://example.org/family#parent>-> <http://example.org/family#alice>\n");
+    nesy()
+        .args(["kg", "show", "--data", "knowledge/family.ttl", "bob"])
+        .assert()
+        .success()
+        .stdout(predicate::str::starts_with("digraph neighbourhood {"))
+        .stdout(predicate::str::contains("[label=\"parent\"]"));
+    let out = nesy()
+        .args([
+            "kg",
+            "show",
+            "--data",
+            "knowledge/family.ttl",
+            "http://example.org/family#carol",
+            "--format",
+            "json",
+            "--depth",
+            "2",
+        ])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let json: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(json["entity"], "http://example.org/family#carol");
+    // carol's own 3 edges, then bob's: parent (alice), age, type
+    assert_eq!(json["edges"].as_array().unwrap().len(), 6);
+    nesy()
+        .args(["kg", "show", "--data", "knowledge/family.ttl", "zed"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("no entity `zed`"));
+}

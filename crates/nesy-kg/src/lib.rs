@@ -23,6 +23,10 @@
 //! # Ok::<(), nesy_kg::KgError>(())
 //! ```
 
+mod view;
+
+pub use view::{GraphView, Step, edges_to_dot};
+
 use nesy_engine::Value;
 use oxigraph::io::{RdfFormat, RdfParser, RdfSerializer};
 use oxigraph::model::{GraphName, Literal, NamedNode, Quad, Term, vocab::xsd};

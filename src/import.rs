@@ -70,6 +70,13 @@ fn load_graph_imports(
         location: at,
         message: e.to_string(),
     };
+    // RDF files are streamed straight into facts; they are also put into a
+    // store only when a SPARQL import needs one to run over.
+    let needs_store = checked
+        .program
+        .items
+        .iter()
+        .any(|i| matches!(i, Item::Import(d) if matches!(d.source, ImportSource::Sparql(_))));
     let mut graph: Option<nesy_kg::Graph> = None;
     let mut shared = || -> Result<nesy_kg::Graph, nesy_kg::KgError> {
         match &graph {
@@ -84,30 +91,46 @@ fn load_graph_imports(
     for item in &checked.program.items {
         let Item::Import(import) = item else { continue };
         let at = located(import.span);
-        let source = match &import.source {
+        let mut failure: Option<Error> = None;
+        let mut add = |predicate: &str, s: Value, o: Value, file: &str| {
+            if failure.is_some() {
+                return;
+            }
+            let result = match &import.relation {
+                Some(rel) => {
+                    engine.add_fact_from(&rel.text, vec![s, Value::iri(predicate), o], file, 0)
+                }
+                None => engine.add_fact_from(&format!("<{predicate}>"), vec![s, o], file, 0),
+            };
+            if let Err(e) = result {
+                failure = Some(e.into());
+            }
+        };
+        match &import.source {
             ImportSource::File(f) if is_graph_import(&import.source) => {
                 let path = tidy(&dir.join(&f.value));
-                let own = nesy_kg::Graph::in_memory().map_err(|e| kg(e, at.clone()))?;
-                own.load_file(&path, None).map_err(|e| kg(e, at.clone()))?;
-                let all = shared().map_err(|e| kg(e, at.clone()))?;
-                all.load_file(&path, None).map_err(|e| kg(e, at.clone()))?;
-                (own, path.display().to_string())
+                let file = path.display().to_string();
+                nesy_kg::for_each_triple(&path, |p, s, o| add(p, s, o, &file))
+                    .map_err(|e| kg(e, at.clone()))?;
+                if needs_store {
+                    shared()
+                        .map_err(|e| kg(e, at.clone()))?
+                        .load_file(&path, None)
+                        .map_err(|e| kg(e, at.clone()))?;
+                }
             }
             ImportSource::Store(d) => {
                 let path = tidy(&dir.join(&d.value));
                 let store = nesy_kg::Graph::open(&path).map_err(|e| kg(e, at.clone()))?;
-                (store, path.display().to_string())
+                let file = path.display().to_string();
+                for (p, s, o) in store.facts().map_err(|e| kg(e, at.clone()))? {
+                    add(&p, s, o, &file);
+                }
             }
             _ => continue,
-        };
-        let (g, file) = source;
-        for (predicate, s, o) in g.facts().map_err(|e| kg(e, at.clone()))? {
-            match &import.relation {
-                Some(rel) => {
-                    engine.add_fact_from(&rel.text, vec![s, Value::iri(&predicate), o], &file, 0)?
-                }
-                None => engine.add_fact_from(&format!("<{predicate}>"), vec![s, o], &file, 0)?,
-            }
+        }
+        if let Some(e) = failure {
+            return Err(e);
         }
     }
     for item in &checked.program.items {

@@ -110,6 +110,42 @@ pub fn format_of(path: &Path) -> Option<(RdfFormat, bool)> {
     Some((format, gz))
 }
 
+/// Streams the triples (and quads) of an RDF file without storing them:
+/// `f(predicate IRI, subject, object)` for each. A syntax error stops with
+/// the file, line and column (the caller discards what it got).
+pub fn for_each_triple(
+    path: &Path,
+    mut f: impl FnMut(&str, Value, Value),
+) -> Result<usize, KgError> {
+    let display = path.display().to_string();
+    let (format, gz) = format_of(path).ok_or_else(|| KgError::UnknownFormat(display.clone()))?;
+    let file = std::fs::File::open(path).map_err(|e| KgError::Io {
+        path: display.clone(),
+        message: e.to_string(),
+    })?;
+    let reader: Box<dyn Read> = if gz {
+        Box::new(flate2::read::MultiGzDecoder::new(std::io::BufReader::new(
+            file,
+        )))
+    } else {
+        Box::new(std::io::BufReader::new(file))
+    };
+    let mut count = 0;
+    for quad in RdfParser::from_format(format)
+        .rename_blank_nodes()
+        .for_reader(reader)
+    {
+        let quad = quad.map_err(|e| parse_error(e, &display))?;
+        f(
+            quad.predicate.as_str(),
+            term_value(&quad.subject.into()),
+            term_value(&quad.object),
+        );
+        count += 1;
+    }
+    Ok(count)
+}
+
 impl Graph {
     /// An empty graph in memory.
     pub fn in_memory() -> Result<Self, KgError> {

@@ -188,3 +188,17 @@ fn materialized_relations_are_triples_sparql_sees_and_twice_adds_nothing() {
         ]
     );
 }
+
+#[test]
+fn a_is_rdf_type() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "g.ttl",
+        "@prefix e: <http://e/> .\ne:ann a e:Person .\n",
+    );
+    let program = load(dir.path(), "@import \"g.ttl\".\nperson(X) :- a(X, <http://e/Person>).\nsame(X) :- rdf:type(X, <http://e/Person>).\n").unwrap();
+    let result = program.evaluate(&Limits::default()).unwrap();
+    assert!(result.contains("person", &[Value::iri("http://e/ann")]));
+    assert!(result.contains("same", &[Value::iri("http://e/ann")]));
+}

@@ -147,7 +147,25 @@ pub fn run(command: KgCommand) -> Outcome {
             };
             let mut total = 0;
             for file in &files {
-                match target.load_file(file, graph.as_deref()) {
+                // A progress bar for files large enough to wait for, on a
+                // terminal only (indicatif draws nothing otherwise).
+                let size = std::fs::metadata(file).map(|m| m.len()).unwrap_or(0);
+                let bar = if size > 8 << 20 {
+                    indicatif::ProgressBar::new(size)
+                } else {
+                    indicatif::ProgressBar::hidden()
+                };
+                bar.set_style(
+                    indicatif::ProgressStyle::with_template(
+                        "{msg} [{bar:30}] {bytes}/{total_bytes} ({eta})",
+                    )
+                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+                );
+                bar.set_message(file.display().to_string());
+                let loaded = target
+                    .load_file_with_progress(file, graph.as_deref(), |read| bar.set_position(read));
+                bar.finish_and_clear();
+                match loaded {
                     Ok(summary) => {
                         total += summary.quads;
                         println!(

@@ -135,6 +135,10 @@ enum Command {
         file: PathBuf,
         /// The goal: literals separated by commas.
         goal: String,
+        /// More rule files evaluated with FILE (repeatable), such as the
+        /// data of a rules-only file.
+        #[arg(long = "with", value_name = "FILE")]
+        with: Vec<PathBuf>,
         /// Output format.
         #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
         format: OutputFormat,
@@ -151,6 +155,9 @@ enum Command {
         /// The fact, such as `ancestor(alice, carol)`; with variables, each
         /// answer is explained.
         goal: String,
+        /// More rule files evaluated with FILE (repeatable).
+        #[arg(long = "with", value_name = "FILE")]
+        with: Vec<PathBuf>,
         /// Output format.
         #[arg(long, value_enum, default_value_t = run::ExplainFormat::Text)]
         format: run::ExplainFormat,
@@ -245,17 +252,22 @@ fn main() -> ExitCode {
         Command::Query {
             file,
             goal,
+            with,
             format,
             semiring,
             limits,
-        } => semiring
-            .kind()
-            .and_then(|kind| outcome(run::query(&file, &goal, format, kind, &limits, color))),
+        } => {
+            let files: Vec<PathBuf> = std::iter::once(file).chain(with).collect();
+            semiring
+                .kind()
+                .and_then(|kind| outcome(run::query(&files, &goal, format, kind, &limits, color)))
+        }
         Command::Test { paths, limits } => outcome(run::test(&paths, &limits, color)),
         Command::Kg { command } => outcome(kg::run(command)),
         Command::Explain {
             file,
             goal,
+            with,
             format,
             all,
             max_proofs,
@@ -263,8 +275,9 @@ fn main() -> ExitCode {
             semiring,
             limits,
         } => semiring.kind().and_then(|kind| {
+            let files: Vec<PathBuf> = std::iter::once(file).chain(with).collect();
             outcome(run::explain(
-                &file,
+                &files,
                 &goal,
                 format,
                 &nesy::ExplainOptions {

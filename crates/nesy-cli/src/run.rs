@@ -432,14 +432,14 @@ fn semiring_name(s: SemiringKind) -> String {
 
 /// `nesy query`.
 pub fn query(
-    path: &Path,
+    paths: &[PathBuf],
     goal: &str,
     format: OutputFormat,
     semiring: SemiringKind,
     limits: &LimitArgs,
     color: bool,
 ) -> Outcome {
-    let program = match load(&[path.to_path_buf()], color) {
+    let program = match load(paths, color) {
         Ok(p) => p,
         Err(o) => return o,
     };
@@ -501,7 +501,7 @@ pub enum ExplainFormat {
 
 /// `nesy explain`.
 pub fn explain(
-    path: &Path,
+    paths: &[PathBuf],
     goal: &str,
     format: ExplainFormat,
     options: &nesy::ExplainOptions,
@@ -509,7 +509,7 @@ pub fn explain(
     limits: &LimitArgs,
     color: bool,
 ) -> Outcome {
-    let program = match load(&[path.to_path_buf()], color) {
+    let program = match load(paths, color) {
         Ok(p) => p,
         Err(o) => return o,
     };

@@ -493,6 +493,10 @@ impl Names {
     /// prefix is known, so both spellings name one relation.
     pub(crate) fn key(&self, text: &str) -> String {
         let text = text.trim();
+        // Turtle's shorthand: `a(X, C)` is `rdf:type(X, C)`.
+        if text == "a" {
+            return "<http://www.w3.org/1999/02/22-rdf-syntax-ns#type>".to_string();
+        }
         match text.split_once(':') {
             Some((prefix, local)) if !text.starts_with('<') => {
                 let ns = self.prefixes.get(prefix).map(String::as_str).or_else(|| {

@@ -89,6 +89,22 @@ pub struct LoadSummary {
     pub time: Duration,
 }
 
+/// A reader that reports how many bytes went through it.
+struct Counting<R, F> {
+    inner: R,
+    read: u64,
+    progress: F,
+}
+
+impl<R: Read, F: FnMut(u64)> Read for Counting<R, F> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.read += n as u64;
+        (self.progress)(self.read);
+        Ok(n)
+    }
+}
+
 /// A knowledge graph backed by an oxigraph store.
 #[derive(Clone)]
 pub struct Graph {
@@ -170,6 +186,17 @@ impl Graph {
 
     /// Loads an RDF file, all or nothing, into the default graph or `graph`.
     pub fn load_file(&self, path: &Path, graph: Option<&str>) -> Result<LoadSummary, KgError> {
+        self.load_file_with_progress(path, graph, |_| {})
+    }
+
+    /// [`Graph::load_file`], calling `progress` with the bytes of the file
+    /// read so far (for a progress bar).
+    pub fn load_file_with_progress(
+        &self,
+        path: &Path,
+        graph: Option<&str>,
+        progress: impl FnMut(u64),
+    ) -> Result<LoadSummary, KgError> {
         let display = path.display().to_string();
         let (format, gz) =
             format_of(path).ok_or_else(|| KgError::UnknownFormat(display.clone()))?;
@@ -177,7 +204,12 @@ impl Graph {
             path: display.clone(),
             message: e.to_string(),
         })?;
-        let reader: Box<dyn Read> = if gz {
+        let file = Counting {
+            inner: file,
+            read: 0,
+            progress,
+        };
+        let reader: Box<dyn Read + '_> = if gz {
             Box::new(flate2::read::MultiGzDecoder::new(std::io::BufReader::new(
                 file,
             )))

@@ -183,7 +183,7 @@ impl Program {
             }
         }
         graph
-            .insert_triples(graph_iri, &triples)
+            .insert_triples(Some(graph_iri), &triples)
             .map_err(|e| Error::Unsupported {
                 location: graph_iri.to_string(),
                 message: e.to_string(),

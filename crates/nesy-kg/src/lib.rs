@@ -380,16 +380,21 @@ impl Graph {
         Ok(out)
     }
 
-    /// Inserts `(subject, predicate IRI, object)` triples into `graph`;
-    /// returns how many were new. Values that are not IRIs become literals
-    /// (symbols as plain strings).
+    /// Inserts `(subject, predicate IRI, object)` triples into the named
+    /// graph `graph` (the default graph for `None`); returns how many were
+    /// new. Values that are not IRIs become literals (symbols as plain
+    /// strings); triples whose subject is not an IRI are skipped.
     pub fn insert_triples(
         &self,
-        graph: &str,
+        graph: Option<&str>,
         triples: &[(Value, String, Value)],
     ) -> Result<usize, KgError> {
-        let graph = NamedNode::new(graph)
-            .map_err(|e| KgError::Sparql(format!("graph IRI `{graph}`: {e}")))?;
+        let graph = match graph {
+            Some(g) => GraphName::NamedNode(
+                NamedNode::new(g).map_err(|e| KgError::Sparql(format!("graph IRI `{g}`: {e}")))?,
+            ),
+            None => GraphName::DefaultGraph,
+        };
         let mut quads = Vec::new();
         for (s, p, o) in triples {
             let Value::Iri(subject) = s else { continue };
@@ -398,12 +403,7 @@ impl Graph {
             else {
                 continue;
             };
-            quads.push(Quad::new(
-                subject,
-                predicate,
-                value_term(o),
-                GraphName::NamedNode(graph.clone()),
-            ));
+            quads.push(Quad::new(subject, predicate, value_term(o), graph.clone()));
         }
         self.store
             .transaction(|mut t| {

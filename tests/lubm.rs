@@ -18,7 +18,7 @@ fn the_fourteen_lubm_queries_get_the_published_answer_counts() {
     let program = Program::from_files(&["rules/owl2rl.nesy", "knowledge/lubm/lubm1.nesy"]).unwrap();
     let evaluation = program.evaluate(&Limits::default()).unwrap();
     let closure = evaluation.relation("t").unwrap();
-    assert_eq!(closure.len(), 149_614);
+    assert_eq!(closure.len(), 150_790);
     let triples: Vec<(Value, String, Value)> = closure
         .rows()
         .filter_map(|row| match &row[1] {

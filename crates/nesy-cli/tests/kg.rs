@@ -211,3 +211,40 @@ fn path_and_show_use_the_petgraph_view() {
         .code(2)
         .stderr(predicate::str::contains("no entity `zed`"));
 }
+
+/// The on-disk store (only with `--features rocksdb`): load, query from a
+/// later process, and materialize twice without adding anything the second
+/// time.
+#[cfg(feature = "rocksdb")]
+#[test]
+fn an_on_disk_store_keeps_loads_and_materializations() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    nesy()
+        .args(["kg", "load", "knowledge/family.ttl", "--store"])
+        .arg(&store)
+        .assert()
+        .success();
+    nesy()
+        .args(["kg", "query", "--store"])
+        .arg(&store)
+        .args(["SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }", "--format", "csv"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("\r\n8\r\n"));
+    for expected in ["3 new triples", "0 new triples"] {
+        nesy()
+            .args(["run", "rules/knowledge_graph.nesy", "--materialize", "--store"])
+            .arg(&store)
+            .assert()
+            .success()
+            .stderr(predicate::str::contains(expected));
+    }
+    nesy()
+        .args(["kg", "query", "--store"])
+        .arg(&store)
+        .args(["ASK { GRAPH <urn:nesy:inferred> { ?a <http://example.org/family#ancestor> ?b } }", "--format", "json"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("\"boolean\":true"));
+}

@@ -4,7 +4,7 @@
 
     cargo build --release -p nesy-cli
     pip install reasonable
-    python3 benches/lubm.py [--sizes 1,5,10] [--seed 0]
+    python3 benches/lubm.py [--sizes 1,5,10] [--seed 0] [--owlrl]
 
 Size 1 is the real LUBM(1) (knowledge/lubm/lubm1.nt.gz, made by the LUBM
 generator); larger sizes come from benches/lubm_gen.py (seeded, the same
@@ -38,6 +38,17 @@ def measure(command, stdout=subprocess.DEVNULL):
     return seconds, usage.ru_maxrss
 
 
+def owlrl_child(files):
+    import owlrl
+    import rdflib
+
+    g = rdflib.Graph()
+    for f in files:
+        g.parse(f, format="turtle")
+    owlrl.DeductiveClosure(owlrl.OWLRL_Semantics).expand(g)
+    print(len(g))
+
+
 def reasonable_child(files):
     import reasonable
 
@@ -51,12 +62,18 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default="1,5,10")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--owlrl", action="store_true", help="also run owlrl on rdflib (LUBM(1) only: it takes about a minute)")
     parser.add_argument("--reasonable-child", nargs="+", help=argparse.SUPPRESS)
+    parser.add_argument("--owlrl-child", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.reasonable_child:
         reasonable_child(args.reasonable_child)
         return
+    if args.owlrl_child:
+        owlrl_child(args.owlrl_child)
+        return
     rows = []
+    owlrl_row = None
     with tempfile.TemporaryDirectory() as tmp:
         ontology_ttl = os.path.join(tmp, "univ-bench.ttl")
         with gzip.open(ONTOLOGY, "rb") as src, open(ontology_ttl, "wb") as dst:
@@ -84,11 +101,18 @@ def main():
                 r_s, r_kb = measure([sys.executable, os.path.abspath(__file__), "--reasonable-child", ontology_ttl, data_ttl], stdout=out)
             r_triples = int(open(out_path).read().strip())
             rows.append((size, triples_in, nesy_triples, nesy_s, nesy_kb, r_triples, r_s, r_kb))
+            if args.owlrl and size == 1:
+                with open(out_path, "w") as out:
+                    o_s, o_kb = measure([sys.executable, os.path.abspath(__file__), "--owlrl-child", ontology_ttl, data_ttl], stdout=out)
+                owlrl_row = (int(open(out_path).read().strip()), o_s, o_kb, nesy_s)
             print(f"LUBM({size}) done", file=sys.stderr, flush=True)
     print("| LUBM | triples in | nesy closure | nesy time | nesy memory | reasonable closure | reasonable time | reasonable memory | speed-up |")
     print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for size, n_in, n_out, s, kb, r_out, r_s, r_kb in rows:
         print(f"| {size} | {n_in} | {n_out} | {s:.2f} s | {kb / 1024:.0f} MiB | {r_out} | {r_s:.2f} s | {r_kb / 1024:.0f} MiB | {r_s / s:.1f}x |")
+    if owlrl_row:
+        n, o_s, o_kb, nesy_s = owlrl_row
+        print(f"\nowlrl (rdflib) on LUBM(1): {n} triples, {o_s:.1f} s, {o_kb / 1024:.0f} MiB ({o_s / nesy_s:.0f}x nesy's time)")
 
 
 if __name__ == "__main__":

@@ -160,6 +160,20 @@ impl Program {
         graph: &nesy_kg::Graph,
         graph_iri: &str,
     ) -> Result<usize, Error> {
+        self.materialize_with(evaluation, graph, graph_iri, &[])
+    }
+
+    /// [`Program::materialize`], and the three-column relations named in
+    /// `triple_relations` written as the triples they hold (`t(s, p, o)` as
+    /// `s p o`, `p` an IRI), as rules over `t(s, p, o)` such as
+    /// `rules/owl2rl.nesy` derive them.
+    pub fn materialize_with(
+        &self,
+        evaluation: &Evaluation,
+        graph: &nesy_kg::Graph,
+        graph_iri: &str,
+        triple_relations: &[String],
+    ) -> Result<usize, Error> {
         let as_iri = |v: &Value| match v {
             Value::Symbol(s) => Value::iri(format!("urn:nesy:{s}")),
             other => other.clone(),
@@ -169,6 +183,14 @@ impl Program {
             let Some(relation) = evaluation.relation(name) else {
                 continue;
             };
+            if relation.arity == 3 && triple_relations.iter().any(|t| t == name) {
+                for row in relation.rows() {
+                    if let [sub, Value::Iri(p), obj] = row {
+                        triples.push((as_iri(sub), p.to_string(), as_iri(obj)));
+                    }
+                }
+                continue;
+            }
             if relation.arity != 2 {
                 continue;
             }

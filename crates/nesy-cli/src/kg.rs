@@ -63,6 +63,10 @@ pub enum KgCommand {
         /// Result format (graphs are written as N-Triples).
         #[arg(long, value_enum, default_value_t = ResultFormat::Table)]
         format: ResultFormat,
+        /// Query the union of all graphs as the default graph (for example
+        /// to see triples `nesy run --materialize` put in a named graph).
+        #[arg(long)]
+        union: bool,
     },
     /// Run a SPARQL update against an on-disk store.
     Update {
@@ -186,6 +190,7 @@ pub fn run(command: KgCommand) -> Outcome {
             query,
             file,
             format,
+            union,
         } => {
             let text = match (query, file) {
                 (Some(q), _) => q,
@@ -206,7 +211,7 @@ pub fn run(command: KgCommand) -> Outcome {
                 ResultFormat::Xml => "xml",
             };
             let mut out = Vec::new();
-            if let Err(e) = graph.write_query(&text, ext, &mut out) {
+            if let Err(e) = graph.write_query_with(&text, ext, union, &mut out) {
                 return fail(&e);
             }
             let text = String::from_utf8_lossy(&out).to_string();

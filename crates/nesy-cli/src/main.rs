@@ -118,6 +118,11 @@ enum Command {
         /// rocksdb`).
         #[arg(long, value_name = "DIR", requires = "materialize")]
         store: Option<PathBuf>,
+        /// A relation of three columns whose tuples are triples `(s, p, o)`
+        /// (repeatable), written by `--materialize` as they are, such as
+        /// `t` of rules/owl2rl.nesy.
+        #[arg(long = "triples", value_name = "R", requires = "materialize")]
+        triple_relations: Vec<String>,
         /// The named graph `--materialize` writes to.
         #[arg(
             long,
@@ -223,6 +228,7 @@ fn main() -> ExitCode {
             semiring,
             materialize,
             store,
+            triple_relations,
             graph,
             limits,
         } => {
@@ -231,6 +237,7 @@ fn main() -> ExitCode {
                     &files,
                     store.as_deref(),
                     &graph,
+                    &triple_relations,
                     &limits,
                     color,
                 ))

@@ -221,6 +221,7 @@ pub fn materialize(
     paths: &[PathBuf],
     store: Option<&Path>,
     graph_iri: &str,
+    triple_relations: &[String],
     limits: &LimitArgs,
     color: bool,
 ) -> Outcome {
@@ -246,7 +247,7 @@ pub fn materialize(
             return Outcome::Failed;
         }
     };
-    let new = match program.materialize(&evaluation, &graph, graph_iri) {
+    let new = match program.materialize_with(&evaluation, &graph, graph_iri, triple_relations) {
         Ok(n) => n,
         Err(e) => {
             report(&e, color);

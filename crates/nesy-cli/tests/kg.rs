@@ -228,13 +228,22 @@ fn an_on_disk_store_keeps_loads_and_materializations() {
     nesy()
         .args(["kg", "query", "--store"])
         .arg(&store)
-        .args(["SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }", "--format", "csv"])
+        .args([
+            "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }",
+            "--format",
+            "csv",
+        ])
         .assert()
         .success()
         .stdout(predicate::str::contains("\r\n8\r\n"));
     for expected in ["3 new triples", "0 new triples"] {
         nesy()
-            .args(["run", "rules/knowledge_graph.nesy", "--materialize", "--store"])
+            .args([
+                "run",
+                "rules/knowledge_graph.nesy",
+                "--materialize",
+                "--store",
+            ])
             .arg(&store)
             .assert()
             .success()
@@ -243,7 +252,52 @@ fn an_on_disk_store_keeps_loads_and_materializations() {
     nesy()
         .args(["kg", "query", "--store"])
         .arg(&store)
-        .args(["ASK { GRAPH <urn:nesy:inferred> { ?a <http://example.org/family#ancestor> ?b } }", "--format", "json"])
+        .args([
+            "ASK { GRAPH <urn:nesy:inferred> { ?a <http://example.org/family#ancestor> ?b } }",
+            "--format",
+            "json",
+        ])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("\"boolean\":true"));
+}
+
+#[test]
+fn triple_relations_materialize_as_they_are_and_union_queries_see_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data.nesy");
+    std::fs::write(
+        &data,
+        "t(<http://e/Student>, <http://www.w3.org/2000/01/rdf-schema#subClassOf>, <http://e/Person>).\nt(<http://e/ann>, <http://www.w3.org/1999/02/22-rdf-syntax-ns#type>, <http://e/Student>).\n",
+    )
+    .unwrap();
+    let out = nesy()
+        .args(["run", "rules/owl2rl.nesy"])
+        .arg(&data)
+        .args(["--materialize", "--triples", "t"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let nquads = String::from_utf8(out).unwrap();
+    assert!(nquads.contains(
+        "<http://e/ann> <http://www.w3.org/1999/02/22-rdf-syntax-ns#type> <http://e/Person> <urn:nesy:inferred> ."
+    ));
+    let closure = dir.path().join("closure.nq");
+    std::fs::write(&closure, nquads).unwrap();
+    let ask = "ASK { <http://e/ann> a <http://e/Person> }";
+    nesy()
+        .args(["kg", "query", "--data"])
+        .arg(&closure)
+        .args([ask, "--format", "json"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("\"boolean\":false"));
+    nesy()
+        .args(["kg", "query", "--union", "--data"])
+        .arg(&closure)
+        .args([ask, "--format", "json"])
         .assert()
         .success()
         .stdout(predicate::str::contains("\"boolean\":true"));

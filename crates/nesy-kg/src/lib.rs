@@ -284,11 +284,39 @@ impl Graph {
             .map_err(|e| KgError::Sparql(e.to_string()))
     }
 
+    /// Runs a SPARQL query whose default graph is the union of every graph
+    /// (so that triples materialized into a named graph answer plain
+    /// patterns).
+    pub fn query_union(&self, sparql: &str) -> Result<QueryResults, KgError> {
+        let mut query = oxigraph::sparql::Query::parse(sparql, None)
+            .map_err(|e| KgError::Sparql(e.to_string()))?;
+        query.dataset_mut().set_default_graph_as_union();
+        self.store
+            .query(query)
+            .map_err(|e| KgError::Sparql(e.to_string()))
+    }
+
     /// Runs a query and writes its results: solutions and booleans in
     /// `format` (`json`, `xml`, `csv`, `tsv`), graphs as N-Triples (or
     /// Turtle with `format` = `ttl`).
     pub fn write_query(&self, sparql: &str, format: &str, out: impl Write) -> Result<(), KgError> {
-        let results = self.query(sparql)?;
+        self.write_query_with(sparql, format, false, out)
+    }
+
+    /// [`Graph::write_query`]; with `union`, the default graph is the
+    /// union of every graph.
+    pub fn write_query_with(
+        &self,
+        sparql: &str,
+        format: &str,
+        union: bool,
+        out: impl Write,
+    ) -> Result<(), KgError> {
+        let results = if union {
+            self.query_union(sparql)?
+        } else {
+            self.query(sparql)?
+        };
         match results {
             QueryResults::Graph(_) => {
                 let rdf = RdfFormat::from_extension(format).unwrap_or(RdfFormat::NTriples);

@@ -34,7 +34,7 @@
 
 use crate::Error;
 use crate::eval::{self, Limits};
-use crate::ir::{Arg, Expr, Lit, RelId, Rule};
+use crate::ir::{Arg, Expr, Lit, RelId, Rule, ground_args, name_wildcards};
 use crate::program::Program;
 use crate::result::Evaluation;
 use crate::storage::Store;
@@ -629,15 +629,7 @@ impl Explainer<'_> {
         {
             match lit {
                 Lit::Atom { rel, args } => {
-                    let Some(row) = args
-                        .iter()
-                        .map(|a| match a {
-                            Arg::Const(c) => Some(*c),
-                            Arg::Var(v) => value_of(*v),
-                            Arg::Wild => None,
-                        })
-                        .collect::<Option<Vec<u32>>>()
-                    else {
+                    let Some(row) = ground_args(args, &value_of) else {
                         return Ok(None);
                     };
                     let mut sub = self.prove_all(*rel, &row, path, 1)?;
@@ -926,14 +918,7 @@ impl Explainer<'_> {
                 let (failed, reason, why_not, because) = match lit {
                     Lit::Atom { rel: r, args: a } => {
                         let text = self.literal_text(*r, a, &value_of, names);
-                        let ground: Option<Vec<u32>> = a
-                            .iter()
-                            .map(|x| match x {
-                                Arg::Const(c) => Some(*c),
-                                Arg::Var(v) => value_of(*v),
-                                Arg::Wild => None,
-                            })
-                            .collect();
+                        let ground: Option<Vec<u32>> = ground_args(a, &value_of);
                         let derived = self.program.rules.iter().any(|x| x.head == *r);
                         let recursion = self.why_stack.contains(&text);
                         let why = if derived && depth > 0 && !recursion {
@@ -969,14 +954,7 @@ impl Explainer<'_> {
                     }
                     Lit::Neg { rel: r, args: a } => {
                         let text = self.literal_text(*r, a, &value_of, names);
-                        let ground: Option<Vec<u32>> = a
-                            .iter()
-                            .map(|x| match x {
-                                Arg::Const(c) => Some(*c),
-                                Arg::Var(v) => value_of(*v),
-                                Arg::Wild => None,
-                            })
-                            .collect();
+                        let ground: Option<Vec<u32>> = ground_args(a, &value_of);
                         let witness = match ground {
                             Some(g) => Some(g),
                             None => self.witness(*r, a, &value_of)?,
@@ -1101,16 +1079,7 @@ fn instantiate_partial(rule: &Rule, consts: &[Option<u32>]) -> Option<Instance> 
     for lit in &rule.body {
         match lit {
             Lit::Atom { rel, args } => {
-                let args = args
-                    .iter()
-                    .map(|a| match a {
-                        Arg::Wild => {
-                            var_names.push(format!("_{}", var_names.len()));
-                            Arg::Var(var_names.len() - 1)
-                        }
-                        other => *other,
-                    })
-                    .collect();
+                let args = name_wildcards(args, &mut var_names);
                 body.push(Lit::Atom { rel: *rel, args });
             }
             other => body.push(other.clone()),

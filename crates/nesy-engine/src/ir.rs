@@ -75,6 +75,32 @@ impl Lit {
     }
 }
 
+/// A positive atom with each `_` made a fresh variable (its name pushed
+/// onto `var_names`), so that a binding of the body names the whole tuple.
+pub(crate) fn name_wildcards(args: &[Arg], var_names: &mut Vec<String>) -> Vec<Arg> {
+    args.iter()
+        .map(|a| match a {
+            Arg::Wild => {
+                var_names.push(format!("_{}", var_names.len()));
+                Arg::Var(var_names.len() - 1)
+            }
+            other => *other,
+        })
+        .collect()
+}
+
+/// The tuple an atom's arguments make under bindings, if every argument is
+/// bound (`_` never is).
+pub(crate) fn ground_args(args: &[Arg], value_of: &dyn Fn(Var) -> Option<u32>) -> Option<Vec<u32>> {
+    args.iter()
+        .map(|a| match a {
+            Arg::Const(c) => Some(*c),
+            Arg::Var(v) => value_of(*v),
+            Arg::Wild => None,
+        })
+        .collect()
+}
+
 /// `R = f { terms : body }`, grouped by `group`.
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) struct Aggregate {

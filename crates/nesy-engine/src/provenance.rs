@@ -37,7 +37,7 @@
 use crate::Error;
 use crate::eval::{self, Limits};
 use crate::explain::atom_text;
-use crate::ir::{Arg, Expr, Lit, RelId, Rule};
+use crate::ir::{Arg, Expr, Lit, RelId, Rule, ground_args, name_wildcards};
 use crate::program::Program;
 use crate::result::Evaluation;
 use crate::value::Value;
@@ -585,16 +585,7 @@ impl Program {
             for lit in &rule.body {
                 match lit {
                     Lit::Atom { rel, args } => {
-                        let args = args
-                            .iter()
-                            .map(|a| match a {
-                                Arg::Wild => {
-                                    var_names.push(format!("_{}", var_names.len()));
-                                    Arg::Var(var_names.len() - 1)
-                                }
-                                other => *other,
-                            })
-                            .collect();
+                        let args = name_wildcards(args, &mut var_names);
                         body.push(Lit::Atom { rel: *rel, args });
                     }
                     Lit::Neg { rel, args } => negations.push((*rel, args.clone())),
@@ -639,14 +630,7 @@ impl Program {
                 let mut positive = Vec::new();
                 for lit in &body {
                     if let Lit::Atom { rel, args } = lit {
-                        let tuple: Option<Vec<u32>> = args
-                            .iter()
-                            .map(|a| match a {
-                                Arg::Const(c) => Some(*c),
-                                Arg::Var(v) => value_of(*v),
-                                Arg::Wild => None,
-                            })
-                            .collect();
+                        let tuple: Option<Vec<u32>> = ground_args(args, &value_of);
                         if let Some(t) = tuple {
                             positive.push((*rel, t));
                         }

@@ -9,20 +9,12 @@
     reason = "test helpers fail loudly on broken fixtures"
 )]
 
-use assert_cmd::Command;
+mod common;
+
+use common::{nesy, repo};
 use predicates::prelude::*;
 use serde_json::Value;
-use std::path::{Path, PathBuf};
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn nesy() -> Command {
-    let mut cmd = Command::cargo_bin("nesy").unwrap();
-    cmd.current_dir(repo()).arg("--color").arg("never");
-    cmd
-}
+use std::path::PathBuf;
 
 fn broken(name: &str) -> String {
     format!("tests/broken/{name}.nesy")

@@ -8,19 +8,10 @@
     reason = "test helpers fail loudly on broken fixtures"
 )]
 
-use assert_cmd::Command;
+mod common;
+
+use common::nesy;
 use predicates::prelude::*;
-use std::path::{Path, PathBuf};
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn nesy() -> Command {
-    let mut cmd = Command::cargo_bin("nesy").unwrap();
-    cmd.current_dir(repo()).arg("--color").arg("never");
-    cmd
-}
 
 const AGES: &str = "SELECT ?p ?a WHERE { ?p <http://example.org/family#age> ?a } ORDER BY ?a";
 

@@ -351,26 +351,9 @@ pub fn run(command: KgCommand) -> Outcome {
 
 /// SPARQL TSV results as aligned columns.
 fn table(tsv: &str) -> String {
-    let rows: Vec<Vec<&str>> = tsv.lines().map(|l| l.split('\t').collect()).collect();
-    let columns = rows.iter().map(Vec::len).max().unwrap_or(0);
-    let widths: Vec<usize> = (0..columns)
-        .map(|c| {
-            rows.iter()
-                .filter_map(|r| r.get(c))
-                .map(|s| s.chars().count())
-                .max()
-                .unwrap_or(0)
-        })
+    let rows: Vec<Vec<String>> = tsv
+        .lines()
+        .map(|l| l.split('\t').map(str::to_string).collect())
         .collect();
-    let mut out = String::new();
-    for row in &rows {
-        let mut line = String::new();
-        for (c, cell) in row.iter().enumerate() {
-            let w = widths.get(c).copied().unwrap_or(0);
-            line.push_str(&format!("{cell:<w$}  "));
-        }
-        out.push_str(line.trim_end());
-        out.push('\n');
-    }
-    out
+    crate::run::aligned(&rows, "")
 }

@@ -91,6 +91,12 @@ fn parse_duration(text: &str) -> Result<Duration, String> {
     Duration::try_from_secs_f64(seconds).map_err(|e| e.to_string())
 }
 
+/// Reports an error and ends the command with exit status 1.
+fn failed(error: &Error, color: bool) -> Outcome {
+    report(error, color);
+    Outcome::Failed
+}
+
 /// Prints an error of loading or running; rule errors with their carets.
 pub fn report(error: &Error, color: bool) {
     match error {
@@ -170,10 +176,7 @@ pub fn run(
     }
     let mut evaluation = match program.evaluate(&limits) {
         Ok(e) => e,
-        Err(e) => {
-            report(&e, color);
-            return Outcome::Failed;
-        }
+        Err(e) => return failed(&e, color),
     };
     let selected: Vec<Relation> = if relations.is_empty() {
         evaluation
@@ -193,10 +196,7 @@ pub fn run(
     };
     let answers = match program.answer_queries(&mut evaluation, &limits) {
         Ok(a) => a,
-        Err(e) => {
-            report(&e, color);
-            return Outcome::Failed;
-        }
+        Err(e) => return failed(&e, color),
     };
     let written = match output {
         Some(dir) => write_dir(dir, &selected),
@@ -231,10 +231,7 @@ pub fn materialize(
     };
     let evaluation = match program.evaluate(&limits.limits()) {
         Ok(e) => e,
-        Err(e) => {
-            report(&e, color);
-            return Outcome::Failed;
-        }
+        Err(e) => return failed(&e, color),
     };
     let graph = match store {
         Some(dir) => nesy_kg::Graph::open(dir),
@@ -249,10 +246,7 @@ pub fn materialize(
     };
     let new = match program.materialize_with(&evaluation, &graph, graph_iri, triple_relations) {
         Ok(n) => n,
-        Err(e) => {
-            report(&e, color);
-            return Outcome::Failed;
-        }
+        Err(e) => return failed(&e, color),
     };
     if store.is_none() {
         let stdout = std::io::stdout();
@@ -277,10 +271,7 @@ fn run_tagged(
 ) -> Outcome {
     let (tagged, answers) = match program.evaluate_tagged(semiring, limits) {
         Ok(t) => t,
-        Err(e) => {
-            report(&e, color);
-            return Outcome::Failed;
-        }
+        Err(e) => return failed(&e, color),
     };
     let names: Vec<String> = if relations.is_empty() {
         tagged
@@ -451,10 +442,7 @@ pub fn query(
     };
     let answers = match answered {
         Ok(a) => a,
-        Err(e) => {
-            report(&e, color);
-            return Outcome::Failed;
-        }
+        Err(e) => return failed(&e, color),
     };
     let text = match format {
         OutputFormat::Table => answers_table(&answers),
@@ -516,10 +504,7 @@ pub fn explain(
     };
     let explanations = match program.explain_tagged(goal, options, semiring, &limits.limits()) {
         Ok(e) => e,
-        Err(e) => {
-            report(&e, color);
-            return Outcome::Failed;
-        }
+        Err(e) => return failed(&e, color),
     };
     let ground = goal_is_ground(goal);
     let text = match format {
@@ -669,7 +654,8 @@ fn write_out(f: impl FnOnce(&mut dyn Write) -> std::io::Result<()>) -> Result<()
     }
 }
 
-fn aligned(rows: &[Vec<String>], indent: &str) -> String {
+/// Rows as columns padded to their widest cell, each line after `indent`.
+pub(crate) fn aligned(rows: &[Vec<String>], indent: &str) -> String {
     let columns = rows.iter().map(Vec::len).max().unwrap_or(0);
     let widths: Vec<usize> = (0..columns)
         .map(|c| {

@@ -10,7 +10,7 @@
 
 mod common;
 
-use common::nesy;
+use common::{json_stdout, nesy};
 use predicates::prelude::*;
 
 const AGES: &str = "SELECT ?p ?a WHERE { ?p <http://example.org/family#age> ?a } ORDER BY ?a";
@@ -37,22 +37,15 @@ fn select_in_table_csv_and_json() {
         .stdout(predicate::str::starts_with(
             "p,a\r\nhttp://example.org/family#carol,12\r\n",
         ));
-    let out = nesy()
-        .args([
-            "kg",
-            "query",
-            "--data",
-            "knowledge/family.ttl",
-            AGES,
-            "--format",
-            "json",
-        ])
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let json: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    let json = json_stdout(nesy().args([
+        "kg",
+        "query",
+        "--data",
+        "knowledge/family.ttl",
+        AGES,
+        "--format",
+        "json",
+    ]));
     assert_eq!(json["head"]["vars"], serde_json::json!(["p", "a"]));
     assert_eq!(json["results"]["bindings"][0]["a"]["value"], "12");
 }
@@ -174,24 +167,17 @@ fn path_and_show_use_the_petgraph_view() {
         .success()
         .stdout(predicate::str::starts_with("digraph neighbourhood {"))
         .stdout(predicate::str::contains("[label=\"parent\"]"));
-    let out = nesy()
-        .args([
-            "kg",
-            "show",
-            "--data",
-            "knowledge/family.ttl",
-            "http://example.org/family#carol",
-            "--format",
-            "json",
-            "--depth",
-            "2",
-        ])
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let json: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    let json = json_stdout(nesy().args([
+        "kg",
+        "show",
+        "--data",
+        "knowledge/family.ttl",
+        "http://example.org/family#carol",
+        "--format",
+        "json",
+        "--depth",
+        "2",
+    ]));
     assert_eq!(json["entity"], "http://example.org/family#carol");
     // carol's 3 edges; then Person's (alice, bob typed) and bob's (parent
     // from alice, age; his type is already counted)

@@ -11,7 +11,7 @@
 
 mod common;
 
-use common::{nesy, repo};
+use common::{json_stdout, nesy, repo};
 use predicates::prelude::*;
 use serde_json::Value;
 use std::path::PathBuf;
@@ -74,23 +74,16 @@ fn run_output_dir_writes_one_tsv_per_relation_like_souffle() {
 
 #[test]
 fn run_json_has_relations_with_numbers_as_numbers() {
-    let out = nesy()
-        .args([
-            "run",
-            "rules/family.nesy",
-            "--format",
-            "json",
-            "-r",
-            "next_age",
-            "-r",
-            "mean_age",
-        ])
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let json: Value = serde_json::from_slice(&out).unwrap();
+    let json = json_stdout(nesy().args([
+        "run",
+        "rules/family.nesy",
+        "--format",
+        "json",
+        "-r",
+        "next_age",
+        "-r",
+        "mean_age",
+    ]));
     let relations = json["relations"].as_object().unwrap();
     assert_eq!(relations.len(), 2);
     assert_eq!(
@@ -268,20 +261,13 @@ fn query_prints_bindings_and_says_how_it_evaluated() {
         .assert()
         .success()
         .stdout("X\nbob\ncarol\ndave\n(3 answers)\n");
-    let out = nesy()
-        .args([
-            "query",
-            "rules/family.nesy",
-            "sibling(X, Y), age(X, A), A > 10",
-            "--format",
-            "json",
-        ])
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let json: Value = serde_json::from_slice(&out).unwrap();
+    let json = json_stdout(nesy().args([
+        "query",
+        "rules/family.nesy",
+        "sibling(X, Y), age(X, A), A > 10",
+        "--format",
+        "json",
+    ]));
     assert_eq!(json["variables"], serde_json::json!(["X", "Y", "A"]));
     assert_eq!(json["rows"], serde_json::json!([["carol", "dave", 12]]));
     assert_eq!(json["strategy"], "full");
@@ -382,38 +368,24 @@ fn explain_says_why_not() {
 
 #[test]
 fn explain_json_and_dot() {
-    let out = nesy()
-        .args([
-            "explain",
-            "rules/graph.nesy",
-            "reach(a, c)",
-            "--format",
-            "json",
-        ])
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let json: Value = serde_json::from_slice(&out).unwrap();
+    let json = json_stdout(nesy().args([
+        "explain",
+        "rules/graph.nesy",
+        "reach(a, c)",
+        "--format",
+        "json",
+    ]));
     assert_eq!(json["fact"], "reach(a, c)");
     assert_eq!(json["holds"], true);
     assert_eq!(json["rule"]["location"], "rules/graph.nesy:7:1");
     assert_eq!(json["premises"][1]["source"], "knowledge/edges.facts:2");
-    let out = nesy()
-        .args([
-            "explain",
-            "rules/graph.nesy",
-            "reach(e, X)",
-            "--format",
-            "json",
-        ])
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let json: Value = serde_json::from_slice(&out).unwrap();
+    let json = json_stdout(nesy().args([
+        "explain",
+        "rules/graph.nesy",
+        "reach(e, X)",
+        "--format",
+        "json",
+    ]));
     assert_eq!(
         json[0]["holds"], false,
         "a goal with variables gives an array"
@@ -475,23 +447,16 @@ fn run_with_a_probabilistic_semiring_appends_the_probability() {
     assert_eq!(tuple, "path\ta\tc");
     assert!((p - 0.86).abs() < 1e-12);
 
-    let out = nesy()
-        .args([
-            "run",
-            "rules/probabilistic.nesy",
-            "--semiring",
-            "max-prob",
-            "--format",
-            "json",
-            "-r",
-            "path",
-        ])
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let json: Value = serde_json::from_slice(&out).unwrap();
+    let json = json_stdout(nesy().args([
+        "run",
+        "rules/probabilistic.nesy",
+        "--semiring",
+        "max-prob",
+        "--format",
+        "json",
+        "-r",
+        "path",
+    ]));
     assert_eq!(json["semiring"], "max-prob");
     let first = &json["relations"]["path"][1];
     assert_eq!(first["tuple"], serde_json::json!(["a", "c"]));
@@ -535,45 +500,31 @@ fn query_and_explain_carry_probabilities_under_a_semiring() {
         .assert()
         .success()
         .stdout("true (p = 0.24)\n");
-    let out = nesy()
-        .args([
-            "explain",
-            "rules/probabilistic.nesy",
-            "path(a, d)",
-            "--semiring",
-            "max-prob",
-            "--format",
-            "json",
-        ])
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let json: Value = serde_json::from_slice(&out).unwrap();
+    let json = json_stdout(nesy().args([
+        "explain",
+        "rules/probabilistic.nesy",
+        "path(a, d)",
+        "--semiring",
+        "max-prob",
+        "--format",
+        "json",
+    ]));
     assert!((json["tag"].as_f64().unwrap() - 0.72).abs() < 1e-12);
     assert!((json["premises"][0]["tag"].as_f64().unwrap() - 0.9).abs() < 1e-12);
 }
 
 #[test]
 fn run_why_lists_proofs_and_tags_the_queries() {
-    let out = nesy()
-        .args([
-            "run",
-            "rules/probabilistic.nesy",
-            "--semiring",
-            "why",
-            "--format",
-            "json",
-            "-r",
-            "dry",
-        ])
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let json: Value = serde_json::from_slice(&out).unwrap();
+    let json = json_stdout(nesy().args([
+        "run",
+        "rules/probabilistic.nesy",
+        "--semiring",
+        "why",
+        "--format",
+        "json",
+        "-r",
+        "dry",
+    ]));
     assert_eq!(
         json["relations"]["dry"][0]["proofs"],
         serde_json::json!([["not rain", "not sprinkler"]])

@@ -466,20 +466,7 @@ impl Explainer<'_> {
     }
 
     fn pattern(&self, rel: RelId, args: &[Arg], names: &[String]) -> String {
-        let name = self
-            .program
-            .relations
-            .get(rel)
-            .map_or("?", |r| r.name.as_str());
-        let args: Vec<String> = args
-            .iter()
-            .map(|a| match a {
-                Arg::Const(c) => self.interner().value(*c).to_string(),
-                Arg::Var(v) => names.get(*v).cloned().unwrap_or_else(|| "_".to_string()),
-                Arg::Wild => "_".to_string(),
-            })
-            .collect();
-        atom_text(name, &args)
+        self.literal_text(rel, args, &|_| None, names)
     }
 
     fn holds(&mut self, rel: RelId, row: &[u32]) -> bool {

@@ -17,3 +17,9 @@ pub fn nesy() -> Command {
     cmd.current_dir(repo()).arg("--color").arg("never");
     cmd
 }
+
+/// Runs `cmd`, which must succeed, and parses its standard output as JSON.
+pub fn json_stdout(cmd: &mut Command) -> serde_json::Value {
+    let out = cmd.assert().success().get_output().stdout.clone();
+    serde_json::from_slice(&out).unwrap()
+}

@@ -151,4 +151,18 @@ fn small_k_keeps_the_most_likely_proofs() {
         .evaluate_tagged(SemiringKind::Bool, &Limits::default())
         .unwrap();
     assert_eq!(plain.probability("path", &d), Some(1.0));
+    // bool over the ground program agrees with plain evaluation, negation
+    // included: every fact holds, so `dry :- not wet.` does not.
+    let family = Program::from_files(&["rules/probabilistic.nesy"]).unwrap();
+    let tagged = family
+        .engine()
+        .evaluate_tagged(SemiringKind::Bool, &Limits::default())
+        .unwrap();
+    let plain_eval = family.evaluate(&Limits::default()).unwrap();
+    assert_eq!(tagged.probability("dry", &[]), Some(0.0));
+    assert_eq!(tagged.probability("wet", &[]), Some(1.0));
+    assert_eq!(
+        tagged.relation("knows").unwrap().rows.len(),
+        plain_eval.relation("knows").unwrap().len()
+    );
 }

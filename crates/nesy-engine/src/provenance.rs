@@ -110,6 +110,34 @@ trait Semiring {
     }
 }
 
+/// Holds or not: the same ground program, for a uniform API (plain
+/// evaluation itself is `Program::evaluate`, which needs no grounding).
+struct Plain;
+impl Semiring for Plain {
+    type Tag = bool;
+    fn zero(&self) -> bool {
+        false
+    }
+    fn one(&self) -> bool {
+        true
+    }
+    fn event(&self, _: u32, _: f64) -> bool {
+        true
+    }
+    fn add(&self, a: &bool, b: &bool, _: &[f64]) -> bool {
+        *a || *b
+    }
+    fn mul(&self, a: &bool, b: &bool, _: &[f64]) -> bool {
+        *a && *b
+    }
+    fn negate(&self, a: &bool, _: &mut Vec<f64>) -> bool {
+        !a
+    }
+    fn probability(&self, a: &bool, _: &[f64]) -> f64 {
+        if *a { 1.0 } else { 0.0 }
+    }
+}
+
 struct MaxProb;
 impl Semiring for MaxProb {
     type Tag = f64;
@@ -469,41 +497,6 @@ impl Program {
             rule.body.retain(|l| !matches!(l, Lit::Neg { .. }));
         }
         let mut support = support_program.evaluate(limits)?;
-        if semiring == SemiringKind::Bool {
-            let plain = self.evaluate(limits)?;
-            let mut probabilities = FxHashMap::default();
-            for (rel, info) in plain.relations.iter().enumerate() {
-                let _ = info;
-                if let Some(store) = plain.stores.get(rel) {
-                    let arity = plain
-                        .relations
-                        .get(rel)
-                        .map_or(0, |r| if r.arity == usize::MAX { 0 } else { r.arity });
-                    for row in store.rows().chunks_exact(store.width) {
-                        let values: Vec<Value> = row
-                            .iter()
-                            .take(arity)
-                            .map(|&id| plain.interner.value(id).clone())
-                            .collect();
-                        if let Some(ids) = values
-                            .iter()
-                            .map(|v| support.interner.get(v))
-                            .collect::<Option<Vec<u32>>>()
-                        {
-                            probabilities.insert((rel, ids), 1.0);
-                        }
-                    }
-                }
-            }
-            return Ok(TaggedEvaluation {
-                support,
-                probabilities,
-                proofs: FxHashMap::default(),
-                event_names: Vec::new(),
-                events: Vec::new(),
-                semiring,
-            });
-        }
         let mut events = Vec::new();
         let mut event_names = Vec::new();
         let instances = self.ground(&mut support, &mut events, &mut event_names, limits)?;
@@ -528,7 +521,7 @@ impl Program {
                 events,
                 event_names,
             ),
-            SemiringKind::Bool => unreachable_bool(),
+            SemiringKind::Bool => self.fixpoint(&Plain, &support, &instances, events, event_names),
         };
         let (probabilities, proofs, event_names, events) = out;
         Ok(TaggedEvaluation {
@@ -834,15 +827,6 @@ type Fixpoint = (
     Vec<String>,
     Vec<f64>,
 );
-
-fn unreachable_bool() -> Fixpoint {
-    (
-        FxHashMap::default(),
-        FxHashMap::default(),
-        Vec::new(),
-        Vec::new(),
-    )
-}
 
 /// The support's tuples of `rel` matching a pattern (`None`: any value).
 fn matching(support: &Evaluation, rel: RelId, pattern: &[Option<u32>]) -> Vec<(RelId, Vec<u32>)> {

@@ -102,3 +102,21 @@ fn every_rule_program_derives_its_golden_relations() {
         failures.join("\n")
     );
 }
+
+#[test]
+fn contains_needs_the_whole_tuple() {
+    let evaluation = Program::from_files(&["rules/family.nesy"])
+        .unwrap()
+        .evaluate(&Limits::default())
+        .unwrap();
+    let alice = nesy::Value::symbol("alice");
+    let carol = nesy::Value::symbol("carol");
+    assert!(evaluation.contains("ancestor", &[alice.clone(), carol.clone()]));
+    assert!(!evaluation.contains("ancestor", &[carol.clone(), alice.clone()]));
+    assert!(
+        !evaluation.contains("ancestor", std::slice::from_ref(&alice)),
+        "a prefix is not a tuple"
+    );
+    assert!(!evaluation.contains("ancestor", &[alice, nesy::Value::symbol("nobody")]));
+    assert!(!evaluation.contains("no_such_relation", &[carol]));
+}

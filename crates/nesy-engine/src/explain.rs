@@ -37,7 +37,6 @@ use crate::eval::{self, Limits};
 use crate::ir::{Arg, Expr, Lit, RelId, Rule, ground_args, name_wildcards};
 use crate::program::Program;
 use crate::result::Evaluation;
-use crate::storage::Store;
 use crate::value::{Interner, Value};
 use nesy_lang::ast::CmpOp;
 use rustc_hash::{FxHashMap, FxHashSet};
@@ -473,7 +472,7 @@ impl Explainer<'_> {
         self.evaluation
             .stores
             .get(rel)
-            .is_some_and(|s| store_contains(s, row))
+            .is_some_and(|s| s.contains(row))
     }
 
     fn is_base(&mut self, rel: RelId, row: &[u32]) -> bool {
@@ -988,28 +987,6 @@ impl Explainer<'_> {
         }
         Ok(attempts)
     }
-}
-
-/// Whether a store holds a row (a linear scan of one index's runs; used only
-/// for explanations).
-fn store_contains(store: &Store, row: &[u32]) -> bool {
-    let Some(index) = store.indexes.first() else {
-        return false;
-    };
-    let width = store.width;
-    let key: Vec<u32> = if row.is_empty() {
-        vec![0]
-    } else {
-        index
-            .perm
-            .iter()
-            .filter_map(|&c| row.get(c).copied())
-            .collect()
-    };
-    index.runs(crate::storage::Version::Full).any(|run| {
-        let (lo, hi) = crate::storage::key_range(run, width, &key);
-        lo < hi
-    })
 }
 
 /// A rule with its head bound to a fact: equalities first, then the body,

@@ -228,7 +228,26 @@ impl Evaluation {
 
     /// Whether `relation` holds the tuple `values`.
     pub fn contains(&self, relation: &str, values: &[Value]) -> bool {
-        self.relation(relation).is_some_and(|r| r.contains(values))
+        let Some(id) = self.names.lookup(relation) else {
+            return false;
+        };
+        let (Some(store), Some(info)) = (self.stores.get(id), self.relations.get(id)) else {
+            return false;
+        };
+        let arity = if info.arity == usize::MAX {
+            0
+        } else {
+            info.arity
+        };
+        if values.len() != arity {
+            return false;
+        }
+        // A value never interned is in no relation.
+        values
+            .iter()
+            .map(|v| self.interner.get(v))
+            .collect::<Option<Vec<u32>>>()
+            .is_some_and(|row| store.contains(&row))
     }
 
     /// A relation's id by name.

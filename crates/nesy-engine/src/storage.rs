@@ -520,6 +520,27 @@ impl Store {
         added
     }
 
+    /// Whether the relation holds `row` (columns in canonical order): a
+    /// binary search in each run of the first index.
+    pub(crate) fn contains(&self, row: &[u32]) -> bool {
+        let Some(index) = self.indexes.first() else {
+            return false;
+        };
+        let key: Vec<u32> = if row.is_empty() {
+            vec![0]
+        } else {
+            index
+                .perm
+                .iter()
+                .filter_map(|&c| row.get(c).copied())
+                .collect()
+        };
+        index.runs(Version::Full).any(|run| {
+            let (lo, hi) = key_range(run, self.width, &key);
+            lo < hi
+        })
+    }
+
     /// Every row, in canonical column order, unsorted.
     pub(crate) fn rows(&self) -> Vec<u32> {
         let Some(first) = self.indexes.first() else {

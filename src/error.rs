@@ -28,6 +28,14 @@ pub enum Error {
         /// What is wrong.
         message: String,
     },
+    /// A `@model` file exists but is not a model this build reads.
+    #[error("{location}: {message}")]
+    Model {
+        /// `file:line:col` of the `@model` declaration.
+        location: String,
+        /// What is wrong with the file.
+        message: String,
+    },
     /// Something this build cannot do yet.
     #[error("{location}: {message}")]
     Unsupported {

@@ -30,6 +30,7 @@
 //! ```
 mod error;
 mod import;
+mod models;
 mod program;
 
 pub use error::Error;

@@ -79,6 +79,9 @@ impl Program {
             return Err(Error::Rules(errors));
         }
         let mut engine = nesy_engine::Program::new();
+        for (c, dir) in &checked {
+            crate::models::load_models(&mut engine, c, dir)?;
+        }
         for (c, _) in &checked {
             engine.add_source(&c.source, &c.program)?;
         }

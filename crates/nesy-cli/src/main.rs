@@ -9,6 +9,8 @@
 //! nesy query rules/family.nesy 'ancestor(alice, X)'
 //! nesy test rules/                  # run the @test blocks
 //! nesy explain rules/family.nesy 'ancestor(alice, dave)' --format dot
+//! nesy train tree --data knowledge/tabular/iris.csv --target class -o models/iris.tree
+//! nesy predict tree --model models/iris.tree --data knowledge/tabular/iris.csv --explain
 //! ```
 //!
 //! Exit status: 0 when all is well, 1 when a file has an error, an
@@ -23,6 +25,7 @@ use std::process::ExitCode;
 
 mod files;
 mod kg;
+mod learn;
 mod run;
 
 use run::{LimitArgs, OutputFormat};
@@ -186,6 +189,38 @@ enum Command {
         #[command(subcommand)]
         command: kg::KgCommand,
     },
+    /// Train a model: `nesy train tree --data t.csv --target y -o m.tree`.
+    Train {
+        #[command(subcommand)]
+        command: learn::TrainCommand,
+    },
+    /// Evaluate a model on labelled data.
+    Eval {
+        #[command(subcommand)]
+        command: learn::EvalCommand,
+    },
+    /// Predict with a model, optionally with each decision's path.
+    Predict {
+        #[command(subcommand)]
+        command: learn::PredictCommand,
+    },
+    /// Write a CART tree as nesy rules, one weighted rule per leaf.
+    ExportRules {
+        /// The model file (a CART tree).
+        #[arg(long)]
+        model: PathBuf,
+        /// Write the rules here instead of standard output.
+        #[arg(long, short = 'o', value_name = "FILE")]
+        output: Option<PathBuf>,
+        /// The relation the rules derive, `NAME(Id, Class)` (default: the
+        /// model file's name).
+        #[arg(long)]
+        name: Option<String>,
+        /// The relation the rules read, `INPUT(Id, feature...)` (default:
+        /// `NAME_input`).
+        #[arg(long)]
+        input: Option<String>,
+    },
     /// Run the `@test` blocks of rule files; exit 1 if any fails.
     Test {
         /// Rule files, or directories to search for `.nesy` files.
@@ -271,6 +306,20 @@ fn main() -> ExitCode {
         }
         Command::Test { paths, limits } => outcome(run::test(&paths, &limits, color)),
         Command::Kg { command } => outcome(kg::run(command)),
+        Command::Train { command } => outcome(learn::train(command)),
+        Command::Eval { command } => outcome(learn::eval(command)),
+        Command::Predict { command } => outcome(learn::predict(command)),
+        Command::ExportRules {
+            model,
+            output,
+            name,
+            input,
+        } => outcome(learn::export_rules(
+            &model,
+            output.as_deref(),
+            name.as_deref(),
+            input.as_deref(),
+        )),
         Command::Explain {
             file,
             goal,

@@ -638,7 +638,7 @@ fn program_test_count(file: &Path) -> usize {
     })
 }
 
-fn print_out(text: &str) -> Result<(), String> {
+pub(crate) fn print_out(text: &str) -> Result<(), String> {
     write_out(|out| out.write_all(text.as_bytes()))
 }
 

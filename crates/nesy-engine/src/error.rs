@@ -45,6 +45,17 @@ pub enum Error {
         /// What happened, with the values.
         message: String,
     },
+    /// A model call failed (wrong input types, a missing method).
+    #[error("{location}: {call} failed: {message}")]
+    #[diagnostic(code(nesy::model_call))]
+    Model {
+        /// The calling rule.
+        location: String,
+        /// `model.method`.
+        call: String,
+        /// What the model said.
+        message: String,
+    },
     /// The evaluation ran longer than allowed.
     #[error("evaluation stopped: time limit of {} reached", humanize(.limit))]
     #[diagnostic(

@@ -597,6 +597,18 @@ fn max_var(plan: &RulePlan) -> usize {
                     }
                     ops_max(&a.ops, m);
                 }
+                Op::Call { call, binds, .. } => {
+                    vars.extend(binds.iter().map(|(_, v)| *v));
+                    vars.extend(
+                        call.inputs
+                            .iter()
+                            .chain(&call.outputs)
+                            .filter_map(|a| match a {
+                                crate::ir::Arg::Var(v) => Some(*v),
+                                _ => None,
+                            }),
+                    );
+                }
             }
         }
         *m = vars.into_iter().fold(*m, usize::max);
@@ -771,6 +783,49 @@ impl<'a> Worker<'a> {
                 self.run(rest, terminal, None)
             }
             Op::Aggregate(plan) => self.aggregate(plan, rest, terminal),
+            Op::Call {
+                call,
+                binds,
+                checks,
+            } => {
+                let inputs: Vec<Value> = call
+                    .inputs
+                    .iter()
+                    .map(|a| match a {
+                        crate::ir::Arg::Var(v) => self.scratch.value(self.frame[*v]).clone(),
+                        crate::ir::Arg::Const(c) => self.scratch.value(*c).clone(),
+                        crate::ir::Arg::Wild => Value::Bool(false),
+                    })
+                    .collect();
+                let answers =
+                    call.model
+                        .call(&call.method, &inputs)
+                        .map_err(|message| Error::Model {
+                            location: self.location.to_string(),
+                            call: format!("{}.{}", call.model_name, call.method),
+                            message,
+                        })?;
+                for answer in answers {
+                    let ids: Vec<u32> = answer
+                        .values
+                        .into_iter()
+                        .map(|v| self.scratch.intern(v))
+                        .collect();
+                    for &(pos, v) in binds {
+                        if let Some(&id) = ids.get(pos) {
+                            self.frame[v] = id;
+                        }
+                    }
+                    let matches = checks.iter().all(|&(pos, s)| {
+                        ids.get(pos)
+                            .is_some_and(|&id| self.ids_equal(id, self.src(s)))
+                    });
+                    if matches {
+                        self.run(rest, terminal, None)?;
+                    }
+                }
+                Ok(())
+            }
         }
     }
 

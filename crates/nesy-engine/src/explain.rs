@@ -34,7 +34,7 @@
 
 use crate::Error;
 use crate::eval::{self, Limits};
-use crate::ir::{Arg, Expr, Lit, RelId, Rule, ground_args, name_wildcards};
+use crate::ir::{Arg, Call, Expr, Lit, RelId, Rule, ground_args, name_wildcards};
 use crate::program::Program;
 use crate::result::Evaluation;
 use crate::value::{Interner, Value};
@@ -106,6 +106,26 @@ pub enum NodeKind {
     Aggregate,
     /// Does not hold, and no rule could derive it (see `attempts`).
     Missing,
+    /// A learned model's answer (see `model`).
+    Model,
+}
+
+/// A model call in a proof: which model, what it answered, and why.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ModelCallNode {
+    /// The model, described: `CART tree models/credit.tree`.
+    pub model: String,
+    /// `name.method`.
+    pub call: String,
+    /// The input values.
+    pub inputs: Vec<Value>,
+    /// The output values.
+    pub outputs: Vec<Value>,
+    /// The model's probability for this answer.
+    pub probability: f64,
+    /// The model's own explanation (a decision path), when it gives one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub explanation: Option<crate::model::ModelExplanation>,
 }
 
 /// The group an aggregate premise summarised.
@@ -174,6 +194,9 @@ pub struct Explanation {
     /// Other proofs of the same fact (with `all`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub alternatives: Vec<Explanation>,
+    /// For model nodes: the call.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub model: Option<ModelCallNode>,
     /// The relation and tuple of the node, for tagging.
     #[serde(skip)]
     atom: Option<(String, Vec<Value>)>,
@@ -193,6 +216,7 @@ impl Explanation {
             aggregate: None,
             attempts: Vec::new(),
             alternatives: Vec::new(),
+            model: None,
             atom: None,
         }
     }
@@ -259,6 +283,13 @@ impl Explanation {
                 None => "aggregate".to_string(),
             },
             (NodeKind::Missing, _, _) => "does not hold".to_string(),
+            (NodeKind::Model, _, _) => match &self.model {
+                Some(m) => match &m.explanation {
+                    Some(e) => format!("{}: {}", m.model, e.text),
+                    None => m.model.clone(),
+                },
+                None => "model".to_string(),
+            },
             (NodeKind::Rule, None, _) => String::new(),
         };
         let mark = if self.holds { "" } else { "NOT " };
@@ -659,6 +690,7 @@ impl Explainer<'_> {
                     });
                     premises.push(node);
                 }
+                Lit::Call(call) => premises.push(self.call_node(call, &value_of)),
             }
         }
         let mut bindings = BTreeMap::new();
@@ -764,6 +796,74 @@ impl Explainer<'_> {
             &group_rule,
             &Limits::default(),
         )
+    }
+
+    /// A model call under bindings, as a proof node with the model's
+    /// probability and explanation.
+    fn call_node(&self, call: &Call, value_of: &dyn Fn(usize) -> Option<u32>) -> Explanation {
+        let value = |a: &Arg| match a {
+            Arg::Const(c) => Some(self.interner().value(*c).clone()),
+            Arg::Var(v) => value_of(*v).map(|id| self.interner().value(id).clone()),
+            Arg::Wild => None,
+        };
+        let inputs: Vec<Option<Value>> = call.inputs.iter().map(value).collect();
+        let outputs: Vec<Option<Value>> = call.outputs.iter().map(value).collect();
+        let show = |vs: &[Option<Value>]| {
+            vs.iter()
+                .map(|v| v.as_ref().map_or("_".to_string(), Value::to_string))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let text = format!(
+            "{}.{}({}) -> ({})",
+            call.model_name,
+            call.method,
+            show(&inputs),
+            show(&outputs)
+        );
+        let mut node = Explanation::leaf(text, NodeKind::Model);
+        let Some(inputs) = inputs.into_iter().collect::<Option<Vec<Value>>>() else {
+            return node;
+        };
+        let answers = call.model.call(&call.method, &inputs).unwrap_or_default();
+        let answer = answers.iter().find(|a| {
+            a.values.iter().zip(&outputs).all(|(v, o)| {
+                o.as_ref().is_none_or(|o| {
+                    o == v || matches!((o.as_f64(), v.as_f64()), (Some(x), Some(y)) if x == y)
+                })
+            })
+        });
+        let probability = answer.map_or(0.0, |a| a.probability);
+        node.tag = Tag::Probability(probability);
+        node.model = Some(ModelCallNode {
+            model: call.model.describe(),
+            call: format!("{}.{}", call.model_name, call.method),
+            outputs: answer.map(|a| a.values.clone()).unwrap_or_default(),
+            inputs: inputs.clone(),
+            probability,
+            explanation: call.model.explain(&call.method, &inputs),
+        });
+        node
+    }
+
+    /// What a model answers for inputs, for why-not.
+    fn call_answers(&self, call: &Call, inputs: &[Value]) -> Vec<String> {
+        call.model
+            .call(&call.method, inputs)
+            .unwrap_or_default()
+            .iter()
+            .map(|a| {
+                format!(
+                    "({}) with p = {:.4}",
+                    a.values
+                        .iter()
+                        .map(Value::to_string)
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    a.probability
+                )
+            })
+            .collect()
     }
 
     fn literal_text(
@@ -973,6 +1073,22 @@ impl Explainer<'_> {
                         None,
                         None,
                     ),
+                    Lit::Call(call) => {
+                        let node = self.call_node(call, &value_of);
+                        let answered = node
+                            .model
+                            .as_ref()
+                            .map(|m| {
+                                let answers = self.call_answers(call, &m.inputs);
+                                if answers.is_empty() {
+                                    "the model gives no answer for these inputs".to_string()
+                                } else {
+                                    format!("the model answers {}", answers.join(" or "))
+                                }
+                            })
+                            .unwrap_or_else(|| "its inputs are not bound".to_string());
+                        (node.fact, answered, None, None)
+                    }
                 };
                 attempts.push(Attempt {
                     rule: rule_ref.clone(),

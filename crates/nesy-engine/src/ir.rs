@@ -2,7 +2,9 @@
 //! constants interned. Planning and evaluation work on this, never on the
 //! syntax tree.
 
+use crate::model::Model;
 use nesy_lang::ast::{AggregateFn, BinOp, CmpOp};
+use std::sync::Arc;
 
 /// A relation's index in [`crate::Program`].
 pub(crate) type RelId = usize;
@@ -44,10 +46,53 @@ pub(crate) enum Arg {
 /// A body literal.
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) enum Lit {
-    Atom { rel: RelId, args: Vec<Arg> },
-    Neg { rel: RelId, args: Vec<Arg> },
-    Cmp { op: CmpOp, lhs: Expr, rhs: Expr },
+    Atom {
+        rel: RelId,
+        args: Vec<Arg>,
+    },
+    Neg {
+        rel: RelId,
+        args: Vec<Arg>,
+    },
+    Cmp {
+        op: CmpOp,
+        lhs: Expr,
+        rhs: Expr,
+    },
     Agg(Box<Aggregate>),
+    /// `model.method(inputs..., outputs...)`: a learned model's answers.
+    Call(Box<Call>),
+}
+
+/// A model call: inputs are bound before it runs; outputs bind or check.
+#[derive(Clone)]
+pub(crate) struct Call {
+    pub(crate) model_name: String,
+    pub(crate) model: Arc<dyn Model>,
+    pub(crate) method: String,
+    pub(crate) inputs: Vec<Arg>,
+    pub(crate) outputs: Vec<Arg>,
+}
+
+impl PartialEq for Call {
+    fn eq(&self, other: &Self) -> bool {
+        self.model_name == other.model_name
+            && self.method == other.method
+            && self.inputs == other.inputs
+            && self.outputs == other.outputs
+            && Arc::ptr_eq(&self.model, &other.model)
+    }
+}
+
+impl std::fmt::Debug for Call {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Call")
+            .field("model", &self.model_name)
+            .field("method", &self.method)
+            .field("inputs", &self.inputs)
+            .field("outputs", &self.outputs)
+            .finish()
+    }
 }
 
 impl Lit {
@@ -69,6 +114,12 @@ impl Lit {
             Lit::Agg(a) => {
                 out.push(a.result);
                 out.extend(&a.group);
+            }
+            Lit::Call(c) => {
+                out.extend(c.inputs.iter().chain(&c.outputs).filter_map(|a| match a {
+                    Arg::Var(v) => Some(*v),
+                    _ => None,
+                }));
             }
         }
         out
@@ -137,7 +188,7 @@ impl Rule {
                 match lit {
                     Lit::Atom { rel, .. } => out.push((*rel, inside_aggregate)),
                     Lit::Neg { rel, .. } => out.push((*rel, true)),
-                    Lit::Cmp { .. } => {}
+                    Lit::Cmp { .. } | Lit::Call(_) => {}
                     Lit::Agg(a) => walk(&a.body, true, out),
                 }
             }

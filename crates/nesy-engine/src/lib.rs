@@ -34,6 +34,7 @@ mod eval;
 mod explain;
 mod ir;
 mod magic;
+mod model;
 mod plan;
 mod program;
 mod provenance;
@@ -44,7 +45,10 @@ mod value;
 
 pub use error::Error;
 pub use eval::{Limits, RuleStats, Stats, StratumStats};
-pub use explain::{AggregateGroup, Attempt, ExplainOptions, Explanation, NodeKind, RuleRef, Tag};
+pub use explain::{
+    AggregateGroup, Attempt, ExplainOptions, Explanation, ModelCallNode, NodeKind, RuleRef, Tag,
+};
+pub use model::{Model, ModelExplanation, ModelOutput, Signature};
 pub use program::{Program, Query, TestCase};
 pub use provenance::{DEFAULT_K, SemiringKind, TaggedEvaluation, TaggedRelation, TaggedRow};
 pub use result::{Answers, Evaluation, Relation, Strategy, TestOutcome, TestResult};

@@ -10,7 +10,7 @@
 //! next atom looks up, so equal keys come together.
 
 use crate::Error;
-use crate::ir::{Aggregate, Arg, Expr, Lit, RelId, Var};
+use crate::ir::{Aggregate, Arg, Call, Expr, Lit, RelId, Var};
 use crate::storage::{Store, Version};
 use nesy_lang::ast::{AggregateFn, CmpOp};
 
@@ -52,6 +52,13 @@ pub(crate) enum Op {
         expr: Expr,
     },
     Aggregate(Box<AggregatePlan>),
+    /// Call a model; per answer, bind `binds` (output position, variable)
+    /// and check `checks` (output position, known value).
+    Call {
+        call: Box<Call>,
+        binds: Vec<(usize, Var)>,
+        checks: Vec<(usize, Src)>,
+    },
 }
 
 #[derive(Clone, Debug)]
@@ -146,6 +153,7 @@ fn ready(body: &[Lit], i: usize, remaining: &[usize], bound: &[bool]) -> bool {
                 || (*op == CmpOp::Eq
                     && ((r && matches!(lhs, Expr::Var(_))) || (l && matches!(rhs, Expr::Var(_)))))
         }
+        Some(Lit::Call(call)) => call.inputs.iter().all(|a| arg_bound(a, bound)),
         Some(Lit::Agg(agg)) => agg.group.iter().all(|&g| {
             is_bound(bound, g)
                 || !remaining.iter().any(|&j| {
@@ -214,6 +222,26 @@ fn non_atom(
             }
         }
         Lit::Agg(agg) => aggregate(agg, bound, stores, location)?,
+        Lit::Call(call) => {
+            let mut binds = Vec::new();
+            let mut checks = Vec::new();
+            for (pos, a) in call.outputs.iter().enumerate() {
+                match a {
+                    Arg::Var(v) if !is_bound(bound, *v) => {
+                        binds.push((pos, *v));
+                        bind(bound, *v);
+                    }
+                    Arg::Var(v) => checks.push((pos, Src::Var(*v))),
+                    Arg::Const(c) => checks.push((pos, Src::Const(*c))),
+                    Arg::Wild => {}
+                }
+            }
+            Op::Call {
+                call: call.clone(),
+                binds,
+                checks,
+            }
+        }
         Lit::Atom { .. } => {
             return Err(Error::Compile {
                 location: location.to_string(),

@@ -1,7 +1,8 @@
 //! A compiled program: relations, rules, facts, queries and rule tests.
 
 use crate::Error;
-use crate::ir::{Aggregate, Arg, Expr, Lit, RelId, RelationInfo, Rule, Var};
+use crate::ir::{Aggregate, Arg, Call, Expr, Lit, RelId, RelationInfo, Rule, Var};
+use crate::model::Model;
 use crate::value::{Interner, Value};
 use nesy_lang::SourceFile;
 use nesy_lang::ast::{self, ConstValue, Item, Literal, NegationTarget};
@@ -31,6 +32,18 @@ pub struct Program {
     pub(crate) probabilistic_facts: Vec<(RelId, Vec<u32>, f64)>,
     /// The weight of each rule (`p :: head :- body.`), by rule index.
     pub(crate) rule_weights: Vec<Option<f64>>,
+    /// Models rules may call, by `@model` name.
+    pub(crate) models: Models,
+}
+
+/// Registered models by name.
+#[derive(Clone, Default)]
+pub(crate) struct Models(pub(crate) FxHashMap<String, Arc<dyn Model>>);
+
+impl std::fmt::Debug for Models {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.0.keys()).finish()
+    }
 }
 
 /// Where facts `first_row..first_row + rows` of a relation were written:
@@ -74,6 +87,17 @@ impl Program {
     /// An empty program.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Registers a model that rules call as `name.method(...)`. Register
+    /// models before adding the sources that call them.
+    pub fn add_model(&mut self, name: &str, model: Arc<dyn Model>) {
+        self.models.0.insert(name.to_string(), model);
+    }
+
+    /// Whether a model of this name is registered.
+    pub fn has_model(&self, name: &str) -> bool {
+        self.models.0.contains_key(name)
     }
 
     /// Compiles the clauses, queries and tests of a checked source. The
@@ -181,7 +205,9 @@ impl Program {
         for arg in &clause.head.args {
             arg.for_each_var(&mut |v| outside.push(v.name.clone()));
         }
-        let body = lowering.body(&clause.body, &outside)?;
+        let mut body = lowering.body(&clause.body, &outside)?;
+        // Model calls in the head's expressions run in the body.
+        body.append(&mut lowering.hoisted);
         let var_names = lowering.vars;
         let head = self.relation_id(&clause.head.relation, clause.head.args.len(), source)?;
         self.rule_weights.resize(self.rules.len(), None);
@@ -551,6 +577,9 @@ struct Lowering<'p> {
     source: &'p SourceFile,
     vars: Vec<String>,
     ids: FxHashMap<String, Var>,
+    /// Literals a model call in an expression needs (the call itself, and
+    /// the feature atoms of an entity), added to the enclosing body.
+    hoisted: Vec<Lit>,
 }
 
 impl<'p> Lowering<'p> {
@@ -560,6 +589,7 @@ impl<'p> Lowering<'p> {
             source,
             vars: Vec::new(),
             ids: FxHashMap::default(),
+            hoisted: Vec::new(),
         }
     }
 
@@ -600,7 +630,16 @@ impl<'p> Lowering<'p> {
                 Expr::Binary(*op, Box::new(self.expr(lhs)?), Box::new(self.expr(rhs)?))
             }
             ast::Expr::Neg { inner, .. } => Expr::Neg(Box::new(self.expr(inner)?)),
-            ast::Expr::ModelCall(m) => return Err(self.model_missing(m)),
+            ast::Expr::ModelCall(m) => {
+                let mut extra = Vec::new();
+                let (call, value) = self.call(m, true, &mut extra)?;
+                self.hoisted.append(&mut extra);
+                self.hoisted.push(call);
+                match value {
+                    Some(v) => Expr::Var(v),
+                    None => return Err(self.error(m.span.start, "the model gives no value")),
+                }
+            }
         })
     }
 
@@ -608,10 +647,148 @@ impl<'p> Lowering<'p> {
         self.error(
             m.span.start,
             format!(
-                "model `{}` is not loaded: models are called once `nesy train` has made them",
+                "model `{}` is not loaded (its `@model` file could not be read)",
                 m.model.text
             ),
         )
+    }
+
+    /// Lowers `model.method(args)`. As a literal the arguments are the
+    /// inputs then every output; in an expression only the inputs, and the
+    /// value is the first output. The inputs are the model's features in
+    /// order, or one entity whose features are read from binary relations
+    /// named like the features (`income(E, V)`), added to `extra`.
+    fn call(
+        &mut self,
+        m: &ast::ModelCall,
+        expression: bool,
+        extra: &mut Vec<Lit>,
+    ) -> Result<(Lit, Option<Var>), Error> {
+        let Some(model) = self.program.models.0.get(&m.model.text).cloned() else {
+            return Err(self.model_missing(m));
+        };
+        let signature = model
+            .signature(&m.method.text)
+            .map_err(|e| self.error(m.method.span.start, e))?;
+        let (n_in, n_out) = (signature.inputs.len(), signature.outputs.len());
+        let given = m.args.len();
+        let outputs_given = if expression { 0 } else { n_out };
+        let entity = if given == n_in + outputs_given {
+            false
+        } else if given == 1 + outputs_given {
+            true
+        } else {
+            let shape = |inputs: &str| {
+                if expression {
+                    inputs.to_string()
+                } else {
+                    format!("{inputs}, {}", signature.outputs.join(", "))
+                }
+            };
+            return Err(self.error(
+                m.span.start,
+                format!(
+                    "`{}.{}` takes ({}) or (Entity{}): {} arguments given",
+                    m.model.text,
+                    m.method.text,
+                    shape(&signature.inputs.join(", ")),
+                    if expression {
+                        String::new()
+                    } else {
+                        format!(", {}", signature.outputs.join(", "))
+                    },
+                    given
+                ),
+            ));
+        };
+        let mut args = m.args.iter();
+        let mut inputs = Vec::new();
+        if entity {
+            let Some(first) = args.next() else {
+                return Err(self.error(m.span.start, "a model call needs its inputs"));
+            };
+            let e = self.input_arg(first, extra)?;
+            for feature in &signature.inputs {
+                let v = self.fresh();
+                let name = ast::Name {
+                    text: feature.clone(),
+                    span: m.span,
+                };
+                let rel = self.program.relation_id(&name, 2, self.source)?;
+                extra.push(Lit::Atom {
+                    rel,
+                    args: vec![e, Arg::Var(v)],
+                });
+                inputs.push(Arg::Var(v));
+            }
+        } else {
+            for _ in 0..n_in {
+                let Some(a) = args.next() else { break };
+                inputs.push(self.input_arg(a, extra)?);
+            }
+        }
+        let mut outputs = Vec::new();
+        let mut value = None;
+        for i in 0..n_out {
+            let arg = if expression { None } else { args.next() };
+            let out = match arg {
+                None => {
+                    let v = self.fresh();
+                    if i == 0 {
+                        value = Some(v);
+                    }
+                    Arg::Var(v)
+                }
+                Some(ast::Expr::Var(v)) if v.is_anonymous() => Arg::Var(self.fresh()),
+                Some(ast::Expr::Var(v)) => Arg::Var(self.var_id(&v.name)),
+                Some(ast::Expr::Const(c)) => {
+                    let value = self.program.constant(&c.value);
+                    Arg::Const(Arc::make_mut(&mut self.program.interner).intern(value))
+                }
+                Some(other) => {
+                    return Err(self.error(
+                        other.span().start,
+                        "a model's outputs are variables or constants, not expressions",
+                    ));
+                }
+            };
+            outputs.push(out);
+        }
+        Ok((
+            Lit::Call(Box::new(Call {
+                model_name: m.model.text.clone(),
+                model,
+                method: m.method.text.clone(),
+                inputs,
+                outputs,
+            })),
+            value,
+        ))
+    }
+
+    /// An input argument: bound variables and constants as they are,
+    /// expressions through a fresh variable.
+    fn input_arg(&mut self, e: &ast::Expr, extra: &mut Vec<Lit>) -> Result<Arg, Error> {
+        Ok(match e {
+            ast::Expr::Var(v) if v.is_anonymous() => {
+                return Err(self.error(v.span.start, "a model's inputs must be bound, not `_`"));
+            }
+            ast::Expr::Var(v) => Arg::Var(self.var_id(&v.name)),
+            ast::Expr::Const(c) => {
+                let value = self.program.constant(&c.value);
+                Arg::Const(Arc::make_mut(&mut self.program.interner).intern(value))
+            }
+            other => {
+                let fresh = self.fresh();
+                let rhs = self.expr(other)?;
+                extra.push(Lit::Cmp {
+                    op: ast::CmpOp::Eq,
+                    lhs: Expr::Var(fresh),
+                    rhs,
+                });
+                Arg::Var(fresh)
+            }
+        })
     }
 
     /// An atom's arguments; expressions become fresh variables constrained
@@ -647,6 +824,8 @@ impl<'p> Lowering<'p> {
     fn body(&mut self, body: &[Literal], outside: &[String]) -> Result<Vec<Lit>, Error> {
         let mut out = Vec::new();
         for (i, literal) in body.iter().enumerate() {
+            out.append(&mut self.hoisted);
+            let mark = out.len();
             match literal {
                 Literal::Atom(atom) => {
                     let mut extra = Vec::new();
@@ -667,14 +846,24 @@ impl<'p> Lowering<'p> {
                         out.extend(extra);
                         out.push(Lit::Neg { rel, args });
                     }
-                    NegationTarget::ModelCall(m) => return Err(self.model_missing(m)),
+                    NegationTarget::ModelCall(m) => {
+                        return Err(self.error(
+                            m.span.start,
+                            "a model call cannot be negated; compare its answer instead, as in `m.predict(X) != \"good\"`",
+                        ));
+                    }
                 },
                 Literal::Comparison(c) => out.push(Lit::Cmp {
                     op: c.op,
                     lhs: self.expr(&c.lhs)?,
                     rhs: self.expr(&c.rhs)?,
                 }),
-                Literal::ModelCall(m) => return Err(self.model_missing(m)),
+                Literal::ModelCall(m) => {
+                    let mut extra = Vec::new();
+                    let (call, _) = self.call(m, false, &mut extra)?;
+                    out.extend(extra);
+                    out.push(call);
+                }
                 Literal::Aggregate(agg) => {
                     // Names the rest of the clause mentions: the aggregate
                     // groups by those of its variables.
@@ -719,7 +908,11 @@ impl<'p> Lowering<'p> {
                     })));
                 }
             }
+            // A model call an expression needs runs before the expression.
+            let calls: Vec<Lit> = self.hoisted.drain(..).collect();
+            out.splice(mark..mark, calls);
         }
+        out.append(&mut self.hoisted);
         Ok(out)
     }
 }

@@ -476,6 +476,8 @@ impl TaggedEvaluation {
 struct Instance {
     head: (RelId, Vec<u32>),
     weight: Option<u32>,
+    /// Model answers the instance relies on: one event each.
+    calls: Vec<u32>,
     positive: Vec<(RelId, Vec<u32>)>,
     /// Each negated literal: the tuples of the support it could match.
     negative: Vec<Vec<(RelId, Vec<u32>)>>,
@@ -564,10 +566,14 @@ impl Program {
             instances.push(Instance {
                 head: (*rel, ids),
                 weight: Some((events.len() - 1) as u32),
+                calls: Vec::new(),
                 positive: Vec::new(),
                 negative: Vec::new(),
             });
         }
+        // One event per distinct model answer, however many rules use it.
+        type CallKey = (String, String, Vec<u32>, Vec<u32>);
+        let mut call_events: FxHashMap<CallKey, u32> = FxHashMap::default();
         for (index, rule) in self.rules.iter().enumerate() {
             let weight = self.rule_weights.get(index).copied().flatten();
             // Wildcards of positive atoms become variables, so that each
@@ -629,6 +635,57 @@ impl Program {
                         }
                     }
                 }
+                let mut calls = Vec::new();
+                for lit in &body {
+                    if let Lit::Call(call) = lit
+                        && let (Some(inputs), Some(outputs)) = (
+                            ground_args(&call.inputs, &value_of),
+                            ground_args(&call.outputs, &value_of),
+                        )
+                    {
+                        let key = (
+                            call.model_name.clone(),
+                            call.method.clone(),
+                            inputs,
+                            outputs,
+                        );
+                        let event = match call_events.get(&key) {
+                            Some(&e) => e,
+                            None => {
+                                let value = |id: &u32| support.interner.value(*id).clone();
+                                let input_values: Vec<Value> = key.2.iter().map(value).collect();
+                                let output_values: Vec<Value> = key.3.iter().map(value).collect();
+                                let p = call
+                                    .model
+                                    .call(&call.method, &input_values)
+                                    .unwrap_or_default()
+                                    .into_iter()
+                                    .find(|a| a.values == output_values)
+                                    .map_or(0.0, |a| a.probability);
+                                events.push(p);
+                                names.push(format!(
+                                    "{}.{}({}) -> ({})",
+                                    call.model_name,
+                                    call.method,
+                                    input_values
+                                        .iter()
+                                        .map(Value::to_string)
+                                        .collect::<Vec<_>>()
+                                        .join(", "),
+                                    output_values
+                                        .iter()
+                                        .map(Value::to_string)
+                                        .collect::<Vec<_>>()
+                                        .join(", ")
+                                ));
+                                let e = (events.len() - 1) as u32;
+                                call_events.insert(key, e);
+                                e
+                            }
+                        };
+                        calls.push(event);
+                    }
+                }
                 let mut negative = Vec::new();
                 for (rel, args) in &negations {
                     let pattern: Vec<Option<u32>> = args
@@ -663,6 +720,7 @@ impl Program {
                 instances.push(Instance {
                     head: (rule.head, head),
                     weight,
+                    calls,
                     positive,
                     negative,
                 });
@@ -742,6 +800,11 @@ impl Program {
                         }
                         None => semiring.one(),
                     };
+                    for &e in &inst.calls {
+                        let call =
+                            semiring.event(e, events.get(e as usize).copied().unwrap_or(1.0));
+                        t = semiring.mul(&t, &call, &events);
+                    }
                     for premise in &inst.positive {
                         let pt = tags
                             .get(premise)

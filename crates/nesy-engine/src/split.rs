@@ -159,6 +159,22 @@ fn placeable(lit: &Lit, bound: &BTreeSet<Var>) -> Option<Vec<Var>> {
                 None
             }
         }
+        Lit::Call(call) => call
+            .inputs
+            .iter()
+            .all(|a| match a {
+                Arg::Var(v) => bound.contains(v),
+                _ => true,
+            })
+            .then(|| {
+                call.outputs
+                    .iter()
+                    .filter_map(|a| match a {
+                        Arg::Var(v) => Some(*v),
+                        _ => None,
+                    })
+                    .collect()
+            }),
         Lit::Atom { .. } | Lit::Agg(_) => None,
     }
 }

@@ -231,7 +231,9 @@ pub(crate) fn read_table(
         }
         for record in reader.records() {
             let record = record.map_err(|e| {
-                let line = e.position().map_or(0, |p| p.line() as usize);
+                let line = e.position().map_or(0, |p| {
+                    nesy_learn::table::line_of(text.as_bytes(), p.byte() as usize) as usize
+                });
                 let message = match e.kind() {
                     csv::ErrorKind::UnequalLengths {
                         expected_len, len, ..
@@ -242,7 +244,9 @@ pub(crate) fn read_table(
                 };
                 bad(line, message)
             })?;
-            let line = record.position().map_or(0, |p| p.line() as usize);
+            let line = record.position().map_or(0, |p| {
+                nesy_learn::table::line_of(text.as_bytes(), p.byte() as usize) as usize
+            });
             let row = record
                 .iter()
                 .enumerate()

@@ -112,6 +112,20 @@ fn nothing_is_loaded_when_a_line_is_bad() {
 }
 
 #[test]
+fn lines_are_counted_right_in_crlf_files() {
+    // The csv crate reports a record after a CRLF line one line early.
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "t.csv", "a,b\r\n1,2\r\n3,x\r\n");
+    match load(
+        dir.path(),
+        "@import t from \"t.csv\".\n@decl t(a: int, b: int).\n",
+    ) {
+        Err(Error::Import { line, .. }) => assert_eq!(line, 3),
+        other => panic!("expected an import error, got {other:?}"),
+    }
+}
+
+#[test]
 fn rdf_triples_become_facts_named_by_their_predicate() {
     let dir = tempfile::tempdir().unwrap();
     write(

@@ -657,7 +657,26 @@ impl Explainer<'_> {
                 }
                 Lit::Neg { rel, args } => {
                     let text = self.literal_text(*rel, args, &value_of, &instance.rule.var_names);
-                    premises.push(Explanation::leaf(format!("not {text}"), NodeKind::Negation));
+                    let mut leaf = Explanation::leaf(format!("not {text}"), NodeKind::Negation);
+                    // A derived atom that does not hold: say why not, as a
+                    // premise of the negation.
+                    let derived = self.program.rules.iter().any(|r| r.head == *rel);
+                    if derived
+                        && self.options.why_not_depth > 0
+                        && let Some(row) = ground_args(args, &value_of)
+                    {
+                        let mut missing = self.fact_node(*rel, &row, NodeKind::Missing);
+                        missing.holds = false;
+                        missing.tag = Tag::Bool(false);
+                        let consts: Vec<Arg> = row.iter().map(|&c| Arg::Const(c)).collect();
+                        missing.attempts = self.attempts_for_pattern(
+                            *rel,
+                            &consts,
+                            self.options.why_not_depth - 1,
+                        )?;
+                        leaf.premises.push(missing);
+                    }
+                    premises.push(leaf);
                 }
                 Lit::Cmp { op, lhs, rhs } => {
                     let text = format!(

@@ -833,6 +833,11 @@ impl<'a> Checker<'a> {
                 }
                 Literal::ModelCall(m) => {
                     for arg in &m.args {
+                        // `_` stands for an output not wanted (the engine
+                        // rejects it as an input, where it knows which is which).
+                        if matches!(arg, Expr::Var(v) if v.is_anonymous()) {
+                            continue;
+                        }
                         self.expression_vars(arg, &bound, &mut reported, "in a model call");
                     }
                 }

@@ -2,11 +2,12 @@
 //! linfa-ensemble, converted to nesy's [`Tree`].
 //!
 //! linfa-trees keeps class frequencies in hash maps, so the class it
-//! predicts at a tied leaf depends on hash order; nesy ignores linfa's
-//! leaf predictions and recounts each leaf from the training rows (ties go
-//! to the first class in sorted order). The rows are given in file order
-//! and the split search is exhaustive, so the same data, parameters and
-//! seed give the same tree.
+//! predicts at a tied node depends on the process's hash seed, and with it
+//! whether linfa prunes a split whose children predict the same class. nesy
+//! breaks those ties itself (rows of earlier classes weigh 1e-5 more, so no
+//! two classes ever tie), recounts each leaf from the training rows, and
+//! gives rows in file order; the same data, parameters and seed then give
+//! the same tree in every process (tested across processes).
 
 use crate::error::{Error, Result};
 use crate::table::Table;
@@ -70,13 +71,61 @@ impl std::str::FromStr for Criterion {
     }
 }
 
+/// A row weighs `ROW_WEIGHT` plus one per class after its own, so that no
+/// two classes tie; whole numbers keep linfa's f32 sums exact whatever
+/// order its hash maps add them in (up to 2^24 / 1024 = 16k rows).
+const ROW_WEIGHT: f32 = 1024.0;
+
 fn dataset(table: &Table) -> Result<DatasetBase<Array2<f64>, Array1<usize>>> {
     let columns = table.schema.encoded_names().len();
     let flat: Vec<f64> = table.x.iter().flatten().copied().collect();
     let records = Array2::from_shape_vec((table.len(), columns), flat)
         .map_err(|e| Error::Training(e.to_string()))?;
     let targets = Array1::from_vec(table.targets().to_vec());
-    Ok(DatasetBase::new(records, targets))
+    Ok(tie_broken(
+        DatasetBase::new(records, targets),
+        table.schema.classes.len(),
+    ))
+}
+
+/// linfa-trees picks a node's class from a hash map, so a tie between
+/// classes goes whichever way the process's hash seed says, and decides
+/// whether a split is kept (it prunes splits whose children agree).
+/// Weighting rows a hair more for earlier classes breaks every tie the way
+/// nesy's own leaf counts do (first class wins), in every process.
+fn tie_broken(
+    data: DatasetBase<Array2<f64>, Array1<usize>>,
+    classes: usize,
+) -> DatasetBase<Array2<f64>, Array1<usize>> {
+    let weights: Vec<f32> = data
+        .targets
+        .iter()
+        .map(|&c| ROW_WEIGHT + (classes.saturating_sub(1 + c)) as f32)
+        .collect();
+    data.with_weights(Array1::from_vec(weights))
+}
+
+/// linfa-ensemble's bootstrap samples drop the rows' weights, so each
+/// forest tree re-applies the tie-breaking weights before linfa-trees
+/// grows it.
+struct TieBrokenTree {
+    params: linfa_trees::DecisionTreeParams<f64, usize>,
+    classes: usize,
+}
+
+impl Fit<Array2<f64>, Array1<usize>, linfa::Error> for TieBrokenTree {
+    type Object = DecisionTree<f64, usize>;
+
+    fn fit(
+        &self,
+        data: &DatasetBase<Array2<f64>, Array1<usize>>,
+    ) -> std::result::Result<Self::Object, linfa::Error> {
+        let weighted = tie_broken(
+            DatasetBase::new(data.records.clone(), data.targets.clone()),
+            self.classes,
+        );
+        self.params.fit(&weighted)
+    }
 }
 
 fn tree_params(params: &CartParams) -> linfa_trees::DecisionTreeParams<f64, usize> {
@@ -86,8 +135,11 @@ fn tree_params(params: &CartParams) -> linfa_trees::DecisionTreeParams<f64, usiz
             Criterion::Entropy => SplitQuality::Entropy,
         })
         .max_depth(params.max_depth)
+        // linfa compares the split minimum with the node's row count, and the
+        // leaf minimum with the side's summed weight (a row weighs
+        // ROW_WEIGHT and at most classes - 1 more).
         .min_weight_split(params.min_samples_split as f32)
-        .min_weight_leaf(params.min_samples_leaf as f32)
+        .min_weight_leaf(params.min_samples_leaf as f32 * ROW_WEIGHT)
 }
 
 /// Grows one CART tree on the table.
@@ -122,13 +174,16 @@ pub fn fit_forest(table: &Table, params: &CartParams, seed: u64) -> Result<Vec<T
         ));
     }
     let data = dataset(table)?;
-    let forest =
-        EnsembleLearnerParams::new_fixed_rng(tree_params(params), ChaCha8Rng::seed_from_u64(seed))
-            .ensemble_size(params.trees)
-            .bootstrap_proportion(1.0)
-            .feature_proportion(params.feature_fraction)
-            .fit(&data)
-            .map_err(|e| Error::Training(e.to_string()))?;
+    let base = TieBrokenTree {
+        params: tree_params(params),
+        classes: table.schema.classes.len(),
+    };
+    let forest = EnsembleLearnerParams::new_fixed_rng(base, ChaCha8Rng::seed_from_u64(seed))
+        .ensemble_size(params.trees)
+        .bootstrap_proportion(1.0)
+        .feature_proportion(params.feature_fraction)
+        .fit(&data)
+        .map_err(|e| Error::Training(e.to_string()))?;
     Ok(forest
         .models
         .iter()

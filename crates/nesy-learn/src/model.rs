@@ -465,8 +465,8 @@ fn soft_bytes(header: &Header, tree: &SoftTree) -> Result<Vec<u8>> {
         "nesy".to_string(),
         serde_json::to_string(header).map_err(|e| Error::Training(e.to_string()))?,
     );
-    metadata.insert("depth".to_string(), tree.depth.to_string());
-    metadata.insert("beta".to_string(), tree.beta.to_string());
+    // One key only: safetensors writes the map in hash order, and a model
+    // file should be the same bytes every time.
     safetensors::serialize(views, Some(metadata)).map_err(|e| Error::Training(e.to_string()))
 }
 

@@ -398,6 +398,7 @@ impl RawCsv {
         let mut reader = csv::ReaderBuilder::new()
             .trim(csv::Trim::All)
             .from_reader(bytes.as_slice());
+        let bytes = bytes.as_slice();
         let header: Vec<String> = reader
             .headers()
             .map_err(|e| csv_error(&shown, &e))?
@@ -408,7 +409,9 @@ impl RawCsv {
         let mut lines = Vec::new();
         for record in reader.records() {
             let record = record.map_err(|e| csv_error(&shown, &e))?;
-            let line = record.position().map_or(0, |p| p.line());
+            let line = record
+                .position()
+                .map_or(0, |p| line_of(bytes, p.byte() as usize));
             if record.len() != header.len() {
                 return Err(Error::Data {
                     path: shown,
@@ -441,6 +444,21 @@ impl RawCsv {
             ),
         }
     }
+}
+
+/// The 1-based line a record starting at byte `at` is on. (The csv
+/// crate's own line count is one short after a CRLF line end: its record
+/// position can point at the `\n` of the previous line.)
+pub fn line_of(bytes: &[u8], mut at: usize) -> u64 {
+    while matches!(bytes.get(at), Some(b'\r' | b'\n')) {
+        at += 1;
+    }
+    1 + bytes
+        .get(..at)
+        .unwrap_or(bytes)
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count() as u64
 }
 
 fn csv_error(path: &str, e: &csv::Error) -> Error {

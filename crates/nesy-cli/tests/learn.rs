@@ -1,0 +1,434 @@
+//! `nesy train`, `eval`, `predict`, `export-rules`: the shapes users script
+//! against, and their error paths.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "test helpers fail loudly on broken fixtures"
+)]
+
+mod common;
+
+use common::{json_stdout, nesy};
+use predicates::prelude::*;
+
+const IRIS: &str = "knowledge/tabular/iris.csv";
+
+fn train(dir: &std::path::Path, extra: &[&str]) -> std::path::PathBuf {
+    let model = dir.join("iris.tree");
+    nesy()
+        .args([
+            "train",
+            "tree",
+            "--data",
+            IRIS,
+            "--target",
+            "class",
+            "--max-depth",
+            "3",
+            "-o",
+        ])
+        .arg(&model)
+        .args(extra)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("train").and(predicate::str::contains("test")));
+    model
+}
+
+#[test]
+fn train_prints_train_and_test_accuracy_and_saves_a_model() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("m.tree");
+    let out = nesy()
+        .args([
+            "train",
+            "tree",
+            "--data",
+            IRIS,
+            "--target",
+            "class",
+            "--max-depth",
+            "3",
+            "--seed",
+            "4",
+            "--test-split",
+            "0.3",
+            "-o",
+        ])
+        .arg(&model)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let text = String::from_utf8(out).unwrap();
+    assert!(text.contains("150 rows, 4 features, 3 classes"), "{text}");
+    assert!(
+        text.lines().any(|l| l.trim_start().starts_with("train ")),
+        "{text}"
+    );
+    assert!(
+        text.lines().any(|l| l.trim_start().starts_with("test ")),
+        "{text}"
+    );
+    let header: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&model).unwrap()).unwrap();
+    assert_eq!(header["format"], "nesy-model");
+    assert_eq!(header["kind"], "tree");
+    assert_eq!(header["variant"], "cart");
+    assert_eq!(header["seed"], 4);
+    assert_eq!(header["data"]["rows"], 105);
+    assert_eq!(header["schema"]["classes"][2], "virginica");
+    assert!(header["metrics"]["test"]["accuracy"].as_f64().unwrap() > 0.85);
+    // The same command again writes the same model.
+    let first = std::fs::read(&model).unwrap();
+    nesy()
+        .args([
+            "train",
+            "tree",
+            "--data",
+            IRIS,
+            "--target",
+            "class",
+            "--max-depth",
+            "3",
+            "--seed",
+            "4",
+            "--test-split",
+            "0.3",
+            "-o",
+        ])
+        .arg(&model)
+        .assert()
+        .success();
+    assert_eq!(std::fs::read(&model).unwrap(), first);
+}
+
+#[test]
+fn folds_and_json_summary() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("m.tree");
+    let json = json_stdout(
+        nesy()
+            .args([
+                "train", "tree", "--data", IRIS, "--target", "class", "--folds", "5", "--format",
+                "json", "-o",
+            ])
+            .arg(&model),
+    );
+    assert_eq!(json["folds"].as_array().unwrap().len(), 5);
+    assert!(json["test"]["accuracy"].as_f64().unwrap() > 0.85);
+    assert_eq!(json["rows"], 150);
+}
+
+#[test]
+fn eval_gives_accuracy_macro_f1_and_confusion() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = train(dir.path(), &[]);
+    let json = json_stdout(
+        nesy()
+            .args(["eval", "tree", "--model"])
+            .arg(&model)
+            .args(["--data", IRIS, "--format", "json"]),
+    );
+    let accuracy = json["accuracy"].as_f64().unwrap();
+    assert!(accuracy > 0.9 && accuracy <= 1.0);
+    assert!(json["macro_f1"].as_f64().unwrap() > 0.9);
+    let confusion = json["confusion"].as_array().unwrap();
+    assert_eq!(confusion.len(), 3);
+    let total: u64 = confusion
+        .iter()
+        .flat_map(|r| r.as_array().unwrap())
+        .map(|c| c.as_u64().unwrap())
+        .sum();
+    assert_eq!(total, 150);
+    nesy()
+        .args(["eval", "tree", "--model"])
+        .arg(&model)
+        .args(["--data", IRIS])
+        .assert()
+        .success()
+        .stdout(
+            predicate::str::contains("accuracy").and(predicate::str::contains("setosa      50")),
+        );
+}
+
+#[test]
+fn predict_gives_class_probability_and_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = train(dir.path(), &[]);
+    let json = json_stdout(
+        nesy()
+            .args(["predict", "tree", "--model"])
+            .arg(&model)
+            .args(["--data", IRIS, "--format", "json", "--explain"]),
+    );
+    let rows = json.as_array().unwrap();
+    assert_eq!(rows.len(), 150);
+    assert_eq!(rows[0]["line"], 2);
+    assert_eq!(rows[0]["class"], "setosa");
+    assert!(rows[0]["probability"].as_f64().unwrap() > 0.9);
+    assert_eq!(rows[0]["path"]["kind"], "tests");
+    assert_eq!(rows[0]["path"]["steps"][0]["op"], "<");
+    let sum: f64 = rows[0]["distribution"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|v| v.as_f64().unwrap())
+        .sum();
+    assert!((sum - 1.0).abs() < 1e-9);
+    nesy()
+        .args(["predict", "tree", "--model"])
+        .arg(&model)
+        .args(["--data", IRIS, "--format", "tsv", "--explain"])
+        .assert()
+        .success()
+        .stdout(predicate::str::starts_with(
+            "2\tsetosa\t1.0000\tpetal_length = 1.4 < ",
+        ));
+}
+
+#[test]
+fn export_rules_run_in_the_engine_and_agree_with_predict() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = train(dir.path(), &[]);
+    let rules = dir.path().join("iris_rules.nesy");
+    nesy()
+        .args(["export-rules", "--model"])
+        .arg(&model)
+        .args(["--name", "species", "--input", "flower", "-o"])
+        .arg(&rules)
+        .assert()
+        .success();
+    let text = std::fs::read_to_string(&rules).unwrap();
+    assert!(text.contains(":: species(Id, \"setosa\") :-"), "{text}");
+    // The iris rows as input facts, one id per CSV line.
+    let csv = std::fs::read_to_string(common::repo().join(IRIS)).unwrap();
+    let mut facts = String::new();
+    for (i, line) in csv.lines().skip(1).enumerate() {
+        let f: Vec<&str> = line.split(',').collect();
+        facts.push_str(&format!(
+            "flower(l{}, {}, {}, {}, {}).\n",
+            i + 2,
+            f[0],
+            f[1],
+            f[2],
+            f[3]
+        ));
+    }
+    let data = dir.path().join("flowers.nesy");
+    std::fs::write(&data, facts).unwrap();
+    let run = json_stdout(nesy().arg("run").arg(&rules).arg(&data).args([
+        "-r",
+        "species",
+        "--format",
+        "json",
+        "--semiring",
+        "max-prob",
+    ]));
+    let predicted = json_stdout(
+        nesy()
+            .args(["predict", "tree", "--model"])
+            .arg(&model)
+            .args(["--data", IRIS, "--format", "json"]),
+    );
+    let tuples = run["relations"]["species"].as_array().unwrap();
+    assert_eq!(tuples.len(), 150);
+    for row in predicted.as_array().unwrap() {
+        let id = format!("l{}", row["line"]);
+        let hit = tuples
+            .iter()
+            .find(|t| t["tuple"][0] == id.as_str())
+            .unwrap_or_else(|| panic!("{id} not derived"));
+        assert_eq!(hit["tuple"][1], row["class"], "{id}");
+        let (p, q) = (
+            hit["probability"].as_f64().unwrap(),
+            row["probability"].as_f64().unwrap(),
+        );
+        assert!((p - q).abs() < 1e-9, "{id}: {p} vs {q}");
+    }
+}
+
+#[test]
+fn forest_and_soft_variants_train_and_only_cart_exports() {
+    let dir = tempfile::tempdir().unwrap();
+    for variant in ["forest", "soft"] {
+        let model = dir.path().join(format!("{variant}.tree"));
+        let train = || {
+            nesy()
+                .args([
+                    "train",
+                    "tree",
+                    "--data",
+                    IRIS,
+                    "--target",
+                    "class",
+                    "--variant",
+                    variant,
+                    "--trees",
+                    "10",
+                    "--epochs",
+                    "20",
+                    "-o",
+                ])
+                .arg(&model)
+                .assert()
+                .success();
+            std::fs::read(&model).unwrap()
+        };
+        // Another process (another hash seed), the same model.
+        assert_eq!(train(), train(), "{variant} is not reproducible");
+        nesy()
+            .args(["export-rules", "--model"])
+            .arg(&model)
+            .assert()
+            .code(1)
+            .stderr(predicate::str::contains("export-rules takes a CART model"));
+        nesy()
+            .args(["predict", "tree", "--model"])
+            .arg(&model)
+            .args(["--data", IRIS, "--explain"])
+            .assert()
+            .success();
+    }
+    nesy()
+        .args([
+            "train",
+            "tree",
+            "--data",
+            IRIS,
+            "--target",
+            "class",
+            "--variant",
+            "soft",
+            "--device",
+            "cuda",
+            "-o",
+        ])
+        .arg(dir.path().join("gpu.tree"))
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("CUDA"));
+}
+
+#[test]
+fn bad_inputs_are_clear_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    nesy()
+        .args(["train", "tree", "--data", IRIS, "--target", "species", "-o"])
+        .arg(dir.path().join("m.tree"))
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("no target column `species`"));
+    let holes = dir.path().join("holes.csv");
+    std::fs::write(&holes, "a,b,y\n1,2,x\n3,NA,z\n").unwrap();
+    nesy()
+        .args(["train", "tree", "--data"])
+        .arg(&holes)
+        .args(["--target", "y", "-o"])
+        .arg(dir.path().join("m.tree"))
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "holes.csv:3: missing value in column `b`",
+        ));
+    nesy()
+        .args([
+            "train",
+            "tree",
+            "--data",
+            IRIS,
+            "--target",
+            "class",
+            "--test-split",
+            "1.5",
+            "-o",
+        ])
+        .arg(dir.path().join("m.tree"))
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "--test-split must be between 0 and 1",
+        ));
+    nesy()
+        .args([
+            "train",
+            "tree",
+            "--data",
+            IRIS,
+            "--target",
+            "class",
+            "--test-split",
+            "0.2",
+            "--folds",
+            "3",
+            "-o",
+        ])
+        .arg(dir.path().join("m.tree"))
+        .assert()
+        .code(2);
+    assert!(
+        !dir.path().join("m.tree").exists(),
+        "a failed training writes nothing"
+    );
+    let corrupt = dir.path().join("corrupt.tree");
+    std::fs::write(&corrupt, "{\"format\": \"nesy-model\"").unwrap();
+    nesy()
+        .args(["eval", "tree", "--model"])
+        .arg(&corrupt)
+        .args(["--data", IRIS])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "corrupt.tree: not a valid nesy model file",
+        ));
+    let model = train(dir.path(), &[]);
+    let other = dir.path().join("other.csv");
+    std::fs::write(&other, "x,class\n1,setosa\n").unwrap();
+    nesy()
+        .args(["predict", "tree", "--model"])
+        .arg(&model)
+        .arg("--data")
+        .arg(&other)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("no column `sepal_length`"));
+}
+
+#[test]
+fn the_credit_example_combines_the_tree_with_policy() {
+    nesy()
+        .args(["run", "rules/credit.nesy", "-r", "decision", "--format", "tsv"])
+        .assert()
+        .success()
+        .stdout(
+            "decision\ta1\tapprove\ndecision\ta2\tdecline\ndecision\ta3\trefer\ndecision\ta4\tapprove\ndecision\ta5\tdecline\n",
+        );
+    let json = json_stdout(nesy().args([
+        "explain",
+        "rules/credit.nesy",
+        "approve(a1)",
+        "--format",
+        "json",
+    ]));
+    let premises = json["premises"].as_array().unwrap();
+    let call = premises.iter().find(|p| p["kind"] == "model").unwrap();
+    assert_eq!(call["model"]["call"], "credit.predict");
+    assert_eq!(call["model"]["explanation"]["detail"]["kind"], "tests");
+    nesy()
+        .args(["test", "rules/credit.nesy"])
+        .assert()
+        .success();
+    // Why a5 is declined: the model said "bad", shown under the negation.
+    nesy()
+        .args(["explain", "rules/credit.nesy", "decision(a5, \"decline\")"])
+        .assert()
+        .success()
+        .stdout(
+            predicate::str::contains("NOT approve(a5)")
+                .and(predicate::str::contains("`\"bad\" = \"good\"` fails")),
+        );
+}

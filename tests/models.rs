@@ -35,6 +35,7 @@ fn train_iris(dir: &Path, variant: Variant) -> PathBuf {
         },
         holdout: Holdout::None,
         data_file: "iris.csv",
+        test_table: None,
     };
     let mut progress = |_: usize, _: f64| {};
     let mut options = FitOptions {

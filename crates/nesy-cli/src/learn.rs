@@ -50,6 +50,9 @@ pub struct TrainTreeArgs {
     /// fitted on every row.
     #[arg(long, value_name = "K")]
     folds: Option<usize>,
+    /// Fit on every row of --data and report test metrics on this CSV.
+    #[arg(long, value_name = "FILE.csv", conflicts_with_all = ["folds", "test_split"])]
+    test_data: Option<PathBuf>,
     /// Where to write the model.
     #[arg(long, short = 'o', value_name = "FILE")]
     output: PathBuf,
@@ -186,10 +189,25 @@ fn train_tree(args: TrainTreeArgs) -> Outcome {
         Ok(d) => d,
         Err(e) => return fail(e),
     };
-    let holdout = match (args.test_split, args.folds) {
-        (_, Some(k)) => Holdout::Folds(k),
-        (Some(f), None) => Holdout::Split(f),
-        (None, None) => Holdout::Split(0.2),
+    let test_table = match &args.test_data {
+        Some(path) => match table.schema.read_csv(path) {
+            Ok(t) if t.y.is_some() => Some(t),
+            Ok(_) => {
+                return fail(format!(
+                    "{}: no target column `{}` to test against",
+                    path.display(),
+                    args.target
+                ));
+            }
+            Err(e) => return fail(e),
+        },
+        None => None,
+    };
+    let holdout = match (args.test_split, args.folds, &test_table) {
+        (_, _, Some(_)) => Holdout::None,
+        (_, Some(k), None) => Holdout::Folds(k),
+        (Some(f), None, None) => Holdout::Split(f),
+        (None, None, None) => Holdout::Split(0.2),
     };
     let data_file = args.data.display().to_string();
     let request = TrainRequest {
@@ -213,6 +231,7 @@ fn train_tree(args: TrainTreeArgs) -> Outcome {
         },
         holdout,
         data_file: &data_file,
+        test_table: test_table.as_ref(),
     };
     let fits = match holdout {
         Holdout::Folds(k) => k as u64 + 1,
@@ -238,7 +257,10 @@ fn train_tree(args: TrainTreeArgs) -> Outcome {
         device,
         progress: &mut progress,
     };
-    let (model, header, report) = match nesy_learn::train(&table, &request, &mut options) {
+    let fit_start = Instant::now();
+    let trained = nesy_learn::train(&table, &request, &mut options);
+    let fit_seconds = fit_start.elapsed().as_secs_f64();
+    let (model, header, report) = match trained {
         Ok(r) => r,
         Err(e) => {
             bar.abandon();
@@ -262,6 +284,7 @@ fn train_tree(args: TrainTreeArgs) -> Outcome {
                 "test": report.test,
                 "folds": report.folds,
                 "seconds": seconds,
+                "fit_seconds": fit_seconds,
             });
             let _ = writeln!(out, "{json}");
         }

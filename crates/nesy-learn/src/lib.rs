@@ -17,6 +17,7 @@
 //!     soft: Default::default(),
 //!     holdout: Holdout::None,
 //!     data_file: "loans.csv",
+//!     test_table: None,
 //! };
 //! let mut progress = |_epoch: usize, _loss: f64| {};
 //! let mut options = FitOptions { seed: 0, device: nesy_learn::device("cpu")?, progress: &mut progress };

@@ -49,6 +49,8 @@ pub struct TrainRequest<'a> {
     pub holdout: Holdout,
     /// The data file's name as recorded in the header.
     pub data_file: &'a str,
+    /// With [`Holdout::None`]: a separate table to report test metrics on.
+    pub test_table: Option<&'a Table>,
 }
 
 fn fit(table: &Table, req: &TrainRequest<'_>, options: &mut FitOptions<'_>) -> Result<Trained> {
@@ -93,12 +95,13 @@ pub fn train(
         Holdout::None => {
             let model = fit(table, req, options)?;
             let train = evaluate(model.classifier(), table);
+            let test = req.test_table.map(|t| evaluate(model.classifier(), t));
             (
                 model,
                 table.len(),
                 TrainReport {
                     train,
-                    test: None,
+                    test,
                     folds: Vec::new(),
                 },
             )

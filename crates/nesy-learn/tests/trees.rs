@@ -34,6 +34,7 @@ fn request(variant: Variant, holdout: Holdout) -> TrainRequest<'static> {
         },
         holdout,
         data_file: "table.csv",
+        test_table: None,
     }
 }
 

@@ -19,10 +19,9 @@ fn main() -> Result<(), nesy::Error> {
     let (tagged, _) = program.evaluate_tagged(SemiringKind::TopK(10), &limits)?;
     if let Some(decisions) = tagged.relation("decision") {
         for row in &decisions.rows {
-            println!(
-                "{}: {} (p = {:.3})",
-                row.tuple[0], row.tuple[1], row.probability
-            );
+            if let [applicant, decision] = row.tuple.as_slice() {
+                println!("{applicant}: {decision} (p = {:.3})", row.probability);
+            }
         }
     }
     if let Some(id) = std::env::args().nth(1) {

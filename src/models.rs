@@ -1,4 +1,5 @@
-//! `@model` files as engine models: decision trees from `nesy-learn`.
+//! `@model` files as engine models: decision trees and knowledge-graph
+//! embeddings from `nesy-learn`.
 //!
 //! A tree model answers two methods. `predict` gives the most probable
 //! class and its probability; `prob` gives every class with its
@@ -12,6 +13,8 @@ use crate::error::Error;
 use nesy_engine::{Model, ModelExplanation, ModelOutput, Signature, Value};
 use nesy_lang::Checked;
 use nesy_lang::ast::Item;
+use nesy_learn::link::kge::KgeFile;
+use nesy_learn::link::{Direction, LinkScorer};
 use nesy_learn::{FeatureValue, TreeModel};
 use std::path::Path;
 use std::sync::Arc;
@@ -60,6 +63,7 @@ impl Model for TreeCalls {
                     .map(|f| f.name.clone())
                     .collect(),
                 outputs: vec!["Class".to_string(), "Probability".to_string()],
+                entity_inputs: true,
             }),
             other => Err(format!(
                 "a decision tree has no method `{other}` (it has `predict` and `prob`)"
@@ -122,17 +126,160 @@ pub(crate) fn load_models(
             position.line,
             position.column
         );
-        let model = TreeModel::load(&path).map_err(|e| Error::Model {
+        let failed = |e: nesy_learn::Error| Error::Model {
             location: location.clone(),
             message: e.to_string(),
-        })?;
-        engine.add_model(
-            &decl.name.text,
-            Arc::new(TreeCalls {
+        };
+        let kind = nesy_learn::model::model_kind(&path).map_err(failed)?;
+        let model: Arc<dyn Model> = match kind.as_str() {
+            "kge" => Arc::new(KgeCalls {
                 path: decl.path.value.clone(),
-                model,
+                file: KgeFile::load(&path).map_err(failed)?,
             }),
-        );
+            _ => Arc::new(TreeCalls {
+                path: decl.path.value.clone(),
+                model: TreeModel::load(&path).map_err(failed)?,
+            }),
+        };
+        engine.add_model(&decl.name.text, model);
     }
     Ok(())
+}
+
+/// A knowledge-graph embedding answering `score(R, H, T) -> (Score)` (the
+/// calibrated probability that the triple holds) and `top(R, H, K) ->
+/// (Tail)` (the K most likely tails, each with its probability as the tag).
+/// Entities and relations are matched by name whatever their value type;
+/// `top` answers in the type of the head it was given. An entity or
+/// relation the embedding does not know has no answer.
+struct KgeCalls {
+    path: String,
+    file: KgeFile,
+}
+
+fn value_text(v: &Value) -> String {
+    match v {
+        Value::Symbol(s) | Value::String(s) | Value::Iri(s) => s.to_string(),
+        other => other.to_string(),
+    }
+}
+
+impl KgeCalls {
+    fn ids(&self, relation: &Value, head: &Value) -> Option<(u32, u32)> {
+        let h = &self.file.header;
+        let r = h.relations.binary_search(&value_text(relation)).ok()? as u32;
+        let e = h.entities.binary_search(&value_text(head)).ok()? as u32;
+        Some((r, e))
+    }
+}
+
+impl Model for KgeCalls {
+    fn describe(&self) -> String {
+        format!("{} embedding {}", self.file.header.model, self.path)
+    }
+
+    fn signature(&self, method: &str) -> Result<Signature, String> {
+        let names = |v: &[&str]| v.iter().map(|s| s.to_string()).collect();
+        match method {
+            "score" => Ok(Signature {
+                inputs: names(&["Relation", "Head", "Tail"]),
+                outputs: names(&["Score"]),
+                entity_inputs: false,
+            }),
+            "top" => Ok(Signature {
+                inputs: names(&["Relation", "Head", "K"]),
+                outputs: names(&["Tail"]),
+                entity_inputs: false,
+            }),
+            other => Err(format!(
+                "an embedding has no method `{other}` (it has `score` and `top`)"
+            )),
+        }
+    }
+
+    fn call(&self, method: &str, inputs: &[Value]) -> Result<Vec<ModelOutput>, String> {
+        let [relation, head, third] = inputs else {
+            return Err("expected three inputs".to_string());
+        };
+        let Some((r, h)) = self.ids(relation, head) else {
+            return Ok(Vec::new());
+        };
+        let model = &self.file.model;
+        match method {
+            "score" => {
+                let Ok(t) = self.file.header.entities.binary_search(&value_text(third)) else {
+                    return Ok(Vec::new());
+                };
+                let p = model.probability(h, r, t as u32);
+                Ok(vec![ModelOutput {
+                    values: vec![Value::float(p)],
+                    probability: p,
+                }])
+            }
+            _ => {
+                let k = match third {
+                    Value::Int(k) if *k >= 0 => *k as usize,
+                    other => return Err(format!("K must be a non-negative integer, got {other}")),
+                };
+                let scores = model.scores(h, r, Direction::Tail);
+                let mut ranked: Vec<(usize, f64)> = scores.into_iter().enumerate().collect();
+                ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+                Ok(ranked
+                    .into_iter()
+                    .take(k)
+                    .filter_map(|(e, _)| {
+                        let name = self.file.header.entities.get(e)?;
+                        let value = match head {
+                            Value::Symbol(_) => Value::symbol(name),
+                            Value::Iri(_) => Value::iri(name),
+                            _ => Value::string(name),
+                        };
+                        Some(ModelOutput {
+                            values: vec![value],
+                            probability: model.probability(h, r, e as u32),
+                        })
+                    })
+                    .collect())
+            }
+        }
+    }
+
+    fn explain(&self, method: &str, inputs: &[Value]) -> Option<ModelExplanation> {
+        let [relation, head, third] = inputs else {
+            return None;
+        };
+        let (r, h) = self.ids(relation, head)?;
+        let model = &self.file.model;
+        let scores = model.scores(h, r, Direction::Tail);
+        let n = scores.len();
+        match method {
+            "score" => {
+                let t = self
+                    .file
+                    .header
+                    .entities
+                    .binary_search(&value_text(third))
+                    .ok()?;
+                let s = *scores.get(t)?;
+                let better = scores.iter().filter(|&&x| x > s).count();
+                let text = format!(
+                    "{} score {s:.4}, calibrated probability {:.4}, rank {} of {n} tails",
+                    self.file.header.model,
+                    model.probability(h, r, t as u32),
+                    better + 1
+                );
+                Some(ModelExplanation {
+                    text,
+                    detail: serde_json::json!({"score": s, "rank": better + 1, "of": n}),
+                })
+            }
+            _ => Some(ModelExplanation {
+                text: format!(
+                    "the top {third} of {n} tails by {} score",
+                    self.file.header.model
+                ),
+                detail: serde_json::json!({"of": n}),
+            }),
+        }
+    }
 }

@@ -19,6 +19,10 @@ pub enum TrainCommand {
     /// A decision tree on a CSV table: CART, a random forest, or a soft
     /// (neural) tree.
     Tree(TrainTreeArgs),
+    /// Rules mined from a knowledge graph (link prediction, statistical).
+    Rules(crate::link::TrainRulesArgs),
+    /// A knowledge-graph embedding in candle (link prediction, neural).
+    Kge(crate::link::TrainKgeArgs),
 }
 
 /// `nesy train tree`.
@@ -106,6 +110,9 @@ pub enum SummaryFormat {
 /// What `nesy eval` evaluates.
 #[derive(Subcommand, Debug)]
 pub enum EvalCommand {
+    /// Link prediction: filtered MRR and Hits@k of rules, an embedding,
+    /// or both.
+    Link(crate::link::EvalLinkArgs),
     /// A tree model on a labelled CSV: accuracy, macro-F1, confusion matrix.
     Tree {
         /// The model file.
@@ -123,6 +130,9 @@ pub enum EvalCommand {
 /// What `nesy predict` predicts with.
 #[derive(Subcommand, Debug)]
 pub enum PredictCommand {
+    /// The top candidates completing (head, relation, ?), with scores and,
+    /// for rules, the rule and path behind each.
+    Link(crate::link::PredictLinkArgs),
     /// A tree model on each row of a CSV: class and probability.
     Tree {
         /// The model file.
@@ -175,6 +185,8 @@ fn fail(e: impl std::fmt::Display) -> Outcome {
 pub fn train(command: TrainCommand) -> Outcome {
     match command {
         TrainCommand::Tree(args) => train_tree(args),
+        TrainCommand::Rules(args) => crate::link::train_rules(args),
+        TrainCommand::Kge(args) => crate::link::train_kge(args),
     }
 }
 
@@ -329,11 +341,14 @@ fn metric_row(label: &str, m: &Metrics) -> Vec<String> {
 /// `nesy eval ...`.
 pub fn eval(command: EvalCommand) -> Outcome {
     let mut out = String::new();
-    let EvalCommand::Tree {
-        model,
-        data,
-        format,
-    } = command;
+    let (model, data, format) = match command {
+        EvalCommand::Link(args) => return crate::link::eval_link(args),
+        EvalCommand::Tree {
+            model,
+            data,
+            format,
+        } => (model, data, format),
+    };
     let model = match load_model(&model) {
         Ok(m) => m,
         Err(o) => return o,
@@ -388,12 +403,15 @@ pub fn eval(command: EvalCommand) -> Outcome {
 /// `nesy predict ...`.
 pub fn predict(command: PredictCommand) -> Outcome {
     let mut out = String::new();
-    let PredictCommand::Tree {
-        model,
-        data,
-        explain,
-        format,
-    } = command;
+    let (model, data, explain, format) = match command {
+        PredictCommand::Link(args) => return crate::link::predict_link(args),
+        PredictCommand::Tree {
+            model,
+            data,
+            explain,
+            format,
+        } => (model, data, explain, format),
+    };
     let model = match load_model(&model) {
         Ok(m) => m,
         Err(o) => return o,

@@ -26,6 +26,7 @@ use std::process::ExitCode;
 mod files;
 mod kg;
 mod learn;
+mod link;
 mod run;
 
 use run::{LimitArgs, OutputFormat};

@@ -15,6 +15,9 @@ pub struct Signature {
     pub inputs: Vec<String>,
     /// The outputs, by name (`class`, `probability`).
     pub outputs: Vec<String>,
+    /// Whether one entity may stand for the inputs, read from binary
+    /// relations named like them (see the language guide).
+    pub entity_inputs: bool,
 }
 
 /// One answer of a call: output values and how much the model believes

@@ -675,7 +675,7 @@ impl<'p> Lowering<'p> {
         let outputs_given = if expression { 0 } else { n_out };
         let entity = if given == n_in + outputs_given {
             false
-        } else if given == 1 + outputs_given {
+        } else if given == 1 + outputs_given && signature.entity_inputs {
             true
         } else {
             let shape = |inputs: &str| {
@@ -687,18 +687,28 @@ impl<'p> Lowering<'p> {
             };
             return Err(self.error(
                 m.span.start,
-                format!(
-                    "`{}.{}` takes ({}) or (Entity{}): {} arguments given",
-                    m.model.text,
-                    m.method.text,
-                    shape(&signature.inputs.join(", ")),
-                    if expression {
-                        String::new()
-                    } else {
-                        format!(", {}", signature.outputs.join(", "))
-                    },
-                    given
-                ),
+                if signature.entity_inputs {
+                    format!(
+                        "`{}.{}` takes ({}) or (Entity{}): {} arguments given",
+                        m.model.text,
+                        m.method.text,
+                        shape(&signature.inputs.join(", ")),
+                        if expression {
+                            String::new()
+                        } else {
+                            format!(", {}", signature.outputs.join(", "))
+                        },
+                        given
+                    )
+                } else {
+                    format!(
+                        "`{}.{}` takes ({}): {} arguments given",
+                        m.model.text,
+                        m.method.text,
+                        shape(&signature.inputs.join(", ")),
+                        given
+                    )
+                },
             ));
         };
         let mut args = m.args.iter();

@@ -37,6 +37,7 @@
 pub mod cart;
 mod error;
 pub mod export;
+pub mod link;
 pub mod metrics;
 pub mod model;
 pub mod soft;

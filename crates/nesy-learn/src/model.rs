@@ -595,6 +595,39 @@ impl TreeModel {
     }
 }
 
+/// The `kind` a model file's header gives (`tree`, `kge`), read without
+/// loading the weights.
+pub fn model_kind(path: &Path) -> Result<String> {
+    let shown = path.display().to_string();
+    let bytes = std::fs::read(path).map_err(|source| Error::Io {
+        path: shown.clone(),
+        source,
+    })?;
+    let bad = |message: String| Error::ModelFile {
+        path: shown.clone(),
+        message,
+    };
+    let header: serde_json::Value = if bytes.first() == Some(&b'{') {
+        serde_json::from_slice(&bytes)
+            .map_err(|e| bad(format!("not a valid nesy model file: {e}")))?
+    } else {
+        let (_, meta) = safetensors::SafeTensors::read_metadata(&bytes)
+            .map_err(|e| bad(format!("neither a JSON nor a safetensors model file: {e}")))?;
+        let text = meta
+            .metadata()
+            .as_ref()
+            .and_then(|m| m.get("nesy"))
+            .ok_or_else(|| bad("a safetensors file without a nesy header".to_string()))?
+            .clone();
+        serde_json::from_str(&text).map_err(|e| bad(format!("its nesy header is invalid: {e}")))?
+    };
+    header
+        .get("kind")
+        .and_then(|k| k.as_str())
+        .map(str::to_string)
+        .ok_or_else(|| bad("the header names no kind".to_string()))
+}
+
 fn check_header(h: &Header) -> Result<(), String> {
     if h.format != FORMAT {
         return Err(format!("format `{}`, expected `{FORMAT}`", h.format));

@@ -1,0 +1,798 @@
+//! The statistical variant: rules mined from the graph in the style of
+//! AnyBURL (Meilicke et al. 2019) and AMIE.
+//!
+//! Mining samples training triples `r(x, y)` (seeded) and, for each,
+//! enumerates the paths from `x` to `y` of one to `max_length` steps through
+//! the graph (edges walked either way, the triple itself left out). Each path
+//! generalises to a cyclic rule `r(X, Y) :- p1(X, A), p2(A, B), p3(B, Y)`
+//! (a step walked backwards is written with its arguments swapped). Each
+//! triple also proposes acyclic rules with a constant, `r(X, c) :- p(X, d)`
+//! and `r(X, c) :- p(X, _)` (and the same for the head), AnyBURL's AC1 and
+//! AC2. Every candidate is then scored on the whole training graph: its
+//! body groundings `B` (pairs the body connects), its support `S` (those
+//! that are `r` triples), and its confidence `S / (|B| + 5)`, AnyBURL's
+//! correction for heads it has not seen. Rules with support 2 or more and
+//! confidence 0.01 or more are kept, best first.
+//!
+//! A prediction aggregates the rules that fire by their maximum confidence,
+//! ties broken by the noisy-or of all of them, `1 - (1 - c1)(1 - c2)...`:
+//! the score is `max + 0.001 * noisy-or`. (Noisy-or alone saturates on
+//! dense graphs, where hundreds of weak rules fire for every candidate;
+//! AnyBURL ranks by the maximum for the same reason.)
+
+use super::eval::{Direction, LinkScorer};
+use super::graph::{Graph, Vocab};
+use rand::SeedableRng;
+use rand::seq::SliceRandom;
+use rand_chacha::ChaCha8Rng;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::time::{Duration, Instant};
+
+/// One step of a rule body: a relation, walked forwards or backwards.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Step {
+    /// The relation.
+    pub relation: u32,
+    /// Walked from tail to head.
+    pub inverse: bool,
+}
+
+/// The shape of a rule.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Body {
+    /// `r(X, Y) :- path from X to Y`.
+    Cyclic(Vec<Step>),
+    /// `r(X, c) :- step(X, d)` (`d` given: AC1) or `step(X, _)` (AC2);
+    /// with `head_side`, `r(c, Y) :- step(Y, d)`.
+    Constant {
+        /// The constant in the head.
+        constant: u32,
+        /// Whether the constant is the head's first argument.
+        head_side: bool,
+        /// The body's one step from the variable.
+        step: Step,
+        /// The body's constant, if any.
+        other: Option<u32>,
+    },
+}
+
+/// A mined rule with its statistics.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Rule {
+    /// The head relation.
+    pub head: u32,
+    /// The body.
+    pub body: Body,
+    /// Body groundings that are head triples.
+    pub support: usize,
+    /// Body groundings.
+    pub groundings: usize,
+    /// `support / (groundings + 5)`.
+    pub confidence: f64,
+}
+
+/// How to mine.
+#[derive(Clone, Debug)]
+pub struct MineParams {
+    /// Longest cyclic body.
+    pub max_length: usize,
+    /// Stop sampling after this long.
+    pub time_budget: Duration,
+    /// Triples sampled per relation.
+    pub samples_per_relation: usize,
+    /// Seeds the sampling.
+    pub seed: u64,
+    /// Paths followed per step (the rest sampled away) on high-degree nodes.
+    pub branching: usize,
+    /// Candidate bodies scored per head relation (the most often sampled).
+    pub candidates_per_relation: usize,
+    /// Rules kept per head relation (the most confident).
+    pub rules_per_relation: usize,
+}
+
+impl Default for MineParams {
+    fn default() -> Self {
+        MineParams {
+            max_length: 3,
+            time_budget: Duration::from_secs(30),
+            samples_per_relation: 200,
+            seed: 0,
+            branching: 20,
+            candidates_per_relation: 5000,
+            rules_per_relation: 1000,
+        }
+    }
+}
+
+const UNSEEN_HEADS: f64 = 5.0;
+/// Paths kept per sampled triple (dense graphs have thousands).
+const MAX_PATHS_PER_TRIPLE: usize = 200;
+const MIN_SUPPORT: usize = 2;
+const MIN_CONFIDENCE: f64 = 0.01;
+
+/// Mines rules from the graph.
+pub fn mine(graph: &Graph, params: &MineParams) -> Vec<Rule> {
+    let start = Instant::now();
+    let mut rng = ChaCha8Rng::seed_from_u64(params.seed);
+    let mut by_relation: BTreeMap<u32, Vec<(u32, u32)>> = BTreeMap::new();
+    for &(h, r, t) in &graph.triples {
+        by_relation.entry(r).or_default().push((h, t));
+    }
+    // How often each candidate body came up, per head relation.
+    let mut candidates: BTreeMap<u32, HashMap<Body, usize>> = BTreeMap::new();
+    for (&r, pairs) in &mut by_relation {
+        pairs.shuffle(&mut rng);
+        let found = candidates.entry(r).or_default();
+        for &(x, y) in pairs.iter().take(params.samples_per_relation) {
+            if start.elapsed() > params.time_budget {
+                break;
+            }
+            for path in paths(graph, x, y, (x, r, y), params, &mut rng) {
+                *found.entry(Body::Cyclic(path)).or_default() += 1;
+            }
+            // Acyclic rules with a constant: from x's other edges, about y;
+            // from y's other edges, about x.
+            for (var, constant, head_side) in [(x, y, false), (y, x, true)] {
+                for (step, other) in neighbours(graph, var) {
+                    if (var, step, other)
+                        == (
+                            x,
+                            Step {
+                                relation: r,
+                                inverse: false,
+                            },
+                            y,
+                        )
+                        || (var, step, other)
+                            == (
+                                y,
+                                Step {
+                                    relation: r,
+                                    inverse: true,
+                                },
+                                x,
+                            )
+                    {
+                        continue;
+                    }
+                    for o in [Some(other), None] {
+                        *found
+                            .entry(Body::Constant {
+                                constant,
+                                head_side,
+                                step,
+                                other: o,
+                            })
+                            .or_default() += 1;
+                    }
+                }
+            }
+        }
+    }
+    let mut rules = Vec::new();
+    for (head, found) in candidates {
+        let mut found: Vec<(Body, usize)> = found.into_iter().collect();
+        found.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        found.truncate(params.candidates_per_relation);
+        let mut scored: Vec<Rule> = found
+            .into_iter()
+            .filter_map(|(body, _)| score(graph, head, body))
+            .collect();
+        scored.sort_by(|a, b| {
+            b.confidence
+                .total_cmp(&a.confidence)
+                .then(b.support.cmp(&a.support))
+                .then(a.body.cmp(&b.body))
+        });
+        scored.truncate(params.rules_per_relation);
+        rules.extend(scored);
+    }
+    rules.sort_by(|a, b| {
+        b.confidence
+            .total_cmp(&a.confidence)
+            .then(b.support.cmp(&a.support))
+            .then(a.head.cmp(&b.head))
+            .then(a.body.cmp(&b.body))
+    });
+    rules
+}
+
+fn neighbours(graph: &Graph, e: u32) -> Vec<(Step, u32)> {
+    let mut out = Vec::new();
+    for &(relation, t) in graph
+        .out
+        .get(e as usize)
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+    {
+        out.push((
+            Step {
+                relation,
+                inverse: false,
+            },
+            t,
+        ));
+    }
+    for &(relation, h) in graph
+        .inn
+        .get(e as usize)
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+    {
+        out.push((
+            Step {
+                relation,
+                inverse: true,
+            },
+            h,
+        ));
+    }
+    out
+}
+
+/// Paths from x to y of 1..=max_length steps, not using the triple itself.
+fn paths(
+    graph: &Graph,
+    x: u32,
+    y: u32,
+    triple: (u32, u32, u32),
+    params: &MineParams,
+    rng: &mut ChaCha8Rng,
+) -> Vec<Vec<Step>> {
+    let mut out = Vec::new();
+    let mut stack: Vec<(u32, Vec<Step>, Vec<u32>)> = vec![(x, Vec::new(), vec![x])];
+    while let Some((at, path, seen)) = stack.pop() {
+        if path.len() == params.max_length {
+            continue;
+        }
+        let mut next = neighbours(graph, at);
+        if next.len() > params.branching {
+            next.shuffle(rng);
+            next.truncate(params.branching);
+        }
+        for (step, to) in next {
+            let edge = if step.inverse {
+                (to, step.relation, at)
+            } else {
+                (at, step.relation, to)
+            };
+            if edge == triple {
+                continue;
+            }
+            let mut p = path.clone();
+            p.push(step);
+            if to == y {
+                out.push(p);
+                if out.len() >= MAX_PATHS_PER_TRIPLE {
+                    return out;
+                }
+            } else if !seen.contains(&to) {
+                let mut s = seen.clone();
+                s.push(to);
+                stack.push((to, p, s));
+            }
+        }
+    }
+    out
+}
+
+/// The entities a cyclic body reaches from `from` (forwards) or, walking
+/// it backwards, from its end.
+fn walk(graph: &Graph, from: u32, path: &[Step], backwards: bool) -> HashSet<u32> {
+    let mut frontier: HashSet<u32> = HashSet::from([from]);
+    let steps: Vec<Step> = if backwards {
+        path.iter()
+            .rev()
+            .map(|s| Step {
+                relation: s.relation,
+                inverse: !s.inverse,
+            })
+            .collect()
+    } else {
+        path.to_vec()
+    };
+    for s in steps {
+        let mut next = HashSet::new();
+        for &e in &frontier {
+            next.extend(graph.step(e, s.relation, s.inverse));
+        }
+        frontier = next;
+        if frontier.is_empty() {
+            break;
+        }
+    }
+    frontier
+}
+
+fn score(graph: &Graph, head: u32, body: Body) -> Option<Rule> {
+    let (support, groundings) = match &body {
+        Body::Cyclic(path) => {
+            let mut support = 0;
+            let mut groundings = 0;
+            for x in 0..graph.entities as u32 {
+                for y in walk(graph, x, path, false) {
+                    groundings += 1;
+                    support += usize::from(graph.contains(x, head, y));
+                }
+            }
+            (support, groundings)
+        }
+        Body::Constant {
+            constant,
+            head_side,
+            step,
+            other,
+        } => {
+            let mut support = 0;
+            let mut groundings = 0;
+            for v in 0..graph.entities as u32 {
+                let fires = match other {
+                    Some(o) => graph.step(v, step.relation, step.inverse).any(|e| e == *o),
+                    None => graph.step(v, step.relation, step.inverse).next().is_some(),
+                };
+                if fires {
+                    groundings += 1;
+                    let holds = if *head_side {
+                        graph.contains(*constant, head, v)
+                    } else {
+                        graph.contains(v, head, *constant)
+                    };
+                    support += usize::from(holds);
+                }
+            }
+            (support, groundings)
+        }
+    };
+    let confidence = support as f64 / (groundings as f64 + UNSEEN_HEADS);
+    (support >= MIN_SUPPORT && confidence >= MIN_CONFIDENCE).then_some(Rule {
+        head,
+        body,
+        support,
+        groundings,
+        confidence,
+    })
+}
+
+/// Mined rules applied once to a graph.
+pub struct RuleSet {
+    /// The rules, best first.
+    pub rules: Vec<Rule>,
+    /// The graph they are applied to.
+    pub graph: Graph,
+    by_head: HashMap<u32, Vec<usize>>,
+}
+
+/// Why a candidate is predicted: the best rule that fires, and one path.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Support {
+    /// Index of the rule in [`RuleSet::rules`].
+    pub rule: usize,
+    /// The entities the body passes through, from the anchor's side.
+    pub path: Vec<u32>,
+}
+
+impl RuleSet {
+    /// Indexes rules for application to `graph`.
+    pub fn new(rules: Vec<Rule>, graph: Graph) -> RuleSet {
+        let mut by_head: HashMap<u32, Vec<usize>> = HashMap::new();
+        for (i, r) in rules.iter().enumerate() {
+            by_head.entry(r.head).or_default().push(i);
+        }
+        RuleSet {
+            rules,
+            graph,
+            by_head,
+        }
+    }
+
+    /// The candidates each rule predicts for a query.
+    fn fire(&self, rule: &Rule, anchor: u32, direction: Direction) -> Vec<u32> {
+        match (&rule.body, direction) {
+            (Body::Cyclic(path), Direction::Tail) => {
+                walk(&self.graph, anchor, path, false).into_iter().collect()
+            }
+            (Body::Cyclic(path), Direction::Head) => {
+                walk(&self.graph, anchor, path, true).into_iter().collect()
+            }
+            (
+                Body::Constant {
+                    constant,
+                    head_side,
+                    step,
+                    other,
+                },
+                direction,
+            ) => {
+                // r(X, c): asked for the tail of (anchor, r, ?) the answer is
+                // c if the body holds for X = anchor; r(c, Y) likewise for
+                // heads. Asked the other way, the rule names no candidate
+                // but the constant's own side.
+                let applies = matches!(
+                    (head_side, direction),
+                    (false, Direction::Tail) | (true, Direction::Head)
+                );
+                if !applies {
+                    return Vec::new();
+                }
+                let fires = match other {
+                    Some(o) => self
+                        .graph
+                        .step(anchor, step.relation, step.inverse)
+                        .any(|e| e == *o),
+                    None => self
+                        .graph
+                        .step(anchor, step.relation, step.inverse)
+                        .next()
+                        .is_some(),
+                };
+                if fires { vec![*constant] } else { Vec::new() }
+            }
+        }
+    }
+
+    /// Per candidate: its score (max confidence + 0.001 * noisy-or) and the
+    /// best rule that predicts it.
+    pub fn predict(
+        &self,
+        anchor: u32,
+        relation: u32,
+        direction: Direction,
+    ) -> Vec<(u32, f64, usize)> {
+        // (best confidence, its rule, product of misses)
+        let mut found: BTreeMap<u32, (f64, usize, f64)> = BTreeMap::new();
+        for &i in self
+            .by_head
+            .get(&relation)
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+        {
+            let Some(rule) = self.rules.get(i) else {
+                continue;
+            };
+            for c in self.fire(rule, anchor, direction) {
+                let entry = found.entry(c).or_insert((0.0, i, 1.0));
+                if rule.confidence > entry.0 {
+                    entry.0 = rule.confidence;
+                    entry.1 = i;
+                }
+                entry.2 *= 1.0 - rule.confidence;
+            }
+        }
+        found
+            .into_iter()
+            .map(|(c, (best, i, miss))| (c, best + 1e-3 * (1.0 - miss), i))
+            .collect()
+    }
+
+    /// One path by which rule `rule` connects `anchor` to `candidate`.
+    pub fn path(&self, rule: usize, anchor: u32, candidate: u32, direction: Direction) -> Vec<u32> {
+        let Some(Rule {
+            body: Body::Cyclic(path),
+            ..
+        }) = self.rules.get(rule)
+        else {
+            return vec![anchor, candidate];
+        };
+        let steps: Vec<Step> = match direction {
+            Direction::Tail => path.clone(),
+            Direction::Head => path
+                .iter()
+                .rev()
+                .map(|s| Step {
+                    relation: s.relation,
+                    inverse: !s.inverse,
+                })
+                .collect(),
+        };
+        // Depth-first search for one instance.
+        fn search(g: &Graph, at: u32, steps: &[Step], goal: u32, out: &mut Vec<u32>) -> bool {
+            let Some((s, rest)) = steps.split_first() else {
+                return at == goal;
+            };
+            for next in g.step(at, s.relation, s.inverse) {
+                out.push(next);
+                if search(g, next, rest, goal, out) {
+                    return true;
+                }
+                out.pop();
+            }
+            false
+        }
+        let mut out = vec![anchor];
+        if search(&self.graph, anchor, &steps, candidate, &mut out) {
+            out
+        } else {
+            vec![anchor, candidate]
+        }
+    }
+
+    /// A mined rule in nesy's syntax, with names from the vocabulary.
+    pub fn rule_text(rule: &Rule, vocab: &Vocab) -> String {
+        let rel =
+            |r: u32| relation_name(vocab.relations.get(r as usize).map_or("?", String::as_str));
+        let ent =
+            |e: u32| string_literal(vocab.entities.get(e as usize).map_or("?", String::as_str));
+        let atom = |s: &Step, a: &str, b: &str| {
+            if s.inverse {
+                format!("{}({b}, {a})", rel(s.relation))
+            } else {
+                format!("{}({a}, {b})", rel(s.relation))
+            }
+        };
+        match &rule.body {
+            Body::Cyclic(path) => {
+                let vars: Vec<String> = (0..=path.len())
+                    .map(|i| match i {
+                        0 => "X".to_string(),
+                        i if i == path.len() => "Y".to_string(),
+                        i => ["A", "B", "C", "D", "E"]
+                            .get(i - 1)
+                            .map_or(format!("V{i}"), |v| v.to_string()),
+                    })
+                    .collect();
+                let body: Vec<String> = path
+                    .iter()
+                    .zip(vars.windows(2))
+                    .map(|(s, w)| match w {
+                        [a, b] => atom(s, a, b),
+                        _ => String::new(),
+                    })
+                    .collect();
+                format!("{}(X, Y) :- {}", rel(rule.head), body.join(", "))
+            }
+            Body::Constant {
+                constant,
+                head_side,
+                step,
+                other,
+            } => {
+                let (v, c) = if *head_side {
+                    ("Y", ent(*constant))
+                } else {
+                    ("X", ent(*constant))
+                };
+                let head = if *head_side {
+                    format!("{}({c}, {v})", rel(rule.head))
+                } else {
+                    format!("{}({v}, {c})", rel(rule.head))
+                };
+                let o = other.map_or("_".to_string(), ent);
+                format!("{head} :- {}", atom(step, v, &o))
+            }
+        }
+    }
+}
+
+impl LinkScorer for RuleSet {
+    fn scores(&self, anchor: u32, relation: u32, direction: Direction) -> Vec<f64> {
+        let mut out = vec![0.0; self.graph.entities];
+        for (c, s, _) in self.predict(anchor, relation, direction) {
+            if let Some(slot) = out.get_mut(c as usize) {
+                *slot = s;
+            }
+        }
+        out
+    }
+}
+
+/// A relation name as a nesy identifier: lowercase letters, digits, `_`.
+pub fn relation_name(name: &str) -> String {
+    let mut s: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if !s.starts_with(|c: char| c.is_ascii_lowercase()) {
+        s = format!("r_{s}");
+    }
+    s
+}
+
+fn string_literal(s: &str) -> String {
+    format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
+}
+
+/// The mined rules as a nesy rule file: the training graph imported as
+/// `kg(head, relation, tail)` strings, one rule per relation making it a
+/// binary relation, then the weighted mined rules (weight = confidence) with
+/// their statistics.
+pub fn to_nesy(rules: &[Rule], vocab: &Vocab, train_import: &str, source: &str) -> String {
+    use std::fmt::Write;
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "// Rules mined by `nesy train rules` from {source}: {} rules.",
+        rules.len()
+    );
+    let _ = writeln!(
+        out,
+        "// Each rule's weight is its confidence on the training graph,"
+    );
+    let _ = writeln!(
+        out,
+        "// support / (body groundings + 5). Run with a semiring (`--semiring"
+    );
+    let _ = writeln!(
+        out,
+        "// max-prob`) to rank predictions; `nesy eval link --rules` applies them"
+    );
+    let _ = writeln!(
+        out,
+        "// to the training graph once, combining by noisy-or.\n"
+    );
+    let _ = writeln!(out, "@import kg from \"{train_import}\".");
+    let _ = writeln!(
+        out,
+        "@decl kg(head: string, relation: string, tail: string).\n"
+    );
+    for r in &vocab.relations {
+        let _ = writeln!(
+            out,
+            "{}(X, Y) :- kg(X, {}, Y).",
+            relation_name(r),
+            string_literal(r)
+        );
+    }
+    for rule in rules {
+        let _ = writeln!(out);
+        let _ = writeln!(
+            out,
+            "// support {}, body groundings {}, confidence {:.4}",
+            rule.support, rule.groundings, rule.confidence
+        );
+        let _ = writeln!(
+            out,
+            "{:?} :: {}.",
+            rule.confidence,
+            RuleSet::rule_text(rule, vocab)
+        );
+    }
+    out
+}
+
+/// Reads weighted path rules back from a nesy rule file (as [`to_nesy`]
+/// writes them, or edited by hand): every weighted clause whose head and
+/// body atoms are relations of the vocabulary, in one of the mined shapes.
+/// Other clauses are skipped; the number skipped is returned too.
+pub fn from_nesy(text: &str, vocab: &Vocab) -> Result<(Vec<Rule>, usize), String> {
+    use nesy_lang::ast::{ConstValue, Expr, Item, Literal};
+    let parsed = nesy_lang::parse(text);
+    if let Some(d) = parsed.diagnostics.first() {
+        return Err(d.message.clone());
+    }
+    let names: HashMap<String, u32> = vocab
+        .relations
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (relation_name(r), i as u32))
+        .collect();
+    #[derive(Clone, PartialEq)]
+    enum Term {
+        Var(String),
+        Any,
+        Entity(u32),
+    }
+    let term = |e: &Expr| -> Option<Term> {
+        match e {
+            Expr::Var(v) if v.is_anonymous() => Some(Term::Any),
+            Expr::Var(v) => Some(Term::Var(v.name.clone())),
+            Expr::Const(c) => match &c.value {
+                ConstValue::String(s) | ConstValue::Symbol(s) => vocab.entity(s).map(Term::Entity),
+                _ => None,
+            },
+            _ => None,
+        }
+    };
+    let mut rules = Vec::new();
+    let mut skipped = 0;
+    for item in &parsed.program.items {
+        let Item::Clause(clause) = item else { continue };
+        let Some(p) = &clause.probability else {
+            continue;
+        };
+        let parsed_rule = (|| -> Option<Rule> {
+            let head = *names.get(&clause.head.relation.text)?;
+            let [a, b] = clause.head.args.as_slice() else {
+                return None;
+            };
+            let (a, b) = (term(a)?, term(b)?);
+            let mut atoms = Vec::new();
+            for lit in &clause.body {
+                let Literal::Atom(atom) = lit else {
+                    return None;
+                };
+                let r = *names.get(&atom.relation.text)?;
+                let [x, y] = atom.args.as_slice() else {
+                    return None;
+                };
+                atoms.push((r, term(x)?, term(y)?));
+            }
+            let body = match (&a, &b) {
+                (Term::Var(x), Term::Var(y)) => {
+                    let mut at = x.clone();
+                    let mut path = Vec::new();
+                    for (r, s, o) in &atoms {
+                        match (s, o) {
+                            (Term::Var(s), Term::Var(o)) if *s == at => {
+                                path.push(Step {
+                                    relation: *r,
+                                    inverse: false,
+                                });
+                                at = o.clone();
+                            }
+                            (Term::Var(s), Term::Var(o)) if *o == at => {
+                                path.push(Step {
+                                    relation: *r,
+                                    inverse: true,
+                                });
+                                at = s.clone();
+                            }
+                            _ => return None,
+                        }
+                    }
+                    if at != *y || path.is_empty() {
+                        return None;
+                    }
+                    Body::Cyclic(path)
+                }
+                (var, constant) | (constant, var) if matches!(var, Term::Var(_)) => {
+                    let Term::Entity(c) = constant else {
+                        return None;
+                    };
+                    let head_side = matches!(a, Term::Entity(_));
+                    let [(r, s, o)] = atoms.as_slice() else {
+                        return None;
+                    };
+                    let (step, other) = if s == var {
+                        (
+                            Step {
+                                relation: *r,
+                                inverse: false,
+                            },
+                            o,
+                        )
+                    } else if o == var {
+                        (
+                            Step {
+                                relation: *r,
+                                inverse: true,
+                            },
+                            s,
+                        )
+                    } else {
+                        return None;
+                    };
+                    let other = match other {
+                        Term::Entity(e) => Some(*e),
+                        Term::Any => None,
+                        Term::Var(_) => return None,
+                    };
+                    Body::Constant {
+                        constant: *c,
+                        head_side,
+                        step,
+                        other,
+                    }
+                }
+                _ => return None,
+            };
+            Some(Rule {
+                head,
+                body,
+                support: 0,
+                groundings: 0,
+                confidence: p.value,
+            })
+        })();
+        match parsed_rule {
+            Some(r) => rules.push(r),
+            None => skipped += 1,
+        }
+    }
+    Ok((rules, skipped))
+}

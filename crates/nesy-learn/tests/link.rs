@@ -1,0 +1,272 @@
+//! Link prediction end to end on Nations: mined rules, embeddings, the
+//! hybrid, the one evaluator, model files, reproducibility.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    reason = "tests"
+)]
+
+use nesy_learn::link::kge::{self, Kge, KgeFile, KgeHeader, KgeKind, KgeParams};
+use nesy_learn::link::rules::{self, Body, MineParams, RuleSet};
+use nesy_learn::link::{Direction, Graph, Hybrid, LinkScorer, Triple, Vocab, evaluate, graph};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+fn data(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../knowledge/kg/nations")
+        .join(name)
+}
+
+struct Nations {
+    vocab: Vocab,
+    train: Vec<Triple>,
+    valid: Vec<Triple>,
+    test: Vec<Triple>,
+}
+
+fn nations() -> Nations {
+    let (t, v, s) = (
+        graph::read_tsv(&data("train.tsv")).unwrap(),
+        graph::read_tsv(&data("valid.tsv")).unwrap(),
+        graph::read_tsv(&data("test.tsv")).unwrap(),
+    );
+    let vocab = Vocab::of(&[&t, &v]);
+    Nations {
+        train: vocab.ids(&t).0,
+        valid: vocab.ids(&v).0,
+        test: vocab.ids(&s).0,
+        vocab,
+    }
+}
+
+fn mine(n: &Nations) -> RuleSet {
+    let graph = Graph::new(&n.vocab, n.train.clone());
+    let params = MineParams {
+        max_length: 2,
+        samples_per_relation: 60,
+        time_budget: Duration::from_secs(60),
+        ..MineParams::default()
+    };
+    RuleSet::new(rules::mine(&graph, &params), graph)
+}
+
+fn embed(n: &Nations, kind: KgeKind, epochs: usize, seed: u64) -> Kge {
+    let params = KgeParams {
+        dim: 32,
+        epochs,
+        valid_every: 5,
+        ..KgeParams::defaults(kind)
+    };
+    let mut progress = |_: usize, _: f64, _: Option<f64>| {};
+    let data = kge::TrainingSet {
+        train: &n.train,
+        valid: &n.valid,
+        entities: n.vocab.entities.len(),
+        relations: n.vocab.relations.len(),
+    };
+    kge::train(
+        data,
+        &params,
+        seed,
+        &nesy_learn::device("cpu").unwrap(),
+        &mut progress,
+    )
+    .unwrap()
+    .0
+}
+
+fn known(n: &Nations) -> Vec<Triple> {
+    n.train.iter().chain(&n.valid).copied().collect()
+}
+
+/// Scores every entity the same: the evaluator's floor.
+struct Constant(usize);
+impl LinkScorer for Constant {
+    fn scores(&self, _: u32, _: u32, _: Direction) -> Vec<f64> {
+        vec![0.0; self.0]
+    }
+}
+
+#[test]
+fn mined_rules_predict_links_and_read_back() {
+    let n = nations();
+    let set = mine(&n);
+    assert!(set.rules.iter().any(|r| matches!(r.body, Body::Cyclic(_))));
+    assert!(
+        set.rules
+            .iter()
+            .all(|r| r.support >= 2 && r.confidence > 0.0 && r.confidence < 1.0)
+    );
+    let m = evaluate(&set, &n.test, &known(&n), None);
+    let floor = evaluate(&Constant(n.vocab.entities.len()), &n.test, &known(&n), None);
+    assert!(
+        m.mrr > 0.6 && m.mrr > floor.mrr + 0.2,
+        "rules MRR {} vs floor {}",
+        m.mrr,
+        floor.mrr
+    );
+    // Seeded: the same rules again.
+    assert_eq!(mine(&n).rules, set.rules);
+    // The nesy rule file reads back to the same rules.
+    let text = rules::to_nesy(&set.rules, &n.vocab, "train.tsv", "train.tsv");
+    let (back, _) = rules::from_nesy(&text, &n.vocab).unwrap();
+    assert_eq!(back.len(), set.rules.len());
+    for (a, b) in back.iter().zip(&set.rules) {
+        assert_eq!((a.head, &a.body), (b.head, &b.body));
+        assert!((a.confidence - b.confidence).abs() < 1e-15);
+    }
+    // Every prediction can be traced along a path of the graph.
+    let (h, r, _) = n.test[0];
+    for (c, _, rule) in set.predict(h, r, Direction::Tail).into_iter().take(5) {
+        let path = set.path(rule, h, c, Direction::Tail);
+        assert_eq!((path[0], *path.last().unwrap()), (h, c));
+    }
+}
+
+#[test]
+fn embeddings_learn_nations_and_are_reproducible() {
+    let n = nations();
+    let floor = evaluate(&Constant(n.vocab.entities.len()), &n.test, &known(&n), None).mrr;
+    for kind in [
+        KgeKind::TransE,
+        KgeKind::DistMult,
+        KgeKind::ComplEx,
+        KgeKind::RotatE,
+    ] {
+        let model = embed(&n, kind, 10, 0);
+        let mrr = evaluate(&model, &n.test, &known(&n), None).mrr;
+        assert!(mrr > floor + 0.05, "{kind}: MRR {mrr} vs floor {floor}");
+    }
+    let a = embed(&n, KgeKind::ComplEx, 10, 3);
+    let b = embed(&n, KgeKind::ComplEx, 10, 3);
+    assert_eq!(a, b, "same seed, same weights");
+    let mrr = evaluate(&a, &n.test, &known(&n), None).mrr;
+    assert!(mrr > 0.6, "complex MRR {mrr}");
+    // The plain-Rust scorer and the training's matrix product agree.
+    let (h, r, _) = n.test[0];
+    let batch = kge::batch_scores(&a, &[(h, r)], &nesy_learn::device("cpu").unwrap()).unwrap();
+    for (x, y) in a.scores(h, r, Direction::Tail).iter().zip(&batch[0]) {
+        assert!((x - f64::from(*y)).abs() < 1e-3, "{x} vs {y}");
+    }
+    // Calibrated probabilities: true triples above corrupted ones on average.
+    let p_true: f64 = n
+        .valid
+        .iter()
+        .map(|&(h, r, t)| a.probability(h, r, t))
+        .sum::<f64>()
+        / n.valid.len() as f64;
+    let all = known(&n);
+    let corrupted: Vec<f64> = n
+        .valid
+        .iter()
+        .map(|&(h, r, t)| (h, r, (t + 5) % 14))
+        .filter(|x| !all.contains(x) && !n.test.contains(x))
+        .map(|(h, r, t)| a.probability(h, r, t))
+        .collect();
+    let p_false = corrupted.iter().sum::<f64>() / corrupted.len() as f64;
+    assert!(
+        p_true > p_false + 0.1 && p_true <= 1.0 && p_false >= 0.0,
+        "{p_true} vs {p_false}"
+    );
+}
+
+#[test]
+fn the_hybrid_is_at_least_as_good_as_either_on_validation() {
+    let n = nations();
+    let set = mine(&n);
+    let model = embed(&n, KgeKind::DistMult, 20, 0);
+    let mut hybrid = Hybrid {
+        rules: &set,
+        embedding: &model,
+        weight: 0.5,
+    };
+    let w = hybrid.fit_weight(&n.valid, &known(&n));
+    let valid = |s: &dyn LinkScorer| evaluate(s, &n.valid, &known(&n), None).mrr;
+    // Weights 0 and 1 are in the grid: rank by the embedding, or by rules.
+    assert!(
+        valid(&hybrid)
+            >= valid(&Hybrid {
+                rules: &set,
+                embedding: &model,
+                weight: 0.0
+            }) - 1e-12
+    );
+    assert!(
+        valid(&hybrid)
+            >= valid(&Hybrid {
+                rules: &set,
+                embedding: &model,
+                weight: 1.0
+            }) - 1e-12,
+        "w {w}"
+    );
+    let per = evaluate(&hybrid, &n.test, &known(&n), Some(&n.vocab.relations));
+    assert!(!per.per_relation.is_empty());
+    let total: usize = per.per_relation.values().map(|m| m.queries).sum();
+    assert_eq!(total, per.queries);
+}
+
+#[test]
+fn embedding_files_round_trip_and_reject_corruption() {
+    let n = nations();
+    let model = embed(&n, KgeKind::RotatE, 5, 1);
+    let header = KgeHeader {
+        format: "nesy-model".into(),
+        version: 1,
+        kind: "kge".into(),
+        model: KgeKind::RotatE,
+        dim: 32,
+        entities: n.vocab.entities.clone(),
+        relations: n.vocab.relations.clone(),
+        params: KgeParams::defaults(KgeKind::RotatE),
+        seed: 1,
+        metrics: serde_json::json!({}),
+        calibration: [model.calibration.0, model.calibration.1],
+        data: serde_json::json!({}),
+        created_by: "test".into(),
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("n.kge");
+    KgeFile {
+        header: header.clone(),
+        model: model.clone(),
+    }
+    .save(&path)
+    .unwrap();
+    let back = KgeFile::load(&path).unwrap();
+    assert_eq!(back.model, model);
+    assert_eq!(back.header, header);
+    assert_eq!(nesy_learn::model::model_kind(&path).unwrap(), "kge");
+    let bytes = std::fs::read(&path).unwrap();
+    std::fs::write(&path, &bytes[..bytes.len() - 100]).unwrap();
+    let err = KgeFile::load(&path).unwrap_err().to_string();
+    assert!(
+        err.contains("n.kge") && err.contains("safetensors"),
+        "{err}"
+    );
+    // A tree file is not an embedding.
+    std::fs::write(&path, "{\"format\": \"nesy-model\", \"kind\": \"tree\"}").unwrap();
+    assert!(KgeFile::load(&path).is_err());
+}
+
+#[test]
+fn bad_triple_files_name_the_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.tsv");
+    std::fs::write(&path, "a\tr\tb\nc\td\n").unwrap();
+    let err = graph::read_tsv(&path).unwrap_err().to_string();
+    assert!(
+        err.contains("t.tsv:2") && err.contains("found 2 field(s)"),
+        "{err}"
+    );
+    std::fs::write(&path, "\n").unwrap();
+    assert!(
+        graph::read_tsv(&path)
+            .unwrap_err()
+            .to_string()
+            .contains("no triples")
+    );
+}

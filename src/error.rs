@@ -36,6 +36,10 @@ pub enum Error {
         /// What is wrong with the file.
         message: String,
     },
+    /// A request to the decision API is malformed (unknown relation or
+    /// field, a value of the wrong type).
+    #[error("bad request: {0}")]
+    Request(String),
     /// Something this build cannot do yet.
     #[error("{location}: {message}")]
     Unsupported {

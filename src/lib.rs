@@ -28,11 +28,13 @@
 //! assert_eq!(broken.source.locate(d).column, 16);
 //! # Ok::<(), nesy::Error>(())
 //! ```
+mod decide;
 mod error;
 mod import;
 mod models;
 mod program;
 
+pub use decide::{Decision, DecisionResult, Engine, EngineBuilder, EngineInfo, Input, Row};
 pub use error::Error;
 pub use nesy_engine as engine;
 pub use nesy_engine::{

@@ -65,6 +65,43 @@ impl Program {
         Self::from_checked(checked)
     }
 
+    /// Rule files and rule texts together (texts resolve paths against the
+    /// current directory).
+    pub fn from_files_and_texts<P: AsRef<Path>>(
+        paths: &[P],
+        texts: &[(String, String)],
+    ) -> Result<Self, Error> {
+        let mut checked = Vec::new();
+        for (name, text) in texts {
+            checked.push((
+                nesy_lang::check_with(
+                    SourceFile::new(name, text),
+                    &nesy_lang::CheckOptions::default(),
+                ),
+                PathBuf::from("."),
+            ));
+        }
+        for path in paths {
+            let path = path.as_ref();
+            let c = nesy_lang::check_file(path).map_err(|source| Error::Io {
+                path: path.to_path_buf(),
+                source,
+            })?;
+            let dir = path
+                .parent()
+                .filter(|p| !p.as_os_str().is_empty())
+                .unwrap_or(Path::new("."))
+                .to_path_buf();
+            checked.push((c, dir));
+        }
+        Self::from_checked(checked)
+    }
+
+    /// The checked sources the program was built from.
+    pub fn sources(&self) -> &[Checked] {
+        &self.sources
+    }
+
     fn from_checked(checked: Vec<(Checked, PathBuf)>) -> Result<Self, Error> {
         let errors: Vec<(SourceFile, Diagnostic)> = checked
             .iter()

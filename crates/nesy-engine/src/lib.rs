@@ -36,6 +36,7 @@ mod ir;
 mod magic;
 mod model;
 mod plan;
+mod prepared;
 mod program;
 mod provenance;
 mod result;
@@ -49,6 +50,7 @@ pub use explain::{
     AggregateGroup, Attempt, ExplainOptions, Explanation, ModelCallNode, NodeKind, RuleRef, Tag,
 };
 pub use model::{Model, ModelExplanation, ModelOutput, Signature};
+pub use prepared::Prepared;
 pub use program::{Program, Query, TestCase};
 pub use provenance::{DEFAULT_K, SemiringKind, TaggedEvaluation, TaggedRelation, TaggedRow};
 pub use result::{Answers, Evaluation, Relation, Strategy, TestOutcome, TestResult};

@@ -216,6 +216,15 @@ impl Evaluation {
             .filter_map(|id| self.relation_at(id))
     }
 
+    /// Every relation's name, in order (internal helpers left out).
+    pub fn relation_names(&self) -> Vec<String> {
+        self.relations
+            .iter()
+            .filter(|r| !r.name.starts_with(split::INTERNAL))
+            .map(|r| r.name.clone())
+            .collect()
+    }
+
     /// The names of the relations defined by rules, in order.
     pub fn derived_relations(&self) -> Vec<&str> {
         self.relations
@@ -283,6 +292,34 @@ impl Evaluation {
     }
 }
 
+impl Evaluation {
+    /// An evaluation from the evaluator's outcome; `rules` are all the
+    /// program's rules (a relation they define is derived).
+    pub(crate) fn assemble(
+        names: Names,
+        relations: Vec<RelationInfo>,
+        rules: &[Rule],
+        outcome: eval::Outcome,
+    ) -> Evaluation {
+        let derived = (0..relations.len())
+            .map(|r| {
+                rules.iter().any(|x| x.head == r)
+                    && !relations
+                        .get(r)
+                        .is_some_and(|i| i.name.starts_with(split::INTERNAL))
+            })
+            .collect();
+        Evaluation {
+            names,
+            relations,
+            derived,
+            stores: outcome.stores,
+            interner: outcome.interner,
+            stats: outcome.stats,
+        }
+    }
+}
+
 impl Program {
     /// Evaluates every rule.
     pub fn evaluate(&self, limits: &Limits) -> Result<Evaluation, Error> {
@@ -304,22 +341,12 @@ impl Program {
             Interner::layered(Arc::clone(&self.interner)),
             limits,
         )?;
-        let derived = (0..relations.len())
-            .map(|r| {
-                rules.iter().any(|x| x.head == r)
-                    && !relations
-                        .get(r)
-                        .is_some_and(|i| i.name.starts_with(split::INTERNAL))
-            })
-            .collect();
-        Ok(Evaluation {
-            names: self.names.clone(),
+        Ok(Evaluation::assemble(
+            self.names.clone(),
             relations,
-            derived,
-            stores: outcome.stores,
-            interner: outcome.interner,
-            stats: outcome.stats,
-        })
+            &rules,
+            outcome,
+        ))
     }
 
     /// Answers a query. When the goal gives a constant to a relation whose

@@ -222,6 +222,8 @@ enum Command {
         #[arg(long)]
         input: Option<String>,
     },
+    /// Serve decisions over HTTP (see `nesy serve --help` and the README).
+    Serve(ServeArgs),
     /// Run the `@test` blocks of rule files; exit 1 if any fails.
     Test {
         /// Rule files, or directories to search for `.nesy` files.
@@ -308,6 +310,7 @@ fn main() -> ExitCode {
         Command::Test { paths, limits } => outcome(run::test(&paths, &limits, color)),
         Command::Kg { command } => outcome(kg::run(command)),
         Command::Train { command } => outcome(learn::train(command)),
+        Command::Serve(args) => outcome(serve(args)),
         Command::Eval { command } => outcome(learn::eval(command)),
         Command::Predict { command } => outcome(learn::predict(command)),
         Command::ExportRules {
@@ -526,5 +529,101 @@ fn plural(n: usize, word: &str) -> String {
         format!("1 {word}")
     } else {
         format!("{n} {word}s")
+    }
+}
+
+/// `nesy serve`.
+#[derive(clap::Args, Debug)]
+struct ServeArgs {
+    /// Rule files.
+    #[arg(long, required = true, num_args = 1..)]
+    rules: Vec<PathBuf>,
+    /// Knowledge files: `.nesy` facts or RDF.
+    #[arg(long, num_args = 1..)]
+    knowledge: Vec<PathBuf>,
+    /// Models as NAME=FILE (rules call them as NAME.method(...)).
+    #[arg(long, num_args = 1.., value_name = "NAME=FILE")]
+    model: Vec<String>,
+    /// Address to listen on (loopback by default).
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    addr: String,
+    /// Require `Authorization: Bearer TOKEN` (or set NESY_TOKEN).
+    #[arg(long, env = "NESY_TOKEN", hide_env_values = true)]
+    token: Option<String>,
+    /// Semiring of the decisions' probabilities.
+    #[arg(long, default_value = "bool")]
+    semiring: String,
+    /// Evaluation time limit per request.
+    #[arg(long, default_value = "5s", value_parser = run::parse_duration)]
+    timeout: std::time::Duration,
+    /// Tuple budget per request.
+    #[arg(long, default_value_t = 10_000_000)]
+    max_tuples: usize,
+    /// Largest request body, bytes.
+    #[arg(long, default_value_t = 1 << 20)]
+    max_body: usize,
+    /// Requests evaluated at once (more get 503).
+    #[arg(long, default_value_t = 64)]
+    max_concurrent: usize,
+    /// Append one JSON line per decision to this file.
+    #[arg(long, value_name = "FILE")]
+    decision_log: Option<PathBuf>,
+    /// Input fields to mask in the decision log (comma-separated).
+    #[arg(long, value_delimiter = ',')]
+    mask: Vec<String>,
+}
+
+fn serve(args: ServeArgs) -> Outcome {
+    let semiring = match args.semiring.parse::<nesy::engine::SemiringKind>() {
+        Ok(s) => s,
+        Err(e) => return Outcome::Usage(e),
+    };
+    let mut models = Vec::new();
+    for m in &args.model {
+        match m.split_once('=') {
+            Some((name, file)) if !name.is_empty() && !file.is_empty() => {
+                models.push((name.to_string(), PathBuf::from(file)))
+            }
+            _ => return Outcome::Usage(format!("--model takes NAME=FILE, got `{m}`")),
+        }
+    }
+    let config = nesy_server::ServerConfig {
+        rules: args.rules,
+        knowledge: args.knowledge,
+        models,
+        semiring,
+        limits: nesy::Limits {
+            timeout: Some(args.timeout),
+            max_tuples: Some(args.max_tuples),
+        },
+        max_body_bytes: args.max_body,
+        max_concurrent: args.max_concurrent,
+        token: args.token,
+        decision_log: args.decision_log,
+        mask: args.mask,
+    };
+    let state = match nesy_server::State::new(config) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Outcome::Failed;
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return Outcome::Failed;
+        }
+    };
+    match runtime.block_on(nesy_server::serve(state, &args.addr)) {
+        Ok(()) => Outcome::Success,
+        Err(e) => {
+            eprintln!("error: {}: {e}", args.addr);
+            Outcome::Failed
+        }
     }
 }

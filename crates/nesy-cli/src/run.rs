@@ -73,7 +73,7 @@ impl LimitArgs {
     }
 }
 
-fn parse_duration(text: &str) -> Result<Duration, String> {
+pub(crate) fn parse_duration(text: &str) -> Result<Duration, String> {
     let text = text.trim();
     let (number, unit) = text
         .find(|c: char| !(c.is_ascii_digit() || c == '.'))

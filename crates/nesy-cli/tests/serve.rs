@@ -1,0 +1,78 @@
+//! `nesy serve`: a real process on a real port, a curl-like round trip on
+//! the shipped credit example, and a refused start.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "test helpers fail loudly on broken fixtures"
+)]
+
+mod common;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::process::{Command, Stdio};
+
+fn post(addr: &str, path: &str, body: &str) -> (u16, serde_json::Value) {
+    let mut stream = TcpStream::connect(addr).unwrap();
+    write!(
+        stream,
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let status: u16 = response.split(' ').nth(1).unwrap().parse().unwrap();
+    let json = response.split("\r\n\r\n").nth(1).unwrap();
+    (status, serde_json::from_str(json).unwrap())
+}
+
+#[test]
+fn serve_answers_decisions_over_http() {
+    let mut child = Command::new(assert_cmd::cargo::cargo_bin("nesy"))
+        .current_dir(common::repo())
+        .args([
+            "serve",
+            "--rules",
+            "rules/credit.nesy",
+            "--addr",
+            "127.0.0.1:0",
+        ])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let line = lines.next().unwrap().unwrap();
+    let addr = line.rsplit("http://").next().unwrap().to_string();
+    let (status, body) = post(
+        &addr,
+        "/v1/decide/decision",
+        r#"{"input": {"applicant": [{"id": "c1", "income": 100000, "debt": 27000, "years_employed": 9}]}}"#,
+    );
+    let _ = child.kill();
+    assert_eq!(status, 200, "{body}");
+    let results = body["results"].as_array().unwrap();
+    assert!(
+        results
+            .iter()
+            .any(|r| r["args"] == serde_json::json!(["c1", "refer"])),
+        "{body}"
+    );
+}
+
+#[test]
+fn serve_refuses_to_start_on_bad_rules() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.nesy");
+    std::fs::write(&bad, "p(X) :- .\n").unwrap();
+    common::nesy()
+        .args(["serve", "--rules"])
+        .arg(&bad)
+        .args(["--addr", "127.0.0.1:0"])
+        .assert()
+        .code(1)
+        .stderr(predicates::str::contains("bad.nesy:1:"));
+}

@@ -1,0 +1,107 @@
+//! Request counts, errors and a latency histogram in Prometheus's text
+//! format. Three metric families do not justify a metrics framework; the
+//! exposition format is written by hand.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+use std::sync::Mutex;
+use std::time::Duration;
+
+/// Latency bucket bounds, seconds.
+const BUCKETS: [f64; 10] = [0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 5.0];
+
+#[derive(Default)]
+struct Series {
+    count: u64,
+    errors: u64,
+    sum: f64,
+    buckets: [u64; BUCKETS.len()],
+    by_status: BTreeMap<u16, u64>,
+}
+
+/// The service's counters.
+#[derive(Default)]
+pub struct Metrics {
+    series: Mutex<BTreeMap<&'static str, Series>>,
+}
+
+impl Metrics {
+    /// Counts one request.
+    pub fn record(&self, endpoint: &'static str, status: u16, latency: Duration) {
+        let Ok(mut all) = self.series.lock() else {
+            return;
+        };
+        let s = all.entry(endpoint).or_default();
+        let secs = latency.as_secs_f64();
+        s.count += 1;
+        s.sum += secs;
+        if status >= 400 {
+            s.errors += 1;
+        }
+        *s.by_status.entry(status).or_default() += 1;
+        for (b, bound) in s.buckets.iter_mut().zip(BUCKETS) {
+            if secs <= bound {
+                *b += 1;
+            }
+        }
+    }
+
+    /// The Prometheus text exposition.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        let Ok(all) = self.series.lock() else {
+            return out;
+        };
+        let _ = writeln!(
+            out,
+            "# HELP nesy_requests_total Requests by endpoint and status."
+        );
+        let _ = writeln!(out, "# TYPE nesy_requests_total counter");
+        for (e, s) in all.iter() {
+            for (status, n) in &s.by_status {
+                let _ = writeln!(
+                    out,
+                    "nesy_requests_total{{endpoint=\"{e}\",status=\"{status}\"}} {n}"
+                );
+            }
+        }
+        let _ = writeln!(
+            out,
+            "# HELP nesy_request_errors_total Requests answered with a 4xx or 5xx status."
+        );
+        let _ = writeln!(out, "# TYPE nesy_request_errors_total counter");
+        for (e, s) in all.iter() {
+            let _ = writeln!(
+                out,
+                "nesy_request_errors_total{{endpoint=\"{e}\"}} {}",
+                s.errors
+            );
+        }
+        let _ = writeln!(out, "# HELP nesy_request_seconds Request latency.");
+        let _ = writeln!(out, "# TYPE nesy_request_seconds histogram");
+        for (e, s) in all.iter() {
+            for (b, bound) in s.buckets.iter().zip(BUCKETS) {
+                let _ = writeln!(
+                    out,
+                    "nesy_request_seconds_bucket{{endpoint=\"{e}\",le=\"{bound}\"}} {b}"
+                );
+            }
+            let _ = writeln!(
+                out,
+                "nesy_request_seconds_bucket{{endpoint=\"{e}\",le=\"+Inf\"}} {}",
+                s.count
+            );
+            let _ = writeln!(
+                out,
+                "nesy_request_seconds_sum{{endpoint=\"{e}\"}} {}",
+                s.sum
+            );
+            let _ = writeln!(
+                out,
+                "nesy_request_seconds_count{{endpoint=\"{e}\"}} {}",
+                s.count
+            );
+        }
+        out
+    }
+}

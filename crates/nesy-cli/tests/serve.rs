@@ -53,6 +53,7 @@ fn serve_answers_decisions_over_http() {
         r#"{"input": {"applicant": [{"id": "c1", "income": 100000, "debt": 27000, "years_employed": 9}]}}"#,
     );
     let _ = child.kill();
+    let _ = child.wait();
     assert_eq!(status, 200, "{body}");
     let results = body["results"].as_array().unwrap();
     assert!(

@@ -1,0 +1,65 @@
+//! The decision API: one `Engine::decide` on the credit example (rules
+//! calling the CART tree) with one applicant as input, against evaluating
+//! the whole program with that applicant added.
+//!
+//! `cargo bench --bench decide`.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "benchmark setup")]
+#![allow(
+    missing_docs,
+    reason = "criterion's macros generate undocumented items"
+)]
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use nesy::{Engine, Input, Limits, Program, Value};
+
+fn bench(c: &mut Criterion) {
+    let rules = concat!(env!("CARGO_MANIFEST_DIR"), "/rules/credit.nesy");
+    let engine = Engine::builder().rules(rules).build().unwrap();
+    let input: Input =
+        serde_json::from_str(r#"{"applicant": [["c1", 100000, 27000, 9]]}"#).unwrap();
+    let mut group = c.benchmark_group("decide");
+    group.bench_function("engine_decide/credit", |b| {
+        b.iter(|| {
+            engine
+                .decide("decision", &input, false)
+                .unwrap()
+                .results
+                .len()
+        })
+    });
+    group.bench_function("engine_decide_explained/credit", |b| {
+        b.iter(|| {
+            engine
+                .decide("decision", &input, true)
+                .unwrap()
+                .results
+                .len()
+        })
+    });
+    let program = Program::from_files(&[rules]).unwrap();
+    group.bench_function("whole_program/credit", |b| {
+        b.iter(|| {
+            let mut p = program.clone();
+            p.add_fact(
+                "applicant",
+                vec![
+                    Value::symbol("c1"),
+                    Value::Int(100000),
+                    Value::Int(27000),
+                    Value::Int(9),
+                ],
+            )
+            .unwrap();
+            p.evaluate(&Limits::default())
+                .unwrap()
+                .relation("decision")
+                .unwrap()
+                .len()
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

@@ -53,6 +53,25 @@ pub enum Row {
     Values(Vec<serde_json::Value>),
     /// Values by `@decl` field name.
     Fields(serde_json::Map<String, serde_json::Value>),
+    /// Typed values in argument order (from Rust; not part of the JSON form).
+    #[serde(skip)]
+    Typed(Vec<Value>),
+}
+
+impl Input {
+    /// No facts.
+    pub fn new() -> Self {
+        Input::default()
+    }
+
+    /// Adds a typed fact, as Rust code builds input.
+    pub fn fact(mut self, relation: &str, values: Vec<Value>) -> Self {
+        self.0
+            .entry(relation.to_string())
+            .or_default()
+            .push(Row::Typed(values));
+        self
+    }
 }
 
 /// One tuple of a decision.
@@ -330,6 +349,15 @@ impl Engine {
             for (i, row) in rows.iter().enumerate() {
                 let at = format!("{relation}[{i}]");
                 let values = match row {
+                    Row::Typed(vs) => {
+                        if vs.len() != arity {
+                            return Err(Error::Request(format!(
+                                "{at}: {relation} takes {arity} values, got {}",
+                                vs.len()
+                            )));
+                        }
+                        vs.clone()
+                    }
                     Row::Values(vs) => {
                         if vs.len() != arity {
                             return Err(Error::Request(format!(

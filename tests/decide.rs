@@ -98,6 +98,19 @@ fn decisions_take_input_as_arrays_or_objects() {
     let a = engine.decide("decision", &by_fields, false).unwrap();
     let b = engine.decide("decision", &by_position, false).unwrap();
     assert_eq!(a.results, b.results);
+    let typed = Input::new().fact(
+        "applicant",
+        vec![
+            Value::symbol("z1"),
+            Value::Int(95000),
+            Value::Int(2000),
+            Value::Int(8),
+        ],
+    );
+    assert_eq!(
+        engine.decide("decision", &typed, false).unwrap().results,
+        a.results
+    );
     assert!(
         a.results
             .iter()

@@ -77,3 +77,47 @@ fn serve_refuses_to_start_on_bad_rules() {
         .code(1)
         .stderr(predicates::str::contains("bad.nesy:1:"));
 }
+
+#[cfg(unix)]
+#[test]
+fn sighup_reloads_the_rules() {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("r.nesy");
+    std::fs::write(
+        &rules,
+        "@decl order(id: symbol, total: int).\nbig(O) :- order(O, T), T > 100.\n",
+    )
+    .unwrap();
+    let mut child = Command::new(assert_cmd::cargo::cargo_bin("nesy"))
+        .current_dir(dir.path())
+        .args(["serve", "--rules", "r.nesy", "--addr", "127.0.0.1:0"])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let line = lines.next().unwrap().unwrap();
+    let addr = line.rsplit("http://").next().unwrap().to_string();
+    let ask = r#"{"input": {"order": [["o1", 50]]}}"#;
+    let (_, before) = post(&addr, "/v1/decide/big", ask);
+    std::fs::write(
+        &rules,
+        "@decl order(id: symbol, total: int).\nbig(O) :- order(O, T), T > 10.\n",
+    )
+    .unwrap();
+    Command::new("kill")
+        .args(["-HUP", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let mut after = before.clone();
+    for _ in 0..50 {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        after = post(&addr, "/v1/decide/big", ask).1;
+        if after["holds"] == true {
+            break;
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(before["holds"], false);
+    assert_eq!(after["holds"], true, "the reloaded rule decides");
+}

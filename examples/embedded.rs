@@ -7,36 +7,57 @@
 //! ```
 #![allow(clippy::print_stdout, reason = "an example prints")]
 
-use nesy::{Engine, Input};
+use nesy::{Engine, Input, Value};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let engine = Engine::builder().rules("rules/credit.nesy").build()?;
-    for applicant in [
-        r#"{"applicant": [{"id": "c1", "income": 100000, "debt": 27000, "years_employed": 9}]}"#,
-        r#"{"applicant": [{"id": "c2", "income": 52000, "debt": 4000, "years_employed": 6}]}"#,
-        r#"{"applicant": [["c3", 40000, 30000, 1]], "blacklisted": [["c3"]]}"#,
-    ] {
-        let input: Input = serde_json::from_str(applicant)?;
-        let decision = engine.decide("decision", &input, true)?;
-        // The request's own applicant; the base applicants are decided too.
-        let id = input
-            .0
-            .get("applicant")
-            .and_then(|rows| rows.first())
-            .map(|row| match row {
-                nesy::Row::Values(v) => v.first().cloned().unwrap_or_default(),
-                nesy::Row::Fields(f) => f.get("id").cloned().unwrap_or_default(),
-            });
-        for r in decision
-            .results
-            .iter()
-            .filter(|r| r.args.first() == id.as_ref())
-        {
-            if let [who, what] = r.args.as_slice() {
+    let requests = [
+        // JSON, as a service would receive it: fields named by @decl.
+        (
+            "c1",
+            serde_json::from_str::<Input>(
+                r#"{"applicant": [{"id": "c1", "income": 100000, "debt": 27000, "years_employed": 9}]}"#,
+            )?,
+        ),
+        // Typed facts, as Rust code builds them.
+        (
+            "c2",
+            Input::new().fact(
+                "applicant",
+                vec![
+                    Value::symbol("c2"),
+                    Value::Int(52000),
+                    Value::Int(4000),
+                    Value::Int(6),
+                ],
+            ),
+        ),
+        (
+            "c3",
+            Input::new()
+                .fact(
+                    "applicant",
+                    vec![
+                        Value::symbol("c3"),
+                        Value::Int(40000),
+                        Value::Int(30000),
+                        Value::Int(1),
+                    ],
+                )
+                .fact("blacklisted", vec![Value::symbol("c3")]),
+        ),
+    ];
+    for (id, input) in &requests {
+        let decision = engine.decide("decision", input, true)?;
+        // The base applicants are decided too; show this request's.
+        for r in &decision.results {
+            if let [who, what] = r.args.as_slice()
+                && who == id
+            {
                 println!("{who}: {what} ({} us)", decision.eval_us);
-            }
-            if let Some(e) = &r.explanation {
-                print!("{}", e.to_text());
+                if let Some(e) = &r.explanation {
+                    print!("{}", e.to_text());
+                }
             }
         }
     }

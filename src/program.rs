@@ -48,21 +48,7 @@ impl Program {
     /// Reads, checks and compiles rule files, and loads their `@import`s
     /// (relative paths resolve against each file's directory).
     pub fn from_files<P: AsRef<Path>>(paths: &[P]) -> Result<Self, Error> {
-        let mut checked = Vec::new();
-        for path in paths {
-            let path = path.as_ref();
-            let c = nesy_lang::check_file(path).map_err(|source| Error::Io {
-                path: path.to_path_buf(),
-                source,
-            })?;
-            let dir = path
-                .parent()
-                .filter(|p| !p.as_os_str().is_empty())
-                .unwrap_or(Path::new("."))
-                .to_path_buf();
-            checked.push((c, dir));
-        }
-        Self::from_checked(checked)
+        Self::from_files_and_texts(paths, &[])
     }
 
     /// Rule files and rule texts together (texts resolve paths against the

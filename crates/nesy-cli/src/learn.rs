@@ -169,14 +169,14 @@ fn load_model(path: &Path) -> Result<TreeModel, Outcome> {
 }
 
 /// Prints to stdout; a closed pipe is not an error.
-fn finish(text: &str) -> Outcome {
+pub(crate) fn finish(text: &str) -> Outcome {
     match crate::run::print_out(text) {
         Ok(()) => Outcome::Success,
         Err(e) => fail(e),
     }
 }
 
-fn fail(e: impl std::fmt::Display) -> Outcome {
+pub(crate) fn fail(e: impl std::fmt::Display) -> Outcome {
     eprintln!("error: {e}");
     Outcome::Failed
 }
@@ -507,21 +507,8 @@ pub fn export_rules(
         .file_stem()
         .map(|s| s.to_string_lossy().to_string())
         .unwrap_or_else(|| "model".to_string());
-    let default_name: String = stem
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() {
-                c.to_ascii_lowercase()
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    let default_name = if default_name.starts_with(|c: char| c.is_ascii_lowercase()) {
-        default_name
-    } else {
-        format!("m_{default_name}")
-    };
+    // A nesy identifier made of the file's name.
+    let default_name = nesy_learn::link::rules::relation_name(&stem);
     let name = name.map(str::to_string).unwrap_or(default_name);
     let input = input
         .map(str::to_string)

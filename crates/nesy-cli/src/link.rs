@@ -13,17 +13,7 @@ use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-fn fail(e: impl std::fmt::Display) -> Outcome {
-    eprintln!("error: {e}");
-    Outcome::Failed
-}
-
-fn finish(text: &str) -> Outcome {
-    match crate::run::print_out(text) {
-        Ok(()) => Outcome::Success,
-        Err(e) => fail(e),
-    }
-}
+use crate::learn::{fail, finish};
 
 type Named = Vec<(String, String, String)>;
 

@@ -777,12 +777,22 @@ impl<'p> Lowering<'p> {
     }
 
     /// An input argument: bound variables and constants as they are,
-    /// expressions through a fresh variable.
+    /// expressions through a fresh variable; `_` is refused.
     fn input_arg(&mut self, e: &ast::Expr, extra: &mut Vec<Lit>) -> Result<Arg, Error> {
-        Ok(match e {
+        match e {
             ast::Expr::Var(v) if v.is_anonymous() => {
-                return Err(self.error(v.span.start, "a model's inputs must be bound, not `_`"));
+                Err(self.error(v.span.start, "a model's inputs must be bound, not `_`"))
             }
+            other => self.arg(other, extra),
+        }
+    }
+
+    /// One argument: `_` is any value, variables and constants are as they
+    /// are, an expression becomes a fresh variable constrained by an
+    /// equality placed in `extra`.
+    fn arg(&mut self, a: &ast::Expr, extra: &mut Vec<Lit>) -> Result<Arg, Error> {
+        Ok(match a {
+            ast::Expr::Var(v) if v.is_anonymous() => Arg::Wild,
             ast::Expr::Var(v) => Arg::Var(self.var_id(&v.name)),
             ast::Expr::Const(c) => {
                 let value = self.program.constant(&c.value);
@@ -804,29 +814,7 @@ impl<'p> Lowering<'p> {
     /// An atom's arguments; expressions become fresh variables constrained
     /// by an equality placed in `extra`.
     fn args(&mut self, atom: &ast::Atom, extra: &mut Vec<Lit>) -> Result<Vec<Arg>, Error> {
-        atom.args
-            .iter()
-            .map(|a| {
-                Ok(match a {
-                    ast::Expr::Var(v) if v.is_anonymous() => Arg::Wild,
-                    ast::Expr::Var(v) => Arg::Var(self.var_id(&v.name)),
-                    ast::Expr::Const(c) => {
-                        let value = self.program.constant(&c.value);
-                        Arg::Const(Arc::make_mut(&mut self.program.interner).intern(value))
-                    }
-                    other => {
-                        let fresh = self.fresh();
-                        let rhs = self.expr(other)?;
-                        extra.push(Lit::Cmp {
-                            op: ast::CmpOp::Eq,
-                            lhs: Expr::Var(fresh),
-                            rhs,
-                        });
-                        Arg::Var(fresh)
-                    }
-                })
-            })
-            .collect()
+        atom.args.iter().map(|a| self.arg(a, extra)).collect()
     }
 
     /// Lowers a body; `outside` names the variables the rest of the clause

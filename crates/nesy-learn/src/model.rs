@@ -470,6 +470,23 @@ fn soft_bytes(header: &Header, tree: &SoftTree) -> Result<Vec<u8>> {
     safetensors::serialize(views, Some(metadata)).map_err(|e| Error::Training(e.to_string()))
 }
 
+/// The f32 values of tensor `name` of a safetensors file, or why not.
+pub(crate) fn read_f32(
+    tensors: &safetensors::SafeTensors<'_>,
+    name: &str,
+) -> Result<Vec<f32>, String> {
+    let t = tensors
+        .tensor(name)
+        .map_err(|e| format!("tensor `{name}`: {e}"))?;
+    if t.dtype() != safetensors::Dtype::F32 {
+        return Err(format!("tensor `{name}` is not f32"));
+    }
+    Ok(t.data()
+        .chunks_exact(4)
+        .filter_map(|c| <[u8; 4]>::try_from(c).ok().map(f32::from_le_bytes))
+        .collect())
+}
+
 /// Writes `bytes` to a temporary file beside `path`, then renames it over
 /// `path`.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
@@ -553,18 +570,7 @@ impl TreeModel {
             }
             let tensors = safetensors::SafeTensors::deserialize(&bytes)
                 .map_err(|e| bad(format!("corrupt tensors: {e}")))?;
-            let read = |name: &str| -> Result<Vec<f32>> {
-                let t = tensors
-                    .tensor(name)
-                    .map_err(|e| bad(format!("tensor `{name}`: {e}")))?;
-                if t.dtype() != safetensors::Dtype::F32 {
-                    return Err(bad(format!("tensor `{name}` is not f32")));
-                }
-                Ok(t.data()
-                    .chunks_exact(4)
-                    .filter_map(|c| <[u8; 4]>::try_from(c).ok().map(f32::from_le_bytes))
-                    .collect())
-            };
+            let read = |name: &str| read_f32(&tensors, name).map_err(&bad);
             let params: SoftParams = serde_json::from_value(header.params.clone())
                 .map_err(|e| bad(format!("soft tree parameters: {e}")))?;
             let schema = header.schema.clone();

@@ -693,18 +693,7 @@ impl KgeFile {
         }
         let tensors = safetensors::SafeTensors::deserialize(&bytes)
             .map_err(|e| bad(format!("corrupt tensors: {e}")))?;
-        let read = |name: &str| -> Result<Vec<f32>> {
-            let t = tensors
-                .tensor(name)
-                .map_err(|e| bad(format!("tensor `{name}`: {e}")))?;
-            if t.dtype() != safetensors::Dtype::F32 {
-                return Err(bad(format!("tensor `{name}` is not f32")));
-            }
-            Ok(t.data()
-                .chunks_exact(4)
-                .filter_map(|c| <[u8; 4]>::try_from(c).ok().map(f32::from_le_bytes))
-                .collect())
-        };
+        let read = |name: &str| crate::model::read_f32(&tensors, name).map_err(&bad);
         let model = Kge {
             kind: header.model,
             dim: header.dim,

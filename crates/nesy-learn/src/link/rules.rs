@@ -304,6 +304,15 @@ fn walk(graph: &Graph, from: u32, path: &[Step], backwards: bool) -> HashSet<u32
     frontier
 }
 
+/// Whether `step(v, other)` holds (`other` `None`: for some entity).
+fn constant_body_holds(graph: &Graph, v: u32, step: Step, other: Option<u32>) -> bool {
+    let mut reached = graph.step(v, step.relation, step.inverse);
+    match other {
+        Some(o) => reached.any(|e| e == o),
+        None => reached.next().is_some(),
+    }
+}
+
 fn score(graph: &Graph, head: u32, body: Body) -> Option<Rule> {
     let (support, groundings) = match &body {
         Body::Cyclic(path) => {
@@ -326,11 +335,7 @@ fn score(graph: &Graph, head: u32, body: Body) -> Option<Rule> {
             let mut support = 0;
             let mut groundings = 0;
             for v in 0..graph.entities as u32 {
-                let fires = match other {
-                    Some(o) => graph.step(v, step.relation, step.inverse).any(|e| e == *o),
-                    None => graph.step(v, step.relation, step.inverse).next().is_some(),
-                };
-                if fires {
+                if constant_body_holds(graph, v, *step, *other) {
                     groundings += 1;
                     let holds = if *head_side {
                         graph.contains(*constant, head, v)
@@ -414,17 +419,7 @@ impl RuleSet {
                 if !applies {
                     return Vec::new();
                 }
-                let fires = match other {
-                    Some(o) => self
-                        .graph
-                        .step(anchor, step.relation, step.inverse)
-                        .any(|e| e == *o),
-                    None => self
-                        .graph
-                        .step(anchor, step.relation, step.inverse)
-                        .next()
-                        .is_some(),
-                };
+                let fires = constant_body_holds(&self.graph, anchor, *step, *other);
                 if fires { vec![*constant] } else { Vec::new() }
             }
         }

@@ -416,3 +416,27 @@ fn imports_outside_the_served_directories_are_refused() {
     .to_string();
     assert!(err.contains("outside the directories"), "{err}");
 }
+
+#[tokio::test]
+async fn requests_over_the_concurrency_limit_get_503() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = state(dir.path(), |c| c.max_concurrent = 1);
+    let body = r#"{"goal": "reach(a, X)", "input": {"link": [["a", "b"]]}}"#;
+    // Both are polled before either finishes: the first holds the one
+    // permit while it evaluates, so the second is turned away.
+    let (first, second) = tokio::join!(
+        call(&s, "POST", "/v1/query", Some(body), &[]),
+        call(&s, "POST", "/v1/query", Some(body), &[])
+    );
+    assert_eq!(first.0, StatusCode::OK);
+    assert_eq!(second.0, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(
+        second.1["error"]
+            .as_str()
+            .unwrap()
+            .contains("too many requests")
+    );
+    // Once the first is done, the permit is free again.
+    let (third, _, _) = call(&s, "POST", "/v1/query", Some(body), &[]).await;
+    assert_eq!(third, StatusCode::OK);
+}

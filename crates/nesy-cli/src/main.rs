@@ -11,6 +11,9 @@
 //! nesy explain rules/family.nesy 'ancestor(alice, dave)' --format dot
 //! nesy train tree --data knowledge/tabular/iris.csv --target class -o models/iris.tree
 //! nesy predict tree --model models/iris.tree --data knowledge/tabular/iris.csv --explain
+//! nesy train kge --train T.tsv --valid V.tsv --model complex -o models/g.kge
+//! nesy eval link --model models/g.kge --test S.tsv --filter T.tsv,V.tsv
+//! nesy serve --rules rules/credit.nesy --addr 127.0.0.1:8080
 //! ```
 //!
 //! Exit status: 0 when all is well, 1 when a file has an error, an

@@ -58,6 +58,25 @@ fn bench(c: &mut Criterion) {
                 .len()
         })
     });
+    // A decision next to a large knowledge base: LUBM(1) and its OWL 2 RL
+    // closure (150,790 triples) that the decision rule does not depend on.
+    let lubm = Engine::builder()
+        .rules(concat!(env!("CARGO_MANIFEST_DIR"), "/rules/owl2rl.nesy"))
+        .rules(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/knowledge/lubm/lubm1.nesy"
+        ))
+        .rules_text(
+            "admit.nesy",
+            "@decl request(id: symbol, score: int).\nadmit(R) :- request(R, S), S > 50.\n",
+        )
+        .build()
+        .unwrap();
+    let request: Input = serde_json::from_str(r#"{"request": [["r1", 70]]}"#).unwrap();
+    group.sample_size(20);
+    group.bench_function("engine_decide/next_to_lubm1", |b| {
+        b.iter(|| lubm.decide("admit", &request, false).unwrap().results.len())
+    });
     group.finish();
 }
 

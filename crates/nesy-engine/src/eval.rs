@@ -107,6 +107,19 @@ pub(crate) fn evaluate(
     relations: &[RelationInfo],
     rules: &[Rule],
     facts: &[Vec<u32>],
+    interner: Interner,
+    limits: &Limits,
+) -> Result<Outcome, Error> {
+    evaluate_seeded(relations, rules, facts, Vec::new(), interner, limits)
+}
+
+/// [`evaluate`], with some relations given as finished stores (`seeds[r]`)
+/// instead of rows to sort: a request reuses the base evaluation's stores.
+pub(crate) fn evaluate_seeded(
+    relations: &[RelationInfo],
+    rules: &[Rule],
+    facts: &[Vec<u32>],
+    mut seeds: Vec<Option<Store>>,
     mut interner: Interner,
     limits: &Limits,
 ) -> Result<Outcome, Error> {
@@ -114,7 +127,13 @@ pub(crate) fn evaluate(
     let deadline = limits.timeout.map(|t| start + t);
     let mut stores: Vec<Store> = relations
         .iter()
-        .map(|r| Store::new(if r.arity == usize::MAX { 0 } else { r.arity }))
+        .enumerate()
+        .map(|(i, r)| {
+            seeds
+                .get_mut(i)
+                .and_then(Option::take)
+                .unwrap_or_else(|| Store::new(if r.arity == usize::MAX { 0 } else { r.arity }))
+        })
         .collect();
     for (store, rows) in stores.iter_mut().zip(facts) {
         store.to_add.extend_from_slice(rows);

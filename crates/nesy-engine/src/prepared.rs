@@ -38,8 +38,6 @@ pub struct Prepared {
     rules: Vec<Rule>,
     base: Evaluation,
     interner: Arc<Interner>,
-    /// Per relation, every tuple of the base evaluation (flat ids).
-    rows: Vec<Vec<u32>>,
 }
 
 impl Program {
@@ -48,16 +46,12 @@ impl Program {
         let base = self.evaluate(limits)?;
         let mut relations = self.relations.clone();
         let rules = split::split_rules(&mut relations, &self.rules);
-        let rows = (0..relations.len())
-            .map(|r| base.stores.get(r).map(|s| s.rows()).unwrap_or_default())
-            .collect();
         Ok(Prepared {
             interner: Arc::new(base.interner.clone()),
             program: self.clone(),
             relations,
             rules,
             base,
-            rows,
         })
     }
 }
@@ -168,14 +162,27 @@ impl Prepared {
             inputs.push(rel);
         }
         let dirty = self.dirty(&inputs);
+        let is_dirty = |r: usize| dirty.get(r).copied().unwrap_or(false);
+        // Dirty relations start from the program's facts plus the input;
+        // the others are the base evaluation's finished stores, copied
+        // as they are (no sorting or indexing again).
         let facts: Vec<Vec<u32>> = (0..self.relations.len())
             .map(|r| {
-                if dirty.get(r).copied().unwrap_or(false) {
+                if is_dirty(r) {
                     let mut f = self.program.facts.get(r).cloned().unwrap_or_default();
                     f.extend(extra.get(r).map(Vec::as_slice).unwrap_or_default());
                     f
                 } else {
-                    self.rows.get(r).cloned().unwrap_or_default()
+                    Vec::new()
+                }
+            })
+            .collect();
+        let seeds: Vec<Option<crate::storage::Store>> = (0..self.relations.len())
+            .map(|r| {
+                if is_dirty(r) {
+                    None
+                } else {
+                    self.base.stores.get(r).cloned()
                 }
             })
             .collect();
@@ -185,7 +192,8 @@ impl Prepared {
             .filter(|r| dirty.get(r.head).copied().unwrap_or(false))
             .cloned()
             .collect();
-        let outcome = eval::evaluate(&self.relations, &rules, &facts, interner, limits)?;
+        let outcome =
+            eval::evaluate_seeded(&self.relations, &rules, &facts, seeds, interner, limits)?;
         Ok(Evaluation::assemble(
             self.program.names.clone(),
             self.relations.clone(),

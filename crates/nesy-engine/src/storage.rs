@@ -17,6 +17,7 @@
 
 use rayon::slice::ParallelSliceMut;
 use std::cmp::Ordering;
+use std::sync::Arc;
 
 /// Row counts above which sorting uses all cores.
 const PARALLEL_SORT: usize = 1 << 15;
@@ -377,7 +378,10 @@ pub(crate) fn permute_in_place(data: &mut [u32], arity: usize, from: &[usize], t
 pub(crate) struct Index {
     /// Column order: `perm[i]` is the relation column stored at position `i`.
     pub(crate) perm: Vec<usize>,
-    pub(crate) stable: Vec<Vec<u32>>,
+    /// Sorted runs, never changed once made (merging makes a new one), so
+    /// a copy of the store shares them: a request evaluated on top of a
+    /// base evaluation copies no rows.
+    pub(crate) stable: Vec<Arc<Vec<u32>>>,
     pub(crate) recent: Vec<u32>,
 }
 
@@ -405,7 +409,7 @@ impl Index {
         };
         stable
             .iter()
-            .map(Vec::as_slice)
+            .map(|run| run.as_slice())
             .chain(recent)
             .filter(|r| !r.is_empty())
     }
@@ -423,7 +427,7 @@ impl Index {
                 run = merge(&last, &run, arity);
             }
         }
-        self.stable.push(run);
+        self.stable.push(Arc::new(run));
     }
 }
 
@@ -468,7 +472,7 @@ impl Store {
             }
             sort_dedup(&mut stable, self.width);
             if !stable.is_empty() {
-                index.stable.push(stable);
+                index.stable.push(Arc::new(stable));
             }
             index.recent = permute(&first.recent, self.width, &first.perm, perm);
             sort_dedup(&mut index.recent, self.width);

@@ -395,6 +395,31 @@ where
     response
 }
 
+/// An endpoint taking a JSON body: the token, then the body, then `work`
+/// under [`guarded`]; every outcome is counted under `endpoint`.
+async fn json_endpoint<T, F>(
+    state: Arc<State>,
+    endpoint: &'static str,
+    headers: &HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+    work: F,
+) -> Response
+where
+    T: for<'de> Deserialize<'de> + Send + 'static,
+    F: FnOnce(Arc<Served>, T) -> Response + Send + 'static,
+{
+    let request: T = match authorized(&state, headers).and_then(|()| parse(body)) {
+        Ok(r) => r,
+        Err(r) => {
+            state
+                .metrics
+                .record(endpoint, r.status.as_u16(), Duration::ZERO);
+            return r.into_response();
+        }
+    };
+    guarded(&state, endpoint, move |served| work(served, request)).await
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct DecideRequest {
@@ -410,54 +435,45 @@ async fn decide(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    if let Err(r) = authorized(&state, &headers) {
-        state
-            .metrics
-            .record("decide", r.status.as_u16(), Duration::ZERO);
-        return r.into_response();
-    }
-    let request: DecideRequest = match parse(body) {
-        Ok(r) => r,
-        Err(r) => {
-            state
-                .metrics
-                .record("decide", r.status.as_u16(), Duration::ZERO);
-            return r.into_response();
-        }
-    };
     let id = state.next_id.fetch_add(1, Ordering::Relaxed);
     let logger = Arc::clone(&state);
-    guarded(&state, "decide", move |served| {
-        let start = Instant::now();
-        // Rules named in the log come from explanations: make them when logging.
-        let explain = request.explain || logger.log.is_some();
-        match served.engine.decide(&name, &request.input, explain) {
-            Ok(mut decision) => {
-                let decision_id = format!("d-{id}");
-                if logger.log.is_some() {
-                    logger.write_log(&decision_id, &decision, &request.input, start.elapsed());
-                }
-                if !request.explain {
-                    for r in &mut decision.results {
-                        r.explanation = None;
+    json_endpoint(
+        state,
+        "decide",
+        &headers,
+        body,
+        move |served, request: DecideRequest| {
+            let start = Instant::now();
+            // Rules named in the log come from explanations: make them when logging.
+            let explain = request.explain || logger.log.is_some();
+            match served.engine.decide(&name, &request.input, explain) {
+                Ok(mut decision) => {
+                    let decision_id = format!("d-{id}");
+                    if logger.log.is_some() {
+                        logger.write_log(&decision_id, &decision, &request.input, start.elapsed());
                     }
-                    decision.why_not = None;
+                    if !request.explain {
+                        for r in &mut decision.results {
+                            r.explanation = None;
+                        }
+                        decision.why_not = None;
+                    }
+                    let mut body = json!({
+                        "decision_id": decision_id,
+                        "decision": decision.decision,
+                        "holds": decision.holds,
+                        "results": decision.results,
+                        "metrics": {"eval_us": decision.eval_us},
+                    });
+                    if let (Some(w), Some(obj)) = (&decision.why_not, body.as_object_mut()) {
+                        obj.insert("why_not".to_string(), json!(w));
+                    }
+                    Json(body).into_response()
                 }
-                let mut body = json!({
-                    "decision_id": decision_id,
-                    "decision": decision.decision,
-                    "holds": decision.holds,
-                    "results": decision.results,
-                    "metrics": {"eval_us": decision.eval_us},
-                });
-                if let (Some(w), Some(obj)) = (&decision.why_not, body.as_object_mut()) {
-                    obj.insert("why_not".to_string(), json!(w));
-                }
-                Json(body).into_response()
+                Err(e) => engine_error(&e),
             }
-            Err(e) => engine_error(&e),
-        }
-    })
+        },
+    )
     .await
 }
 
@@ -517,19 +533,16 @@ async fn query(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    if let Err(r) = authorized(&state, &headers) {
-        return r.into_response();
-    }
-    let request: QueryRequest = match parse(body) {
-        Ok(r) => r,
-        Err(r) => return r.into_response(),
-    };
-    guarded(&state, "query", move |served| {
-        match served.engine.query(&request.goal, &request.input) {
+    json_endpoint(
+        state,
+        "query",
+        &headers,
+        body,
+        |served, request: QueryRequest| match served.engine.query(&request.goal, &request.input) {
             Ok(a) => Json(json!(a)).into_response(),
             Err(e) => engine_error(&e),
-        }
-    })
+        },
+    )
     .await
 }
 
@@ -546,19 +559,17 @@ async fn explain(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    if let Err(r) = authorized(&state, &headers) {
-        return r.into_response();
-    }
-    let request: ExplainRequest = match parse(body) {
-        Ok(r) => r,
-        Err(r) => return r.into_response(),
-    };
-    guarded(&state, "explain", move |served| {
-        match served.engine.explain(&request.fact, &request.input) {
+    json_endpoint(
+        state,
+        "explain",
+        &headers,
+        body,
+        |served, request: ExplainRequest| match served.engine.explain(&request.fact, &request.input)
+        {
             Ok(e) => Json(json!({ "explanations": e })).into_response(),
             Err(e) => engine_error(&e),
-        }
-    })
+        },
+    )
     .await
 }
 

@@ -168,6 +168,26 @@ fn load_model(path: &Path) -> Result<TreeModel, Outcome> {
     })
 }
 
+/// A progress bar over `epochs` epochs, on a terminal when `show`.
+pub(crate) fn epoch_bar(epochs: u64, show: bool) -> ProgressBar {
+    if !(show && std::io::stderr().is_terminal()) {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(epochs);
+    bar.set_style(
+        ProgressStyle::with_template("{bar:40} epoch {pos}/{len} {msg} [{elapsed}]")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    bar
+}
+
+/// A tree model and a CSV read with its schema.
+fn model_and_table(model: &Path, data: &Path) -> Result<(TreeModel, Table), Outcome> {
+    let model = load_model(model)?;
+    let table = model.schema().read_csv(data).map_err(fail)?;
+    Ok((model, table))
+}
+
 /// Prints to stdout; a closed pipe is not an error.
 pub(crate) fn finish(text: &str) -> Outcome {
     match crate::run::print_out(text) {
@@ -249,16 +269,7 @@ fn train_tree(args: TrainTreeArgs) -> Outcome {
         Holdout::Folds(k) => k as u64 + 1,
         _ => 1,
     };
-    let bar = if args.variant == Variant::Soft && std::io::stderr().is_terminal() {
-        let bar = ProgressBar::new(args.epochs as u64 * fits);
-        bar.set_style(
-            ProgressStyle::with_template("{bar:40} epoch {pos}/{len} {msg} [{elapsed}]")
-                .unwrap_or_else(|_| ProgressStyle::default_bar()),
-        );
-        bar
-    } else {
-        ProgressBar::hidden()
-    };
+    let bar = epoch_bar(args.epochs as u64 * fits, args.variant == Variant::Soft);
     let mut progress = |epoch: usize, loss: f64| {
         bar.inc(1);
         bar.set_message(format!("loss {loss:.4}"));
@@ -349,13 +360,9 @@ pub fn eval(command: EvalCommand) -> Outcome {
             format,
         } => (model, data, format),
     };
-    let model = match load_model(&model) {
-        Ok(m) => m,
+    let (model, table) = match model_and_table(&model, &data) {
+        Ok(x) => x,
         Err(o) => return o,
-    };
-    let table = match model.schema().read_csv(&data) {
-        Ok(t) => t,
-        Err(e) => return fail(e),
     };
     if table.y.is_none() {
         return fail(format!(
@@ -412,13 +419,9 @@ pub fn predict(command: PredictCommand) -> Outcome {
             format,
         } => (model, data, explain, format),
     };
-    let model = match load_model(&model) {
-        Ok(m) => m,
+    let (model, table) = match model_and_table(&model, &data) {
+        Ok(x) => x,
         Err(o) => return o,
-    };
-    let table = match model.schema().read_csv(&data) {
-        Ok(t) => t,
-        Err(e) => return fail(e),
     };
     let classifier = model.classifier.as_ref();
     let mut json_rows = Vec::new();

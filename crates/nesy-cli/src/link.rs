@@ -4,12 +4,10 @@
 use crate::Outcome;
 use crate::run::aligned;
 use clap::Args;
-use indicatif::{ProgressBar, ProgressStyle};
 use nesy_learn::link::kge::{self, KgeFile, KgeHeader, KgeKind, KgeParams};
 use nesy_learn::link::rules::{self as mined, MineParams, RuleSet};
 use nesy_learn::link::{Direction, Graph, Hybrid, LinkScorer, Triple, Vocab, evaluate, graph};
 use std::fmt::Write as _;
-use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -262,16 +260,7 @@ pub fn train_kge(args: TrainKgeArgs) -> Outcome {
     params.weight_decay = args.weight_decay.unwrap_or(params.weight_decay);
     params.valid_every = args.valid_every.unwrap_or(params.valid_every);
     params.patience = args.patience.unwrap_or(params.patience);
-    let bar = if std::io::stderr().is_terminal() {
-        let bar = ProgressBar::new(params.epochs as u64);
-        bar.set_style(
-            ProgressStyle::with_template("{bar:40} epoch {pos}/{len} {msg} [{elapsed}]")
-                .unwrap_or_else(|_| ProgressStyle::default_bar()),
-        );
-        bar
-    } else {
-        ProgressBar::hidden()
-    };
+    let bar = crate::learn::epoch_bar(params.epochs as u64, true);
     let mut last_mrr = None;
     let mut progress = |epoch: usize, loss: f64, mrr: Option<f64>| {
         last_mrr = mrr.or(last_mrr);

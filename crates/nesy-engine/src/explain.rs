@@ -947,15 +947,16 @@ impl Explainer<'_> {
             .iter()
             .filter(|r| r.head == rel)
             .collect();
+        // The pattern's constants, the same for every rule.
+        let consts: Vec<Option<u32>> = args
+            .iter()
+            .map(|a| match a {
+                Arg::Const(c) => Some(*c),
+                _ => None,
+            })
+            .collect();
         let mut attempts = Vec::new();
         for rule in rules {
-            let consts: Vec<Option<u32>> = args
-                .iter()
-                .map(|a| match a {
-                    Arg::Const(c) => Some(*c),
-                    _ => None,
-                })
-                .collect();
             let Some(instance) = instantiate_partial(rule, &consts) else {
                 continue;
             };

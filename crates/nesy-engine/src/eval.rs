@@ -17,9 +17,11 @@
 )]
 
 use crate::Error;
-use crate::ir::{Expr, RelId, RelationInfo, Rule, cmp_holds};
+use crate::ir::{Call, Expr, RelId, RelationInfo, Rule, Var, cmp_holds};
 use crate::plan::{AggregatePlan, Op, Src, plan};
+use crate::semiring::{Events, Plain, Semiring};
 use crate::storage::{self, Index, Store, Version};
+use crate::tagging::{EventKey, LocalEvents, Tagging};
 use crate::value::{Interner, PENDING, Scratch, Value};
 use nesy_lang::ast::{AggregateFn, BinOp, CmpOp};
 use petgraph::graph::DiGraph;
@@ -120,11 +122,9 @@ pub(crate) fn evaluate_seeded(
     rules: &[Rule],
     facts: &[Vec<u32>],
     mut seeds: Vec<Option<Store>>,
-    mut interner: Interner,
+    interner: Interner,
     limits: &Limits,
 ) -> Result<Outcome, Error> {
-    let start = Instant::now();
-    let deadline = limits.timeout.map(|t| start + t);
     let mut stores: Vec<Store> = relations
         .iter()
         .enumerate()
@@ -138,6 +138,46 @@ pub(crate) fn evaluate_seeded(
     for (store, rows) in stores.iter_mut().zip(facts) {
         store.to_add.extend_from_slice(rows);
     }
+    run_strata(&Plain, relations, rules, stores, interner, None, limits)
+}
+
+/// Evaluates `rules` under semiring `sr`, semi-naively over tags: the base
+/// facts are in `tagging` already (merged into `stores`' rows to add).
+pub(crate) fn evaluate_tagged<S: Semiring>(
+    sr: &S,
+    relations: &[RelationInfo],
+    rules: &[Rule],
+    stores: Vec<Store>,
+    interner: Interner,
+    tagging: &mut Tagging<S>,
+    limits: &Limits,
+) -> Result<Outcome, Error> {
+    run_strata(
+        sr,
+        relations,
+        rules,
+        stores,
+        interner,
+        Some(tagging),
+        limits,
+    )
+}
+
+/// Rounds of a recursive stratum a non-idempotent semiring may take to
+/// converge (`add-mult` on cycles).
+const MAX_NAIVE_ROUNDS: usize = 10_000;
+
+fn run_strata<S: Semiring>(
+    sr: &S,
+    relations: &[RelationInfo],
+    rules: &[Rule],
+    mut stores: Vec<Store>,
+    mut interner: Interner,
+    mut tagging: Option<&mut Tagging<S>>,
+    limits: &Limits,
+) -> Result<Outcome, Error> {
+    let start = Instant::now();
+    let deadline = limits.timeout.map(|t| start + t);
     let mut stats = Stats {
         rules: rules
             .iter()
@@ -180,7 +220,9 @@ pub(crate) fn evaluate_seeded(
                 location: &rule.location,
                 delta,
             };
-            if recursive.is_empty() {
+            // Without idempotent addition, a recursive stratum is iterated
+            // naively: every rule reads everything, every round.
+            if recursive.is_empty() || (!S::PLAIN && !S::IDEMPOTENT) {
                 let versions = vec![Version::Full; rule.body.len()];
                 let mut bound = vec![false; rule.num_vars()];
                 let ops = plan(
@@ -191,7 +233,8 @@ pub(crate) fn evaluate_seeded(
                     &mut stores,
                     &rule.location,
                 )?;
-                full_plans.push(make(ops, None));
+                let delta = (!recursive.is_empty()).then_some(rule.head);
+                full_plans.push(make(ops, delta));
             } else {
                 for (k, &at) in recursive.iter().enumerate() {
                     let mut versions = vec![Version::Full; rule.body.len()];
@@ -237,35 +280,69 @@ pub(crate) fn evaluate_seeded(
                 .collect(),
             ..StratumStats::default()
         };
-        if !full_plans.is_empty() {
-            let plans: Vec<&RulePlan> = full_plans.iter().collect();
-            run_round(&plans, &mut stores, &mut interner, &ctx, &mut stats)?;
-        }
-        loop {
-            let mut added = 0;
-            for &rel in &stratum {
-                if let Some(store) = stores.get_mut(rel) {
-                    added += store.advance();
+        let naive = !S::PLAIN && !S::IDEMPOTENT && full_plans.iter().any(|p| p.delta.is_some());
+        if naive && let Some(tagging) = tagging.as_deref_mut() {
+            naive_stratum(
+                sr,
+                &stratum,
+                &full_plans,
+                &mut stores,
+                &mut interner,
+                &ctx,
+                &mut stats,
+                tagging,
+                relations,
+                &mut stratum_stats,
+            )?;
+        } else {
+            if !full_plans.is_empty() {
+                let plans: Vec<&RulePlan> = full_plans.iter().collect();
+                run_round(
+                    sr,
+                    &plans,
+                    &mut stores,
+                    &mut interner,
+                    &ctx,
+                    &mut stats,
+                    tagging.as_deref_mut(),
+                )?;
+            }
+            loop {
+                let mut added = 0;
+                let mut retagged = false;
+                for &rel in &stratum {
+                    if let Some(store) = stores.get_mut(rel) {
+                        added += store.advance();
+                        retagged |= store.indexes.iter().any(|i| !i.retagged.is_empty());
+                    }
                 }
+                stratum_stats.tuples += added;
+                check_limits(&stores, relations, &ctx, &stratum)?;
+                if added == 0 && !retagged {
+                    break;
+                }
+                stratum_stats.iterations += 1;
+                let plans: Vec<&RulePlan> = delta_plans
+                    .iter()
+                    .filter(|p| {
+                        p.delta
+                            .and_then(|d| stores.get(d))
+                            .is_some_and(|s| s.indexes.iter().any(Index::has_delta))
+                    })
+                    .collect();
+                if plans.is_empty() {
+                    continue;
+                }
+                run_round(
+                    sr,
+                    &plans,
+                    &mut stores,
+                    &mut interner,
+                    &ctx,
+                    &mut stats,
+                    tagging.as_deref_mut(),
+                )?;
             }
-            stratum_stats.tuples += added;
-            check_limits(&stores, relations, &ctx, &stratum)?;
-            if added == 0 {
-                break;
-            }
-            stratum_stats.iterations += 1;
-            let plans: Vec<&RulePlan> = delta_plans
-                .iter()
-                .filter(|p| {
-                    p.delta
-                        .and_then(|d| stores.get(d))
-                        .is_some_and(|s| s.indexes.iter().any(|i| !i.recent.is_empty()))
-                })
-                .collect();
-            if plans.is_empty() {
-                continue;
-            }
-            run_round(&plans, &mut stores, &mut interner, &ctx, &mut stats)?;
         }
         stratum_stats.time = stratum_start.elapsed();
         if !full_plans.is_empty() || !delta_plans.is_empty() {
@@ -279,6 +356,65 @@ pub(crate) fn evaluate_seeded(
         interner,
         stats,
     })
+}
+
+/// A recursive stratum under a semiring whose addition is not idempotent:
+/// each round runs every rule over everything and recomputes the
+/// stratum's tags from the tags its relations had before it, until
+/// neither tuples nor tags change.
+#[allow(
+    clippy::too_many_arguments,
+    reason = "the evaluation's parts, borrowed separately"
+)]
+fn naive_stratum<S: Semiring>(
+    sr: &S,
+    stratum: &[RelId],
+    full_plans: &[RulePlan],
+    stores: &mut [Store],
+    interner: &mut Interner,
+    ctx: &Ctx,
+    stats: &mut Stats,
+    tagging: &mut Tagging<S>,
+    relations: &[RelationInfo],
+    stratum_stats: &mut StratumStats,
+) -> Result<(), Error> {
+    // Settle the facts first, so the base tags cover them.
+    for &rel in stratum {
+        if let Some(store) = stores.get_mut(rel) {
+            stratum_stats.tuples += store.advance();
+        }
+    }
+    let base: Vec<(RelId, Vec<S::Tag>)> = stratum
+        .iter()
+        .filter_map(|&r| tagging.tables.get(r).map(|t| (r, t.tags.clone())))
+        .collect();
+    let plans: Vec<&RulePlan> = full_plans.iter().collect();
+    for _ in 0..MAX_NAIVE_ROUNDS {
+        tagging.begin_naive(&base, sr);
+        run_round(
+            sr,
+            &plans,
+            stores,
+            interner,
+            ctx,
+            stats,
+            Some(&mut *tagging),
+        )?;
+        tagging.end_naive(sr);
+        let mut added = 0;
+        for &rel in stratum {
+            if let Some(store) = stores.get_mut(rel) {
+                added += store.advance();
+            }
+        }
+        stratum_stats.tuples += added;
+        stratum_stats.iterations += 1;
+        check_limits(stores, relations, ctx, stratum)?;
+        if added == 0 && !tagging.changed {
+            break;
+        }
+    }
+    Ok(())
 }
 
 /// The rows of `rule`'s head over complete relations, as values, sorted
@@ -306,19 +442,18 @@ pub(crate) fn answer(
         stop: &stop,
     };
     let width = rule.head_args.len();
-    let mut worker = Worker {
+    let mut worker = Worker::new(
+        &Plain,
         stores,
-        ctx: &ctx,
-        scratch: Scratch::new(interner),
-        frame: vec![0; rule.num_vars().max(1)],
-        outs: vec![Vec::new()],
-        location: &rule.location,
-        emitted: 0,
-        head: width.max(1),
-        cache: Vec::new(),
-        steps: 0,
-    };
-    worker.run(&ops, &rule.head_args, None)?;
+        &ctx,
+        interner,
+        rule.num_vars(),
+        &rule.location,
+        width,
+        None,
+        0,
+    );
+    worker.run(&ops, &rule.head_args, None, &())?;
     let rows = worker.outs.pop().unwrap_or_default();
     let mut out: Vec<Vec<Value>> = rows
         .chunks_exact(width.max(1))
@@ -356,11 +491,6 @@ fn check_limits(
         }
     }
     ctx.check_time()
-}
-
-/// Relations grouped into strata, in evaluation order.
-pub(crate) fn strata_order(n: usize, rules: &[Rule]) -> Result<Vec<Vec<RelId>>, Error> {
-    strata(n, rules)
 }
 
 /// Relations grouped into strata, in an order where every stratum comes
@@ -421,22 +551,28 @@ struct Task {
     restrict: Option<(usize, usize, usize)>,
 }
 
-/// Rows of a task that made up new values.
-struct TaskOutput {
+/// Rows of a task that made up new values (plain evaluation), or every
+/// task's rows with their tags (tagged evaluation).
+struct TaskOutput<S: Semiring> {
+    task: usize,
     head: RelId,
     rows: Vec<u32>,
     pending: Vec<Value>,
+    tags: Vec<S::Tag>,
+    events: LocalEvents,
 }
 
 /// Rows per task when a scan is split.
 const CHUNK: usize = 2048;
 
-fn run_round(
+fn run_round<S: Semiring>(
+    sr: &S,
     plans: &[&RulePlan],
     stores: &mut [Store],
     interner: &mut Interner,
     ctx: &Ctx,
     stats: &mut Stats,
+    mut tagging: Option<&mut Tagging<S>>,
 ) -> Result<(), Error> {
     let mut tasks = Vec::new();
     for (p, plan) in plans.iter().enumerate() {
@@ -472,36 +608,41 @@ fn run_round(
     }
     // Rows go straight into their head's buffer as each task ends, so a
     // round never holds its output twice. Values a task made up (pending
-    // ids) need the interner, so those outputs are merged afterwards.
+    // ids) need the interner, so those outputs are merged afterwards, as
+    // are tagged rows (in task order, so that results do not depend on
+    // which thread finished first).
     let sinks: Vec<Mutex<Vec<u32>>> = stores
         .iter_mut()
         .map(|s| Mutex::new(std::mem::take(&mut s.to_add)))
         .collect();
     let rule_time: Vec<AtomicU64> = stats.rules.iter().map(|_| AtomicU64::new(0)).collect();
     let rule_rows: Vec<AtomicUsize> = stats.rules.iter().map(|_| AtomicUsize::new(0)).collect();
-    let with_pending: Mutex<Vec<TaskOutput>> = Mutex::new(Vec::new());
+    let with_pending: Mutex<Vec<TaskOutput<S>>> = Mutex::new(Vec::new());
     let frozen: &[Store] = stores;
     let frozen_interner: &Interner = interner;
+    let frozen_tags: Option<&Tagging<S>> = tagging.as_deref();
     let first_error: Mutex<Option<Error>> = Mutex::new(None);
-    let result = tasks.par_iter().try_for_each(|task| {
+    let result = tasks.par_iter().enumerate().try_for_each(|(t, task)| {
         let started = Instant::now();
         let Some(plan) = plans.get(task.plan) else {
             return Ok(());
         };
         let width = frozen.get(plan.head).map_or(1, |s| s.width);
-        let mut worker = Worker {
-            stores: frozen,
+        // Rows are emitted without their tuple id.
+        let width = if S::PLAIN { width } else { width - 1 };
+        let mut worker = Worker::new(
+            sr,
+            frozen,
             ctx,
-            scratch: Scratch::new(frozen_interner),
-            frame: vec![0; max_var(plan) + 1],
-            outs: vec![Vec::new()],
-            location: plan.location,
-            emitted: 0,
-            head: width,
-            cache: Vec::new(),
-            steps: 0,
-        };
-        if let Err(error) = worker.run(&plan.ops, plan.head_args, task.restrict) {
+            frozen_interner,
+            max_var(plan) + 1,
+            plan.location,
+            width,
+            frozen_tags,
+            plan.rule,
+        );
+        let one = sr.one();
+        if let Err(error) = worker.run(&plan.ops, plan.head_args, task.restrict, &one) {
             // The first failure is the one reported; the workers it stops
             // fail too, with nothing to say.
             if !ctx.stop.swap(true, AtomicOrdering::SeqCst) {
@@ -514,7 +655,7 @@ fn run_round(
             t.fetch_add(started.elapsed().as_nanos() as u64, AtomicOrdering::Relaxed);
             n.fetch_add(rows.len() / width, AtomicOrdering::Relaxed);
         }
-        if worker.scratch.pending.is_empty() {
+        if S::PLAIN && worker.scratch.pending.is_empty() {
             if let Some(sink) = sinks.get(plan.head) {
                 let mut sink = sink.lock().unwrap_or_else(|e| e.into_inner());
                 if sink.is_empty() {
@@ -529,9 +670,12 @@ fn run_round(
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
                 .push(TaskOutput {
+                    task: t,
                     head: plan.head,
                     rows,
                     pending: worker.scratch.pending,
+                    tags: worker.out_tags,
+                    events: worker.events,
                 });
         }
         Ok(())
@@ -548,7 +692,9 @@ fn run_round(
                 message: "evaluation failed".to_string(),
             }));
     }
-    for out in with_pending.into_inner().unwrap_or_else(|e| e.into_inner()) {
+    let mut outputs = with_pending.into_inner().unwrap_or_else(|e| e.into_inner());
+    outputs.sort_by_key(|o| o.task);
+    for out in outputs {
         let ids: Vec<u32> = out
             .pending
             .into_iter()
@@ -560,8 +706,16 @@ fn run_round(
                 *id = ids.get((*id - PENDING) as usize).copied().unwrap_or(0);
             }
         }
-        if let Some(store) = stores.get_mut(out.head) {
-            store.to_add.extend(rows);
+        let Some(store) = stores.get_mut(out.head) else {
+            continue;
+        };
+        match tagging.as_deref_mut() {
+            Some(tagging) => {
+                let mut tags = out.tags;
+                tagging.adopt_events(sr, out.events, &mut tags);
+                tagging.merge(sr, out.head, store, &rows, tags);
+            }
+            None => store.to_add.extend(rows),
         }
     }
     for plan in plans {
@@ -642,7 +796,8 @@ fn max_var(plan: &RulePlan) -> usize {
 }
 
 /// Runs one plan over a frame of variable bindings.
-struct Worker<'a> {
+struct Worker<'a, S: Semiring> {
+    sr: &'a S,
     stores: &'a [Store],
     ctx: &'a Ctx<'a>,
     scratch: Scratch<'a>,
@@ -658,6 +813,198 @@ struct Worker<'a> {
     cache: Vec<JoinCache>,
     /// Rows scanned, to check the clock now and then.
     steps: u64,
+    /// Tagged evaluation: the tags of the relations read.
+    tagging: Option<&'a Tagging<S>>,
+    /// The tag of each row of the rule's output.
+    out_tags: Vec<S::Tag>,
+    /// Events first met by this worker.
+    events: LocalEvents,
+    /// The rule's index (for its weight and instances).
+    rule: usize,
+}
+
+impl<'a, S: Semiring> Worker<'a, S> {
+    #[allow(clippy::too_many_arguments, reason = "a worker's borrowed parts")]
+    fn new(
+        sr: &'a S,
+        stores: &'a [Store],
+        ctx: &'a Ctx<'a>,
+        interner: &'a Interner,
+        vars: usize,
+        location: &'a str,
+        head: usize,
+        tagging: Option<&'a Tagging<S>>,
+        rule: usize,
+    ) -> Self {
+        Worker {
+            sr,
+            stores,
+            ctx,
+            scratch: Scratch::new(interner),
+            frame: vec![0; vars.max(1)],
+            outs: vec![Vec::new()],
+            location,
+            emitted: 0,
+            head: head.max(1),
+            cache: Vec::new(),
+            steps: 0,
+            tagging,
+            out_tags: Vec::new(),
+            events: LocalEvents::default(),
+            rule,
+        }
+    }
+
+    /// Whether tags are followed here: tagged evaluation, outside
+    /// aggregates (whose results count as certain).
+    fn tags_on(&self) -> bool {
+        !S::PLAIN && self.tagging.is_some() && self.outs.len() == 1
+    }
+
+    fn event_probabilities(&self) -> Events<'_> {
+        Events {
+            base: self
+                .tagging
+                .map_or(&[][..], |t| t.events.probabilities.as_slice()),
+            local: &self.events.probabilities,
+        }
+    }
+
+    /// The tag of stored row `row` of relation `rel`.
+    fn row_tag(&self, rel: RelId, row: &[u32]) -> Option<&'a S::Tag> {
+        let tagging = self.tagging?;
+        let id = *row.last()?;
+        tagging.tables.get(rel)?.tags.get(id as usize)
+    }
+
+    /// An event's tag: one with identity when the semiring names events.
+    fn event_tag(
+        &mut self,
+        key: impl FnOnce() -> EventKey,
+        p: f64,
+        name: impl FnOnce() -> String,
+    ) -> S::Tag {
+        if !S::EVENTS {
+            return self.sr.event(0, p);
+        }
+        let Some(tagging) = self.tagging else {
+            return self.sr.event(0, p);
+        };
+        let id = self.events.id(&tagging.events, key(), p, name);
+        self.sr.event(id, p)
+    }
+
+    /// The tag of a model's answer: one event per distinct call.
+    fn call_tag(&mut self, call: &Call, inputs: &[Value], outputs: &[Value], p: f64) -> S::Tag {
+        self.event_tag(
+            || {
+                EventKey::Call(
+                    call.model_name.clone(),
+                    call.method.clone(),
+                    inputs.to_vec(),
+                    outputs.to_vec(),
+                )
+            },
+            p,
+            || {
+                let list = |vs: &[Value]| {
+                    vs.iter()
+                        .map(Value::to_string)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                };
+                format!(
+                    "{}.{}({}) -> ({})",
+                    call.model_name,
+                    call.method,
+                    list(inputs),
+                    list(outputs)
+                )
+            },
+        )
+    }
+
+    /// The tag of the weighted rule instance the frame holds: each binding
+    /// of the rule's variables is an independent event, as in ProbLog.
+    fn rule_instance_tag(&mut self, p: f64) -> S::Tag {
+        if !S::EVENTS {
+            return self.sr.event(0, p);
+        }
+        let vars: &[Var] = self
+            .tagging
+            .and_then(|t| t.instance_vars.get(self.rule))
+            .map_or(&[][..], Vec::as_slice);
+        let values: Vec<Value> = vars
+            .iter()
+            .map(|&v| self.scratch.value(self.frame[v]).clone())
+            .collect();
+        let rule = self.rule;
+        let location = self.location;
+        let names: Vec<String> = self
+            .tagging
+            .and_then(|t| t.var_names.get(rule))
+            .map(|names| {
+                vars.iter()
+                    .map(|&v| names.get(v).cloned().unwrap_or_default())
+                    .collect()
+            })
+            .unwrap_or_default();
+        let text = || {
+            let bindings: Vec<String> = names
+                .iter()
+                .zip(&values)
+                .filter(|(n, _)| !n.starts_with('_'))
+                .map(|(n, v)| format!("{n} = {v}"))
+                .collect();
+            format!("rule {location} with {}", bindings.join(", "))
+        };
+        let key_values = values.clone();
+        self.event_tag(|| EventKey::Rule(rule, key_values), p, text)
+    }
+
+    /// `not rel(key...)` under tags: the product of the negations of the
+    /// tags of the tuples it could match (none: it holds for sure). Inside
+    /// an aggregate only a certain tuple makes it fail.
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "the negated atom's parts and the rest of the plan"
+    )]
+    fn tagged_negation(
+        &mut self,
+        rel: RelId,
+        idx: &'a Index,
+        width: usize,
+        key: &[u32],
+        rest: &'a [Op],
+        terminal: &'a [Expr],
+        tag: &S::Tag,
+    ) -> Result<(), Error> {
+        let mut t = tag.clone();
+        if !key.iter().any(|&k| k >= PENDING) {
+            let one = self.sr.one();
+            for run in idx.runs(Version::Full) {
+                let (lo, hi) = storage::key_range(run, width, key);
+                for row in run[lo * width..hi * width].chunks_exact(width) {
+                    let Some(row_tag) = self.row_tag(rel, row) else {
+                        continue;
+                    };
+                    if !self.tags_on() {
+                        if *row_tag == one {
+                            return Ok(());
+                        }
+                        continue;
+                    }
+                    let events = self.event_probabilities();
+                    let negated = self.sr.negate(row_tag, events);
+                    t = self.sr.mul(&t, &negated, events);
+                    if self.sr.is_zero(&t) {
+                        return Ok(());
+                    }
+                }
+            }
+        }
+        self.run(rest, terminal, None, &t)
+    }
 }
 
 /// The ranges a join found for the last key it looked up.
@@ -672,7 +1019,7 @@ struct JoinCache {
 /// Keys up to this many columns are built on the stack.
 const KEY_STACK: usize = 8;
 
-impl<'a> Worker<'a> {
+impl<'a, S: Semiring> Worker<'a, S> {
     fn arithmetic(&self, message: String) -> Error {
         Error::Arithmetic {
             location: self.location.to_string(),
@@ -685,9 +1032,10 @@ impl<'a> Worker<'a> {
         ops: &'a [Op],
         terminal: &'a [Expr],
         restrict: Option<(usize, usize, usize)>,
+        tag: &S::Tag,
     ) -> Result<(), Error> {
         let Some((op, rest)) = ops.split_first() else {
-            return self.emit(terminal);
+            return self.emit(terminal, tag);
         };
         match op {
             Op::Join {
@@ -747,8 +1095,19 @@ impl<'a> Worker<'a> {
                         for &(c, v) in binds {
                             self.frame[v] = row[c];
                         }
-                        if checks.iter().all(|&(c, v)| self.frame[v] == row[c]) {
-                            self.run(rest, terminal, None)?;
+                        if !checks.iter().all(|&(c, v)| self.frame[v] == row[c]) {
+                            continue;
+                        }
+                        if self.tags_on() {
+                            let Some(row_tag) = self.row_tag(*rel, row) else {
+                                continue;
+                            };
+                            let t = self.sr.mul(tag, row_tag, self.event_probabilities());
+                            if !self.sr.is_zero(&t) {
+                                self.run(rest, terminal, None, &t)?;
+                            }
+                        } else {
+                            self.run(rest, terminal, None, tag)?;
                         }
                     }
                 }
@@ -756,10 +1115,10 @@ impl<'a> Worker<'a> {
             }
             Op::Anti { rel, index, key } => {
                 let Some(store) = self.stores.get(*rel) else {
-                    return self.run(rest, terminal, None);
+                    return self.run(rest, terminal, None, tag);
                 };
                 let Some(idx) = store.indexes.get(*index) else {
-                    return self.run(rest, terminal, None);
+                    return self.run(rest, terminal, None, tag);
                 };
                 let mut stack = [0u32; KEY_STACK];
                 let heap: Vec<u32>;
@@ -772,6 +1131,17 @@ impl<'a> Worker<'a> {
                     heap = key.iter().map(|s| self.src(*s)).collect();
                     &heap
                 };
+                if !S::PLAIN && self.tagging.is_some() {
+                    return self.tagged_negation(
+                        *rel,
+                        idx,
+                        store.width,
+                        key_vals,
+                        rest,
+                        terminal,
+                        tag,
+                    );
+                }
                 let found = if key_vals.iter().any(|&k| k >= PENDING) {
                     false
                 } else if !key_vals.is_empty() && key_vals.len() <= KEY_STACK {
@@ -786,12 +1156,12 @@ impl<'a> Worker<'a> {
                 if found {
                     Ok(())
                 } else {
-                    self.run(rest, terminal, None)
+                    self.run(rest, terminal, None, tag)
                 }
             }
             Op::Filter { op, lhs, rhs } => {
                 if self.compare(*op, lhs, rhs)? {
-                    self.run(rest, terminal, None)
+                    self.run(rest, terminal, None, tag)
                 } else {
                     Ok(())
                 }
@@ -799,9 +1169,9 @@ impl<'a> Worker<'a> {
             Op::Assign { var, expr } => {
                 let id = self.eval_id(expr)?;
                 self.frame[*var] = id;
-                self.run(rest, terminal, None)
+                self.run(rest, terminal, None, tag)
             }
-            Op::Aggregate(plan) => self.aggregate(plan, rest, terminal),
+            Op::Aggregate(plan) => self.aggregate(plan, rest, terminal, tag),
             Op::Call {
                 call,
                 binds,
@@ -825,6 +1195,16 @@ impl<'a> Worker<'a> {
                             message,
                         })?;
                 for answer in answers {
+                    let answer_tag = if self.tags_on() {
+                        let t = self.call_tag(call, &inputs, &answer.values, answer.probability);
+                        let t = self.sr.mul(tag, &t, self.event_probabilities());
+                        if self.sr.is_zero(&t) {
+                            continue;
+                        }
+                        Some(t)
+                    } else {
+                        None
+                    };
                     let ids: Vec<u32> = answer
                         .values
                         .into_iter()
@@ -840,7 +1220,7 @@ impl<'a> Worker<'a> {
                             .is_some_and(|&id| self.ids_equal(id, self.src(s)))
                     });
                     if matches {
-                        self.run(rest, terminal, None)?;
+                        self.run(rest, terminal, None, answer_tag.as_ref().unwrap_or(tag))?;
                     }
                 }
                 Ok(())
@@ -910,7 +1290,23 @@ impl<'a> Worker<'a> {
         }
     }
 
-    fn emit(&mut self, terminal: &'a [Expr]) -> Result<(), Error> {
+    fn emit(&mut self, terminal: &'a [Expr], tag: &S::Tag) -> Result<(), Error> {
+        if self.tags_on() {
+            let t = match self
+                .tagging
+                .and_then(|t| t.weights.get(self.rule).copied().flatten())
+            {
+                Some(p) => {
+                    let weight = self.rule_instance_tag(p);
+                    self.sr.mul(tag, &weight, self.event_probabilities())
+                }
+                None => tag.clone(),
+            };
+            if self.sr.is_zero(&t) {
+                return Ok(());
+            }
+            self.out_tags.push(t);
+        }
         let mut values = [0u32; KEY_STACK];
         let n = terminal.len();
         if n <= KEY_STACK {
@@ -955,10 +1351,11 @@ impl<'a> Worker<'a> {
         plan: &'a AggregatePlan,
         rest: &'a [Op],
         terminal: &'a [Expr],
+        tag: &S::Tag,
     ) -> Result<(), Error> {
         let groups = plan.free_group.len();
         self.outs.push(Vec::new());
-        let collected = self.run(&plan.ops, &plan.collect, None);
+        let collected = self.run(&plan.ops, &plan.collect, None, tag);
         let mut rows = self.outs.pop().unwrap_or_default();
         collected?;
         let width = plan.collect.len().max(1);
@@ -994,7 +1391,7 @@ impl<'a> Worker<'a> {
             } else {
                 self.frame[plan.result] = value;
             }
-            self.run(rest, terminal, None)?;
+            self.run(rest, terminal, None, tag)?;
         }
         Ok(())
     }

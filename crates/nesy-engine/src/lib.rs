@@ -40,8 +40,10 @@ mod prepared;
 mod program;
 mod provenance;
 mod result;
+mod semiring;
 mod split;
 mod storage;
+mod tagging;
 mod value;
 
 pub use error::Error;

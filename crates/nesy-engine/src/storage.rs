@@ -383,6 +383,9 @@ pub(crate) struct Index {
     /// base evaluation copies no rows.
     pub(crate) stable: Vec<Arc<Vec<u32>>>,
     pub(crate) recent: Vec<u32>,
+    /// Tagged evaluation: rows of `stable` whose tag changed last round,
+    /// read again as part of the delta.
+    pub(crate) retagged: Vec<u32>,
 }
 
 /// Which rows of an index a join reads.
@@ -407,11 +410,21 @@ impl Index {
             Version::Old => None,
             _ => Some(&self.recent[..]),
         };
+        let retagged = match version {
+            Version::Delta => Some(&self.retagged[..]),
+            _ => None,
+        };
         stable
             .iter()
             .map(|run| run.as_slice())
             .chain(recent)
+            .chain(retagged)
             .filter(|r| !r.is_empty())
+    }
+
+    /// Whether the last round changed anything here.
+    pub(crate) fn has_delta(&self) -> bool {
+        !self.recent.is_empty() || !self.retagged.is_empty()
     }
 
     fn settle_recent(&mut self, arity: usize) {
@@ -442,6 +455,11 @@ pub(crate) struct Store {
     pub(crate) to_add: Vec<u32>,
     /// Rows in stable and recent.
     pub(crate) len: usize,
+    /// Tagged evaluation: the last column holds each tuple's id in its tag
+    /// table, and is in no index's key.
+    pub(crate) tagged: bool,
+    /// Tagged evaluation: rows already stored whose tag changed this round.
+    pub(crate) to_retag: Vec<u32>,
 }
 
 impl Store {
@@ -451,30 +469,46 @@ impl Store {
             indexes: Vec::new(),
             to_add: Vec::new(),
             len: 0,
+            tagged: false,
+            to_retag: Vec::new(),
+        }
+    }
+
+    /// A store for tagged evaluation: one more column, the tuple's id.
+    pub(crate) fn tagged(arity: usize) -> Self {
+        Store {
+            width: arity.max(1) + 1,
+            tagged: true,
+            ..Store::new(arity)
         }
     }
 
     /// The index with column order `perm`, built from the rows already there
     /// if it is new.
     pub(crate) fn index(&mut self, perm: &[usize]) -> usize {
+        let mut perm = perm.to_vec();
+        if self.tagged && perm.len() + 1 == self.width {
+            perm.push(self.width - 1);
+        }
         if let Some(i) = self.indexes.iter().position(|x| x.perm == perm) {
             return i;
         }
         let mut index = Index {
-            perm: perm.to_vec(),
+            perm: perm.clone(),
             stable: Vec::new(),
             recent: Vec::new(),
+            retagged: Vec::new(),
         };
         if let Some(first) = self.indexes.first() {
             let mut stable = Vec::new();
             for run in &first.stable {
-                stable.extend(permute(run, self.width, &first.perm, perm));
+                stable.extend(permute(run, self.width, &first.perm, &perm));
             }
             sort_dedup(&mut stable, self.width);
             if !stable.is_empty() {
                 index.stable.push(Arc::new(stable));
             }
-            index.recent = permute(&first.recent, self.width, &first.perm, perm);
+            index.recent = permute(&first.recent, self.width, &first.perm, &perm);
             sort_dedup(&mut index.recent, self.width);
         }
         self.indexes.push(index);
@@ -491,6 +525,16 @@ impl Store {
         let width = self.width;
         for index in &mut self.indexes {
             index.settle_recent(width);
+            index.retagged.clear();
+        }
+        if !self.to_retag.is_empty() {
+            let retag = std::mem::take(&mut self.to_retag);
+            let identity: Vec<usize> = (0..width).collect();
+            for index in &mut self.indexes {
+                let mut rows = permute(&retag, width, &identity, &index.perm);
+                sort_dedup(&mut rows, width);
+                index.retagged = rows;
+            }
         }
         if self.to_add.is_empty() {
             return 0;

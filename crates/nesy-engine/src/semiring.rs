@@ -1,0 +1,331 @@
+//! The provenance semirings the evaluator is generic over.
+//!
+//! The evaluator ([`crate::eval`]) is monomorphized per semiring: for
+//! [`Plain`] every tag operation is a constant (`Semiring::PLAIN`), so plain
+//! Datalog compiles to the untagged engine. The others keep one tag per
+//! tuple, multiply tags along a rule body, add the tags of the derivations
+//! of a tuple, and re-propagate a tuple whose tag changed.
+
+use rustc_hash::FxHashMap;
+
+/// A proof: the literals of the base events it uses, sorted. Event `e` is
+/// `2e` (it happens) or `2e + 1` (it does not, from a negation).
+pub(crate) type Proof = Vec<u32>;
+
+/// Event ids from here up are a worker's own, given real ids when its
+/// round's output is merged (so ids do not depend on thread timing).
+pub(crate) const LOCAL_EVENT: u32 = 1 << 29;
+
+/// The probabilities of the events a tag may mention.
+#[derive(Clone, Copy)]
+pub(crate) struct Events<'a> {
+    /// Events known when the round began.
+    pub(crate) base: &'a [f64],
+    /// A worker's events of this round (ids from [`LOCAL_EVENT`]).
+    pub(crate) local: &'a [f64],
+}
+
+impl Events<'_> {
+    pub(crate) fn probability(&self, id: u32) -> f64 {
+        let p = if id >= LOCAL_EVENT {
+            self.local.get((id - LOCAL_EVENT) as usize)
+        } else {
+            self.base.get(id as usize)
+        };
+        p.copied().unwrap_or(1.0)
+    }
+}
+
+/// The operations of a provenance semiring.
+pub(crate) trait Semiring: Sync {
+    type Tag: Clone + PartialEq + Send + Sync;
+    /// Plain Datalog: no tags are kept at all.
+    const PLAIN: bool = false;
+    /// `a + a = a`: re-deriving a tuple adds nothing, so a tuple whose tag
+    /// changed can simply be derived again (semi-naive). Otherwise
+    /// recursive strata are iterated naively, each round recomputing tags.
+    const IDEMPOTENT: bool = true;
+    /// Tags name their events, so each event needs a stable identity.
+    const EVENTS: bool = false;
+    fn zero(&self) -> Self::Tag;
+    fn one(&self) -> Self::Tag;
+    fn is_zero(&self, a: &Self::Tag) -> bool;
+    fn event(&self, id: u32, p: f64) -> Self::Tag;
+    fn add(&self, a: &Self::Tag, b: &Self::Tag, events: Events) -> Self::Tag;
+    fn mul(&self, a: &Self::Tag, b: &Self::Tag, events: Events) -> Self::Tag;
+    /// The tag of `not a`.
+    fn negate(&self, a: &Self::Tag, events: Events) -> Self::Tag;
+    fn probability(&self, a: &Self::Tag, events: Events) -> f64;
+    fn converged(&self, old: &Self::Tag, new: &Self::Tag) -> bool {
+        old == new
+    }
+    /// Renames the events a tag mentions.
+    fn rename(&self, _: &mut Self::Tag, _: &dyn Fn(u32) -> u32, _: Events) {}
+    /// The proofs a tag holds, if it holds proofs.
+    fn proofs(_: &Self::Tag) -> Option<&[Proof]> {
+        None
+    }
+}
+
+/// Holds or not: the engine without tags.
+pub(crate) struct Plain;
+impl Semiring for Plain {
+    type Tag = ();
+    const PLAIN: bool = true;
+    fn zero(&self) {}
+    fn one(&self) {}
+    fn is_zero(&self, _: &()) -> bool {
+        false
+    }
+    fn event(&self, _: u32, _: f64) {}
+    fn add(&self, _: &(), _: &(), _: Events) {}
+    fn mul(&self, _: &(), _: &(), _: Events) {}
+    fn negate(&self, _: &(), _: Events) {}
+    fn probability(&self, _: &(), _: Events) -> f64 {
+        1.0
+    }
+}
+
+/// The probability of the most likely proof (Viterbi).
+pub(crate) struct MaxProb;
+impl Semiring for MaxProb {
+    type Tag = f64;
+    fn zero(&self) -> f64 {
+        0.0
+    }
+    fn one(&self) -> f64 {
+        1.0
+    }
+    fn is_zero(&self, a: &f64) -> bool {
+        *a <= 0.0
+    }
+    fn event(&self, _: u32, p: f64) -> f64 {
+        p
+    }
+    fn add(&self, a: &f64, b: &f64, _: Events) -> f64 {
+        a.max(*b)
+    }
+    fn mul(&self, a: &f64, b: &f64, _: Events) -> f64 {
+        a * b
+    }
+    fn negate(&self, a: &f64, _: Events) -> f64 {
+        1.0 - a
+    }
+    fn probability(&self, a: &f64, _: Events) -> f64 {
+        *a
+    }
+}
+
+/// Sum over derivations of their products, clamped to [0, 1].
+pub(crate) struct AddMult;
+impl Semiring for AddMult {
+    type Tag = f64;
+    const IDEMPOTENT: bool = false;
+    fn zero(&self) -> f64 {
+        0.0
+    }
+    fn one(&self) -> f64 {
+        1.0
+    }
+    fn is_zero(&self, a: &f64) -> bool {
+        *a <= 0.0
+    }
+    fn event(&self, _: u32, p: f64) -> f64 {
+        p
+    }
+    fn add(&self, a: &f64, b: &f64, _: Events) -> f64 {
+        (a + b).min(1.0)
+    }
+    fn mul(&self, a: &f64, b: &f64, _: Events) -> f64 {
+        a * b
+    }
+    fn negate(&self, a: &f64, _: Events) -> f64 {
+        1.0 - a
+    }
+    fn probability(&self, a: &f64, _: Events) -> f64 {
+        *a
+    }
+    fn converged(&self, old: &f64, new: &f64) -> bool {
+        (old - new).abs() < 1e-13
+    }
+}
+
+/// Proof sets, the `k` most likely kept (`why`: a large `k`).
+///
+/// A proof with an event and its negation is contradictory and dropped, so
+/// negation stays exact: `not b` is the negation of `b`'s proofs, put back
+/// into disjunctive form.
+pub(crate) struct Proofs {
+    pub(crate) k: usize,
+}
+
+fn literal_probability(literal: u32, events: Events) -> f64 {
+    let p = events.probability(literal >> 1);
+    if literal & 1 == 0 { p } else { 1.0 - p }
+}
+
+pub(crate) fn proof_probability(proof: &[u32], events: Events) -> f64 {
+    proof
+        .iter()
+        .map(|&l| literal_probability(l, events))
+        .product()
+}
+
+/// Whether a sorted proof holds an event and its negation.
+fn contradictory(proof: &[u32]) -> bool {
+    proof
+        .windows(2)
+        .any(|w| matches!(w, [a, b] if a >> 1 == b >> 1))
+}
+
+fn is_subset(small: &[u32], big: &[u32]) -> bool {
+    let mut it = big.iter();
+    small.iter().all(|x| it.any(|y| y == x))
+}
+
+impl Proofs {
+    /// Keeps consistent, minimal proofs (a superset of another proof adds
+    /// nothing), the most likely first, at most `k`.
+    fn normalize(&self, mut proofs: Vec<Proof>, events: Events) -> Vec<Proof> {
+        proofs.retain(|p| !contradictory(p));
+        proofs.sort_by(|a, b| a.len().cmp(&b.len()).then_with(|| a.cmp(b)));
+        proofs.dedup();
+        let mut minimal: Vec<Proof> = Vec::new();
+        for p in proofs {
+            if !minimal.iter().any(|m| is_subset(m, &p)) {
+                minimal.push(p);
+            }
+        }
+        let mut scored: Vec<(f64, Proof)> = minimal
+            .into_iter()
+            .map(|p| (proof_probability(&p, events), p))
+            .collect();
+        scored.sort_by(|(pa, a), (pb, b)| pb.total_cmp(pa).then_with(|| a.cmp(b)));
+        scored.truncate(self.k);
+        scored.into_iter().map(|(_, p)| p).collect()
+    }
+}
+
+impl Semiring for Proofs {
+    type Tag = Vec<Proof>;
+    const EVENTS: bool = true;
+    fn zero(&self) -> Vec<Proof> {
+        Vec::new()
+    }
+    fn one(&self) -> Vec<Proof> {
+        vec![Vec::new()]
+    }
+    fn is_zero(&self, a: &Vec<Proof>) -> bool {
+        a.is_empty()
+    }
+    fn event(&self, id: u32, _: f64) -> Vec<Proof> {
+        vec![vec![id << 1]]
+    }
+    fn add(&self, a: &Vec<Proof>, b: &Vec<Proof>, events: Events) -> Vec<Proof> {
+        if b.is_empty() {
+            return a.clone();
+        }
+        let mut all = a.clone();
+        all.extend(b.iter().cloned());
+        self.normalize(all, events)
+    }
+    fn mul(&self, a: &Vec<Proof>, b: &Vec<Proof>, events: Events) -> Vec<Proof> {
+        // The common case in a rule body: a certain premise.
+        if matches!(b.as_slice(), [p] if p.is_empty()) {
+            return a.clone();
+        }
+        if matches!(a.as_slice(), [p] if p.is_empty()) {
+            return b.clone();
+        }
+        let mut all = Vec::with_capacity(a.len() * b.len());
+        for x in a {
+            for y in b {
+                let mut p: Proof = x.iter().chain(y).copied().collect();
+                p.sort_unstable();
+                p.dedup();
+                all.push(p);
+            }
+        }
+        self.normalize(all, events)
+    }
+    /// not (p1 or p2 or ...) = (not p1) and (not p2) and ..., each
+    /// `not pi` the disjunction of its negated literals.
+    fn negate(&self, a: &Vec<Proof>, events: Events) -> Vec<Proof> {
+        let mut result = self.one();
+        for proof in a {
+            let clause: Vec<Proof> = proof.iter().map(|&l| vec![l ^ 1]).collect();
+            result = self.mul(&result, &clause, events);
+            if result.is_empty() {
+                break;
+            }
+        }
+        result
+    }
+    fn probability(&self, a: &Vec<Proof>, events: Events) -> f64 {
+        dnf_probability(a, events)
+    }
+    fn rename(&self, a: &mut Vec<Proof>, to: &dyn Fn(u32) -> u32, events: Events) {
+        for proof in a.iter_mut() {
+            for l in proof.iter_mut() {
+                *l = (to(*l >> 1) << 1) | (*l & 1);
+            }
+            proof.sort_unstable();
+        }
+        *a = self.normalize(std::mem::take(a), events);
+    }
+    fn proofs(a: &Vec<Proof>) -> Option<&[Proof]> {
+        Some(a)
+    }
+}
+
+/// The probability that at least one proof holds, events independent:
+/// Shannon expansion on the most frequent event, memoized.
+pub(crate) fn dnf_probability(proofs: &[Proof], events: Events) -> f64 {
+    let mut memo: FxHashMap<Vec<Proof>, f64> = FxHashMap::default();
+    wmc(proofs.to_vec(), events, &mut memo)
+}
+
+fn wmc(mut proofs: Vec<Proof>, events: Events, memo: &mut FxHashMap<Vec<Proof>, f64>) -> f64 {
+    if proofs.iter().any(Vec::is_empty) {
+        return 1.0;
+    }
+    if proofs.is_empty() {
+        return 0.0;
+    }
+    if proofs.len() == 1 {
+        return proofs.first().map_or(0.0, |p| proof_probability(p, events));
+    }
+    proofs.sort();
+    proofs.dedup();
+    if let Some(&p) = memo.get(&proofs) {
+        return p;
+    }
+    let mut counts: FxHashMap<u32, usize> = FxHashMap::default();
+    for p in &proofs {
+        for &l in p {
+            *counts.entry(l >> 1).or_default() += 1;
+        }
+    }
+    let Some((&pivot, _)) = counts
+        .iter()
+        .max_by_key(|(e, c)| (**c, std::cmp::Reverse(**e)))
+    else {
+        return 0.0;
+    };
+    let pe = events.probability(pivot);
+    let (yes, no) = (pivot << 1, (pivot << 1) | 1);
+    // The event happens: its positive literal is satisfied (dropped), proofs
+    // needing it not to happen fail. And the other way round.
+    let branch = |holds: u32, fails: u32| -> Vec<Proof> {
+        proofs
+            .iter()
+            .filter(|p| !p.contains(&fails))
+            .map(|p| p.iter().copied().filter(|&l| l != holds).collect())
+            .collect()
+    };
+    let with = branch(yes, no);
+    let without = branch(no, yes);
+    let result = pe * wmc(with, events, memo) + (1.0 - pe) * wmc(without, events, memo);
+    memo.insert(proofs, result);
+    result
+}

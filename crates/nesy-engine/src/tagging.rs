@@ -1,0 +1,264 @@
+//! What tagged evaluation keeps beside the relations: one tag per tuple,
+//! and the events tags are made of.
+//!
+//! Each tuple of a tagged store carries, in its last column, its id in the
+//! relation's [`TagTable`]. Rows a round derives arrive with their tags and
+//! are merged here: a new tuple gets an id and its tag; a known tuple's tag
+//! is added to, and if that changed it, the tuple is read again by the next
+//! round's delta plans (semi-naive over tags). A semiring whose addition is
+//! not idempotent (`add-mult`) instead recomputes a recursive stratum's
+//! tags from scratch each round, to a fixpoint.
+
+use crate::ir::{RelId, Var};
+use crate::semiring::{Events, LOCAL_EVENT, Semiring};
+use crate::storage::Store;
+use crate::value::Value;
+use rustc_hash::FxHashMap;
+
+/// The tags of one relation's tuples, by tuple id.
+pub(crate) struct TagTable<T> {
+    pub(crate) tags: Vec<T>,
+    /// Tuple (stored columns, without the id) to its id.
+    ids: FxHashMap<Box<[u32]>, u32>,
+    /// Each tuple's stored columns, by id.
+    pub(crate) rows: Vec<u32>,
+    /// Stored columns per tuple.
+    pub(crate) width: usize,
+}
+
+impl<T> TagTable<T> {
+    pub(crate) fn new(width: usize) -> Self {
+        TagTable {
+            tags: Vec::new(),
+            ids: FxHashMap::default(),
+            rows: Vec::new(),
+            width,
+        }
+    }
+}
+
+/// What an event is, so that deriving the same rule instance or model
+/// answer again reuses its event instead of making an independent one.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub(crate) enum EventKey {
+    /// A base fact (`p :: fact.`), by its place among them.
+    Fact(usize),
+    /// A weighted rule's ground instance: rule index and its variables'
+    /// values.
+    Rule(usize, Vec<Value>),
+    /// A model's answer: model, method, inputs, outputs.
+    Call(String, String, Vec<Value>, Vec<Value>),
+}
+
+/// Every event: its probability and what it is.
+#[derive(Default)]
+pub(crate) struct EventTable {
+    pub(crate) probabilities: Vec<f64>,
+    pub(crate) names: Vec<String>,
+    ids: FxHashMap<EventKey, u32>,
+}
+
+impl EventTable {
+    pub(crate) fn add(&mut self, key: EventKey, p: f64, name: String) -> u32 {
+        if let Some(&id) = self.ids.get(&key) {
+            return id;
+        }
+        let id = self.probabilities.len() as u32;
+        self.probabilities.push(p);
+        self.names.push(name);
+        self.ids.insert(key, id);
+        id
+    }
+
+    pub(crate) fn view(&self) -> Events<'_> {
+        Events {
+            base: &self.probabilities,
+            local: &[],
+        }
+    }
+}
+
+/// A worker's new events, renamed to real ids when its output is merged.
+#[derive(Default)]
+pub(crate) struct LocalEvents {
+    pub(crate) probabilities: Vec<f64>,
+    names: Vec<String>,
+    keys: Vec<EventKey>,
+    ids: FxHashMap<EventKey, u32>,
+}
+
+impl LocalEvents {
+    /// The event's id: a real one if it is known, else a local one.
+    pub(crate) fn id(
+        &mut self,
+        known: &EventTable,
+        key: EventKey,
+        p: f64,
+        name: impl FnOnce() -> String,
+    ) -> u32 {
+        if let Some(&id) = known.ids.get(&key) {
+            return id;
+        }
+        if let Some(&id) = self.ids.get(&key) {
+            return id;
+        }
+        let id = LOCAL_EVENT + self.probabilities.len() as u32;
+        self.probabilities.push(p);
+        self.names.push(name());
+        self.keys.push(key.clone());
+        self.ids.insert(key, id);
+        id
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+}
+
+/// The tag state of a tagged evaluation.
+pub(crate) struct Tagging<S: Semiring> {
+    pub(crate) tables: Vec<TagTable<S::Tag>>,
+    pub(crate) events: EventTable,
+    /// Per rule: its weight (`p :: rule`).
+    pub(crate) weights: Vec<Option<f64>>,
+    /// Per rule: the variables whose values make one of its instances.
+    pub(crate) instance_vars: Vec<Vec<Var>>,
+    /// Per rule: its variables' names (to name its instances).
+    pub(crate) var_names: Vec<Vec<String>>,
+    /// Naive rounds: per relation of the stratum, the tags being recomputed.
+    fresh: Vec<Option<Vec<S::Tag>>>,
+    /// Naive rounds: whether a tag or tuple changed.
+    pub(crate) changed: bool,
+}
+
+impl<S: Semiring> Tagging<S> {
+    pub(crate) fn new(
+        widths: &[usize],
+        events: EventTable,
+        weights: Vec<Option<f64>>,
+        instance_vars: Vec<Vec<Var>>,
+        var_names: Vec<Vec<String>>,
+    ) -> Self {
+        Tagging {
+            tables: widths.iter().map(|&w| TagTable::new(w)).collect(),
+            events,
+            weights,
+            instance_vars,
+            var_names,
+            fresh: widths.iter().map(|_| None).collect(),
+            changed: false,
+        }
+    }
+
+    /// Gives a worker's new events real ids, renaming them in its tags.
+    pub(crate) fn adopt_events(&mut self, sr: &S, local: LocalEvents, tags: &mut [S::Tag]) {
+        if local.is_empty() {
+            return;
+        }
+        let ids: Vec<u32> = local
+            .keys
+            .into_iter()
+            .zip(local.probabilities)
+            .zip(local.names)
+            .map(|((key, p), name)| self.events.add(key, p, name))
+            .collect();
+        let rename = |e: u32| {
+            if e >= LOCAL_EVENT {
+                ids.get((e - LOCAL_EVENT) as usize).copied().unwrap_or(e)
+            } else {
+                e
+            }
+        };
+        for tag in tags {
+            sr.rename(tag, &rename, self.events.view());
+        }
+    }
+
+    /// Starts a naive round over `relations`: their tags are recomputed
+    /// from `base` (the tags they had before the stratum).
+    pub(crate) fn begin_naive(&mut self, base: &[(RelId, Vec<S::Tag>)], sr: &S) {
+        self.changed = false;
+        for (rel, tags) in base {
+            let mut fresh = tags.clone();
+            let len = self.tables.get(*rel).map_or(0, |t| t.tags.len());
+            fresh.resize(len, sr.zero());
+            if let Some(slot) = self.fresh.get_mut(*rel) {
+                *slot = Some(fresh);
+            }
+        }
+    }
+
+    /// Ends a naive round: the recomputed tags replace the old ones.
+    pub(crate) fn end_naive(&mut self, sr: &S) {
+        for (table, fresh) in self.tables.iter_mut().zip(&mut self.fresh) {
+            if let Some(fresh) = fresh.take() {
+                let same = fresh.len() == table.tags.len()
+                    && fresh
+                        .iter()
+                        .zip(&table.tags)
+                        .all(|(new, old)| sr.converged(old, new));
+                if !same {
+                    self.changed = true;
+                }
+                table.tags = fresh;
+            }
+        }
+    }
+
+    /// Merges derived rows (stored columns, without ids) and their tags
+    /// into relation `rel`: new tuples go to the store's rows to add, known
+    /// tuples whose tag changed to its rows to read again.
+    pub(crate) fn merge(
+        &mut self,
+        sr: &S,
+        rel: RelId,
+        store: &mut Store,
+        rows: &[u32],
+        tags: Vec<S::Tag>,
+    ) {
+        let events = Events {
+            base: &self.events.probabilities,
+            local: &[],
+        };
+        let (Some(table), Some(fresh)) = (self.tables.get_mut(rel), self.fresh.get_mut(rel)) else {
+            return;
+        };
+        let width = table.width;
+        let known = table.tags.len() as u32;
+        for (row, tag) in rows.chunks_exact(width.max(1)).zip(tags) {
+            if sr.is_zero(&tag) {
+                continue;
+            }
+            match table.ids.get(row).copied() {
+                None => {
+                    let id = table.tags.len() as u32;
+                    table.ids.insert(row.into(), id);
+                    table.rows.extend_from_slice(row);
+                    store.to_add.extend_from_slice(row);
+                    store.to_add.push(id);
+                    match fresh {
+                        Some(fresh) => {
+                            table.tags.push(sr.zero());
+                            fresh.push(tag);
+                        }
+                        None => table.tags.push(tag),
+                    }
+                }
+                Some(id) => {
+                    let naive = fresh.is_some();
+                    let slot = match fresh {
+                        Some(fresh) => fresh.get_mut(id as usize),
+                        None => table.tags.get_mut(id as usize),
+                    };
+                    let Some(slot) = slot else { continue };
+                    let sum = sr.add(slot, &tag, events);
+                    if !naive && id < known && !sr.converged(slot, &sum) {
+                        store.to_retag.extend_from_slice(row);
+                        store.to_retag.push(id);
+                    }
+                    *slot = sum;
+                }
+            }
+        }
+    }
+}

@@ -15,6 +15,7 @@
 mod workloads;
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
+use nesy::engine::SemiringKind;
 use nesy::{Limits, Program, Value};
 use std::time::Duration;
 
@@ -78,5 +79,40 @@ fn query(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, engine, query);
+fn tagged(c: &mut Criterion) {
+    // The same closure with probabilistic edges, under each semiring: the
+    // plain engine, tags carried through the same semi-naive evaluation.
+    let graph = workloads::random_graph(200, workloads::EDGES_PER_NODE, 42);
+    let mut text = String::from(workloads::TC);
+    for (i, &(a, b)) in graph.edges.iter().enumerate() {
+        let p = 0.5 + 0.05 * (i % 10) as f64;
+        text.push_str(&format!("{p} :: edge({a}, {b}).\n"));
+    }
+    let program = Program::from_source("tagged.nesy", &text).unwrap();
+    let program = program.engine();
+    let mut group = c.benchmark_group("tagged");
+    group
+        .sample_size(10)
+        .measurement_time(Duration::from_secs(5));
+    for (name, semiring) in [
+        ("bool", SemiringKind::Bool),
+        ("max-prob", SemiringKind::MaxProb),
+        ("top-k 3", SemiringKind::TopK(3)),
+    ] {
+        group.bench_function(BenchmarkId::new("tc/200", name), |b| {
+            b.iter(|| {
+                program
+                    .evaluate_tagged(semiring, &Limits::default())
+                    .unwrap()
+                    .relation("reach")
+                    .unwrap()
+                    .rows
+                    .len()
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, engine, query, tagged);
 criterion_main!(benches);

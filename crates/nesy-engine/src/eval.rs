@@ -8,6 +8,12 @@
 //! round adds nothing. The rules of a round run in parallel on rayon's pool,
 //! each scan split into chunks; workers intern the values they compute in a
 //! private table that is merged when the round ends.
+//!
+//! The evaluator is generic over a [`Semiring`]. With [`Plain`] it keeps no
+//! tags (every tag operation is a constant the compiler removes); with the
+//! others every row read multiplies the rule's tag, every row derived
+//! carries one, and a tuple whose tag changed is read again by the next
+//! round's delta plans, as a new tuple would be (`tagging.rs`).
 
 // Frames are indexed by variable numbers the compiler gave out, and rows by
 // the planner's column positions; both are invariants of compiled plans.

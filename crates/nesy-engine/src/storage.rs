@@ -384,8 +384,8 @@ pub(crate) struct Index {
     pub(crate) stable: Vec<Arc<Vec<u32>>>,
     pub(crate) recent: Vec<u32>,
     /// Tagged evaluation: rows of `stable` whose tag changed last round,
-    /// read again as part of the delta.
-    pub(crate) retagged: Vec<u32>,
+    /// read again as part of the delta (one run, or none).
+    pub(crate) retagged: Vec<Arc<Vec<u32>>>,
 }
 
 /// Which rows of an index a join reads.
@@ -402,23 +402,20 @@ pub(crate) enum Version {
 impl Index {
     /// The runs `version` covers.
     pub(crate) fn runs(&self, version: Version) -> impl Iterator<Item = &[u32]> {
-        let stable = match version {
-            Version::Delta => &[][..],
+        // The delta's runs are the retagged rows (tagged evaluation only;
+        // none otherwise), then the recent ones: the same shape as the
+        // stable runs then the recent ones, so the plain case pays nothing.
+        let runs = match version {
+            Version::Delta => &self.retagged[..],
             _ => &self.stable[..],
         };
         let recent = match version {
             Version::Old => None,
             _ => Some(&self.recent[..]),
         };
-        let retagged = match version {
-            Version::Delta => Some(&self.retagged[..]),
-            _ => None,
-        };
-        stable
-            .iter()
+        runs.iter()
             .map(|run| run.as_slice())
             .chain(recent)
-            .chain(retagged)
             .filter(|r| !r.is_empty())
     }
 
@@ -533,7 +530,7 @@ impl Store {
             for index in &mut self.indexes {
                 let mut rows = permute(&retag, width, &identity, &index.perm);
                 sort_dedup(&mut rows, width);
-                index.retagged = rows;
+                index.retagged = vec![Arc::new(rows)];
             }
         }
         if self.to_add.is_empty() {

@@ -671,10 +671,12 @@ pub(crate) fn aligned(rows: &[Vec<String>], indent: &str) -> String {
         let mut line = indent.to_string();
         for (c, cell) in row.iter().enumerate() {
             let width = widths.get(c).copied().unwrap_or(0);
-            if c + 1 == row.len() {
-                line.push_str(cell);
-            } else {
-                line.push_str(&format!("{cell:<width$}  "));
+            line.push_str(cell);
+            if c + 1 < row.len() {
+                // Padded by hand: `format!`'s width is limited to u16, and
+                // a cell (a stratum's relations) can be wider.
+                let pad = width.saturating_sub(cell.chars().count()) + 2;
+                line.extend(std::iter::repeat_n(' ', pad));
             }
         }
         out.push_str(line.trim_end());

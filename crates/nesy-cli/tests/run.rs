@@ -131,6 +131,36 @@ fn run_stats_reports_strata_and_rules_on_stderr() {
 }
 
 #[test]
+fn run_stats_prints_a_stratum_wider_than_a_format_width() {
+    // 3,000 mutually recursive relations: the stratum's relation list is
+    // wider than `format!` pads (u16), which once panicked.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("wide.nesy");
+    let n = 3000;
+    let mut text = String::from("relation_with_a_long_name_0(1).\n");
+    for i in 0..n {
+        text.push_str(&format!(
+            "relation_with_a_long_name_{}(X) :- relation_with_a_long_name_{i}(X).\n",
+            (i + 1) % n
+        ));
+    }
+    std::fs::write(&path, text).unwrap();
+    nesy()
+        .args([
+            "run",
+            path.to_str().unwrap(),
+            "--stats",
+            "-r",
+            "relation_with_a_long_name_7",
+        ])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("1"))
+        .stderr(predicate::str::contains("relation_with_a_long_name_2999"))
+        .stderr(predicate::str::contains("internal error").not());
+}
+
+#[test]
 fn run_unknown_relation_or_file_is_a_usage_error() {
     nesy()
         .args(["run", "rules/family.nesy", "-r", "nope"])

@@ -866,9 +866,22 @@ fn stats_table(stats: &Stats, evaluation: &Evaluation) -> String {
         "time".into(),
     ]];
     for (i, s) in stats.strata.iter().enumerate() {
+        // A large recursive component (a mined rule file) would make one
+        // line of every row: name a few, count the rest.
+        const SHOWN: usize = 6;
+        let mut relations = s
+            .relations
+            .iter()
+            .take(SHOWN)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join(", ");
+        if s.relations.len() > SHOWN {
+            relations.push_str(&format!(" and {} more", s.relations.len() - SHOWN));
+        }
         rows.push(vec![
             (i + 1).to_string(),
-            s.relations.join(", "),
+            relations,
             s.iterations.to_string(),
             s.tuples.to_string(),
             ms(s.time),

@@ -132,8 +132,9 @@ fn run_stats_reports_strata_and_rules_on_stderr() {
 
 #[test]
 fn run_stats_prints_a_stratum_wider_than_a_format_width() {
-    // 3,000 mutually recursive relations: the stratum's relation list is
-    // wider than `format!` pads (u16), which once panicked.
+    // 3,000 mutually recursive relations: listed whole, the stratum's
+    // relations were wider than `format!` pads (u16), which panicked; the
+    // table names six and counts the rest.
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("wide.nesy");
     let n = 3000;
@@ -156,7 +157,7 @@ fn run_stats_prints_a_stratum_wider_than_a_format_width() {
         .assert()
         .success()
         .stdout(predicate::str::contains("1"))
-        .stderr(predicate::str::contains("relation_with_a_long_name_2999"))
+        .stderr(predicate::str::contains("and 2994 more"))
         .stderr(predicate::str::contains("internal error").not());
 }
 

@@ -32,6 +32,7 @@ use crate::value::{Interner, PENDING, Scratch, Value};
 use nesy_lang::ast::{AggregateFn, BinOp, CmpOp};
 use petgraph::graph::DiGraph;
 use rayon::prelude::*;
+use rustc_hash::FxHashMap;
 use serde::Serialize;
 use std::cmp::Ordering;
 use std::sync::Mutex;
@@ -825,6 +826,9 @@ struct Worker<'a, S: Semiring> {
     out_tags: Vec<S::Tag>,
     /// Events first met by this worker.
     events: LocalEvents,
+    /// Tagged evaluation: rows of one or two columns already emitted, to
+    /// the index of their tag.
+    seen: FxHashMap<u64, usize>,
     /// The rule's index (for its weight and instances).
     rule: usize,
 }
@@ -857,6 +861,7 @@ impl<'a, S: Semiring> Worker<'a, S> {
             tagging,
             out_tags: Vec::new(),
             events: LocalEvents::default(),
+            seen: FxHashMap::default(),
             rule,
         }
     }
@@ -1297,6 +1302,7 @@ impl<'a, S: Semiring> Worker<'a, S> {
     }
 
     fn emit(&mut self, terminal: &'a [Expr], tag: &S::Tag) -> Result<(), Error> {
+        let mut row_tag = None;
         if self.tags_on() {
             let t = match self
                 .tagging
@@ -1311,7 +1317,7 @@ impl<'a, S: Semiring> Worker<'a, S> {
             if self.sr.is_zero(&t) {
                 return Ok(());
             }
-            self.out_tags.push(t);
+            row_tag = Some(t);
         }
         let mut values = [0u32; KEY_STACK];
         let n = terminal.len();
@@ -1329,6 +1335,28 @@ impl<'a, S: Semiring> Worker<'a, S> {
             Vec::new()
         };
         let row: &[u32] = if n > KEY_STACK { &heap } else { &values[..n] };
+        if let Some(t) = row_tag {
+            // A rule derives the same head many times: its tags are added
+            // here, so the round's merge sees each row once per task.
+            if row.len() <= 2 {
+                let key = row.iter().fold(0u64, |k, &v| (k << 32) | u64::from(v));
+                let next = self.out_tags.len();
+                match self.seen.entry(key) {
+                    std::collections::hash_map::Entry::Occupied(e) => {
+                        let i = *e.get();
+                        if let Some(old) = self.out_tags.get(i) {
+                            let sum = self.sr.add(old, &t, self.event_probabilities());
+                            self.out_tags[i] = sum;
+                        }
+                        return Ok(());
+                    }
+                    std::collections::hash_map::Entry::Vacant(e) => {
+                        e.insert(next);
+                    }
+                }
+            }
+            self.out_tags.push(t);
+        }
         let Some(out) = self.outs.last_mut() else {
             return Ok(());
         };

@@ -19,7 +19,7 @@ use rustc_hash::FxHashMap;
 pub(crate) struct TagTable<T> {
     pub(crate) tags: Vec<T>,
     /// Tuple (stored columns, without the id) to its id.
-    ids: FxHashMap<Box<[u32]>, u32>,
+    ids: TupleIds,
     /// Each tuple's stored columns, by id.
     pub(crate) rows: Vec<u32>,
     /// Stored columns per tuple.
@@ -30,9 +30,49 @@ impl<T> TagTable<T> {
     pub(crate) fn new(width: usize) -> Self {
         TagTable {
             tags: Vec::new(),
-            ids: FxHashMap::default(),
+            ids: if width <= 2 {
+                TupleIds::Narrow(FxHashMap::default())
+            } else {
+                TupleIds::Wide(FxHashMap::default())
+            },
             rows: Vec::new(),
             width,
+        }
+    }
+}
+
+/// Tuple ids by tuple: tuples of one or two columns (most relations) as
+/// one `u64` key, which hashes and compares without touching the heap.
+enum TupleIds {
+    Narrow(FxHashMap<u64, u32>),
+    Wide(FxHashMap<Box<[u32]>, u32>),
+}
+
+fn narrow_key(row: &[u32]) -> u64 {
+    row.iter().fold(0u64, |k, &v| (k << 32) | u64::from(v))
+}
+
+impl TupleIds {
+    /// The tuple's id, or `next` (then recorded as its id) if it is new.
+    fn get_or_insert(&mut self, row: &[u32], next: u32) -> (u32, bool) {
+        match self {
+            TupleIds::Narrow(map) => {
+                let entry = map.entry(narrow_key(row));
+                match entry {
+                    std::collections::hash_map::Entry::Occupied(e) => (*e.get(), false),
+                    std::collections::hash_map::Entry::Vacant(e) => {
+                        e.insert(next);
+                        (next, true)
+                    }
+                }
+            }
+            TupleIds::Wide(map) => match map.get(row) {
+                Some(&id) => (id, false),
+                None => {
+                    map.insert(row.into(), next);
+                    (next, true)
+                }
+            },
         }
     }
 }
@@ -229,10 +269,9 @@ impl<S: Semiring> Tagging<S> {
             if sr.is_zero(&tag) {
                 continue;
             }
-            match table.ids.get(row).copied() {
-                None => {
-                    let id = table.tags.len() as u32;
-                    table.ids.insert(row.into(), id);
+            let next = table.tags.len() as u32;
+            match table.ids.get_or_insert(row, next) {
+                (id, true) => {
                     table.rows.extend_from_slice(row);
                     store.to_add.extend_from_slice(row);
                     store.to_add.push(id);
@@ -244,7 +283,7 @@ impl<S: Semiring> Tagging<S> {
                         None => table.tags.push(tag),
                     }
                 }
-                Some(id) => {
+                (id, false) => {
                     let naive = fresh.is_some();
                     let slot = match fresh {
                         Some(fresh) => fresh.get_mut(id as usize),

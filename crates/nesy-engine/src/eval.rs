@@ -701,6 +701,9 @@ fn run_round<S: Semiring>(
     }
     let mut outputs = with_pending.into_inner().unwrap_or_else(|e| e.into_inner());
     outputs.sort_by_key(|o| o.task);
+    if let Some(tagging) = tagging.as_deref_mut() {
+        tagging.begin_round();
+    }
     for out in outputs {
         let ids: Vec<u32> = out
             .pending

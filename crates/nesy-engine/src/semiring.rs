@@ -225,6 +225,19 @@ impl Semiring for Proofs {
         if b.is_empty() {
             return a.clone();
         }
+        // Most additions re-derive what is known: proofs already kept, or
+        // (with k kept) proofs less likely than every kept one, which can
+        // be no subset of them either (a subset is at least as likely).
+        let worst = if a.len() >= self.k {
+            a.last().map(|p| proof_probability(p, events))
+        } else {
+            None
+        };
+        if b.iter()
+            .all(|p| a.contains(p) || worst.is_some_and(|w| proof_probability(p, events) < w))
+        {
+            return a.clone();
+        }
         let mut all = a.clone();
         all.extend(b.iter().cloned());
         self.normalize(all, events)

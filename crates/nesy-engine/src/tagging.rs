@@ -24,6 +24,9 @@ pub(crate) struct TagTable<T> {
     pub(crate) rows: Vec<u32>,
     /// Stored columns per tuple.
     pub(crate) width: usize,
+    /// Tuples stored before this round: only those can be retagged (a
+    /// tuple new this round is read by the next round's delta anyway).
+    stored: u32,
 }
 
 impl<T> TagTable<T> {
@@ -37,6 +40,7 @@ impl<T> TagTable<T> {
             },
             rows: Vec::new(),
             width,
+            stored: 0,
         }
     }
 }
@@ -214,6 +218,13 @@ impl<S: Semiring> Tagging<S> {
         }
     }
 
+    /// Starts a round: what is stored now is what it can retag.
+    pub(crate) fn begin_round(&mut self) {
+        for table in &mut self.tables {
+            table.stored = table.tags.len() as u32;
+        }
+    }
+
     /// Starts a naive round over `relations`: their tags are recomputed
     /// from `base` (the tags they had before the stratum).
     pub(crate) fn begin_naive(&mut self, base: &[(RelId, Vec<S::Tag>)], sr: &S) {
@@ -264,7 +275,7 @@ impl<S: Semiring> Tagging<S> {
             return;
         };
         let width = table.width;
-        let known = table.tags.len() as u32;
+        let known = table.stored;
         for (row, tag) in rows.chunks_exact(width.max(1)).zip(tags) {
             if sr.is_zero(&tag) {
                 continue;

@@ -1347,9 +1347,14 @@ impl<'a, S: Semiring> Worker<'a, S> {
                 match self.seen.entry(key) {
                     std::collections::hash_map::Entry::Occupied(e) => {
                         let i = *e.get();
-                        if let Some(old) = self.out_tags.get(i) {
-                            let sum = self.sr.add(old, &t, self.event_probabilities());
-                            self.out_tags[i] = sum;
+                        let events = Events {
+                            base: self
+                                .tagging
+                                .map_or(&[][..], |t| t.events.probabilities.as_slice()),
+                            local: &self.events.probabilities,
+                        };
+                        if let Some(old) = self.out_tags.get_mut(i) {
+                            self.sr.add_to(old, &t, events);
                         }
                         return Ok(());
                     }

@@ -59,6 +59,13 @@ pub(crate) trait Semiring: Sync {
     fn converged(&self, old: &Self::Tag, new: &Self::Tag) -> bool {
         old == new
     }
+    /// `a += b`; whether that changed `a` (beyond convergence).
+    fn add_to(&self, a: &mut Self::Tag, b: &Self::Tag, events: Events) -> bool {
+        let sum = self.add(a, b, events);
+        let changed = !self.converged(a, &sum);
+        *a = sum;
+        changed
+    }
     /// Renames the events a tag mentions.
     fn rename(&self, _: &mut Self::Tag, _: &dyn Fn(u32) -> u32, _: Events) {}
     /// The proofs a tag holds, if it holds proofs.
@@ -222,8 +229,13 @@ impl Semiring for Proofs {
         vec![vec![id << 1]]
     }
     fn add(&self, a: &Vec<Proof>, b: &Vec<Proof>, events: Events) -> Vec<Proof> {
+        let mut sum = a.clone();
+        self.add_to(&mut sum, b, events);
+        sum
+    }
+    fn add_to(&self, a: &mut Vec<Proof>, b: &Vec<Proof>, events: Events) -> bool {
         if b.is_empty() {
-            return a.clone();
+            return false;
         }
         // Most additions re-derive what is known: proofs already kept, or
         // (with k kept) proofs less likely than every kept one, which can
@@ -236,11 +248,15 @@ impl Semiring for Proofs {
         if b.iter()
             .all(|p| a.contains(p) || worst.is_some_and(|w| proof_probability(p, events) < w))
         {
-            return a.clone();
+            return false;
         }
-        let mut all = a.clone();
-        all.extend(b.iter().cloned());
-        self.normalize(all, events)
+        // Kept proofs are only ever dropped for new ones, so the sum
+        // changed exactly when a new proof made it in.
+        let fresh: Vec<&Proof> = b.iter().filter(|p| !a.contains(p)).collect();
+        let mut all = std::mem::take(a);
+        all.extend(fresh.iter().map(|p| (*p).clone()));
+        *a = self.normalize(all, events);
+        a.iter().any(|p| fresh.contains(&p))
     }
     fn mul(&self, a: &Vec<Proof>, b: &Vec<Proof>, events: Events) -> Vec<Proof> {
         // The common case in a rule body: a certain premise.

@@ -301,12 +301,11 @@ impl<S: Semiring> Tagging<S> {
                         None => table.tags.get_mut(id as usize),
                     };
                     let Some(slot) = slot else { continue };
-                    let sum = sr.add(slot, &tag, events);
-                    if !naive && id < known && !sr.converged(slot, &sum) {
+                    let changed = sr.add_to(slot, &tag, events);
+                    if !naive && id < known && changed {
                         store.to_retag.extend_from_slice(row);
                         store.to_retag.push(id);
                     }
-                    *slot = sum;
                 }
             }
         }

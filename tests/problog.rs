@@ -151,7 +151,7 @@ fn small_k_keeps_the_most_likely_proofs() {
         .evaluate_tagged(SemiringKind::Bool, &Limits::default())
         .unwrap();
     assert_eq!(plain.probability("path", &d), Some(1.0));
-    // bool over the ground program agrees with plain evaluation, negation
+    // bool through the tagged API agrees with plain evaluation, negation
     // included: every fact holds, so `dry :- not wet.` does not.
     let family = Program::from_files(&["rules/probabilistic.nesy"]).unwrap();
     let tagged = family

@@ -215,6 +215,32 @@ fn runaway_recursion_stops_at_the_time_limit() {
 }
 
 #[test]
+fn proof_sets_that_explode_stop_at_the_time_limit() {
+    // Every path of a complete graph is a proof: `why` keeps up to 1000
+    // per tuple, far more work than a second allows.
+    let mut text =
+        String::from("path(X, Y) :- edge(X, Y).\npath(X, Z) :- path(X, Y), edge(Y, Z).\n");
+    for a in 0..12 {
+        for b in 0..12 {
+            if a != b {
+                text.push_str(&format!("0.5 :: edge(n{a}, n{b}).\n"));
+            }
+        }
+    }
+    let (_dir, path) = temp_rules(&text);
+    let started = std::time::Instant::now();
+    nesy()
+        .arg("run")
+        .arg(&path)
+        .args(["--semiring", "why", "--timeout", "1s"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("time limit of 1.0 s reached"));
+    // Stopped near the limit, not at the end of the work.
+    assert!(started.elapsed() < std::time::Duration::from_secs(20));
+}
+
+#[test]
 fn integer_overflow_and_division_by_zero_are_errors_naming_the_rule() {
     let (_dir, path) = temp_rules("n(1).\nn(Y) :- n(X), Y = X * 2.\n");
     nesy()

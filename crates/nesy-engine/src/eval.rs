@@ -705,6 +705,10 @@ fn run_round<S: Semiring>(
         tagging.begin_round();
     }
     for out in outputs {
+        // Merging tags (sets of proofs) can take a while: keep to the clock.
+        if !S::PLAIN {
+            ctx.check_time()?;
+        }
         let ids: Vec<u32> = out
             .pending
             .into_iter()
@@ -1103,7 +1107,9 @@ impl<'a, S: Semiring> Worker<'a, S> {
                         // (a filter rejecting a cross product): check the
                         // clock here too, not only when rows are emitted.
                         self.steps = self.steps.wrapping_add(1);
-                        if self.steps & 0xF_FFFF == 0 {
+                        // A tagged row costs a tag product: look sooner.
+                        let mask = if S::PLAIN { 0xF_FFFF } else { 0x3FF };
+                        if self.steps & mask == 0 {
                             self.check_stop()?;
                         }
                         for &(c, v) in binds {
@@ -1356,7 +1362,7 @@ impl<'a, S: Semiring> Worker<'a, S> {
                         if let Some(old) = self.out_tags.get_mut(i) {
                             self.sr.add_to(old, &t, events);
                         }
-                        return Ok(());
+                        return self.count_emission();
                     }
                     std::collections::hash_map::Entry::Vacant(e) => {
                         e.insert(next);
@@ -1373,8 +1379,14 @@ impl<'a, S: Semiring> Worker<'a, S> {
         } else {
             out.extend_from_slice(row);
         }
+        self.count_emission()
+    }
+
+    /// Checks the clock and the tuple limit now and then as rows come.
+    fn count_emission(&mut self) -> Result<(), Error> {
         self.emitted += 1;
-        if self.emitted.is_multiple_of(4096) {
+        let every = if S::PLAIN { 4096 } else { 64 };
+        if self.emitted.is_multiple_of(every) {
             self.check_stop()?;
             if let (Some(limit), Some(out)) = (self.ctx.limits.max_tuples, self.outs.first())
                 && out.len() / self.head > limit

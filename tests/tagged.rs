@@ -255,3 +255,42 @@ fn a_weighted_rule_instance_is_one_event_however_often_it_is_derived() {
     assert!((p("a", "b") - 0.5625).abs() < 1e-12, "{}", p("a", "b"));
     assert!((p("a", "c") - 0.140625).abs() < 1e-12, "{}", p("a", "c"));
 }
+
+#[test]
+fn aggregates_count_every_tuple_that_can_hold_and_are_certain() {
+    // The count is over the tuples that can hold (a, b, c), and certain; a
+    // rule joining it with a probabilistic fact carries only that fact's
+    // probability. Inside the aggregate `not gone(X)` fails only for a
+    // certain `gone`: b (0.5) still counts, c (certain) does not.
+    let program = Program::from_source(
+        "agg.nesy",
+        "0.5 :: item(a). 0.7 :: item(b). item(c).
+         0.5 :: gone(b). gone(c).
+         n(N) :- N = count { X : item(X) }.
+         kept(N) :- N = count { X : item(X), not gone(X) }.
+         0.4 :: open.
+         report(N) :- n(N), open.",
+    )
+    .unwrap();
+    for semiring in [
+        SemiringKind::MaxProb,
+        SemiringKind::AddMult,
+        SemiringKind::TopK(10),
+    ] {
+        let (tagged, _) = program
+            .evaluate_tagged(semiring, &Limits::default())
+            .unwrap();
+        assert_eq!(
+            tagged.probability("n", &[Value::Int(3)]),
+            Some(1.0),
+            "{semiring:?}"
+        );
+        assert_eq!(
+            tagged.probability("kept", &[Value::Int(2)]),
+            Some(1.0),
+            "{semiring:?}"
+        );
+        let p = tagged.probability("report", &[Value::Int(3)]).unwrap();
+        assert!((p - 0.4).abs() < 1e-12, "{semiring:?}: {p}");
+    }
+}

@@ -220,7 +220,10 @@ impl EngineBuilder {
             texts.insert(0, ("<engine>".to_string(), generated));
         }
         let program = Program::from_files_and_texts(&files, &texts)?;
-        let prepared = program.engine().prepare(&self.limits)?;
+        let prepared = program
+            .engine()
+            .prepare(&self.limits)?
+            .with_semiring(self.semiring.unwrap_or(SemiringKind::Bool), &self.limits)?;
         let mut decls = HashMap::new();
         let mut info = EngineInfo {
             sources: files
@@ -428,24 +431,31 @@ impl Engine {
         }
         let facts = self.facts(input)?;
         let start = Instant::now();
-        let evaluation = self
-            .inner
-            .prepared
-            .evaluate_with(&facts, &self.inner.limits)?;
-        let relation = evaluation
-            .relation(decision)
-            .ok_or_else(|| Error::Request(format!("unknown decision relation `{decision}`")))?;
-        let rows: Vec<Vec<Value>> = relation.to_vecs();
-        let probabilities: Vec<f64> =
-            if self.inner.semiring == SemiringKind::Bool || rows.is_empty() {
-                vec![1.0; rows.len()]
+        let unknown = || Error::Request(format!("unknown decision relation `{decision}`"));
+        // Under a semiring the results are the tuples that hold with a
+        // non-zero probability (as `nesy run --semiring` lists them): the
+        // tagged evaluation alone answers.
+        let (rows, probabilities): (Vec<Vec<Value>>, Vec<f64>) =
+            if self.inner.semiring == SemiringKind::Bool {
+                let evaluation = self
+                    .inner
+                    .prepared
+                    .evaluate_with(&facts, &self.inner.limits)?;
+                let rows = evaluation.relation(decision).ok_or_else(unknown)?.to_vecs();
+                let ones = vec![1.0; rows.len()];
+                (rows, ones)
             } else {
-                let (tagged, _) = self
-                    .with_input(&facts)?
-                    .evaluate_tagged(self.inner.semiring, &self.inner.limits)?;
-                rows.iter()
-                    .map(|r| tagged.probability(decision, r).unwrap_or(1.0))
-                    .collect()
+                let tagged = self
+                    .inner
+                    .prepared
+                    .evaluate_tagged_with(&facts, &self.inner.limits)?;
+                tagged
+                    .relation(decision)
+                    .ok_or_else(unknown)?
+                    .rows
+                    .into_iter()
+                    .map(|r| (r.tuple, r.probability))
+                    .unzip()
             };
         let eval_us = start.elapsed().as_micros() as u64;
         let mut results: Vec<DecisionResult> = rows

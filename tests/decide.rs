@@ -185,6 +185,51 @@ fn probabilities_come_from_the_semiring() {
 }
 
 #[test]
+fn under_a_semiring_a_decision_is_tagged_with_its_input() {
+    // `dry` holds only in the worlds where `wet` does not: plain evaluation
+    // (every fact true) never derives it, a semiring gives it its chance.
+    let rules = "@decl day(d: symbol).
+        0.3 :: rain. 0.5 :: sprinkler.
+        0.8 :: wet(D) :- day(D), rain.
+        0.6 :: wet(D) :- day(D), sprinkler.
+        dry(D) :- day(D), not wet(D).";
+    let input: Input = serde_json::from_str(r#"{"day": [["mon"], ["tue"]]}"#).unwrap();
+    for (semiring, wet, dry) in [
+        // max-prob: the best proof of wet, 0.5 * 0.6; not wet = 1 - 0.3.
+        (SemiringKind::MaxProb, 0.3, Some(0.7)),
+        // exact (ProbLog): 1 - (1 - 0.24)(1 - 0.3) = 0.468.
+        (SemiringKind::TopK(100), 0.468, Some(0.532)),
+        (SemiringKind::Bool, 1.0, None),
+    ] {
+        let engine = Engine::builder()
+            .rules_text("weather.nesy", rules)
+            .semiring(semiring)
+            .build()
+            .unwrap();
+        let d = engine.decide("wet", &input, false).unwrap();
+        assert_eq!(d.results.len(), 2, "{semiring:?}");
+        for r in &d.results {
+            assert!(
+                (r.probability - wet).abs() < 1e-12,
+                "{semiring:?}: {}",
+                r.probability
+            );
+        }
+        let d = engine.decide("dry", &input, false).unwrap();
+        match dry {
+            Some(p) => {
+                assert_eq!(d.results.len(), 2, "{semiring:?}");
+                assert!((d.results[0].probability - p).abs() < 1e-12, "{semiring:?}");
+            }
+            None => assert!(!d.holds),
+        }
+        // Nothing of one request stays for the next.
+        let none = engine.decide("wet", &Input::default(), false).unwrap();
+        assert!(!none.holds, "{semiring:?}");
+    }
+}
+
+#[test]
 fn bad_requests_are_clear_errors() {
     let engine = credit();
     let err = |json: &str| {

@@ -294,3 +294,67 @@ fn aggregates_count_every_tuple_that_can_hold_and_are_certain() {
         assert!((p - 0.4).abs() < 1e-12, "{semiring:?}: {p}");
     }
 }
+
+/// The program of the prepared tests: `link` is the request's input.
+fn prepared_program(edges: &[(usize, usize, f64)], links: &[(usize, usize)]) -> String {
+    let mut text = String::from("@decl link(a: symbol, b: symbol).\n");
+    for n in 0..NODES {
+        text.push_str(&format!("node(n{n}).\n"));
+    }
+    for (a, b, p) in edges {
+        text.push_str(&format!("{p} :: edge(n{a}, n{b}).\n"));
+    }
+    for (a, b) in links {
+        text.push_str(&format!("link(n{a}, n{b}).\n"));
+    }
+    text.push_str(
+        "edge(X, Y) :- link(X, Y).\n\
+         path(X, Y) :- edge(X, Y).\n\
+         path(X, Z) :- path(X, Y), edge(Y, Z).\n\
+         cut(X, Y) :- node(X), node(Y), not path(X, Y).\n\
+         0.5 :: lucky(X) :- node(X).\n\
+         good(X, Y) :- path(X, Y), lucky(Y).\n",
+    );
+    text
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(24))]
+
+    #[test]
+    fn a_prepared_request_is_tagged_as_the_whole_program_with_its_input(
+        edges in graphs(false),
+        links in prop::collection::vec((0..NODES, 0..NODES), 0..3),
+    ) {
+        let base = Program::from_source("p.nesy", &prepared_program(&edges, &[])).unwrap();
+        let whole = Program::from_source("p.nesy", &prepared_program(&edges, &links)).unwrap();
+        let input: Vec<(String, Vec<Value>)> = links
+            .iter()
+            .map(|&(a, b)| ("link".to_string(), vec![node(a), node(b)]))
+            .collect();
+        for semiring in [SemiringKind::MaxProb, SemiringKind::AddMult, SemiringKind::TopK(10_000)] {
+            let prepared = base
+                .engine()
+                .prepare(&Limits::default())
+                .unwrap()
+                .with_semiring(semiring, &Limits::default())
+                .unwrap();
+            let request = prepared.evaluate_tagged_with(&input, &Limits::default()).unwrap();
+            let (expected, _) = whole.evaluate_tagged(semiring, &Limits::default()).unwrap();
+            for relation in ["path", "cut", "good", "lucky"] {
+                let got = request.relation(relation).unwrap().rows;
+                let want = expected.relation(relation).unwrap().rows;
+                prop_assert_eq!(got.len(), want.len(), "{} {:?}", relation, semiring);
+                for (g, w) in got.iter().zip(&want) {
+                    prop_assert_eq!(&g.tuple, &w.tuple);
+                    prop_assert!((g.probability - w.probability).abs() < 1e-9,
+                        "{}{:?} {:?}: {} vs {}", relation, g.tuple, semiring, g.probability, w.probability);
+                }
+            }
+            // The base is untouched by a request.
+            let again = prepared.evaluate_tagged_with(&[], &Limits::default()).unwrap();
+            let (plain, _) = base.evaluate_tagged(semiring, &Limits::default()).unwrap();
+            prop_assert_eq!(again.relation("path").unwrap(), plain.relation("path").unwrap());
+        }
+    }
+}

@@ -956,11 +956,14 @@ impl<'a, S: Semiring> Worker<'a, S> {
             .iter()
             .map(|&v| self.scratch.value(self.frame[v]).clone())
             .collect();
-        let rule = self.rule;
+        let rule = self
+            .tagging
+            .and_then(|t| t.rule_ids.get(self.rule).copied())
+            .unwrap_or(self.rule);
         let location = self.location;
         let names: Vec<String> = self
             .tagging
-            .and_then(|t| t.var_names.get(rule))
+            .and_then(|t| t.var_names.get(self.rule))
             .map(|names| {
                 vars.iter()
                     .map(|&v| names.get(v).cloned().unwrap_or_default())

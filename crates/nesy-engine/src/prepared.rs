@@ -26,6 +26,7 @@ use crate::Error;
 use crate::eval::{self, Limits};
 use crate::ir::{RelationInfo, Rule};
 use crate::program::Program;
+use crate::provenance::{SemiringKind, TaggedBase, TaggedEvaluation};
 use crate::result::Evaluation;
 use crate::split;
 use crate::value::{Interner, Value};
@@ -38,6 +39,8 @@ pub struct Prepared {
     rules: Vec<Rule>,
     base: Evaluation,
     interner: Arc<Interner>,
+    /// The base evaluation under a semiring, if one was asked for.
+    tagged: Option<TaggedBase>,
 }
 
 impl Program {
@@ -52,7 +55,40 @@ impl Program {
             relations,
             rules,
             base,
+            tagged: None,
         })
+    }
+}
+
+/// The relations derived again when facts of `inputs` are added: the
+/// inputs and everything that depends on them, through `rules`.
+fn dirty_relations(n: usize, rules: &[Rule], inputs: &[usize]) -> Vec<bool> {
+    let mut dirty = vec![false; n];
+    for &r in inputs {
+        if let Some(d) = dirty.get_mut(r) {
+            *d = true;
+        }
+    }
+    loop {
+        let mut changed = false;
+        for rule in rules {
+            if dirty.get(rule.head).copied().unwrap_or(true) {
+                continue;
+            }
+            if rule
+                .dependencies()
+                .iter()
+                .any(|(r, _)| dirty.get(*r).copied().unwrap_or(false))
+            {
+                if let Some(d) = dirty.get_mut(rule.head) {
+                    *d = true;
+                }
+                changed = true;
+            }
+        }
+        if !changed {
+            return dirty;
+        }
     }
 }
 
@@ -79,33 +115,97 @@ impl Prepared {
     /// Ids of the relations derived again when facts of `inputs` are added:
     /// the inputs and everything that depends on them.
     fn dirty(&self, inputs: &[usize]) -> Vec<bool> {
-        let mut dirty = vec![false; self.relations.len()];
-        for &r in inputs {
-            if let Some(d) = dirty.get_mut(r) {
-                *d = true;
+        dirty_relations(self.relations.len(), &self.rules, inputs)
+    }
+
+    /// Also evaluates the base under `semiring`, for
+    /// [`Prepared::evaluate_tagged_with`] (`bool` keeps no tags).
+    ///
+    /// ```
+    /// use nesy_engine::{Limits, Program, SemiringKind, Value};
+    /// let checked = nesy_lang::check_source("r.nesy", "
+    ///     @decl applicant(id: symbol).
+    ///     0.9 :: verified(a1).
+    ///     0.5 :: busy.
+    ///     approve(A) :- applicant(A), verified(A), not busy.
+    /// ");
+    /// let mut program = Program::new();
+    /// program.add_source(&checked.source, &checked.program)?;
+    /// let prepared = program
+    ///     .prepare(&Limits::default())?
+    ///     .with_semiring(SemiringKind::MaxProb, &Limits::default())?;
+    /// let input = [("applicant".to_string(), vec![Value::symbol("a1")])];
+    /// let tagged = prepared.evaluate_tagged_with(&input, &Limits::default())?;
+    /// let p = tagged.probability("approve", &[Value::symbol("a1")]).unwrap();
+    /// assert!((p - 0.9 * 0.5).abs() < 1e-12);
+    /// # Ok::<(), nesy_engine::Error>(())
+    /// ```
+    pub fn with_semiring(mut self, semiring: SemiringKind, limits: &Limits) -> Result<Self, Error> {
+        self.tagged = self.program.prepare_tagged(semiring, limits)?;
+        Ok(self)
+    }
+
+    /// The semiring requests are tagged in.
+    pub fn semiring(&self) -> SemiringKind {
+        self.tagged
+            .as_ref()
+            .map_or(SemiringKind::Bool, |t| t.evaluation.semiring())
+    }
+
+    /// [`Prepared::evaluate_with`] under the semiring of
+    /// [`Prepared::with_semiring`]: every tuple with its probability. Only
+    /// the relations that depend on the input are derived (and tagged)
+    /// again; the others keep the base evaluation's tuples and tags.
+    /// Without a semiring, every tuple of the plain evaluation has
+    /// probability 1.
+    pub fn evaluate_tagged_with(
+        &self,
+        input: &[(String, Vec<Value>)],
+        limits: &Limits,
+    ) -> Result<TaggedEvaluation, Error> {
+        let Some(tagged) = &self.tagged else {
+            return Ok(TaggedEvaluation::certain(
+                self.evaluate_with(input, limits)?,
+            ));
+        };
+        let mut interner = Interner::layered(Arc::clone(&tagged.interner));
+        let (extra, inputs) = self.input_rows(input, &mut interner)?;
+        let dirty = dirty_relations(self.program.relations.len(), &self.program.rules, &inputs);
+        tagged.request(&self.program, &dirty, &extra, interner, limits)
+    }
+
+    /// The input facts as rows per relation, and the relations they go to.
+    fn input_rows(
+        &self,
+        input: &[(String, Vec<Value>)],
+        interner: &mut Interner,
+    ) -> Result<(Vec<Vec<u32>>, Vec<usize>), Error> {
+        let mut extra: Vec<Vec<u32>> = vec![Vec::new(); self.relations.len()];
+        let mut inputs = Vec::new();
+        for (name, values) in input {
+            let Some(rel) = self.program.names.lookup(name) else {
+                return Err(Error::UnknownRelation(name.clone()));
+            };
+            let arity = self.relations.get(rel).map_or(0, |r| r.arity);
+            if arity != usize::MAX && arity != values.len() {
+                return Err(Error::Arity {
+                    relation: name.clone(),
+                    expected: arity,
+                    found: values.len(),
+                    location: None,
+                });
             }
-        }
-        loop {
-            let mut changed = false;
-            for rule in &self.rules {
-                if dirty.get(rule.head).copied().unwrap_or(true) {
-                    continue;
+            let row: Vec<u32> = values.iter().map(|v| interner.intern(v.clone())).collect();
+            if let Some(rows) = extra.get_mut(rel) {
+                if row.is_empty() {
+                    rows.push(0);
+                } else {
+                    rows.extend(row);
                 }
-                if rule
-                    .dependencies()
-                    .iter()
-                    .any(|(r, _)| dirty.get(*r).copied().unwrap_or(false))
-                {
-                    if let Some(d) = dirty.get_mut(rule.head) {
-                        *d = true;
-                    }
-                    changed = true;
-                }
             }
-            if !changed {
-                return dirty;
-            }
+            inputs.push(rel);
         }
+        Ok((extra, inputs))
     }
 
     /// The names of the relations an input to `relations` makes derive
@@ -136,31 +236,7 @@ impl Prepared {
         limits: &Limits,
     ) -> Result<Evaluation, Error> {
         let mut interner = Interner::layered(Arc::clone(&self.interner));
-        let mut extra: Vec<Vec<u32>> = vec![Vec::new(); self.relations.len()];
-        let mut inputs = Vec::new();
-        for (name, values) in input {
-            let Some(rel) = self.program.names.lookup(name) else {
-                return Err(Error::UnknownRelation(name.clone()));
-            };
-            let arity = self.relations.get(rel).map_or(0, |r| r.arity);
-            if arity != usize::MAX && arity != values.len() {
-                return Err(Error::Arity {
-                    relation: name.clone(),
-                    expected: arity,
-                    found: values.len(),
-                    location: None,
-                });
-            }
-            let row: Vec<u32> = values.iter().map(|v| interner.intern(v.clone())).collect();
-            if let Some(rows) = extra.get_mut(rel) {
-                if row.is_empty() {
-                    rows.push(0);
-                } else {
-                    rows.extend(row);
-                }
-            }
-            inputs.push(rel);
-        }
+        let (extra, inputs) = self.input_rows(input, &mut interner)?;
         let dirty = self.dirty(&inputs);
         let is_dirty = |r: usize| dirty.get(r).copied().unwrap_or(false);
         // Dirty relations start from the program's facts plus the input;

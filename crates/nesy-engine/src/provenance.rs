@@ -45,10 +45,11 @@ use crate::program::Program;
 use crate::result::Evaluation;
 use crate::semiring::{AddMult, Events, MaxProb, Proof, Proofs, Semiring, proof_probability};
 use crate::storage::Store;
-use crate::tagging::{EventKey, EventTable, Tagging};
+use crate::tagging::{EventKey, EventTable, RuleTags, TagTable, Tagging};
 use crate::value::{Interner, Value};
 use rustc_hash::FxHashMap;
 use serde::Serialize;
+use std::any::Any;
 use std::str::FromStr;
 use std::sync::Arc;
 
@@ -99,14 +100,23 @@ const WHY_LIMIT: usize = 1000;
 pub struct TaggedEvaluation {
     /// Every tuple that can hold (the support), as plain relations.
     pub support: Evaluation,
-    probabilities: FxHashMap<(RelId, Vec<u32>), f64>,
-    /// Proofs per tuple, as sets of base facts (for `top-k` and `why`).
-    proofs: FxHashMap<(RelId, Vec<u32>), Vec<Proof>>,
+    /// Per relation, its tuples' probabilities and proofs (shared with a
+    /// prepared base evaluation for the relations a request leaves alone).
+    tags: Vec<Arc<RelationTags>>,
     /// What each event is: a base fact, a rule instance, or a negation.
     pub(crate) event_names: Vec<String>,
     /// Each event's probability.
     events: Vec<f64>,
     semiring: SemiringKind,
+}
+
+/// One relation's tuples (ids of the support's interner; none for a
+/// relation of no columns) with their probabilities and kept proofs.
+#[derive(Default)]
+pub(crate) struct RelationTags {
+    probabilities: FxHashMap<Vec<u32>, f64>,
+    /// For `top-k` and `why`: proofs as sets of base facts.
+    proofs: FxHashMap<Vec<u32>, Vec<Proof>>,
 }
 
 /// A relation's tuples with their probabilities.
@@ -138,7 +148,7 @@ impl TaggedEvaluation {
         for row in relation.rows() {
             let ids: Option<Vec<u32>> = row.iter().map(|v| self.support.interner.get(v)).collect();
             let p = ids
-                .and_then(|ids| self.probabilities.get(&(rel, ids)).copied())
+                .and_then(|ids| self.stored_probability(rel, &ids))
                 .unwrap_or(0.0);
             if p > 0.0 {
                 rows.push(TaggedRow {
@@ -159,7 +169,7 @@ impl TaggedEvaluation {
         let rel = self.support.relation_id(relation)?;
         let ids: Option<Vec<u32>> = tuple.iter().map(|v| self.support.interner.get(v)).collect();
         Some(
-            ids.and_then(|ids| self.probabilities.get(&(rel, ids)).copied())
+            ids.and_then(|ids| self.stored_probability(rel, &ids))
                 .unwrap_or(0.0),
         )
     }
@@ -177,8 +187,9 @@ impl TaggedEvaluation {
         else {
             return Vec::new();
         };
-        self.proofs
-            .get(&(rel, ids))
+        self.tags
+            .get(rel)
+            .and_then(|t| t.proofs.get(&ids))
             .map(|ps| {
                 ps.iter()
                     .map(|p| {
@@ -206,8 +217,10 @@ impl TaggedEvaluation {
             .iter()
             .map(|v| self.support.interner.get(v))
             .collect::<Option<_>>()?;
-        self.proofs
-            .get(&(rel, ids))?
+        self.tags
+            .get(rel)?
+            .proofs
+            .get(&ids)?
             .iter()
             .map(|p| proof_probability(p, self.event_view()))
             .max_by(f64::total_cmp)
@@ -216,6 +229,10 @@ impl TaggedEvaluation {
     /// The semiring used.
     pub fn semiring(&self) -> SemiringKind {
         self.semiring
+    }
+
+    fn stored_probability(&self, rel: RelId, ids: &[u32]) -> Option<f64> {
+        self.tags.get(rel)?.probabilities.get(ids).copied()
     }
 
     fn event_view(&self) -> Events<'_> {
@@ -237,44 +254,53 @@ impl Program {
     ) -> Result<TaggedEvaluation, Error> {
         match semiring {
             SemiringKind::Bool => self.evaluate_plain_tagged(limits),
-            SemiringKind::MaxProb => self.evaluate_with(&MaxProb, semiring, limits),
-            SemiringKind::AddMult => self.evaluate_with(&AddMult, semiring, limits),
-            SemiringKind::TopK(k) => self.evaluate_with(&Proofs { k: k.max(1) }, semiring, limits),
-            SemiringKind::Why => self.evaluate_with(&Proofs { k: WHY_LIMIT }, semiring, limits),
+            SemiringKind::MaxProb => Ok(self.tagged_base(&MaxProb, semiring, limits)?.evaluation),
+            SemiringKind::AddMult => Ok(self.tagged_base(&AddMult, semiring, limits)?.evaluation),
+            SemiringKind::TopK(k) => Ok(self
+                .tagged_base(&Proofs { k: k.max(1) }, semiring, limits)?
+                .evaluation),
+            SemiringKind::Why => Ok(self
+                .tagged_base(&Proofs { k: WHY_LIMIT }, semiring, limits)?
+                .evaluation),
         }
     }
 
     fn evaluate_plain_tagged(&self, limits: &Limits) -> Result<TaggedEvaluation, Error> {
-        let support = self.evaluate(limits)?;
-        let mut probabilities = FxHashMap::default();
+        Ok(TaggedEvaluation::certain(self.evaluate(limits)?))
+    }
+}
+
+impl TaggedEvaluation {
+    /// A plain evaluation as tagged: every tuple has probability 1.
+    pub(crate) fn certain(support: Evaluation) -> TaggedEvaluation {
+        let mut tags = Vec::with_capacity(support.stores.len());
         for (rel, store) in support.stores.iter().enumerate() {
             let arity = support.relations.get(rel).map_or(0, |r| r.arity);
+            let mut relation = RelationTags::default();
             for row in store.rows().chunks_exact(store.width) {
                 let key = if arity == 0 { Vec::new() } else { row.to_vec() };
-                probabilities.insert((rel, key), 1.0);
+                relation.probabilities.insert(key, 1.0);
             }
+            tags.push(Arc::new(relation));
         }
-        Ok(TaggedEvaluation {
+        TaggedEvaluation {
             support,
-            probabilities,
-            proofs: FxHashMap::default(),
+            tags,
             event_names: Vec::new(),
             events: Vec::new(),
             semiring: SemiringKind::Bool,
-        })
+        }
     }
+}
 
-    fn evaluate_with<S: Semiring>(
-        &self,
-        sr: &S,
-        kind: SemiringKind,
-        limits: &Limits,
-    ) -> Result<TaggedEvaluation, Error> {
-        // Each `_` of a positive atom becomes a variable, so that a binding
-        // of the body names one ground instance of the rule.
+impl Program {
+    /// The rules as tagged evaluation runs them: each `_` of a positive atom
+    /// becomes a variable, so that a binding of the body names one ground
+    /// instance of the rule.
+    fn tagged_rules(&self) -> (Vec<Rule>, RuleTags) {
         let mut rules = self.rules.clone();
-        let mut instance_vars = Vec::with_capacity(rules.len());
-        for rule in &mut rules {
+        let mut tags = RuleTags::default();
+        for (index, rule) in rules.iter_mut().enumerate() {
             let mut var_names = std::mem::take(&mut rule.var_names);
             for lit in &mut rule.body {
                 if let Lit::Atom { args, .. } = lit {
@@ -285,15 +311,32 @@ impl Program {
             let mut vars: Vec<Var> = rule.body.iter().flat_map(Lit::outer_vars).collect();
             vars.sort_unstable();
             vars.dedup();
-            instance_vars.push(vars);
+            tags.instance_vars.push(vars);
+            tags.var_names.push(rule.var_names.clone());
+            tags.weights
+                .push(self.rule_weights.get(index).copied().flatten());
+            tags.rule_ids.push(index);
         }
-        let var_names: Vec<Vec<String>> = rules.iter().map(|r| r.var_names.clone()).collect();
-        let arities: Vec<usize> = self
-            .relations
-            .iter()
-            .map(|r| if r.arity == usize::MAX { 0 } else { r.arity })
-            .collect();
-        let mut stores: Vec<Store> = arities.iter().map(|&a| Store::tagged(a)).collect();
+        (rules, tags)
+    }
+
+    fn columns(&self, rel: RelId) -> usize {
+        self.relations
+            .get(rel)
+            .map_or(0, |r| if r.arity == usize::MAX { 0 } else { r.arity })
+    }
+
+    /// Evaluates the whole program under `sr`, keeping what a request on
+    /// top of it needs.
+    fn tagged_base<S: Semiring + 'static>(
+        &self,
+        sr: &S,
+        kind: SemiringKind,
+        limits: &Limits,
+    ) -> Result<TaggedBase, Error> {
+        let (rules, rule_tags) = self.tagged_rules();
+        let n = self.relations.len();
+        let mut stores: Vec<Store> = (0..n).map(|r| Store::tagged(self.columns(r))).collect();
         let mut events = EventTable::default();
         for (i, (rel, row, p)) in self.probabilistic_facts.iter().enumerate() {
             let values: Vec<Value> = row
@@ -302,13 +345,11 @@ impl Program {
                 .collect();
             events.add(EventKey::Fact(i), *p, self.fact_text(*rel, &values));
         }
-        let widths: Vec<usize> = arities.iter().map(|a| (*a).max(1)).collect();
-        let weights = (0..rules.len())
-            .map(|i| self.rule_weights.get(i).copied().flatten())
+        let tables = (0..n)
+            .map(|r| Arc::new(TagTable::new(self.columns(r).max(1))))
             .collect();
-        let mut tagging: Tagging<S> =
-            Tagging::new(&widths, events, weights, instance_vars, var_names);
-        self.merge_facts(sr, &mut tagging, &mut stores);
+        let mut tagging: Tagging<S> = Tagging::new(tables, events, rule_tags.clone());
+        self.merge_facts(sr, &mut tagging, &mut stores, &vec![true; n]);
         let interner = Interner::layered(Arc::clone(&self.interner));
         let outcome = eval::evaluate_tagged(
             sr,
@@ -319,19 +360,51 @@ impl Program {
             &mut tagging,
             limits,
         )?;
-        Ok(self.tagged_evaluation(sr, kind, &rules, outcome, tagging))
+        let Outcome {
+            stores,
+            interner,
+            stats,
+        } = outcome;
+        let interner = Arc::new(interner);
+        let evaluation = self.tagged_evaluation(
+            sr,
+            kind,
+            &rules,
+            stats,
+            Interner::layered(Arc::clone(&interner)),
+            &tagging,
+            None,
+        );
+        Ok(TaggedBase {
+            evaluation,
+            interner,
+            state: Box::new(BaseState {
+                rules,
+                rule_tags,
+                stores,
+                tagging,
+            }),
+        })
     }
 
-    /// The base facts with their tags: each `p :: fact` its event, every
-    /// other fact certain (a fact also stated without a probability too).
-    fn merge_facts<S: Semiring>(&self, sr: &S, tagging: &mut Tagging<S>, stores: &mut [Store]) {
+    /// The base facts of the relations marked in `only` with their tags:
+    /// each `p :: fact` its event, every other fact certain (a fact also
+    /// stated without a probability too).
+    fn merge_facts<S: Semiring>(
+        &self,
+        sr: &S,
+        tagging: &mut Tagging<S>,
+        stores: &mut [Store],
+        only: &[bool],
+    ) {
+        let wanted = |rel: RelId| only.get(rel).copied().unwrap_or(false);
         let mut probabilistic: FxHashMap<(RelId, &[u32]), usize> = FxHashMap::default();
         for (rel, row, _) in &self.probabilistic_facts {
             let row: &[u32] = if row.is_empty() { &[0] } else { row };
             *probabilistic.entry((*rel, row)).or_default() += 1;
         }
-        for (rel, rows) in self.facts.iter().enumerate() {
-            let width = self.relations.get(rel).map_or(1, |r| r.arity.max(1));
+        for (rel, rows) in self.facts.iter().enumerate().filter(|(r, _)| wanted(*r)) {
+            let width = self.columns(rel).max(1);
             let mut certain = Vec::new();
             for row in rows.chunks_exact(width) {
                 match probabilistic.get_mut(&(rel, row)) {
@@ -346,48 +419,72 @@ impl Program {
         }
         for (i, (rel, row, p)) in self.probabilistic_facts.iter().enumerate() {
             let row: &[u32] = if row.is_empty() { &[0] } else { row };
-            if let Some(store) = stores.get_mut(*rel) {
+            if wanted(*rel)
+                && let Some(store) = stores.get_mut(*rel)
+            {
                 tagging.merge(sr, *rel, store, row, vec![sr.event(i as u32, *p)]);
             }
         }
     }
 
+    /// The tagged evaluation's results; with `reuse`, the relations not
+    /// marked dirty are taken from a base evaluation as they are.
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "the parts of an evaluation, moved in"
+    )]
     fn tagged_evaluation<S: Semiring>(
         &self,
         sr: &S,
         kind: SemiringKind,
         rules: &[Rule],
-        outcome: Outcome,
-        tagging: Tagging<S>,
+        stats: crate::eval::Stats,
+        interner: Interner,
+        tagging: &Tagging<S>,
+        reuse: Option<(&TaggedEvaluation, &[bool])>,
     ) -> TaggedEvaluation {
         let events = tagging.events.view();
-        let mut probabilities = FxHashMap::default();
-        let mut proofs = FxHashMap::default();
+        let mut tags = Vec::with_capacity(tagging.tables.len());
         let mut stores = Vec::with_capacity(tagging.tables.len());
         for (rel, table) in tagging.tables.iter().enumerate() {
-            let arity = self.relations.get(rel).map_or(0, |r| r.arity);
+            if let Some((base, dirty)) = reuse
+                && !dirty.get(rel).copied().unwrap_or(true)
+                && let (Some(t), Some(store)) = (base.tags.get(rel), base.support.stores.get(rel))
+            {
+                tags.push(Arc::clone(t));
+                stores.push(store.clone());
+                continue;
+            }
+            let arity = self.columns(rel);
             let mut store = Store::new(arity);
             store.to_add = table.rows.clone();
             store.advance();
             stores.push(store);
+            let mut relation = RelationTags::default();
             for (row, tag) in table.rows.chunks_exact(table.width).zip(&table.tags) {
-                let key = (rel, if arity == 0 { Vec::new() } else { row.to_vec() });
-                probabilities.insert(key.clone(), sr.probability(tag, events));
+                let key = if arity == 0 { Vec::new() } else { row.to_vec() };
+                relation
+                    .probabilities
+                    .insert(key.clone(), sr.probability(tag, events));
                 if let Some(p) = S::proofs(tag) {
-                    proofs.insert(key, p.to_vec());
+                    relation.proofs.insert(key, p.to_vec());
                 }
             }
+            tags.push(Arc::new(relation));
         }
         let support = Evaluation::assemble(
             self.names.clone(),
             self.relations.clone(),
             rules,
-            Outcome { stores, ..outcome },
+            Outcome {
+                stores,
+                interner,
+                stats,
+            },
         );
         TaggedEvaluation {
             support,
-            probabilities,
-            proofs,
+            tags,
             event_names: tagging.events.names.clone(),
             events: tagging.events.probabilities.clone(),
             semiring: kind,
@@ -398,5 +495,161 @@ impl Program {
         let name = self.relations.get(rel).map_or("?", |r| r.name.as_str());
         let args: Vec<String> = values.iter().map(Value::to_string).collect();
         atom_text(name, &args)
+    }
+}
+
+/// A whole-program tagged evaluation kept for requests on top of it
+/// ([`crate::Prepared`] with a semiring).
+pub(crate) struct TaggedBase {
+    pub(crate) evaluation: TaggedEvaluation,
+    /// The base evaluation's values, which requests layer theirs over.
+    pub(crate) interner: Arc<Interner>,
+    /// `BaseState<S>` of the semiring's type.
+    state: Box<dyn Any + Send + Sync>,
+}
+
+/// The tagged stores and tag tables of a base evaluation.
+struct BaseState<S: Semiring> {
+    rules: Vec<Rule>,
+    rule_tags: RuleTags,
+    stores: Vec<Store>,
+    tagging: Tagging<S>,
+}
+
+impl TaggedBase {
+    /// Evaluates `program` (the one this base came from) with `extra`
+    /// certain facts per relation (ids of `interner`, layered over this
+    /// base's), deriving again only the relations marked in `dirty`.
+    pub(crate) fn request(
+        &self,
+        program: &Program,
+        dirty: &[bool],
+        extra: &[Vec<u32>],
+        interner: Interner,
+        limits: &Limits,
+    ) -> Result<TaggedEvaluation, Error> {
+        let kind = self.evaluation.semiring;
+        match kind {
+            SemiringKind::Bool => Err(Error::Compile {
+                location: String::new(),
+                message: "a plain evaluation has no tagged base".to_string(),
+            }),
+            SemiringKind::MaxProb => {
+                self.request_with(&MaxProb, program, dirty, extra, interner, limits)
+            }
+            SemiringKind::AddMult => {
+                self.request_with(&AddMult, program, dirty, extra, interner, limits)
+            }
+            SemiringKind::TopK(k) => self.request_with(
+                &Proofs { k: k.max(1) },
+                program,
+                dirty,
+                extra,
+                interner,
+                limits,
+            ),
+            SemiringKind::Why => self.request_with(
+                &Proofs { k: WHY_LIMIT },
+                program,
+                dirty,
+                extra,
+                interner,
+                limits,
+            ),
+        }
+    }
+
+    fn request_with<S: Semiring + 'static>(
+        &self,
+        sr: &S,
+        program: &Program,
+        dirty: &[bool],
+        extra: &[Vec<u32>],
+        interner: Interner,
+        limits: &Limits,
+    ) -> Result<TaggedEvaluation, Error> {
+        let Some(state) = self.state.downcast_ref::<BaseState<S>>() else {
+            return Err(Error::Compile {
+                location: String::new(),
+                message: "the tagged base was made under another semiring".to_string(),
+            });
+        };
+        let is_dirty = |r: RelId| dirty.get(r).copied().unwrap_or(false);
+        let n = program.relations.len();
+        let mut stores: Vec<Store> = (0..n)
+            .map(|r| match state.stores.get(r) {
+                Some(store) if !is_dirty(r) => store.clone(),
+                _ => Store::tagged(program.columns(r)),
+            })
+            .collect();
+        let tables = (0..n)
+            .map(|r| match state.tagging.tables.get(r) {
+                Some(table) if !is_dirty(r) => Arc::clone(table),
+                _ => Arc::new(TagTable::new(program.columns(r).max(1))),
+            })
+            .collect();
+        let picked: Vec<usize> = state
+            .rules
+            .iter()
+            .enumerate()
+            .filter(|(_, rule)| is_dirty(rule.head))
+            .map(|(i, _)| i)
+            .collect();
+        let rules: Vec<Rule> = picked
+            .iter()
+            .filter_map(|&i| state.rules.get(i).cloned())
+            .collect();
+        let mut tagging: Tagging<S> = Tagging::new(
+            tables,
+            state.tagging.events.clone(),
+            state.rule_tags.pick(&picked),
+        );
+        program.merge_facts(sr, &mut tagging, &mut stores, dirty);
+        for (rel, rows) in extra
+            .iter()
+            .enumerate()
+            .filter(|(_, rows)| !rows.is_empty())
+        {
+            let width = program.columns(rel).max(1);
+            if let Some(store) = stores.get_mut(rel) {
+                tagging.merge(sr, rel, store, rows, vec![sr.one(); rows.len() / width]);
+            }
+        }
+        let outcome = eval::evaluate_tagged(
+            sr,
+            &program.relations,
+            &rules,
+            stores,
+            interner,
+            &mut tagging,
+            limits,
+        )?;
+        Ok(program.tagged_evaluation(
+            sr,
+            self.evaluation.semiring,
+            &state.rules,
+            outcome.stats,
+            outcome.interner,
+            &tagging,
+            Some((&self.evaluation, dirty)),
+        ))
+    }
+}
+
+impl Program {
+    /// Evaluates the whole program under `semiring` for
+    /// [`crate::Prepared::evaluate_tagged_with`].
+    pub(crate) fn prepare_tagged(
+        &self,
+        semiring: SemiringKind,
+        limits: &Limits,
+    ) -> Result<Option<TaggedBase>, Error> {
+        Ok(Some(match semiring {
+            SemiringKind::Bool => return Ok(None),
+            SemiringKind::MaxProb => self.tagged_base(&MaxProb, semiring, limits)?,
+            SemiringKind::AddMult => self.tagged_base(&AddMult, semiring, limits)?,
+            SemiringKind::TopK(k) => self.tagged_base(&Proofs { k: k.max(1) }, semiring, limits)?,
+            SemiringKind::Why => self.tagged_base(&Proofs { k: WHY_LIMIT }, semiring, limits)?,
+        }))
     }
 }

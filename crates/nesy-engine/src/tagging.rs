@@ -14,8 +14,10 @@ use crate::semiring::{Events, LOCAL_EVENT, Semiring};
 use crate::storage::Store;
 use crate::value::Value;
 use rustc_hash::FxHashMap;
+use std::sync::Arc;
 
 /// The tags of one relation's tuples, by tuple id.
+#[derive(Clone)]
 pub(crate) struct TagTable<T> {
     pub(crate) tags: Vec<T>,
     /// Tuple (stored columns, without the id) to its id.
@@ -47,6 +49,7 @@ impl<T> TagTable<T> {
 
 /// Tuple ids by tuple: tuples of one or two columns (most relations) as
 /// one `u64` key, which hashes and compares without touching the heap.
+#[derive(Clone)]
 enum TupleIds {
     Narrow(FxHashMap<u64, u32>),
     Wide(FxHashMap<Box<[u32]>, u32>),
@@ -95,7 +98,7 @@ pub(crate) enum EventKey {
 }
 
 /// Every event: its probability and what it is.
-#[derive(Default)]
+#[derive(Clone, Default)]
 pub(crate) struct EventTable {
     pub(crate) probabilities: Vec<f64>,
     pub(crate) names: Vec<String>,
@@ -159,9 +162,44 @@ impl LocalEvents {
     }
 }
 
+/// What tagging needs of each rule evaluated, by position.
+#[derive(Clone, Default)]
+pub(crate) struct RuleTags {
+    pub(crate) weights: Vec<Option<f64>>,
+    pub(crate) instance_vars: Vec<Vec<Var>>,
+    pub(crate) var_names: Vec<Vec<String>>,
+    pub(crate) rule_ids: Vec<usize>,
+}
+
+impl RuleTags {
+    /// The entries of the rules at `picked` positions.
+    pub(crate) fn pick(&self, picked: &[usize]) -> RuleTags {
+        RuleTags {
+            weights: picked
+                .iter()
+                .map(|&i| self.weights.get(i).copied().flatten())
+                .collect(),
+            instance_vars: picked
+                .iter()
+                .map(|&i| self.instance_vars.get(i).cloned().unwrap_or_default())
+                .collect(),
+            var_names: picked
+                .iter()
+                .map(|&i| self.var_names.get(i).cloned().unwrap_or_default())
+                .collect(),
+            rule_ids: picked
+                .iter()
+                .map(|&i| self.rule_ids.get(i).copied().unwrap_or(i))
+                .collect(),
+        }
+    }
+}
+
 /// The tag state of a tagged evaluation.
 pub(crate) struct Tagging<S: Semiring> {
-    pub(crate) tables: Vec<TagTable<S::Tag>>,
+    /// Shared with a prepared base evaluation for the relations a request
+    /// does not derive again (those are never written).
+    pub(crate) tables: Vec<Arc<TagTable<S::Tag>>>,
     pub(crate) events: EventTable,
     /// Per rule: its weight (`p :: rule`).
     pub(crate) weights: Vec<Option<f64>>,
@@ -169,6 +207,9 @@ pub(crate) struct Tagging<S: Semiring> {
     pub(crate) instance_vars: Vec<Vec<Var>>,
     /// Per rule: its variables' names (to name its instances).
     pub(crate) var_names: Vec<Vec<String>>,
+    /// Per rule: its index in the whole program (a request evaluates some
+    /// of the rules; an instance's event is named by the program's index).
+    pub(crate) rule_ids: Vec<usize>,
     /// Naive rounds: per relation of the stratum, the tags being recomputed.
     fresh: Vec<Option<Vec<S::Tag>>>,
     /// Naive rounds: whether a tag or tuple changed.
@@ -177,19 +218,19 @@ pub(crate) struct Tagging<S: Semiring> {
 
 impl<S: Semiring> Tagging<S> {
     pub(crate) fn new(
-        widths: &[usize],
+        tables: Vec<Arc<TagTable<S::Tag>>>,
         events: EventTable,
-        weights: Vec<Option<f64>>,
-        instance_vars: Vec<Vec<Var>>,
-        var_names: Vec<Vec<String>>,
+        rules: RuleTags,
     ) -> Self {
+        let widths = tables.len();
         Tagging {
-            tables: widths.iter().map(|&w| TagTable::new(w)).collect(),
+            tables,
             events,
-            weights,
-            instance_vars,
-            var_names,
-            fresh: widths.iter().map(|_| None).collect(),
+            weights: rules.weights,
+            instance_vars: rules.instance_vars,
+            var_names: rules.var_names,
+            rule_ids: rules.rule_ids,
+            fresh: (0..widths).map(|_| None).collect(),
             changed: false,
         }
     }
@@ -220,7 +261,8 @@ impl<S: Semiring> Tagging<S> {
 
     /// Starts a round: what is stored now is what it can retag.
     pub(crate) fn begin_round(&mut self) {
-        for table in &mut self.tables {
+        // Shared tables are a base evaluation's, never written here.
+        for table in self.tables.iter_mut().filter_map(Arc::get_mut) {
             table.stored = table.tags.len() as u32;
         }
     }
@@ -243,6 +285,7 @@ impl<S: Semiring> Tagging<S> {
     pub(crate) fn end_naive(&mut self, sr: &S) {
         for (table, fresh) in self.tables.iter_mut().zip(&mut self.fresh) {
             if let Some(fresh) = fresh.take() {
+                let table = Arc::make_mut(table);
                 let same = fresh.len() == table.tags.len()
                     && fresh
                         .iter()
@@ -274,6 +317,7 @@ impl<S: Semiring> Tagging<S> {
         let (Some(table), Some(fresh)) = (self.tables.get_mut(rel), self.fresh.get_mut(rel)) else {
             return;
         };
+        let table = Arc::make_mut(table);
         let width = table.width;
         let known = table.stored;
         for (row, tag) in rows.chunks_exact(width.max(1)).zip(tags) {

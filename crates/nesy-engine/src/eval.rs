@@ -27,7 +27,7 @@ use crate::ir::{Call, Expr, RelId, RelationInfo, Rule, Var, cmp_holds};
 use crate::plan::{AggregatePlan, Op, Src, plan};
 use crate::semiring::{Events, Plain, Semiring};
 use crate::storage::{self, Index, Store, Version};
-use crate::tagging::{EventKey, LocalEvents, Tagging};
+use crate::tagging::{EventKey, LocalEvents, Tagging, narrow_key};
 use crate::value::{Interner, PENDING, Scratch, Value};
 use nesy_lang::ast::{AggregateFn, BinOp, CmpOp};
 use petgraph::graph::DiGraph;
@@ -1351,7 +1351,7 @@ impl<'a, S: Semiring> Worker<'a, S> {
             // A rule derives the same head many times: its tags are added
             // here, so the round's merge sees each row once per task.
             if row.len() <= 2 {
-                let key = row.iter().fold(0u64, |k, &v| (k << 32) | u64::from(v));
+                let key = narrow_key(row);
                 let next = self.out_tags.len();
                 match self.seen.entry(key) {
                     std::collections::hash_map::Entry::Occupied(e) => {

@@ -252,16 +252,9 @@ impl Program {
         semiring: SemiringKind,
         limits: &Limits,
     ) -> Result<TaggedEvaluation, Error> {
-        match semiring {
-            SemiringKind::Bool => self.evaluate_plain_tagged(limits),
-            SemiringKind::MaxProb => Ok(self.tagged_base(&MaxProb, semiring, limits)?.evaluation),
-            SemiringKind::AddMult => Ok(self.tagged_base(&AddMult, semiring, limits)?.evaluation),
-            SemiringKind::TopK(k) => Ok(self
-                .tagged_base(&Proofs { k: k.max(1) }, semiring, limits)?
-                .evaluation),
-            SemiringKind::Why => Ok(self
-                .tagged_base(&Proofs { k: WHY_LIMIT }, semiring, limits)?
-                .evaluation),
+        match self.prepare_tagged(semiring, limits)? {
+            Some(base) => Ok(base.evaluation),
+            None => self.evaluate_plain_tagged(limits),
         }
     }
 

@@ -55,7 +55,8 @@ enum TupleIds {
     Wide(FxHashMap<Box<[u32]>, u32>),
 }
 
-fn narrow_key(row: &[u32]) -> u64 {
+/// A tuple of one or two columns as one key.
+pub(crate) fn narrow_key(row: &[u32]) -> u64 {
     row.iter().fold(0u64, |k, &v| (k << 32) | u64::from(v))
 }
 

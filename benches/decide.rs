@@ -14,6 +14,22 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use nesy::engine::SemiringKind;
 use nesy::{Engine, Input, Limits, Program, Value};
 
+/// The program with the benchmark's applicant added as a fact.
+fn with_applicant(program: &Program) -> Program {
+    let mut p = program.clone();
+    p.add_fact(
+        "applicant",
+        vec![
+            Value::symbol("c1"),
+            Value::Int(100000),
+            Value::Int(27000),
+            Value::Int(9),
+        ],
+    )
+    .unwrap();
+    p
+}
+
 fn bench(c: &mut Criterion) {
     let rules = concat!(env!("CARGO_MANIFEST_DIR"), "/rules/credit.nesy");
     let engine = Engine::builder().rules(rules).build().unwrap();
@@ -41,17 +57,7 @@ fn bench(c: &mut Criterion) {
     let program = Program::from_files(&[rules]).unwrap();
     group.bench_function("whole_program/credit", |b| {
         b.iter(|| {
-            let mut p = program.clone();
-            p.add_fact(
-                "applicant",
-                vec![
-                    Value::symbol("c1"),
-                    Value::Int(100000),
-                    Value::Int(27000),
-                    Value::Int(9),
-                ],
-            )
-            .unwrap();
+            let p = with_applicant(&program);
             p.evaluate(&Limits::default())
                 .unwrap()
                 .relation("decision")
@@ -78,17 +84,7 @@ fn bench(c: &mut Criterion) {
     });
     group.bench_function("whole_program_max_prob/credit", |b| {
         b.iter(|| {
-            let mut p = program.clone();
-            p.add_fact(
-                "applicant",
-                vec![
-                    Value::symbol("c1"),
-                    Value::Int(100000),
-                    Value::Int(27000),
-                    Value::Int(9),
-                ],
-            )
-            .unwrap();
+            let p = with_applicant(&program);
             p.engine()
                 .evaluate_tagged(SemiringKind::MaxProb, &Limits::default())
                 .unwrap()

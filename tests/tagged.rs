@@ -358,3 +358,32 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn add_mult_that_does_not_settle_is_an_error_not_a_silent_answer() {
+    // reach(a) = 0.00001 * sum over n of 0.99995^(2n): about 0.1, reached
+    // only after some 10^5 rounds of a 2-cycle; max-prob settles at once.
+    let program = Program::from_source(
+        "slow.nesy",
+        "0.00001 :: start(a). 0.99995 :: edge(a, b). 0.99995 :: edge(b, a).
+         reach(X) :- start(X).
+         reach(Y) :- reach(X), edge(X, Y).",
+    )
+    .unwrap();
+    let error = program
+        .evaluate_tagged(SemiringKind::AddMult, &Limits::default())
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        error.contains("add-mult tags of `reach` still changed after 10000 rounds"),
+        "{error}"
+    );
+    let (tagged, _) = program
+        .evaluate_tagged(SemiringKind::MaxProb, &Limits::default())
+        .unwrap();
+    assert_eq!(
+        tagged.probability("reach", &[Value::symbol("a")]),
+        Some(0.00001)
+    );
+}

@@ -84,6 +84,22 @@ pub enum Error {
         /// The relation that crossed it.
         relation: String,
     },
+    /// `add-mult` tags on a recursion kept changing.
+    #[error(
+        "evaluation stopped: add-mult tags of `{relation}` still changed after {rounds} rounds"
+    )]
+    #[diagnostic(
+        code(nesy::limit::rounds),
+        help(
+            "add-mult adds every derivation, cycles included, so on a recursion its sums can settle very slowly; use max-prob or top-k there"
+        )
+    )]
+    Unsettled {
+        /// Rounds run.
+        rounds: usize,
+        /// A relation of the recursion.
+        relation: String,
+    },
 }
 
 fn at(location: &Option<String>) -> String {

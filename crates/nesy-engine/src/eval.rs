@@ -418,10 +418,17 @@ fn naive_stratum<S: Semiring>(
         stratum_stats.iterations += 1;
         check_limits(stores, relations, ctx, stratum)?;
         if added == 0 && !tagging.changed {
-            break;
+            return Ok(());
         }
     }
-    Ok(())
+    Err(Error::Unsettled {
+        rounds: MAX_NAIVE_ROUNDS,
+        relation: stratum
+            .first()
+            .and_then(|&r| relations.get(r))
+            .map(|r| r.name.clone())
+            .unwrap_or_default(),
+    })
 }
 
 /// The rows of `rule`'s head over complete relations, as values, sorted

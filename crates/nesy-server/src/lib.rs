@@ -288,7 +288,9 @@ fn engine_error(e: &nesy::Error) -> Response {
         nesy::Error::Rules(_) => StatusCode::BAD_REQUEST,
         nesy::Error::Engine(nesy::engine::Error::UnknownRelation(_)) => StatusCode::BAD_REQUEST,
         nesy::Error::Engine(
-            nesy::engine::Error::Timeout { .. } | nesy::engine::Error::TooManyTuples { .. },
+            nesy::engine::Error::Timeout { .. }
+            | nesy::engine::Error::TooManyTuples { .. }
+            | nesy::engine::Error::Unsettled { .. },
         ) => StatusCode::UNPROCESSABLE_ENTITY,
         _ => StatusCode::UNPROCESSABLE_ENTITY,
     };

@@ -559,7 +559,7 @@ struct ServeArgs {
     /// Evaluation time limit per request.
     #[arg(long, default_value = "5s", value_parser = run::parse_duration)]
     timeout: std::time::Duration,
-    /// Tuple budget per request.
+    /// Tuple budget per request (also the event budget under top-k/why).
     #[arg(long, default_value_t = 10_000_000)]
     max_tuples: usize,
     /// Largest request body, bytes.
@@ -598,6 +598,7 @@ fn serve(args: ServeArgs) -> Outcome {
         limits: nesy::Limits {
             timeout: Some(args.timeout),
             max_tuples: Some(args.max_tuples),
+            max_events: Some(args.max_tuples),
         },
         max_body_bytes: args.max_body,
         max_concurrent: args.max_concurrent,

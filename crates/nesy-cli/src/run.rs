@@ -59,16 +59,25 @@ pub struct LimitArgs {
     /// memory: 200 million tuples take a few GiB.
     #[arg(long, default_value_t = DEFAULT_MAX_TUPLES)]
     max_tuples: usize,
+    /// Under `--semiring top-k` and `why`: stop when there are more events
+    /// than this (each ground instance of a weighted rule is one; a few
+    /// hundred bytes each) (0: no limit).
+    #[arg(long, default_value_t = DEFAULT_MAX_EVENTS)]
+    max_events: usize,
 }
 
 /// `--max-tuples` when none is given.
 const DEFAULT_MAX_TUPLES: usize = 200_000_000;
+
+/// `--max-events` when none is given: a few GiB.
+const DEFAULT_MAX_EVENTS: usize = 10_000_000;
 
 impl LimitArgs {
     fn limits(&self) -> Limits {
         Limits {
             timeout: self.timeout,
             max_tuples: (self.max_tuples > 0).then_some(self.max_tuples),
+            max_events: (self.max_events > 0).then_some(self.max_events),
         }
     }
 }

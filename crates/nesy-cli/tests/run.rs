@@ -241,6 +241,41 @@ fn proof_sets_that_explode_stop_at_the_time_limit() {
 }
 
 #[test]
+fn rule_instances_past_the_event_limit_stop_top_k() {
+    // 400 ground instances of a weighted rule, each an event under top-k;
+    // max-prob keeps no events and runs to the end.
+    let mut text = String::from("0.5 :: pair(X, Y) :- n(X), n(Y).\n");
+    for i in 0..20 {
+        text.push_str(&format!("n({i}).\n"));
+    }
+    let (_dir, path) = temp_rules(&text);
+    nesy()
+        .arg("run")
+        .arg(&path)
+        .args(["--semiring", "top-k", "--max-events", "100"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("event limit of 100 reached"))
+        .stderr(predicate::str::contains("use max-prob or add-mult"));
+    nesy()
+        .arg("run")
+        .arg(&path)
+        .args([
+            "--semiring",
+            "max-prob",
+            "--max-events",
+            "100",
+            "--format",
+            "tsv",
+            "-r",
+            "pair",
+        ])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("pair\t19\t19\t0.5"));
+}
+
+#[test]
 fn integer_overflow_and_division_by_zero_are_errors_naming_the_rule() {
     let (_dir, path) = temp_rules("n(1).\nn(Y) :- n(X), Y = X * 2.\n");
     nesy()

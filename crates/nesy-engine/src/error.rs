@@ -84,6 +84,18 @@ pub enum Error {
         /// The relation that crossed it.
         relation: String,
     },
+    /// Too many events under `top-k` or `why`.
+    #[error("evaluation stopped: event limit of {limit} reached")]
+    #[diagnostic(
+        code(nesy::limit::events),
+        help(
+            "under top-k and why every ground instance of a weighted rule (and every model answer) is an event with its own identity; use max-prob or add-mult, which keep none, or raise the limit (`--max-events`)"
+        )
+    )]
+    TooManyEvents {
+        /// The limit.
+        limit: usize,
+    },
     /// `add-mult` tags on a recursion kept changing.
     #[error(
         "evaluation stopped: add-mult tags of `{relation}` still changed after {rounds} rounds"

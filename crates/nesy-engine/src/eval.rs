@@ -46,6 +46,10 @@ pub struct Limits {
     pub timeout: Option<Duration>,
     /// Tuples held by all relations together (facts included).
     pub max_tuples: Option<usize>,
+    /// Under `top-k` and `why`: events (probabilistic facts, ground
+    /// instances of weighted rules, model answers), each of which keeps
+    /// its identity and name.
+    pub max_events: Option<usize>,
 }
 
 /// Where the time of an evaluation went.
@@ -579,6 +583,9 @@ struct TaskOutput<S: Semiring> {
 /// Rows per task when a scan is split.
 const CHUNK: usize = 2048;
 
+/// Tasks per batch of a tagged round.
+const TAGGED_BATCH: usize = 16;
+
 fn run_round<S: Semiring>(
     sr: &S,
     plans: &[&RulePlan],
@@ -620,123 +627,143 @@ fn run_round<S: Semiring>(
             }),
         }
     }
-    // Rows go straight into their head's buffer as each task ends, so a
-    // round never holds its output twice. Values a task made up (pending
-    // ids) need the interner, so those outputs are merged afterwards, as
-    // are tagged rows (in task order, so that results do not depend on
-    // which thread finished first).
-    let sinks: Vec<Mutex<Vec<u32>>> = stores
-        .iter_mut()
-        .map(|s| Mutex::new(std::mem::take(&mut s.to_add)))
-        .collect();
     let rule_time: Vec<AtomicU64> = stats.rules.iter().map(|_| AtomicU64::new(0)).collect();
     let rule_rows: Vec<AtomicUsize> = stats.rules.iter().map(|_| AtomicUsize::new(0)).collect();
-    let with_pending: Mutex<Vec<TaskOutput<S>>> = Mutex::new(Vec::new());
-    let frozen: &[Store] = stores;
-    let frozen_interner: &Interner = interner;
-    let frozen_tags: Option<&Tagging<S>> = tagging.as_deref();
-    let first_error: Mutex<Option<Error>> = Mutex::new(None);
-    let result = tasks.par_iter().enumerate().try_for_each(|(t, task)| {
-        let started = Instant::now();
-        let Some(plan) = plans.get(task.plan) else {
-            return Ok(());
-        };
-        let width = frozen.get(plan.head).map_or(1, |s| s.width);
-        // Rows are emitted without their tuple id.
-        let width = if S::PLAIN { width } else { width - 1 };
-        let mut worker = Worker::new(
-            sr,
-            frozen,
-            ctx,
-            frozen_interner,
-            max_var(plan) + 1,
-            plan.location,
-            width,
-            frozen_tags,
-            plan.rule,
-        );
-        let one = sr.one();
-        if let Err(error) = worker.run(&plan.ops, plan.head_args, task.restrict, &one) {
-            // The first failure is the one reported; the workers it stops
-            // fail too, with nothing to say.
-            if !ctx.stop.swap(true, AtomicOrdering::SeqCst) {
-                *first_error.lock().unwrap_or_else(|e| e.into_inner()) = Some(error);
-            }
-            return Err(());
-        }
-        let rows = worker.outs.pop().unwrap_or_default();
-        if let (Some(t), Some(n)) = (rule_time.get(plan.rule), rule_rows.get(plan.rule)) {
-            t.fetch_add(started.elapsed().as_nanos() as u64, AtomicOrdering::Relaxed);
-            n.fetch_add(rows.len() / width, AtomicOrdering::Relaxed);
-        }
-        if S::PLAIN && worker.scratch.pending.is_empty() {
-            if let Some(sink) = sinks.get(plan.head) {
-                let mut sink = sink.lock().unwrap_or_else(|e| e.into_inner());
-                if sink.is_empty() {
-                    *sink = rows;
-                } else {
-                    // Large buffers grow by `mremap`, without copying.
-                    sink.extend_from_slice(&rows);
-                }
-            }
-        } else {
-            with_pending
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .push(TaskOutput {
-                    task: t,
-                    head: plan.head,
-                    rows,
-                    pending: worker.scratch.pending,
-                    tags: worker.out_tags,
-                    events: worker.events,
-                });
-        }
-        Ok(())
-    });
-    for (store, sink) in stores.iter_mut().zip(sinks) {
-        store.to_add = sink.into_inner().unwrap_or_else(|e| e.into_inner());
-    }
-    if result.is_err() {
-        return Err(first_error
-            .into_inner()
-            .unwrap_or_else(|e| e.into_inner())
-            .unwrap_or(Error::Compile {
-                location: String::new(),
-                message: "evaluation failed".to_string(),
-            }));
-    }
-    let mut outputs = with_pending.into_inner().unwrap_or_else(|e| e.into_inner());
-    outputs.sort_by_key(|o| o.task);
     if let Some(tagging) = tagging.as_deref_mut() {
         tagging.begin_round();
     }
-    for out in outputs {
-        // Merging tags (sets of proofs) can take a while: keep to the clock.
-        if !S::PLAIN {
-            ctx.check_time()?;
-        }
-        let ids: Vec<u32> = out
-            .pending
-            .into_iter()
-            .map(|v| interner.intern(v))
+    // Tagged rows wait for their merge with their tags (sets of proofs can
+    // be large), so a tagged round runs its tasks in batches, merging after
+    // each: the tags a later batch reads may be newer, which is sound for
+    // an idempotent addition and, in a fixed order, still reproducible.
+    let batch = if S::PLAIN {
+        tasks.len().max(1)
+    } else {
+        TAGGED_BATCH
+    };
+    for (b, batch_tasks) in tasks.chunks(batch).enumerate() {
+        // Rows go straight into their head's buffer as each task ends, so a
+        // round never holds its output twice. Values a task made up (pending
+        // ids) need the interner, so those outputs are merged afterwards, as
+        // are tagged rows (in task order, so that results do not depend on
+        // which thread finished first).
+        let sinks: Vec<Mutex<Vec<u32>>> = stores
+            .iter_mut()
+            .map(|s| Mutex::new(std::mem::take(&mut s.to_add)))
             .collect();
-        let mut rows = out.rows;
-        for id in &mut rows {
-            if *id >= PENDING {
-                *id = ids.get((*id - PENDING) as usize).copied().unwrap_or(0);
-            }
+        let with_pending: Mutex<Vec<TaskOutput<S>>> = Mutex::new(Vec::new());
+        let frozen: &[Store] = stores;
+        let frozen_interner: &Interner = interner;
+        let frozen_tags: Option<&Tagging<S>> = tagging.as_deref();
+        let first_error: Mutex<Option<Error>> = Mutex::new(None);
+        let result = batch_tasks
+            .par_iter()
+            .enumerate()
+            .try_for_each(|(i, task)| {
+                let t = b * batch + i;
+                let started = Instant::now();
+                let Some(plan) = plans.get(task.plan) else {
+                    return Ok(());
+                };
+                let width = frozen.get(plan.head).map_or(1, |s| s.width);
+                // Rows are emitted without their tuple id.
+                let width = if S::PLAIN { width } else { width - 1 };
+                let mut worker = Worker::new(
+                    sr,
+                    frozen,
+                    ctx,
+                    frozen_interner,
+                    max_var(plan) + 1,
+                    plan.location,
+                    width,
+                    frozen_tags,
+                    plan.rule,
+                );
+                let one = sr.one();
+                if let Err(error) = worker.run(&plan.ops, plan.head_args, task.restrict, &one) {
+                    // The first failure is the one reported; the workers it stops
+                    // fail too, with nothing to say.
+                    if !ctx.stop.swap(true, AtomicOrdering::SeqCst) {
+                        *first_error.lock().unwrap_or_else(|e| e.into_inner()) = Some(error);
+                    }
+                    return Err(());
+                }
+                let rows = worker.outs.pop().unwrap_or_default();
+                if let (Some(t), Some(n)) = (rule_time.get(plan.rule), rule_rows.get(plan.rule)) {
+                    t.fetch_add(started.elapsed().as_nanos() as u64, AtomicOrdering::Relaxed);
+                    n.fetch_add(rows.len() / width, AtomicOrdering::Relaxed);
+                }
+                if S::PLAIN && worker.scratch.pending.is_empty() {
+                    if let Some(sink) = sinks.get(plan.head) {
+                        let mut sink = sink.lock().unwrap_or_else(|e| e.into_inner());
+                        if sink.is_empty() {
+                            *sink = rows;
+                        } else {
+                            // Large buffers grow by `mremap`, without copying.
+                            sink.extend_from_slice(&rows);
+                        }
+                    }
+                } else {
+                    with_pending
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .push(TaskOutput {
+                            task: t,
+                            head: plan.head,
+                            rows,
+                            pending: worker.scratch.pending,
+                            tags: worker.out_tags,
+                            events: worker.events,
+                        });
+                }
+                Ok(())
+            });
+        for (store, sink) in stores.iter_mut().zip(sinks) {
+            store.to_add = sink.into_inner().unwrap_or_else(|e| e.into_inner());
         }
-        let Some(store) = stores.get_mut(out.head) else {
-            continue;
-        };
-        match tagging.as_deref_mut() {
-            Some(tagging) => {
-                let mut tags = out.tags;
-                tagging.adopt_events(sr, out.events, &mut tags);
-                tagging.merge(sr, out.head, store, &rows, tags);
+        if result.is_err() {
+            return Err(first_error
+                .into_inner()
+                .unwrap_or_else(|e| e.into_inner())
+                .unwrap_or(Error::Compile {
+                    location: String::new(),
+                    message: "evaluation failed".to_string(),
+                }));
+        }
+        let mut outputs = with_pending.into_inner().unwrap_or_else(|e| e.into_inner());
+        outputs.sort_by_key(|o| o.task);
+        for out in outputs {
+            // Merging tags (sets of proofs) can take a while: keep to the clock.
+            if !S::PLAIN {
+                ctx.check_time()?;
             }
-            None => store.to_add.extend(rows),
+            let ids: Vec<u32> = out
+                .pending
+                .into_iter()
+                .map(|v| interner.intern(v))
+                .collect();
+            let mut rows = out.rows;
+            for id in &mut rows {
+                if *id >= PENDING {
+                    *id = ids.get((*id - PENDING) as usize).copied().unwrap_or(0);
+                }
+            }
+            let Some(store) = stores.get_mut(out.head) else {
+                continue;
+            };
+            match tagging.as_deref_mut() {
+                Some(tagging) => {
+                    let mut tags = out.tags;
+                    tagging.adopt_events(sr, out.events, &mut tags);
+                    if let Some(limit) = ctx.limits.max_events
+                        && tagging.events.len() > limit
+                    {
+                        return Err(Error::TooManyEvents { limit });
+                    }
+                    tagging.merge(sr, out.head, store, &rows, tags);
+                }
+                None => store.to_add.extend(rows),
+            }
         }
     }
     for plan in plans {
@@ -908,19 +935,30 @@ impl<'a, S: Semiring> Worker<'a, S> {
         key: impl FnOnce() -> EventKey,
         p: f64,
         name: impl FnOnce() -> String,
-    ) -> S::Tag {
+    ) -> Result<S::Tag, Error> {
         if !S::EVENTS {
-            return self.sr.event(0, p);
+            return Ok(self.sr.event(0, p));
         }
         let Some(tagging) = self.tagging else {
-            return self.sr.event(0, p);
+            return Ok(self.sr.event(0, p));
         };
         let id = self.events.id(&tagging.events, key(), p, name);
-        self.sr.event(id, p)
+        if let Some(limit) = self.ctx.limits.max_events
+            && tagging.events.len() + self.events.len() > limit
+        {
+            return Err(Error::TooManyEvents { limit });
+        }
+        Ok(self.sr.event(id, p))
     }
 
     /// The tag of a model's answer: one event per distinct call.
-    fn call_tag(&mut self, call: &Call, inputs: &[Value], outputs: &[Value], p: f64) -> S::Tag {
+    fn call_tag(
+        &mut self,
+        call: &Call,
+        inputs: &[Value],
+        outputs: &[Value],
+        p: f64,
+    ) -> Result<S::Tag, Error> {
         self.event_tag(
             || {
                 EventKey::Call(
@@ -951,9 +989,9 @@ impl<'a, S: Semiring> Worker<'a, S> {
 
     /// The tag of the weighted rule instance the frame holds: each binding
     /// of the rule's variables is an independent event, as in ProbLog.
-    fn rule_instance_tag(&mut self, p: f64) -> S::Tag {
+    fn rule_instance_tag(&mut self, p: f64) -> Result<S::Tag, Error> {
         if !S::EVENTS {
-            return self.sr.event(0, p);
+            return Ok(self.sr.event(0, p));
         }
         let vars: &[Var] = self
             .tagging
@@ -1132,6 +1170,11 @@ impl<'a, S: Semiring> Worker<'a, S> {
                             let Some(row_tag) = self.row_tag(*rel, row) else {
                                 continue;
                             };
+                            // A certain row (most facts) leaves the tag as it is.
+                            if self.sr.is_one(row_tag) {
+                                self.run(rest, terminal, None, tag)?;
+                                continue;
+                            }
                             let t = self.sr.mul(tag, row_tag, self.event_probabilities());
                             if !self.sr.is_zero(&t) {
                                 self.run(rest, terminal, None, &t)?;
@@ -1226,7 +1269,7 @@ impl<'a, S: Semiring> Worker<'a, S> {
                         })?;
                 for answer in answers {
                     let answer_tag = if self.tags_on() {
-                        let t = self.call_tag(call, &inputs, &answer.values, answer.probability);
+                        let t = self.call_tag(call, &inputs, &answer.values, answer.probability)?;
                         let t = self.sr.mul(tag, &t, self.event_probabilities());
                         if self.sr.is_zero(&t) {
                             continue;
@@ -1328,7 +1371,7 @@ impl<'a, S: Semiring> Worker<'a, S> {
                 .and_then(|t| t.weights.get(self.rule).copied().flatten())
             {
                 Some(p) => {
-                    let weight = self.rule_instance_tag(p);
+                    let weight = self.rule_instance_tag(p)?;
                     self.sr.mul(tag, &weight, self.event_probabilities())
                 }
                 None => tag.clone(),

@@ -50,6 +50,8 @@ pub(crate) trait Semiring: Sync {
     fn zero(&self) -> Self::Tag;
     fn one(&self) -> Self::Tag;
     fn is_zero(&self, a: &Self::Tag) -> bool;
+    /// Whether `a` is the unit (multiplying by it changes nothing).
+    fn is_one(&self, a: &Self::Tag) -> bool;
     fn event(&self, id: u32, p: f64) -> Self::Tag;
     fn add(&self, a: &Self::Tag, b: &Self::Tag, events: Events) -> Self::Tag;
     fn mul(&self, a: &Self::Tag, b: &Self::Tag, events: Events) -> Self::Tag;
@@ -84,6 +86,9 @@ impl Semiring for Plain {
     fn is_zero(&self, _: &()) -> bool {
         false
     }
+    fn is_one(&self, _: &()) -> bool {
+        true
+    }
     fn event(&self, _: u32, _: f64) {}
     fn add(&self, _: &(), _: &(), _: Events) {}
     fn mul(&self, _: &(), _: &(), _: Events) {}
@@ -105,6 +110,9 @@ impl Semiring for MaxProb {
     }
     fn is_zero(&self, a: &f64) -> bool {
         *a <= 0.0
+    }
+    fn is_one(&self, a: &f64) -> bool {
+        *a == 1.0
     }
     fn event(&self, _: u32, p: f64) -> f64 {
         p
@@ -136,6 +144,9 @@ impl Semiring for AddMult {
     }
     fn is_zero(&self, a: &f64) -> bool {
         *a <= 0.0
+    }
+    fn is_one(&self, a: &f64) -> bool {
+        *a == 1.0
     }
     fn event(&self, _: u32, p: f64) -> f64 {
         p
@@ -225,6 +236,9 @@ impl Semiring for Proofs {
     fn is_zero(&self, a: &Vec<Proof>) -> bool {
         a.is_empty()
     }
+    fn is_one(&self, a: &Vec<Proof>) -> bool {
+        matches!(a.as_slice(), [p] if p.is_empty())
+    }
     fn event(&self, id: u32, _: f64) -> Vec<Proof> {
         vec![vec![id << 1]]
     }
@@ -260,10 +274,10 @@ impl Semiring for Proofs {
     }
     fn mul(&self, a: &Vec<Proof>, b: &Vec<Proof>, events: Events) -> Vec<Proof> {
         // The common case in a rule body: a certain premise.
-        if matches!(b.as_slice(), [p] if p.is_empty()) {
+        if self.is_one(b) {
             return a.clone();
         }
-        if matches!(a.as_slice(), [p] if p.is_empty()) {
+        if self.is_one(a) {
             return b.clone();
         }
         let mut all = Vec::with_capacity(a.len() * b.len());

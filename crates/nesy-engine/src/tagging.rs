@@ -118,6 +118,10 @@ impl EventTable {
         id
     }
 
+    pub(crate) fn len(&self) -> usize {
+        self.probabilities.len()
+    }
+
     pub(crate) fn view(&self) -> Events<'_> {
         Events {
             base: &self.probabilities,
@@ -160,6 +164,10 @@ impl LocalEvents {
 
     pub(crate) fn is_empty(&self) -> bool {
         self.keys.is_empty()
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.keys.len()
     }
 }
 

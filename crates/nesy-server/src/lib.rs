@@ -76,6 +76,7 @@ impl Default for ServerConfig {
             limits: Limits {
                 timeout: Some(Duration::from_secs(5)),
                 max_tuples: Some(10_000_000),
+                max_events: Some(10_000_000),
             },
             max_body_bytes: 1 << 20,
             max_concurrent: 64,
@@ -290,7 +291,8 @@ fn engine_error(e: &nesy::Error) -> Response {
         nesy::Error::Engine(
             nesy::engine::Error::Timeout { .. }
             | nesy::engine::Error::TooManyTuples { .. }
-            | nesy::engine::Error::Unsettled { .. },
+            | nesy::engine::Error::Unsettled { .. }
+            | nesy::engine::Error::TooManyEvents { .. },
         ) => StatusCode::UNPROCESSABLE_ENTITY,
         _ => StatusCode::UNPROCESSABLE_ENTITY,
     };

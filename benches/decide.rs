@@ -30,6 +30,24 @@ fn with_applicant(program: &Program) -> Program {
     p
 }
 
+/// A decision rule beside LUBM(1) and its OWL 2 RL closure (150,790
+/// triples), which the rule does not depend on.
+fn next_to_lubm1(semiring: SemiringKind) -> Engine {
+    Engine::builder()
+        .rules(concat!(env!("CARGO_MANIFEST_DIR"), "/rules/owl2rl.nesy"))
+        .rules(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/knowledge/lubm/lubm1.nesy"
+        ))
+        .rules_text(
+            "admit.nesy",
+            "@decl request(id: symbol, score: int).\nadmit(R) :- request(R, S), S > 50.\n",
+        )
+        .semiring(semiring)
+        .build()
+        .unwrap()
+}
+
 fn bench(c: &mut Criterion) {
     let rules = concat!(env!("CARGO_MANIFEST_DIR"), "/rules/credit.nesy");
     let engine = Engine::builder().rules(rules).build().unwrap();
@@ -96,37 +114,14 @@ fn bench(c: &mut Criterion) {
     });
     // A decision next to a large knowledge base: LUBM(1) and its OWL 2 RL
     // closure (150,790 triples) that the decision rule does not depend on.
-    let lubm = Engine::builder()
-        .rules(concat!(env!("CARGO_MANIFEST_DIR"), "/rules/owl2rl.nesy"))
-        .rules(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/knowledge/lubm/lubm1.nesy"
-        ))
-        .rules_text(
-            "admit.nesy",
-            "@decl request(id: symbol, score: int).\nadmit(R) :- request(R, S), S > 50.\n",
-        )
-        .build()
-        .unwrap();
+    let lubm = next_to_lubm1(SemiringKind::Bool);
     let request: Input = serde_json::from_str(r#"{"request": [["r1", 70]]}"#).unwrap();
     group.sample_size(20);
     group.bench_function("engine_decide/next_to_lubm1", |b| {
         b.iter(|| lubm.decide("admit", &request, false).unwrap().results.len())
     });
     // The same under max-prob: the closure is tagged once, at build time.
-    let lubm_tagged = Engine::builder()
-        .rules(concat!(env!("CARGO_MANIFEST_DIR"), "/rules/owl2rl.nesy"))
-        .rules(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/knowledge/lubm/lubm1.nesy"
-        ))
-        .rules_text(
-            "admit.nesy",
-            "@decl request(id: symbol, score: int).\nadmit(R) :- request(R, S), S > 50.\n",
-        )
-        .semiring(SemiringKind::MaxProb)
-        .build()
-        .unwrap();
+    let lubm_tagged = next_to_lubm1(SemiringKind::MaxProb);
     group.bench_function("engine_decide_max_prob/next_to_lubm1", |b| {
         b.iter(|| {
             lubm_tagged

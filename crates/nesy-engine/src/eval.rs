@@ -914,12 +914,7 @@ impl<'a, S: Semiring> Worker<'a, S> {
     }
 
     fn event_probabilities(&self) -> Events<'_> {
-        Events {
-            base: self
-                .tagging
-                .map_or(&[][..], |t| t.events.probabilities.as_slice()),
-            local: &self.events.probabilities,
-        }
+        events_of(self.tagging, &self.events)
     }
 
     /// The tag of stored row `row` of relation `rel`.
@@ -1047,7 +1042,6 @@ impl<'a, S: Semiring> Worker<'a, S> {
     ) -> Result<(), Error> {
         let mut t = tag.clone();
         if !key.iter().any(|&k| k >= PENDING) {
-            let one = self.sr.one();
             for run in idx.runs(Version::Full) {
                 let (lo, hi) = storage::key_range(run, width, key);
                 for row in run[lo * width..hi * width].chunks_exact(width) {
@@ -1055,7 +1049,7 @@ impl<'a, S: Semiring> Worker<'a, S> {
                         continue;
                     };
                     if !self.tags_on() {
-                        if *row_tag == one {
+                        if self.sr.is_one(row_tag) {
                             return Ok(());
                         }
                         continue;
@@ -1070,6 +1064,18 @@ impl<'a, S: Semiring> Worker<'a, S> {
             }
         }
         self.run(rest, terminal, None, &t)
+    }
+}
+
+/// The events a worker's tags may mention: those known when its round
+/// began, and its own.
+fn events_of<'b, S: Semiring>(
+    tagging: Option<&'b Tagging<S>>,
+    local: &'b LocalEvents,
+) -> Events<'b> {
+    Events {
+        base: tagging.map_or(&[][..], |t| t.events.probabilities.as_slice()),
+        local: &local.probabilities,
     }
 }
 
@@ -1406,12 +1412,8 @@ impl<'a, S: Semiring> Worker<'a, S> {
                 match self.seen.entry(key) {
                     std::collections::hash_map::Entry::Occupied(e) => {
                         let i = *e.get();
-                        let events = Events {
-                            base: self
-                                .tagging
-                                .map_or(&[][..], |t| t.events.probabilities.as_slice()),
-                            local: &self.events.probabilities,
-                        };
+                        // Fields borrowed apart: the tag is changed in place.
+                        let events = events_of(self.tagging, &self.events);
                         if let Some(old) = self.out_tags.get_mut(i) {
                             self.sr.add_to(old, &t, events);
                         }

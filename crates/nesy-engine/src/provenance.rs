@@ -236,10 +236,7 @@ impl TaggedEvaluation {
     }
 
     fn event_view(&self) -> Events<'_> {
-        Events {
-            base: &self.events,
-            local: &[],
-        }
+        Events::known(&self.events)
     }
 }
 

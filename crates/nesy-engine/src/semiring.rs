@@ -25,7 +25,12 @@ pub(crate) struct Events<'a> {
     pub(crate) local: &'a [f64],
 }
 
-impl Events<'_> {
+impl<'a> Events<'a> {
+    /// Events all known: no worker's own ones.
+    pub(crate) fn known(base: &'a [f64]) -> Self {
+        Events { base, local: &[] }
+    }
+
     pub(crate) fn probability(&self, id: u32) -> f64 {
         let p = if id >= LOCAL_EVENT {
             self.local.get((id - LOCAL_EVENT) as usize)

@@ -123,10 +123,7 @@ impl EventTable {
     }
 
     pub(crate) fn view(&self) -> Events<'_> {
-        Events {
-            base: &self.probabilities,
-            local: &[],
-        }
+        Events::known(&self.probabilities)
     }
 }
 
@@ -319,10 +316,7 @@ impl<S: Semiring> Tagging<S> {
         rows: &[u32],
         tags: Vec<S::Tag>,
     ) {
-        let events = Events {
-            base: &self.events.probabilities,
-            local: &[],
-        };
+        let events = self.events.view();
         let (Some(table), Some(fresh)) = (self.tables.get_mut(rel), self.fresh.get_mut(rel)) else {
             return;
         };

@@ -80,6 +80,8 @@ pub enum Item {
     Decl(RelationDecl),
     /// `@model name = "path".`
     Model(ModelDecl),
+    /// `@input rel, ....`: relations a request may add facts to.
+    Input(InputDecl),
     /// A fact or a rule.
     Clause(Clause),
     /// `?- goal.`
@@ -96,6 +98,7 @@ impl Item {
             Item::Import(d) => d.span,
             Item::Decl(d) => d.span,
             Item::Model(d) => d.span,
+            Item::Input(d) => d.span,
             Item::Clause(c) => c.span,
             Item::Query(q) => q.span,
             Item::Test(t) => t.span,
@@ -193,6 +196,17 @@ pub struct ModelDecl {
     pub name: Name,
     /// The model file.
     pub path: StringLit,
+    /// The whole declaration.
+    pub span: Span,
+}
+
+/// `@input rel, ....`: the relations a decision request may add facts to.
+/// Without any `@input`, requests may add facts to the relations no rule
+/// derives; with one, to the relations listed and no others.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct InputDecl {
+    /// The relations, as written.
+    pub relations: Vec<Name>,
     /// The whole declaration.
     pub span: Span,
 }

@@ -1198,6 +1198,12 @@ impl<'a> Checker<'a> {
                 Item::Decl(d) => {
                     defined.insert(self.relation_key(&d.relation));
                 }
+                // Facts of an input relation come with each request.
+                Item::Input(i) => {
+                    for r in &i.relations {
+                        defined.insert(self.relation_key(r));
+                    }
+                }
                 _ => {}
             }
         }
@@ -1218,6 +1224,7 @@ impl<'a> Checker<'a> {
                 _ => {}
             }
         }
+        self.unused_inputs(clauses, &used);
         used.sort_by_key(|a| a.span.start);
         let mut warned: HashSet<String> = HashSet::new();
         for atom in used {
@@ -1244,6 +1251,64 @@ impl<'a> Checker<'a> {
                 Some(s) => format!("did you mean `{s}`? (it stays empty unless facts are added at run time)"),
                 None => "define it with facts or rules, @import it, or declare it with @decl if its facts come at run time".to_string(),
             });
+            self.push(d);
+        }
+    }
+}
+
+impl<'a> Checker<'a> {
+    /// Warns about `@input` relations that nothing reads, defines or
+    /// declares (a misspelling leaves the real input relation closed).
+    fn unused_inputs(&mut self, clauses: &[&Clause], used: &[&Atom]) {
+        let mut known: HashSet<String> = HashSet::new();
+        for clause in clauses {
+            known.insert(self.relation_key(&clause.head.relation));
+        }
+        for atom in used {
+            known.insert(self.relation_key(&atom.relation));
+        }
+        for item in &self.program.items {
+            match item {
+                Item::Decl(d) => {
+                    known.insert(self.relation_key(&d.relation));
+                }
+                Item::Import(i) => {
+                    if let Some(r) = &i.relation {
+                        known.insert(self.relation_key(r));
+                    }
+                }
+                _ => {}
+            }
+        }
+        let inputs: Vec<&Name> = self
+            .program
+            .items
+            .iter()
+            .filter_map(|i| match i {
+                Item::Input(d) => Some(&d.relations),
+                _ => None,
+            })
+            .flatten()
+            .collect();
+        for name in inputs {
+            if known.contains(&self.relation_key(name)) {
+                continue;
+            }
+            let d = Diagnostic::warning(
+                "unused-input",
+                name.span,
+                format!(
+                    "`@input` names `{}`, which no rule reads, defines or declares",
+                    name.text
+                ),
+            )
+            .with_label("not used")
+            .with_help(
+                match suggest(&name.text, known.iter().map(String::as_str)) {
+                    Some(s) => format!("did you mean `{s}`?"),
+                    None => "declare it with @decl, or use it in a rule".to_string(),
+                },
+            );
             self.push(d);
         }
     }

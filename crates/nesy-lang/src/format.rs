@@ -302,6 +302,10 @@ fn directive(item: &Item) -> String {
             format!("@decl {}({}).", d.relation.text, fields.join(", "))
         }
         Item::Model(m) => format!("@model {} = {}.", m.name.text, m.path.text),
+        Item::Input(i) => {
+            let names: Vec<&str> = i.relations.iter().map(|r| r.text.as_str()).collect();
+            format!("@input {}.", names.join(", "))
+        }
         // Clauses, queries and tests are laid out by the printer.
         Item::Clause(_) | Item::Query(_) | Item::Test(_) => String::new(),
     }

@@ -162,7 +162,7 @@ fn syntax_error(source: &str, item_start: usize, error: &pest::error::Error<Rule
             .skip(1)
             .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
             .collect();
-        let known = ["prefix", "import", "decl", "model", "name", "test"];
+        let known = ["prefix", "import", "decl", "model", "input", "name", "test"];
         if !word.is_empty() && !known.contains(&word.as_str()) {
             return Diagnostic::error(
                 "syntax",
@@ -170,7 +170,9 @@ fn syntax_error(source: &str, item_start: usize, error: &pest::error::Error<Rule
                 format!("unknown directive `@{word}`"),
             )
             .with_label("not a directive")
-            .with_help("the directives are @prefix, @import, @decl, @model, @name(...) and @test");
+            .with_help(
+                "the directives are @prefix, @import, @decl, @model, @input, @name(...) and @test",
+            );
         }
     }
     // When the offending token starts a new line, the mistake is almost
@@ -402,6 +404,13 @@ impl Builder {
             Rule::import_decl => Item::Import(self.import_decl(pair)?),
             Rule::relation_decl => Item::Decl(self.relation_decl(pair)?),
             Rule::model_decl => Item::Model(self.model_decl(pair)?),
+            Rule::input_decl => Item::Input(InputDecl {
+                relations: inner(pair)
+                    .filter(|p| p.as_rule() == Rule::relation_name)
+                    .map(|p| self.name(&p))
+                    .collect(),
+                span,
+            }),
             Rule::clause => Item::Clause(self.clause(pair)?),
             Rule::query => {
                 let mut it = inner(pair);

@@ -68,6 +68,11 @@ pub enum Error {
         /// The limit.
         limit: Duration,
     },
+    /// The work was cancelled from outside ([`crate::Cancel`]), such as
+    /// by a server whose request ran out of time.
+    #[error("evaluation stopped: cancelled")]
+    #[diagnostic(code(nesy::limit::cancelled))]
+    Cancelled,
     /// The evaluation derived more tuples than allowed.
     #[error(
         "evaluation stopped: tuple limit of {limit} reached (relation `{relation}` was growing)"

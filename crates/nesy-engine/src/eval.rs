@@ -24,6 +24,7 @@
 
 use crate::Error;
 use crate::ir::{Call, Expr, RelId, RelationInfo, Rule, Var, cmp_holds};
+use crate::limits::{Clock, Limits};
 use crate::plan::{AggregatePlan, Op, Src, plan};
 use crate::semiring::{Events, Plain, Semiring};
 use crate::storage::{self, Index, Store, Version};
@@ -38,19 +39,6 @@ use std::cmp::Ordering;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering as AtomicOrdering};
 use std::time::{Duration, Instant};
-
-/// Bounds on an evaluation; `None` means unbounded.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Limits {
-    /// Wall-clock time.
-    pub timeout: Option<Duration>,
-    /// Tuples held by all relations together (facts included).
-    pub max_tuples: Option<usize>,
-    /// Under `top-k` and `why`: events (probabilistic facts, ground
-    /// instances of weighted rules, model answers), each of which keeps
-    /// its identity and name.
-    pub max_events: Option<usize>,
-}
 
 /// Where the time of an evaluation went.
 #[derive(Clone, Debug, Default, Serialize)]
@@ -188,7 +176,7 @@ fn run_strata<S: Semiring>(
     limits: &Limits,
 ) -> Result<Outcome, Error> {
     let start = Instant::now();
-    let deadline = limits.timeout.map(|t| start + t);
+    let clock = Clock::start(limits);
     let mut stats = Stats {
         rules: rules
             .iter()
@@ -280,7 +268,7 @@ fn run_strata<S: Semiring>(
     for (stratum, full_plans, delta_plans) in planned {
         let stratum_start = Instant::now();
         let ctx = Ctx {
-            deadline,
+            clock: clock.clone(),
             limits,
             stop: &stop,
         };
@@ -437,11 +425,15 @@ fn naive_stratum<S: Semiring>(
 
 /// The rows of `rule`'s head over complete relations, as values, sorted
 /// and distinct. Used for queries and test expectations after evaluation.
+/// The distinct answers of one rule over finished relations; the clock is
+/// the caller's, so that a series of calls (an explanation's search) keeps
+/// one deadline.
 pub(crate) fn answer(
     stores: &mut [Store],
     interner: &Interner,
     rule: &Rule,
     limits: &Limits,
+    clock: &Clock,
 ) -> Result<Vec<Vec<Value>>, Error> {
     let versions = vec![Version::Full; rule.body.len()];
     let mut bound = vec![false; rule.num_vars()];
@@ -455,7 +447,7 @@ pub(crate) fn answer(
     )?;
     let stop = AtomicBool::new(false);
     let ctx = Ctx {
-        deadline: limits.timeout.map(|t| Instant::now() + t),
+        clock: clock.clone(),
         limits,
         stop: &stop,
     };
@@ -547,19 +539,14 @@ fn strata(n: usize, rules: &[Rule]) -> Result<Vec<Vec<RelId>>, Error> {
 }
 
 struct Ctx<'a> {
-    deadline: Option<Instant>,
+    clock: Clock,
     limits: &'a Limits,
     stop: &'a AtomicBool,
 }
 
 impl Ctx<'_> {
     fn check_time(&self) -> Result<(), Error> {
-        match (self.deadline, self.limits.timeout) {
-            (Some(deadline), Some(limit)) if Instant::now() > deadline => {
-                Err(Error::Timeout { limit })
-            }
-            _ => Ok(()),
-        }
+        self.clock.check()
     }
 }
 
@@ -853,10 +840,10 @@ struct Worker<'a, S: Semiring> {
     /// Output buffers: the rule's rows at the bottom, an aggregate's
     /// collected rows above while it runs.
     outs: Vec<Vec<u32>>,
+    /// The width of each output buffer's rows.
+    widths: Vec<usize>,
     location: &'a str,
     emitted: usize,
-    /// Width of the rule's head rows.
-    head: usize,
     /// Per plan depth, the last lookup's ranges.
     cache: Vec<JoinCache>,
     /// Rows scanned, to check the clock now and then.
@@ -894,9 +881,9 @@ impl<'a, S: Semiring> Worker<'a, S> {
             scratch: Scratch::new(interner),
             frame: vec![0; vars.max(1)],
             outs: vec![Vec::new()],
+            widths: vec![head.max(1)],
             location,
             emitted: 0,
-            head: head.max(1),
             cache: Vec::new(),
             steps: 0,
             tagging,
@@ -1443,8 +1430,16 @@ impl<'a, S: Semiring> Worker<'a, S> {
         let every = if S::PLAIN { 4096 } else { 64 };
         if self.emitted.is_multiple_of(every) {
             self.check_stop()?;
-            if let (Some(limit), Some(out)) = (self.ctx.limits.max_tuples, self.outs.first())
-                && out.len() / self.head > limit
+            // An aggregate's enumerated rows are held too, until it folds
+            // them: they count against the limit as derived rows do.
+            let held: usize = self
+                .outs
+                .iter()
+                .zip(&self.widths)
+                .map(|(out, &w)| out.len() / w)
+                .sum();
+            if let Some(limit) = self.ctx.limits.max_tuples
+                && held > limit
             {
                 return Err(Error::TooManyTuples {
                     limit,
@@ -1464,7 +1459,9 @@ impl<'a, S: Semiring> Worker<'a, S> {
     ) -> Result<(), Error> {
         let groups = plan.free_group.len();
         self.outs.push(Vec::new());
+        self.widths.push(plan.collect.len().max(1));
         let collected = self.run(&plan.ops, &plan.collect, None, tag);
+        self.widths.pop();
         let mut rows = self.outs.pop().unwrap_or_default();
         collected?;
         let width = plan.collect.len().max(1);

@@ -32,17 +32,18 @@
 //! run again with its head bound to `c`; a binding whose premises can all be
 //! explained in turn (without going round a cycle) is a proof.
 
-use crate::Error;
-use crate::eval::{self, Limits};
+use crate::eval;
 use crate::ir::{Arg, Call, Expr, Lit, RelId, Rule, ground_args, name_wildcards};
 use crate::program::Program;
 use crate::result::Evaluation;
 use crate::value::{Interner, Value};
+use crate::{Clock, Error, Limits};
 use nesy_lang::ast::CmpOp;
 use rustc_hash::{FxHashMap, FxHashSet};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::fmt::Write;
+use std::rc::Rc;
 
 /// How far explanations go.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -52,12 +53,27 @@ pub struct ExplainOptions {
     /// Most proofs listed with `all`; most answers explained for a goal with
     /// variables.
     pub max_proofs: usize,
-    /// How deep "why not" follows a missing premise into its own rules.
+    /// How deep "why not" follows a missing premise into its own rules
+    /// (at most [`MAX_WHY_NOT_DEPTH`]).
     pub why_not_depth: usize,
     /// Rule bindings tried in all before giving up on a proof (bounds the
     /// search on highly recursive programs).
     pub budget: usize,
+    /// Levels of a proof tree shown; a step below is listed with
+    /// `truncated` and no premises (at most [`MAX_PROOF_DEPTH`]).
+    pub max_depth: usize,
+    /// Nodes of a proof tree shown (shared sub-proofs count each time they
+    /// are shown); past it, steps are `truncated`.
+    pub max_nodes: usize,
 }
+
+/// The deepest proof tree an explanation shows. Trees are searched and
+/// drawn without recursion, but serializers (serde, and the JSON readers
+/// of most languages) recurse on nesting.
+pub const MAX_PROOF_DEPTH: usize = 1000;
+
+/// The deepest "why not" an explanation follows.
+pub const MAX_WHY_NOT_DEPTH: usize = 8;
 
 impl Default for ExplainOptions {
     fn default() -> Self {
@@ -66,6 +82,8 @@ impl Default for ExplainOptions {
             max_proofs: 10,
             why_not_depth: 3,
             budget: 10_000,
+            max_depth: 100,
+            max_nodes: 10_000,
         }
     }
 }
@@ -197,6 +215,11 @@ pub struct Explanation {
     /// For model nodes: the call.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub model: Option<ModelCallNode>,
+    /// The proof goes on below this step, but past
+    /// [`ExplainOptions::max_depth`] or `max_nodes`: its premises are not
+    /// shown.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub truncated: bool,
     /// The relation and tuple of the node, for tagging.
     #[serde(skip)]
     atom: Option<(String, Vec<Value>)>,
@@ -217,6 +240,7 @@ impl Explanation {
             attempts: Vec::new(),
             alternatives: Vec::new(),
             model: None,
+            truncated: false,
             atom: None,
         }
     }
@@ -224,23 +248,18 @@ impl Explanation {
     /// Replaces each node's tag with its probability under the semiring of
     /// `tagged` (which must come from the same program).
     pub fn apply_tags(&mut self, tagged: &crate::TaggedEvaluation) {
-        if let Some((relation, tuple)) = &self.atom
-            && let Some(p) = tagged.probability(relation, tuple)
-        {
-            self.tag = Tag::Probability(p);
-        }
-        for p in &mut self.premises {
-            p.apply_tags(tagged);
-        }
-        for alt in &mut self.alternatives {
-            alt.apply_tags(tagged);
-        }
-        for a in &mut self.attempts {
-            if let Some(w) = &mut a.why_not {
-                w.apply_tags(tagged);
+        let mut stack: Vec<&mut Explanation> = vec![self];
+        while let Some(node) = stack.pop() {
+            if let Some((relation, tuple)) = &node.atom
+                && let Some(p) = tagged.probability(relation, tuple)
+            {
+                node.tag = Tag::Probability(p);
             }
-            if let Some(b) = &mut a.because {
-                b.apply_tags(tagged);
+            stack.extend(node.premises.iter_mut());
+            stack.extend(node.alternatives.iter_mut());
+            for a in &mut node.attempts {
+                stack.extend(a.why_not.as_deref_mut());
+                stack.extend(a.because.as_deref_mut());
             }
         }
     }
@@ -248,16 +267,65 @@ impl Explanation {
     /// An indented tree, one step per line.
     pub fn to_text(&self) -> String {
         let mut out = String::new();
-        self.write_text(&mut out, 0);
+        self.write_text(&mut out);
         for (i, alt) in self.alternatives.iter().enumerate() {
             let _ = writeln!(out, "\nalternative proof {}:", i + 2);
-            alt.write_text(&mut out, 0);
+            alt.write_text(&mut out);
         }
         out
     }
 
-    fn write_text(&self, out: &mut String, depth: usize) {
-        let pad = "  ".repeat(depth);
+    /// The text of this tree, depth first, with an explicit stack (a proof
+    /// can be as deep as a chain is long).
+    fn write_text(&self, out: &mut String) {
+        enum Work<'e> {
+            Node(&'e Explanation, usize),
+            Line(String),
+        }
+        let mut stack = vec![Work::Node(self, 0)];
+        while let Some(work) = stack.pop() {
+            let (node, depth) = match work {
+                Work::Line(line) => {
+                    out.push_str(&line);
+                    continue;
+                }
+                Work::Node(node, depth) => (node, depth),
+            };
+            let pad = "  ".repeat(depth);
+            let _ = writeln!(out, "{pad}{}{}  [{}]", node.mark(), node.fact, node.how());
+            // Pushed last to first: premises, then attempts, then the note.
+            if node.attempts.is_empty() && !node.holds {
+                stack.push(Work::Line(format!(
+                    "{pad}  no fact and no rule derives it\n"
+                )));
+            }
+            for a in node.attempts.iter().rev() {
+                let by = a.rule.name.as_ref().map_or(a.rule.location.clone(), |n| {
+                    format!("`{n}` at {}", a.rule.location)
+                });
+                if let Some(b) = &a.because {
+                    stack.push(Work::Node(b, depth + 2));
+                }
+                if let Some(w) = &a.why_not {
+                    stack.push(Work::Node(w, depth + 2));
+                }
+                stack.push(Work::Line(format!(
+                    "{pad}  rule {by}: `{}` fails: {}\n",
+                    a.failed, a.reason
+                )));
+            }
+            for p in node.premises.iter().rev() {
+                stack.push(Work::Node(p, depth + 1));
+            }
+        }
+    }
+
+    fn mark(&self) -> &'static str {
+        if self.holds { "" } else { "NOT " }
+    }
+
+    /// How a node holds, as the text form says it.
+    fn how(&self) -> String {
         let how = match (self.kind, &self.rule, &self.source) {
             (NodeKind::Rule, Some(rule), _) => {
                 let by = rule.name.as_ref().map_or(rule.location.clone(), |n| {
@@ -292,29 +360,14 @@ impl Explanation {
             },
             (NodeKind::Rule, None, _) => String::new(),
         };
-        let mark = if self.holds { "" } else { "NOT " };
-        let how = match self.tag {
+        let how = if self.truncated {
+            format!("{how}; its proof goes deeper than shown")
+        } else {
+            how
+        };
+        match self.tag {
             Tag::Probability(p) => format!("p = {p:.6}; {how}"),
             Tag::Bool(_) => how,
-        };
-        let _ = writeln!(out, "{pad}{mark}{}  [{how}]", self.fact);
-        for p in &self.premises {
-            p.write_text(out, depth + 1);
-        }
-        for a in &self.attempts {
-            let by = a.rule.name.as_ref().map_or(a.rule.location.clone(), |n| {
-                format!("`{n}` at {}", a.rule.location)
-            });
-            let _ = writeln!(out, "{pad}  rule {by}: `{}` fails: {}", a.failed, a.reason);
-            if let Some(w) = &a.why_not {
-                w.write_text(out, depth + 2);
-            }
-            if let Some(b) = &a.because {
-                b.write_text(out, depth + 2);
-            }
-        }
-        if self.attempts.is_empty() && !self.holds {
-            let _ = writeln!(out, "{pad}  no fact and no rule derives it");
         }
     }
 
@@ -324,15 +377,63 @@ impl Explanation {
         let mut out = String::from(
             "digraph explanation {\n  rankdir=TB;\n  node [shape=box, style=rounded, fontname=\"Helvetica\"];\n",
         );
-        let mut next = 0;
-        self.write_dot(&mut out, &mut next);
+        self.write_dot(&mut out);
         out.push_str("}\n");
         out
     }
 
-    fn write_dot(&self, out: &mut String, next: &mut usize) -> usize {
-        let id = *next;
-        *next += 1;
+    /// Nodes numbered depth first; each edge is written once the subtree
+    /// below it is (an explicit stack, as for text).
+    fn write_dot(&self, out: &mut String) {
+        enum Work<'e> {
+            /// A node, and the edge into it (`parent`, dashed) once its
+            /// subtree is written.
+            Node(&'e Explanation, Option<(usize, bool)>),
+            Attempt(&'e Attempt, usize),
+            Edge(usize, usize, bool),
+        }
+        let mut next = 0;
+        let mut stack = vec![Work::Node(self, None)];
+        while let Some(work) = stack.pop() {
+            match work {
+                Work::Edge(from, to, dashed) => {
+                    let style = if dashed { " [style=dashed]" } else { "" };
+                    let _ = writeln!(out, "  n{from} -> n{to}{style};");
+                }
+                Work::Attempt(a, parent) => {
+                    let aid = next;
+                    next += 1;
+                    let _ = writeln!(
+                        out,
+                        "  n{aid} [label=\"rule {}\\n{}\\nfails: {}\", color=red, style=dashed];",
+                        escape(a.rule.name.as_deref().unwrap_or(&a.rule.location)),
+                        escape(&a.failed),
+                        escape(&a.reason)
+                    );
+                    let _ = writeln!(out, "  n{parent} -> n{aid} [style=dashed];");
+                    for sub in a.because.iter().rev().chain(a.why_not.iter().rev()) {
+                        stack.push(Work::Node(sub, Some((aid, true))));
+                    }
+                }
+                Work::Node(node, incoming) => {
+                    let id = next;
+                    next += 1;
+                    node.write_dot_node(out, id);
+                    if let Some((parent, dashed)) = incoming {
+                        stack.push(Work::Edge(parent, id, dashed));
+                    }
+                    for a in node.attempts.iter().rev() {
+                        stack.push(Work::Attempt(a, id));
+                    }
+                    for p in node.premises.iter().rev() {
+                        stack.push(Work::Node(p, Some((id, false))));
+                    }
+                }
+            }
+        }
+    }
+
+    fn write_dot_node(&self, out: &mut String, id: usize) {
         let detail = match (&self.rule, &self.source, &self.aggregate) {
             (Some(r), _, _) => r.name.clone().unwrap_or_else(|| r.location.clone()),
             (_, Some(s), _) => s.clone(),
@@ -343,6 +444,11 @@ impl Explanation {
         let detail = match self.tag {
             Tag::Probability(p) => format!("{detail}\np = {p:.4}"),
             Tag::Bool(_) => detail,
+        };
+        let detail = if self.truncated {
+            format!("{detail}\n(deeper than shown)")
+        } else {
+            detail
         };
         // Base facts are shaded, failed goals red.
         let style = match self.kind {
@@ -356,27 +462,26 @@ impl Explanation {
             escape(&self.fact),
             escape(&detail)
         );
-        for p in &self.premises {
-            let child = p.write_dot(out, next);
-            let _ = writeln!(out, "  n{id} -> n{child};");
-        }
-        for a in &self.attempts {
-            let aid = *next;
-            *next += 1;
-            let _ = writeln!(
-                out,
-                "  n{aid} [label=\"rule {}\\n{}\\nfails: {}\", color=red, style=dashed];",
-                escape(a.rule.name.as_deref().unwrap_or(&a.rule.location)),
-                escape(&a.failed),
-                escape(&a.reason)
-            );
-            let _ = writeln!(out, "  n{id} -> n{aid} [style=dashed];");
-            for sub in a.why_not.iter().chain(&a.because) {
-                let child = sub.write_dot(out, next);
-                let _ = writeln!(out, "  n{aid} -> n{child} [style=dashed];");
+    }
+}
+
+/// Dropped without recursion: a proof as deep as a long chain would
+/// otherwise overflow the stack on the way out.
+impl Drop for Explanation {
+    fn drop(&mut self) {
+        fn children(node: &mut Explanation, into: &mut Vec<Explanation>) {
+            into.append(&mut node.premises);
+            into.append(&mut node.alternatives);
+            for a in &mut node.attempts {
+                into.extend(a.why_not.take().map(|b| *b));
+                into.extend(a.because.take().map(|b| *b));
             }
         }
-        id
+        let mut stack = Vec::new();
+        children(self, &mut stack);
+        while let Some(mut node) = stack.pop() {
+            children(&mut node, &mut stack);
+        }
     }
 }
 
@@ -387,12 +492,26 @@ fn escape(text: &str) -> String {
 impl Program {
     /// Explains the fact a one-atom query names: a proof when it holds, the
     /// failing rules when not. A goal with variables explains each answer
-    /// (up to `max_proofs`), or why there is none.
+    /// (up to `max_proofs`), or why there is none. Unbounded in time; see
+    /// [`Program::explain_with`].
     pub fn explain(
         &self,
         evaluation: &mut Evaluation,
         goal: &crate::Query,
         options: &ExplainOptions,
+    ) -> Result<Vec<Explanation>, Error> {
+        self.explain_with(evaluation, goal, options, &Limits::default())
+    }
+
+    /// [`Program::explain`] within `limits`: the search stops at the time
+    /// limit or the cancel flag, and the rows it reads count against the
+    /// tuple limit.
+    pub fn explain_with(
+        &self,
+        evaluation: &mut Evaluation,
+        goal: &crate::Query,
+        options: &ExplainOptions,
+        limits: &Limits,
     ) -> Result<Vec<Explanation>, Error> {
         let [Lit::Atom { rel, args }] = goal.rule.body.as_slice() else {
             return Err(Error::Compile {
@@ -400,14 +519,23 @@ impl Program {
                 message: "explain takes one atom, such as `ancestor(alice, carol)`".to_string(),
             });
         };
+        let options = ExplainOptions {
+            why_not_depth: options.why_not_depth.min(MAX_WHY_NOT_DEPTH),
+            max_depth: options.max_depth.min(MAX_PROOF_DEPTH),
+            ..*options
+        };
         let mut explainer = Explainer {
             program: self,
             evaluation,
-            options: *options,
+            options,
             budget: options.budget,
             base: FxHashMap::default(),
+            proofs: Vec::new(),
             proven: FxHashMap::default(),
             why_stack: Vec::new(),
+            limits,
+            clock: Clock::start(limits),
+            steps: 0,
         };
         let ground: Option<Vec<u32>> = args
             .iter()
@@ -419,8 +547,8 @@ impl Program {
         if let Some(row) = ground {
             return Ok(vec![explainer.explain_fact(*rel, &row)?]);
         }
-        let answers = explainer.evaluation.answer(goal, &Limits::default())?;
-        if answers.rows.is_empty() {
+        let answers = explainer.answer(&goal.rule)?;
+        if answers.is_empty() {
             let pattern = explainer.pattern(*rel, args, &goal.rule.var_names);
             let mut node = Explanation::leaf(pattern, NodeKind::Missing);
             node.holds = false;
@@ -429,7 +557,7 @@ impl Program {
             return Ok(vec![node]);
         }
         let mut out = Vec::new();
-        for row in answers.rows.iter().take(options.max_proofs) {
+        for row in answers.iter().take(options.max_proofs) {
             let mut values = row.iter();
             let ids: Option<Vec<u32>> = args
                 .iter()
@@ -448,6 +576,61 @@ impl Program {
     }
 }
 
+/// A proved step: its node without premises, and its premises, which
+/// are other steps (shared: a fact is proved once however often it is
+/// used) or leaves made on the spot (negations, comparisons, aggregates,
+/// model calls).
+struct ProofStep {
+    node: Explanation,
+    premises: Vec<Premise>,
+}
+
+enum Premise {
+    Step(usize),
+    Leaf(Box<Explanation>),
+}
+
+/// A fact being proved: the rules for it tried one after the other, each
+/// with the bindings that derive it.
+struct FactSearch {
+    rel: RelId,
+    row: Vec<u32>,
+    limit: usize,
+    proofs: Vec<usize>,
+    rules: Vec<usize>,
+    next_rule: usize,
+    instance: Option<(usize, Rc<Instance>)>,
+    candidates: std::vec::IntoIter<Vec<Value>>,
+}
+
+/// One binding of a rule being checked premise by premise.
+struct DerivationSearch {
+    rule: usize,
+    instance: Rc<Instance>,
+    ids: Vec<u32>,
+    next: usize,
+    premises: Vec<Premise>,
+}
+
+enum Frame {
+    Fact(FactSearch),
+    Derivation(DerivationSearch),
+}
+
+/// What a finished frame hands to the one below it.
+enum Done {
+    Proofs(Vec<usize>),
+    Derived(Option<usize>),
+}
+
+/// The facts on the way from the goal to the fact being proved (a proof
+/// may not go round a cycle).
+#[derive(Default)]
+struct Path {
+    order: Vec<(RelId, Vec<u32>)>,
+    set: FxHashSet<(RelId, Vec<u32>)>,
+}
+
 struct Explainer<'a> {
     program: &'a Program,
     evaluation: &'a mut Evaluation,
@@ -455,14 +638,40 @@ struct Explainer<'a> {
     budget: usize,
     /// Per relation, the base facts (built when first needed).
     base: FxHashMap<RelId, FxHashSet<Vec<u32>>>,
-    proven: FxHashMap<(RelId, Vec<u32>), Explanation>,
+    /// Every step proved so far.
+    proofs: Vec<ProofStep>,
+    /// The first proof found of each fact.
+    proven: FxHashMap<(RelId, Vec<u32>), usize>,
     /// The "why not" patterns being explained, outermost first.
     why_stack: Vec<String>,
+    limits: &'a Limits,
+    clock: Clock,
+    steps: u32,
 }
 
 impl Explainer<'_> {
     fn interner(&self) -> &Interner {
         &self.evaluation.interner
+    }
+
+    /// The answers of a rule over the evaluation, within the limits.
+    fn answer(&mut self, rule: &Rule) -> Result<Vec<Vec<Value>>, Error> {
+        eval::answer(
+            &mut self.evaluation.stores,
+            &self.evaluation.interner,
+            rule,
+            self.limits,
+            &self.clock,
+        )
+    }
+
+    /// Looks at the clock every few steps of the search.
+    fn tick(&mut self) -> Result<(), Error> {
+        self.steps = self.steps.wrapping_add(1);
+        if self.steps.is_multiple_of(64) {
+            self.clock.check()?;
+        }
+        Ok(())
     }
 
     fn fact_text(&self, rel: RelId, row: &[u32]) -> String {
@@ -526,20 +735,15 @@ impl Explainer<'_> {
 
     fn explain_fact(&mut self, rel: RelId, row: &[u32]) -> Result<Explanation, Error> {
         if self.holds(rel, row) {
-            let mut path = Vec::new();
-            let mut proofs = self.prove_all(
-                rel,
-                row,
-                &mut path,
-                if self.options.all {
-                    self.options.max_proofs
-                } else {
-                    1
-                },
-            )?;
-            if !proofs.is_empty() {
-                let mut first = proofs.remove(0);
-                first.alternatives = proofs;
+            let limit = if self.options.all {
+                self.options.max_proofs
+            } else {
+                1
+            };
+            let proofs = self.prove_all(rel, row, limit)?;
+            let mut shown = proofs.iter().map(|&id| self.tree(id));
+            if let Some(mut first) = shown.next() {
+                first.alternatives = shown.collect();
                 return Ok(first);
             }
             // The search budget ran out: say that it holds, without a proof.
@@ -555,163 +759,209 @@ impl Explainer<'_> {
         Ok(node)
     }
 
-    /// Up to `limit` proofs of a fact that holds.
-    fn prove_all(
+    /// Starts proving a fact: a known proof or a cycle answers at once;
+    /// otherwise a frame that tries its rules.
+    fn enter(
         &mut self,
         rel: RelId,
-        row: &[u32],
-        path: &mut Vec<(RelId, Vec<u32>)>,
+        row: Vec<u32>,
         limit: usize,
-    ) -> Result<Vec<Explanation>, Error> {
+        path: &mut Path,
+    ) -> Result<FactSearch, Done> {
         if limit == 1
-            && let Some(p) = self.proven.get(&(rel, row.to_vec()))
+            && let Some(&id) = self.proven.get(&(rel, row.clone()))
         {
-            return Ok(vec![p.clone()]);
+            return Err(Done::Proofs(vec![id]));
         }
-        if path.iter().any(|(r, x)| *r == rel && x == row) {
-            return Ok(Vec::new());
+        if path.set.contains(&(rel, row.clone())) {
+            return Err(Done::Proofs(Vec::new()));
         }
         let mut proofs = Vec::new();
-        if self.is_base(rel, row) {
-            let mut node = self.fact_node(rel, row, NodeKind::Fact);
-            node.source = self.program.fact_origin(rel, row);
-            proofs.push(node);
+        if self.is_base(rel, &row) {
+            let mut node = self.fact_node(rel, &row, NodeKind::Fact);
+            node.source = self.program.fact_origin(rel, &row);
+            proofs.push(self.step(node, Vec::new()));
         }
-        path.push((rel, row.to_vec()));
-        let rules: Vec<&Rule> = self
+        path.order.push((rel, row.clone()));
+        path.set.insert((rel, row.clone()));
+        let rules = self
             .program
             .rules
             .iter()
-            .filter(|r| r.head == rel)
+            .enumerate()
+            .filter(|(_, r)| r.head == rel)
+            .map(|(i, _)| i)
             .collect();
-        'rules: for rule in rules {
-            if proofs.len() >= limit {
-                break;
-            }
-            let Some(instance) = instantiate(rule, row) else {
-                continue;
-            };
-            let candidates = eval::answer(
-                &mut self.evaluation.stores,
-                &self.evaluation.interner,
-                &instance.rule,
-                &Limits::default(),
-            )?;
-            for candidate in candidates {
-                if proofs.len() >= limit || self.budget == 0 {
-                    break 'rules;
-                }
-                self.budget -= 1;
-                let Some(ids) = candidate
-                    .iter()
-                    .map(|v| self.evaluation.interner.get(v))
-                    .collect::<Option<Vec<u32>>>()
-                else {
-                    continue;
-                };
-                if let Some(node) = self.derivation(rule, &instance, &ids, path)? {
-                    proofs.push(node);
-                }
-            }
-        }
-        path.pop();
-        if let Some(first) = proofs.first() {
-            self.proven.insert((rel, row.to_vec()), first.clone());
-        }
-        Ok(proofs)
+        Ok(FactSearch {
+            rel,
+            row,
+            limit,
+            proofs,
+            rules,
+            next_rule: 0,
+            instance: None,
+            candidates: Vec::new().into_iter(),
+        })
     }
 
-    /// The proof a rule gives under one binding of its variables, if every
-    /// premise can be proved.
-    fn derivation(
-        &mut self,
-        rule: &Rule,
-        instance: &Instance,
-        ids: &[u32],
-        path: &mut Vec<(RelId, Vec<u32>)>,
-    ) -> Result<Option<Explanation>, Error> {
-        let value_of = |v: usize| {
-            instance
-                .outer
-                .iter()
-                .position(|&o| o == v)
-                .and_then(|i| ids.get(i).copied())
+    fn step(&mut self, node: Explanation, premises: Vec<Premise>) -> usize {
+        self.proofs.push(ProofStep { node, premises });
+        self.proofs.len() - 1
+    }
+
+    /// Up to `limit` proofs of a fact that holds, as steps. Depth first,
+    /// with an explicit stack: a proof is as deep as the chain it follows.
+    fn prove_all(&mut self, rel: RelId, row: &[u32], limit: usize) -> Result<Vec<usize>, Error> {
+        let mut path = Path::default();
+        let mut stack: Vec<Frame> = Vec::new();
+        let mut done: Option<Done> = match self.enter(rel, row.to_vec(), limit, &mut path) {
+            Ok(search) => {
+                stack.push(Frame::Fact(search));
+                None
+            }
+            Err(Done::Proofs(p)) => return Ok(p),
+            Err(Done::Derived(_)) => return Ok(Vec::new()),
         };
-        let mut premises = Vec::new();
-        for lit in instance
-            .rule
-            .body
-            .get(instance.equalities..)
-            .unwrap_or_default()
-        {
-            match lit {
-                Lit::Atom { rel, args } => {
-                    let Some(row) = ground_args(args, &value_of) else {
-                        return Ok(None);
-                    };
-                    let mut sub = self.prove_all(*rel, &row, path, 1)?;
-                    if sub.is_empty() {
-                        return Ok(None);
+        while let Some(top) = stack.last_mut() {
+            self.tick()?;
+            match top {
+                Frame::Fact(f) => {
+                    if let Some(Done::Derived(Some(id))) = done.take() {
+                        f.proofs.push(id);
                     }
-                    premises.push(sub.remove(0));
-                }
-                Lit::Neg { rel, args } => {
-                    let text = self.literal_text(*rel, args, &value_of, &instance.rule.var_names);
-                    let mut leaf = Explanation::leaf(format!("not {text}"), NodeKind::Negation);
-                    // A derived atom that does not hold: say why not, as a
-                    // premise of the negation.
-                    let derived = self.program.rules.iter().any(|r| r.head == *rel);
-                    if derived
-                        && self.options.why_not_depth > 0
-                        && let Some(row) = ground_args(args, &value_of)
-                    {
-                        let mut missing = self.fact_node(*rel, &row, NodeKind::Missing);
-                        missing.holds = false;
-                        missing.tag = Tag::Bool(false);
-                        let consts: Vec<Arg> = row.iter().map(|&c| Arg::Const(c)).collect();
-                        missing.attempts = self.attempts_for_pattern(
-                            *rel,
-                            &consts,
-                            self.options.why_not_depth - 1,
-                        )?;
-                        leaf.premises.push(missing);
+                    if f.proofs.len() < f.limit && self.budget > 0 {
+                        if let Some(candidate) = f.candidates.next() {
+                            self.budget -= 1;
+                            let Some(ids) = candidate
+                                .iter()
+                                .map(|v| self.evaluation.interner.get(v))
+                                .collect::<Option<Vec<u32>>>()
+                            else {
+                                continue;
+                            };
+                            let Some((rule, instance)) = &f.instance else {
+                                continue;
+                            };
+                            let frame = DerivationSearch {
+                                rule: *rule,
+                                instance: Rc::clone(instance),
+                                ids,
+                                next: 0,
+                                premises: Vec::new(),
+                            };
+                            stack.push(Frame::Derivation(frame));
+                            continue;
+                        }
+                        if let Some(&rule) = f.rules.get(f.next_rule) {
+                            f.next_rule += 1;
+                            let program = self.program;
+                            let Some(instance) =
+                                program.rules.get(rule).and_then(|r| instantiate(r, &f.row))
+                            else {
+                                continue;
+                            };
+                            let candidates = eval::answer(
+                                &mut self.evaluation.stores,
+                                &self.evaluation.interner,
+                                &instance.rule,
+                                self.limits,
+                                &self.clock,
+                            )?;
+                            f.candidates = candidates.into_iter();
+                            f.instance = Some((rule, Rc::new(instance)));
+                            continue;
+                        }
                     }
-                    premises.push(leaf);
+                    // Every rule tried (or enough proofs, or the budget spent).
+                    let proofs = std::mem::take(&mut f.proofs);
+                    let key = (f.rel, std::mem::take(&mut f.row));
+                    stack.pop();
+                    if let Some(last) = path.order.pop() {
+                        path.set.remove(&last);
+                    }
+                    if let Some(&first) = proofs.first() {
+                        self.proven.insert(key, first);
+                    }
+                    if stack.is_empty() {
+                        return Ok(proofs);
+                    }
+                    done = Some(Done::Proofs(proofs));
                 }
-                Lit::Cmp { op, lhs, rhs } => {
-                    let text = format!(
-                        "{} {} {}",
-                        self.expr_text(lhs, &value_of, &instance.rule.var_names),
-                        op.as_str(),
-                        self.expr_text(rhs, &value_of, &instance.rule.var_names)
-                    );
-                    premises.push(Explanation::leaf(text, NodeKind::Comparison));
-                }
-                Lit::Agg(agg) => {
-                    let result = value_of(agg.result).map(|id| self.interner().value(id).clone());
-                    let group = self.aggregate_group(agg, &value_of, &instance.rule)?;
-                    let name = instance
+                Frame::Derivation(d) => {
+                    match done.take() {
+                        Some(Done::Proofs(sub)) => match sub.first() {
+                            Some(&id) => {
+                                d.premises.push(Premise::Step(id));
+                                d.next += 1;
+                            }
+                            None => {
+                                stack.pop();
+                                done = Some(Done::Derived(None));
+                                continue;
+                            }
+                        },
+                        Some(other) => done = Some(other),
+                        None => {}
+                    }
+                    let instance = Rc::clone(&d.instance);
+                    let body = instance
                         .rule
-                        .var_names
-                        .get(agg.result)
-                        .cloned()
+                        .body
+                        .get(instance.equalities..)
                         .unwrap_or_default();
-                    let shown = result.clone().map_or("?".to_string(), |v| v.to_string());
-                    let mut node = Explanation::leaf(
-                        format!("{name} = {} {{...}} = {shown}", agg.function.as_str()),
-                        NodeKind::Aggregate,
-                    );
-                    node.aggregate = Some(AggregateGroup {
-                        function: agg.function.as_str().to_string(),
-                        size: group.len(),
-                        rows: group.into_iter().take(100).collect(),
-                        result: result.unwrap_or(Value::Bool(false)),
-                    });
-                    premises.push(node);
+                    if let Some(lit) = body.get(d.next) {
+                        let value_of = |v: usize| {
+                            instance
+                                .outer
+                                .iter()
+                                .position(|&o| o == v)
+                                .and_then(|i| d.ids.get(i).copied())
+                        };
+                        if let Lit::Atom { rel, args } = lit {
+                            let Some(row) = ground_args(args, &value_of) else {
+                                stack.pop();
+                                done = Some(Done::Derived(None));
+                                continue;
+                            };
+                            match self.enter(*rel, row, 1, &mut path) {
+                                Ok(search) => stack.push(Frame::Fact(search)),
+                                Err(answer) => done = Some(answer),
+                            }
+                            continue;
+                        }
+                        let leaf = self.premise_leaf(lit, &instance, &value_of)?;
+                        d.premises.push(Premise::Leaf(Box::new(leaf)));
+                        d.next += 1;
+                        continue;
+                    }
+                    // Every premise proved: the rule's step.
+                    let premises = std::mem::take(&mut d.premises);
+                    let (rule, ids) = (d.rule, std::mem::take(&mut d.ids));
+                    stack.pop();
+                    let head_row = match stack.last() {
+                        Some(Frame::Fact(f)) => f.row.clone(),
+                        _ => Vec::new(),
+                    };
+                    let node = self.rule_node(rule, &instance, &ids, &head_row);
+                    let id = self.step(node, premises);
+                    done = Some(Done::Derived(Some(id)));
                 }
-                Lit::Call(call) => premises.push(self.call_node(call, &value_of)),
             }
         }
+        Ok(Vec::new())
+    }
+
+    /// The node of a rule step: the head fact, the rule, its bindings.
+    fn rule_node(
+        &self,
+        rule: usize,
+        instance: &Instance,
+        ids: &[u32],
+        head_row: &[u32],
+    ) -> Explanation {
+        let Some(rule) = self.program.rules.get(rule) else {
+            return Explanation::leaf(String::new(), NodeKind::Rule);
+        };
         let mut bindings = BTreeMap::new();
         for (i, &v) in instance.outer.iter().enumerate() {
             let Some(name) = rule.var_names.get(v) else {
@@ -724,16 +974,145 @@ impl Explainer<'_> {
                 bindings.insert(name.clone(), self.interner().value(id).clone());
             }
         }
-        let head_rel = rule.head;
-        let head_row: Vec<u32> = path.last().map(|(_, r)| r.clone()).unwrap_or_default();
-        let mut node = self.fact_node(head_rel, &head_row, NodeKind::Rule);
+        let mut node = self.fact_node(rule.head, head_row, NodeKind::Rule);
         node.rule = Some(RuleRef {
             name: rule.name.clone(),
             location: rule.location.clone(),
         });
         node.bindings = bindings;
-        node.premises = premises;
-        Ok(Some(node))
+        node
+    }
+
+    /// A proof step as a tree, down to `max_depth` levels and `max_nodes`
+    /// nodes; a step past either is shown `truncated`, without premises.
+    /// Built bottom up with an explicit stack.
+    fn tree(&self, root: usize) -> Explanation {
+        struct Work {
+            step: usize,
+            depth: usize,
+            next: usize,
+            premises: Vec<Explanation>,
+        }
+        let mut shown = 0usize;
+        let mut stack = vec![Work {
+            step: root,
+            depth: 0,
+            next: 0,
+            premises: Vec::new(),
+        }];
+        let mut finished: Option<Explanation> = None;
+        while let Some(top) = stack.last_mut() {
+            let Some(step) = self.proofs.get(top.step) else {
+                stack.pop();
+                continue;
+            };
+            if let Some(node) = finished.take() {
+                top.premises.push(node);
+            }
+            let cut = top.depth >= self.options.max_depth || shown >= self.options.max_nodes;
+            if cut && top.next == 0 && !step.premises.is_empty() {
+                let mut node = step.node.clone();
+                node.truncated = true;
+                shown += 1;
+                stack.pop();
+                finished = Some(node);
+                continue;
+            }
+            match step.premises.get(top.next) {
+                Some(Premise::Leaf(leaf)) => {
+                    top.next += 1;
+                    top.premises.push(leaf.as_ref().clone());
+                }
+                Some(Premise::Step(child)) => {
+                    top.next += 1;
+                    let child = Work {
+                        step: *child,
+                        depth: top.depth + 1,
+                        next: 0,
+                        premises: Vec::new(),
+                    };
+                    stack.push(child);
+                }
+                None => {
+                    let mut node = step.node.clone();
+                    node.premises = std::mem::take(&mut top.premises);
+                    shown += 1;
+                    stack.pop();
+                    finished = Some(node);
+                }
+            }
+        }
+        finished.unwrap_or_else(|| Explanation::leaf(String::new(), NodeKind::Rule))
+    }
+
+    /// A premise that is not a positive atom, under a binding: a
+    /// negation (with why the negated atom does not hold), a comparison,
+    /// an aggregate's group, a model call.
+    fn premise_leaf(
+        &mut self,
+        lit: &Lit,
+        instance: &Instance,
+        value_of: &dyn Fn(usize) -> Option<u32>,
+    ) -> Result<Explanation, Error> {
+        Ok(match lit {
+            // Positive atoms are steps of their own; this is not reached.
+            Lit::Atom { rel, args } => Explanation::leaf(
+                self.literal_text(*rel, args, value_of, &instance.rule.var_names),
+                NodeKind::Fact,
+            ),
+            Lit::Neg { rel, args } => {
+                let text = self.literal_text(*rel, args, value_of, &instance.rule.var_names);
+                let mut leaf = Explanation::leaf(format!("not {text}"), NodeKind::Negation);
+                // A derived atom that does not hold: say why not, as a
+                // premise of the negation.
+                let derived = self.program.rules.iter().any(|r| r.head == *rel);
+                if derived
+                    && self.options.why_not_depth > 0
+                    && let Some(row) = ground_args(args, value_of)
+                {
+                    let mut missing = self.fact_node(*rel, &row, NodeKind::Missing);
+                    missing.holds = false;
+                    missing.tag = Tag::Bool(false);
+                    let consts: Vec<Arg> = row.iter().map(|&c| Arg::Const(c)).collect();
+                    missing.attempts =
+                        self.attempts_for_pattern(*rel, &consts, self.options.why_not_depth - 1)?;
+                    leaf.premises.push(missing);
+                }
+                leaf
+            }
+            Lit::Cmp { op, lhs, rhs } => {
+                let text = format!(
+                    "{} {} {}",
+                    self.expr_text(lhs, value_of, &instance.rule.var_names),
+                    op.as_str(),
+                    self.expr_text(rhs, value_of, &instance.rule.var_names)
+                );
+                Explanation::leaf(text, NodeKind::Comparison)
+            }
+            Lit::Agg(agg) => {
+                let result = value_of(agg.result).map(|id| self.interner().value(id).clone());
+                let group = self.aggregate_group(agg, value_of, &instance.rule)?;
+                let name = instance
+                    .rule
+                    .var_names
+                    .get(agg.result)
+                    .cloned()
+                    .unwrap_or_default();
+                let shown = result.clone().map_or("?".to_string(), |v| v.to_string());
+                let mut node = Explanation::leaf(
+                    format!("{name} = {} {{...}} = {shown}", agg.function.as_str()),
+                    NodeKind::Aggregate,
+                );
+                node.aggregate = Some(AggregateGroup {
+                    function: agg.function.as_str().to_string(),
+                    size: group.len(),
+                    rows: group.into_iter().take(100).collect(),
+                    result: result.unwrap_or(Value::Bool(false)),
+                });
+                node
+            }
+            Lit::Call(call) => self.call_node(call, value_of),
+        })
     }
 
     /// One tuple of `rel` matching `args` (unbound variables and `_` match
@@ -772,12 +1151,7 @@ impl Explainer<'_> {
             name: None,
             location: String::new(),
         };
-        let rows = eval::answer(
-            &mut self.evaluation.stores,
-            &self.evaluation.interner,
-            &rule,
-            &Limits::default(),
-        )?;
+        let rows = self.answer(&rule)?;
         Ok(rows
             .first()
             .and_then(|row| row.iter().map(|v| self.interner().get(v)).collect()))
@@ -809,12 +1183,7 @@ impl Explainer<'_> {
             name: None,
             location: rule.location.clone(),
         };
-        eval::answer(
-            &mut self.evaluation.stores,
-            &self.evaluation.interner,
-            &group_rule,
-            &Limits::default(),
-        )
+        self.answer(&group_rule)
     }
 
     /// A model call under bindings, as a proof node with the model's
@@ -986,12 +1355,7 @@ impl Explainer<'_> {
                 };
                 // A prefix that cannot be ordered (a comparison before the
                 // atom binding its variable) is judged with the next literal.
-                let rows = match eval::answer(
-                    &mut self.evaluation.stores,
-                    &self.evaluation.interner,
-                    &prefix,
-                    &Limits::default(),
-                ) {
+                let rows = match self.answer(&prefix) {
                     Ok(rows) => rows,
                     Err(_) if end < body_len => continue,
                     Err(e) => return Err(e),
@@ -1094,7 +1458,7 @@ impl Explainer<'_> {
                         None,
                     ),
                     Lit::Call(call) => {
-                        let node = self.call_node(call, &value_of);
+                        let mut node = self.call_node(call, &value_of);
                         let answered = node
                             .model
                             .as_ref()
@@ -1107,7 +1471,7 @@ impl Explainer<'_> {
                                 }
                             })
                             .unwrap_or_else(|| "its inputs are not bound".to_string());
-                        (node.fact, answered, None, None)
+                        (std::mem::take(&mut node.fact), answered, None, None)
                     }
                 };
                 attempts.push(Attempt {

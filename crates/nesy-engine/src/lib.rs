@@ -33,6 +33,7 @@ mod error;
 mod eval;
 mod explain;
 mod ir;
+mod limits;
 mod magic;
 mod model;
 mod plan;
@@ -47,10 +48,11 @@ mod tagging;
 mod value;
 
 pub use error::Error;
-pub use eval::{Limits, RuleStats, Stats, StratumStats};
+pub use eval::{RuleStats, Stats, StratumStats};
 pub use explain::{
     AggregateGroup, Attempt, ExplainOptions, Explanation, ModelCallNode, NodeKind, RuleRef, Tag,
 };
+pub use limits::{Cancel, Clock, Limits};
 pub use model::{Model, ModelExplanation, ModelOutput, Signature};
 pub use prepared::Prepared;
 pub use program::{Program, Query, TestCase};

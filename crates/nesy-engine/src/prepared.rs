@@ -23,7 +23,8 @@
 //! ```
 
 use crate::Error;
-use crate::eval::{self, Limits};
+use crate::Limits;
+use crate::eval;
 use crate::ir::{RelationInfo, Rule};
 use crate::program::Program;
 use crate::provenance::{SemiringKind, TaggedBase, TaggedEvaluation};

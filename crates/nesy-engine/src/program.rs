@@ -34,6 +34,8 @@ pub struct Program {
     pub(crate) rule_weights: Vec<Option<f64>>,
     /// Models rules may call, by `@model` name.
     pub(crate) models: Models,
+    /// The keys of the `@input` relations, if any source declares some.
+    inputs: Option<Vec<String>>,
 }
 
 /// Registered models by name.
@@ -152,6 +154,14 @@ impl Program {
                         given,
                         expectations,
                     });
+                }
+                Item::Input(input) => {
+                    let keys: Vec<String> = input
+                        .relations
+                        .iter()
+                        .map(|r| self.relation_key(&r.text))
+                        .collect();
+                    self.inputs.get_or_insert_with(Vec::new).extend(keys);
                 }
                 Item::Prefix(_) | Item::Model(_) => {}
             }
@@ -371,6 +381,24 @@ impl Program {
         key.strip_prefix('<')?.strip_suffix('>').map(str::to_string)
     }
 
+    /// Whether a request may add facts to `relation`: one of the `@input`
+    /// relations when the program names any, otherwise any relation no
+    /// rule derives (so that input can never stand in for a conclusion).
+    pub fn accepts_input(&self, relation: &str) -> bool {
+        match &self.inputs {
+            Some(keys) => keys.contains(&self.relation_key(relation)),
+            None => match self.names.lookup(relation) {
+                Some(id) => self.rules.iter().all(|r| r.head != id),
+                None => false,
+            },
+        }
+    }
+
+    /// The `@input` relations, if the program declares any.
+    pub fn input_relations(&self) -> Option<&[String]> {
+        self.inputs.as_deref()
+    }
+
     /// Whether the program has a relation of this name.
     pub fn has_relation(&self, relation: &str) -> bool {
         self.names.lookup(relation).is_some()
@@ -436,6 +464,57 @@ impl Program {
             text,
             location,
             variables: named,
+        })
+    }
+
+    /// A one-atom goal built from typed values, no text involved: `Some`
+    /// arguments are constants, `None` ones variables (`X0`, `X1`, ...).
+    /// What a decision explains, whatever its values look like (`Ann Lee`,
+    /// `not`, `x, y`).
+    pub fn atom_query(&mut self, relation: &str, args: &[Option<Value>]) -> Result<Query, Error> {
+        let rel = self
+            .names
+            .lookup(relation)
+            .ok_or_else(|| Error::UnknownRelation(relation.to_string()))?;
+        let arity = self.relations.get(rel).map_or(0, |r| r.arity);
+        if arity != usize::MAX && arity != args.len() {
+            return Err(Error::Arity {
+                relation: relation.to_string(),
+                expected: arity,
+                found: args.len(),
+                location: None,
+            });
+        }
+        let mut variables = Vec::new();
+        let mut ir_args = Vec::new();
+        for (i, a) in args.iter().enumerate() {
+            match a {
+                Some(v) => ir_args.push(Arg::Const(
+                    Arc::make_mut(&mut self.interner).intern(v.clone()),
+                )),
+                None => {
+                    ir_args.push(Arg::Var(variables.len()));
+                    variables.push(format!("X{i}"));
+                }
+            }
+        }
+        let shown: Vec<String> = args
+            .iter()
+            .zip(0..)
+            .map(|(a, i)| a.as_ref().map_or(format!("X{i}"), Value::to_string))
+            .collect();
+        Ok(Query {
+            rule: Rule {
+                head: usize::MAX,
+                head_args: (0..variables.len()).map(Expr::Var).collect(),
+                body: vec![Lit::Atom { rel, args: ir_args }],
+                var_names: variables.clone(),
+                name: None,
+                location: "<request>".to_string(),
+            },
+            text: crate::explain::atom_text(relation, &shown),
+            location: "<request>".to_string(),
+            variables,
         })
     }
 

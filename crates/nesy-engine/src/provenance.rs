@@ -37,8 +37,7 @@
 //! tuple that can hold (inside an aggregate, `not a` fails only when `a`
 //! is certain), and their results count as certain.
 
-use crate::Error;
-use crate::eval::{self, Limits, Outcome};
+use crate::eval::{self, Outcome};
 use crate::explain::atom_text;
 use crate::ir::{Lit, RelId, Rule, Var, name_wildcards};
 use crate::program::Program;
@@ -47,6 +46,7 @@ use crate::semiring::{AddMult, Events, MaxProb, Proof, Proofs, Semiring, proof_p
 use crate::storage::Store;
 use crate::tagging::{EventKey, EventTable, RuleTags, TagTable, Tagging};
 use crate::value::{Interner, Value};
+use crate::{Clock, Error, Limits};
 use rustc_hash::FxHashMap;
 use serde::Serialize;
 use std::any::Any;
@@ -324,6 +324,8 @@ impl Program {
         kind: SemiringKind,
         limits: &Limits,
     ) -> Result<TaggedBase, Error> {
+        // One deadline for deriving the tags and computing probabilities.
+        let clock = Clock::start(limits);
         let (rules, rule_tags) = self.tagged_rules();
         let n = self.relations.len();
         let mut stores: Vec<Store> = (0..n).map(|r| Store::tagged(self.columns(r))).collect();
@@ -364,7 +366,8 @@ impl Program {
             Interner::layered(Arc::clone(&interner)),
             &tagging,
             None,
-        );
+            &clock,
+        )?;
         Ok(TaggedBase {
             evaluation,
             interner,
@@ -432,7 +435,8 @@ impl Program {
         interner: Interner,
         tagging: &Tagging<S>,
         reuse: Option<(&TaggedEvaluation, &[bool])>,
-    ) -> TaggedEvaluation {
+        clock: &Clock,
+    ) -> Result<TaggedEvaluation, Error> {
         let events = tagging.events.view();
         let mut tags = Vec::with_capacity(tagging.tables.len());
         let mut stores = Vec::with_capacity(tagging.tables.len());
@@ -455,7 +459,7 @@ impl Program {
                 let key = if arity == 0 { Vec::new() } else { row.to_vec() };
                 relation
                     .probabilities
-                    .insert(key.clone(), sr.probability(tag, events));
+                    .insert(key.clone(), sr.probability(tag, events, clock)?);
                 if let Some(p) = S::proofs(tag) {
                     relation.proofs.insert(key, p.to_vec());
                 }
@@ -472,13 +476,13 @@ impl Program {
                 stats,
             },
         );
-        TaggedEvaluation {
+        Ok(TaggedEvaluation {
             support,
             tags,
             event_names: tagging.events.names.clone(),
             events: tagging.events.probabilities.clone(),
             semiring: kind,
-        }
+        })
     }
 
     fn fact_text(&self, rel: RelId, values: &[Value]) -> String {
@@ -558,6 +562,7 @@ impl TaggedBase {
         interner: Interner,
         limits: &Limits,
     ) -> Result<TaggedEvaluation, Error> {
+        let clock = Clock::start(limits);
         let Some(state) = self.state.downcast_ref::<BaseState<S>>() else {
             return Err(Error::Compile {
                 location: String::new(),
@@ -614,7 +619,7 @@ impl TaggedBase {
             &mut tagging,
             limits,
         )?;
-        Ok(program.tagged_evaluation(
+        program.tagged_evaluation(
             sr,
             self.evaluation.semiring,
             &state.rules,
@@ -622,7 +627,8 @@ impl TaggedBase {
             outcome.interner,
             &tagging,
             Some((&self.evaluation, dirty)),
-        ))
+            &clock,
+        )
     }
 }
 

@@ -1,6 +1,7 @@
 //! What an evaluation gives back: relations, query answers, test results.
 
-use crate::eval::{self, Limits, Stats};
+use crate::Limits;
+use crate::eval::{self, Stats};
 use crate::ir::{RelationInfo, Rule};
 use crate::program::{Names, Program, Query, TestCase, location};
 use crate::storage::{Store, sort_dedup};
@@ -281,7 +282,13 @@ impl Evaluation {
 
     /// Answers a query of the program over these relations.
     pub fn answer(&mut self, query: &Query, limits: &Limits) -> Result<Answers, Error> {
-        let rows = eval::answer(&mut self.stores, &self.interner, &query.rule, limits)?;
+        let rows = eval::answer(
+            &mut self.stores,
+            &self.interner,
+            &query.rule,
+            limits,
+            &crate::Clock::start(limits),
+        )?;
         Ok(Answers {
             goal: query.text.clone(),
             variables: query.variables.clone(),
@@ -362,6 +369,7 @@ impl Program {
                 &evaluation.interner,
                 &rewritten.goal,
                 limits,
+                &crate::Clock::start(limits),
             )?;
             return Ok(Answers {
                 goal: query.text.clone(),

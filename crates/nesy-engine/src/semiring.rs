@@ -6,6 +6,7 @@
 //! tuple, multiply tags along a rule body, add the tags of the derivations
 //! of a tuple, and re-propagate a tuple whose tag changed.
 
+use crate::{Clock, Error};
 use rustc_hash::FxHashMap;
 
 /// A proof: the literals of the base events it uses, sorted. Event `e` is
@@ -62,7 +63,9 @@ pub(crate) trait Semiring: Sync {
     fn mul(&self, a: &Self::Tag, b: &Self::Tag, events: Events) -> Self::Tag;
     /// The tag of `not a`.
     fn negate(&self, a: &Self::Tag, events: Events) -> Self::Tag;
-    fn probability(&self, a: &Self::Tag, events: Events) -> f64;
+    /// The probability of a tag; exact model counting can take long, so
+    /// it looks at the clock.
+    fn probability(&self, a: &Self::Tag, events: Events, clock: &Clock) -> Result<f64, Error>;
     fn converged(&self, old: &Self::Tag, new: &Self::Tag) -> bool {
         old == new
     }
@@ -98,8 +101,8 @@ impl Semiring for Plain {
     fn add(&self, _: &(), _: &(), _: Events) {}
     fn mul(&self, _: &(), _: &(), _: Events) {}
     fn negate(&self, _: &(), _: Events) {}
-    fn probability(&self, _: &(), _: Events) -> f64 {
-        1.0
+    fn probability(&self, _: &(), _: Events, _: &Clock) -> Result<f64, Error> {
+        Ok(1.0)
     }
 }
 
@@ -131,8 +134,8 @@ impl Semiring for MaxProb {
     fn negate(&self, a: &f64, _: Events) -> f64 {
         1.0 - a
     }
-    fn probability(&self, a: &f64, _: Events) -> f64 {
-        *a
+    fn probability(&self, a: &f64, _: Events, _: &Clock) -> Result<f64, Error> {
+        Ok(*a)
     }
 }
 
@@ -165,8 +168,8 @@ impl Semiring for AddMult {
     fn negate(&self, a: &f64, _: Events) -> f64 {
         1.0 - a
     }
-    fn probability(&self, a: &f64, _: Events) -> f64 {
-        *a
+    fn probability(&self, a: &f64, _: Events, _: &Clock) -> Result<f64, Error> {
+        Ok(*a)
     }
     fn converged(&self, old: &f64, new: &f64) -> bool {
         (old - new).abs() < 1e-13
@@ -309,8 +312,8 @@ impl Semiring for Proofs {
         }
         result
     }
-    fn probability(&self, a: &Vec<Proof>, events: Events) -> f64 {
-        dnf_probability(a, events)
+    fn probability(&self, a: &Vec<Proof>, events: Events, clock: &Clock) -> Result<f64, Error> {
+        dnf_probability(a, events, clock)
     }
     fn rename(&self, a: &mut Vec<Proof>, to: &dyn Fn(u32) -> u32, events: Events) {
         for proof in a.iter_mut() {
@@ -327,53 +330,90 @@ impl Semiring for Proofs {
 }
 
 /// The probability that at least one proof holds, events independent:
-/// Shannon expansion on the most frequent event, memoized.
-pub(crate) fn dnf_probability(proofs: &[Proof], events: Events) -> f64 {
+/// Shannon expansion on the most frequent event, memoized. Its cost can
+/// be exponential in the events, so it looks at the clock as it goes, and
+/// it expands with an explicit stack (one level per event).
+pub(crate) fn dnf_probability(
+    proofs: &[Proof],
+    events: Events,
+    clock: &Clock,
+) -> Result<f64, Error> {
+    enum Task {
+        Count(Vec<Proof>),
+        /// Both branches counted (their values on top of the stack).
+        Combine {
+            key: Vec<Proof>,
+            pe: f64,
+        },
+    }
     let mut memo: FxHashMap<Vec<Proof>, f64> = FxHashMap::default();
-    wmc(proofs.to_vec(), events, &mut memo)
-}
-
-fn wmc(mut proofs: Vec<Proof>, events: Events, memo: &mut FxHashMap<Vec<Proof>, f64>) -> f64 {
-    if proofs.iter().any(Vec::is_empty) {
-        return 1.0;
-    }
-    if proofs.is_empty() {
-        return 0.0;
-    }
-    if proofs.len() == 1 {
-        return proofs.first().map_or(0.0, |p| proof_probability(p, events));
-    }
-    proofs.sort();
-    proofs.dedup();
-    if let Some(&p) = memo.get(&proofs) {
-        return p;
-    }
-    let mut counts: FxHashMap<u32, usize> = FxHashMap::default();
-    for p in &proofs {
-        for &l in p {
-            *counts.entry(l >> 1).or_default() += 1;
+    let mut tasks = vec![Task::Count(proofs.to_vec())];
+    let mut values: Vec<f64> = Vec::new();
+    let mut steps = 0u32;
+    while let Some(task) = tasks.pop() {
+        let mut proofs = match task {
+            Task::Combine { key, pe } => {
+                let without = values.pop().unwrap_or(0.0);
+                let with = values.pop().unwrap_or(0.0);
+                let result = pe * with + (1.0 - pe) * without;
+                memo.insert(key, result);
+                values.push(result);
+                continue;
+            }
+            Task::Count(proofs) => proofs,
+        };
+        steps = steps.wrapping_add(1);
+        if steps.is_multiple_of(256) {
+            clock.check()?;
         }
-    }
-    let Some((&pivot, _)) = counts
-        .iter()
-        .max_by_key(|(e, c)| (**c, std::cmp::Reverse(**e)))
-    else {
-        return 0.0;
-    };
-    let pe = events.probability(pivot);
-    let (yes, no) = (pivot << 1, (pivot << 1) | 1);
-    // The event happens: its positive literal is satisfied (dropped), proofs
-    // needing it not to happen fail. And the other way round.
-    let branch = |holds: u32, fails: u32| -> Vec<Proof> {
-        proofs
+        if proofs.iter().any(Vec::is_empty) {
+            values.push(1.0);
+            continue;
+        }
+        if proofs.is_empty() {
+            values.push(0.0);
+            continue;
+        }
+        if proofs.len() == 1 {
+            values.push(proofs.first().map_or(0.0, |p| proof_probability(p, events)));
+            continue;
+        }
+        proofs.sort();
+        proofs.dedup();
+        if let Some(&p) = memo.get(&proofs) {
+            values.push(p);
+            continue;
+        }
+        let mut counts: FxHashMap<u32, usize> = FxHashMap::default();
+        for p in &proofs {
+            for &l in p {
+                *counts.entry(l >> 1).or_default() += 1;
+            }
+        }
+        let Some((&pivot, _)) = counts
             .iter()
-            .filter(|p| !p.contains(&fails))
-            .map(|p| p.iter().copied().filter(|&l| l != holds).collect())
-            .collect()
-    };
-    let with = branch(yes, no);
-    let without = branch(no, yes);
-    let result = pe * wmc(with, events, memo) + (1.0 - pe) * wmc(without, events, memo);
-    memo.insert(proofs, result);
-    result
+            .max_by_key(|(e, c)| (**c, std::cmp::Reverse(**e)))
+        else {
+            values.push(0.0);
+            continue;
+        };
+        let pe = events.probability(pivot);
+        let (yes, no) = (pivot << 1, (pivot << 1) | 1);
+        // The event happens: its positive literal is satisfied (dropped),
+        // proofs needing it not to happen fail. And the other way round.
+        let branch = |holds: u32, fails: u32| -> Vec<Proof> {
+            proofs
+                .iter()
+                .filter(|p| !p.contains(&fails))
+                .map(|p| p.iter().copied().filter(|&l| l != holds).collect())
+                .collect()
+        };
+        let with = branch(yes, no);
+        let without = branch(no, yes);
+        // `with` is counted first, as the recursion did.
+        tasks.push(Task::Combine { key: proofs, pe });
+        tasks.push(Task::Count(without));
+        tasks.push(Task::Count(with));
+    }
+    Ok(values.pop().unwrap_or(0.0))
 }

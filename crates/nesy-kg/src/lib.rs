@@ -23,15 +23,16 @@
 //! # Ok::<(), nesy_kg::KgError>(())
 //! ```
 
+mod rdfxml;
+mod sparql;
 mod view;
 
+pub use sparql::{QueryForm, QueryOptions, SparqlLimits, check_query};
 pub use view::{GraphView, Step, edges_to_dot};
 
 use nesy_engine::Value;
 use oxigraph::io::{RdfFormat, RdfParser, RdfSerializer};
 use oxigraph::model::{GraphName, Literal, NamedNode, Quad, Term, vocab::xsd};
-use oxigraph::sparql::QueryResults;
-use oxigraph::sparql::results::QueryResultsFormat;
 use oxigraph::store::Store;
 use std::io::{Read, Write};
 use std::path::Path;
@@ -70,6 +71,27 @@ pub enum KgError {
     /// A SPARQL query or update that does not parse or fails.
     #[error("SPARQL: {0}")]
     Sparql(String),
+    /// A SPARQL query or update refused before it was parsed or run: too
+    /// long, nested too deep, too many patterns (see [`SparqlLimits`]).
+    #[error("SPARQL {line}:{column}: {message}")]
+    #[diagnostic(help(
+        "queries are bounded so that none can exhaust the stack or the planner; split or flatten it"
+    ))]
+    Refused {
+        /// 1-based line in the query text.
+        line: usize,
+        /// 1-based column (characters).
+        column: usize,
+        /// Byte offset in the query text.
+        offset: usize,
+        /// What is too big.
+        message: String,
+    },
+    /// A query stopped at a limit: time, cancellation, or the number of
+    /// results.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Stopped(nesy_engine::Error),
     /// The store itself failed.
     #[error("store: {0}")]
     Storage(String),
@@ -146,6 +168,7 @@ pub fn for_each_triple(
     } else {
         Box::new(std::io::BufReader::new(file))
     };
+    let reader = guard_entities(reader, format, &display)?;
     let mut count = 0;
     for quad in RdfParser::from_format(format)
         .rename_blank_nodes()
@@ -238,6 +261,7 @@ impl Graph {
         graph: Option<&str>,
     ) -> Result<LoadSummary, KgError> {
         let start = Instant::now();
+        let reader = guard_entities(reader, format, name)?;
         let mut parser = RdfParser::from_format(format);
         if let Some(g) = graph {
             let node =
@@ -277,29 +301,29 @@ impl Graph {
         Ok(self.len()? == 0)
     }
 
-    /// Runs a SPARQL query (SELECT, ASK, CONSTRUCT, DESCRIBE).
-    pub fn query(&self, sparql: &str) -> Result<QueryResults, KgError> {
-        self.store
-            .query(sparql)
-            .map_err(|e| KgError::Sparql(e.to_string()))
-    }
-
-    /// Runs a SPARQL query whose default graph is the union of every graph
-    /// (so that triples materialized into a named graph answer plain
-    /// patterns).
-    pub fn query_union(&self, sparql: &str) -> Result<QueryResults, KgError> {
-        let mut query = oxigraph::sparql::Query::parse(sparql, None)
-            .map_err(|e| KgError::Sparql(e.to_string()))?;
-        query.dataset_mut().set_default_graph_as_union();
-        self.store
-            .query(query)
-            .map_err(|e| KgError::Sparql(e.to_string()))
+    /// Runs a SPARQL query (SELECT, ASK, CONSTRUCT, DESCRIBE) and writes
+    /// its results: solutions and booleans in `options.results_format`,
+    /// graphs in `options.graph_format`. The query is bounded first
+    /// ([`SparqlLimits`]), and stops at `options.limits` (time, the cancel
+    /// flag, `max_tuples` results). Returns what was written.
+    pub fn run_query(
+        &self,
+        sparql: &str,
+        options: &QueryOptions,
+        out: impl Write + Send,
+    ) -> Result<QueryForm, KgError> {
+        sparql::on_query_stack(|| sparql::run(&self.store, sparql, options, out))?
     }
 
     /// Runs a query and writes its results: solutions and booleans in
     /// `format` (`json`, `xml`, `csv`, `tsv`), graphs as N-Triples (or
     /// Turtle with `format` = `ttl`).
-    pub fn write_query(&self, sparql: &str, format: &str, out: impl Write) -> Result<(), KgError> {
+    pub fn write_query(
+        &self,
+        sparql: &str,
+        format: &str,
+        out: impl Write + Send,
+    ) -> Result<(), KgError> {
         self.write_query_with(sparql, format, false, out)
     }
 
@@ -310,39 +334,26 @@ impl Graph {
         sparql: &str,
         format: &str,
         union: bool,
-        out: impl Write,
+        out: impl Write + Send,
     ) -> Result<(), KgError> {
-        let results = if union {
-            self.query_union(sparql)?
-        } else {
-            self.query(sparql)?
+        let graph_format = if format == "ttl" { "ttl" } else { "nt" };
+        let options = QueryOptions {
+            union,
+            results_format: format.to_string(),
+            graph_format: graph_format.to_string(),
+            ..QueryOptions::default()
         };
-        match results {
-            QueryResults::Graph(_) => {
-                let rdf = RdfFormat::from_extension(format).unwrap_or(RdfFormat::NTriples);
-                results
-                    .write_graph(out, rdf)
-                    .map_err(|e| KgError::Sparql(e.to_string()))?;
-            }
-            other => {
-                let f = QueryResultsFormat::from_extension(format).ok_or_else(|| {
-                    KgError::Sparql(format!(
-                        "unknown result format `{format}`: use json, xml, csv or tsv"
-                    ))
-                })?;
-                other
-                    .write(out, f)
-                    .map_err(|e| KgError::Sparql(e.to_string()))?;
-            }
-        }
-        Ok(())
+        self.run_query(sparql, &options, out).map(drop)
     }
 
-    /// Runs a SPARQL update.
+    /// Runs a SPARQL update (bounded as queries are).
     pub fn update(&self, sparql: &str) -> Result<(), KgError> {
-        self.store
-            .update(sparql)
-            .map_err(|e| KgError::Sparql(e.to_string()))
+        sparql::on_query_stack(|| {
+            let update = sparql::parse_update(sparql, &SparqlLimits::default())?;
+            self.store
+                .update(oxigraph::sparql::Update::from(update))
+                .map_err(|e| KgError::Sparql(e.to_string()))
+        })?
     }
 
     /// Writes every quad as N-Quads (or `format`: `nt`, `ttl`, `trig`, ...).
@@ -367,31 +378,27 @@ impl Graph {
 
     /// The rows of a SELECT: variable names and values.
     pub fn select(&self, sparql: &str) -> Result<(Vec<String>, Vec<Vec<Value>>), KgError> {
-        match self.query(sparql)? {
-            QueryResults::Solutions(solutions) => {
-                let variables: Vec<String> = solutions
-                    .variables()
-                    .iter()
-                    .map(|v| v.as_str().to_string())
-                    .collect();
-                let mut rows = Vec::new();
-                for solution in solutions {
-                    let solution = solution.map_err(|e| KgError::Sparql(e.to_string()))?;
-                    let row: Option<Vec<Value>> = variables
-                        .iter()
-                        .map(|v| solution.get(v.as_str()).map(term_value))
-                        .collect();
-                    // Rows with an unbound variable have no fact to make.
-                    if let Some(row) = row {
-                        rows.push(row);
-                    }
-                }
-                Ok((variables, rows))
-            }
-            _ => Err(KgError::Sparql(
-                "a SPARQL import needs a SELECT query".to_string(),
-            )),
-        }
+        self.select_with(sparql, &QueryOptions::default())
+    }
+
+    /// [`Graph::select`] under `options` (union default graph, limits).
+    pub fn select_with(
+        &self,
+        sparql: &str,
+        options: &QueryOptions,
+    ) -> Result<(Vec<String>, Vec<Vec<Value>>), KgError> {
+        let (variables, rows) =
+            sparql::on_query_stack(|| sparql::select(&self.store, sparql, options))??;
+        // Rows with an unbound variable have no fact to make.
+        let rows = rows
+            .into_iter()
+            .filter_map(|row| {
+                row.iter()
+                    .map(|t| t.as_ref().map(term_value))
+                    .collect::<Option<Vec<Value>>>()
+            })
+            .collect();
+        Ok((variables, rows))
     }
 
     /// Every triple (of every graph) as `(predicate IRI, subject, object)`.
@@ -445,6 +452,25 @@ impl Graph {
             })
             .map_err(|e| KgError::Storage(e.to_string()))
     }
+}
+
+/// RDF/XML is read whole and its entities bounded before the parser sees
+/// it (see `rdfxml.rs`); other formats stream as they are.
+fn guard_entities<'r>(
+    mut reader: impl Read + 'r,
+    format: RdfFormat,
+    name: &str,
+) -> Result<Box<dyn Read + 'r>, KgError> {
+    if format != RdfFormat::RdfXml {
+        return Ok(Box::new(reader));
+    }
+    let mut bytes = Vec::new();
+    reader.read_to_end(&mut bytes).map_err(|e| KgError::Io {
+        path: name.to_string(),
+        message: e.to_string(),
+    })?;
+    rdfxml::check_entities(&bytes, name)?;
+    Ok(Box::new(std::io::Cursor::new(bytes)))
 }
 
 fn parse_error(e: oxigraph::io::RdfParseError, name: &str) -> KgError {

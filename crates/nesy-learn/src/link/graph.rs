@@ -73,6 +73,8 @@ pub fn read_tsv(path: &Path) -> Result<Vec<(String, String, String)>> {
         path: shown.clone(),
         source,
     })?;
+    // A byte-order mark (spreadsheet exports) is not part of the first name.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
     let mut out = Vec::new();
     for (i, line) in text.lines().enumerate() {
         let line = line.trim_end_matches('\r');

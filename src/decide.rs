@@ -28,9 +28,12 @@
 //! [`nesy_engine::Prepared`]). The engine is immutable, `Send + Sync`, and
 //! cheap to clone (an `Arc`).
 
+use crate::ReadPolicy;
 use crate::error::Error;
 use crate::program::Program;
-use nesy_engine::{Answers, ExplainOptions, Explanation, Limits, Prepared, SemiringKind, Value};
+use nesy_engine::{
+    Answers, Cancel, ExplainOptions, Explanation, Limits, Prepared, SemiringKind, Value,
+};
 use nesy_lang::ValueType;
 use nesy_lang::ast::Item;
 use serde::{Deserialize, Serialize};
@@ -135,6 +138,8 @@ struct Inner {
 #[derive(Clone)]
 pub struct Engine {
     inner: Arc<Inner>,
+    /// Stops this handle's calls when set ([`Engine::with_cancel`]).
+    cancel: Option<Cancel>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -154,6 +159,7 @@ pub struct EngineBuilder {
     models: Vec<(String, PathBuf)>,
     limits: Limits,
     semiring: Option<SemiringKind>,
+    policy: ReadPolicy,
 }
 
 impl EngineBuilder {
@@ -180,6 +186,14 @@ impl EngineBuilder {
     pub fn model(mut self, name: &str, path: impl AsRef<Path>) -> Self {
         self.models
             .push((name.to_string(), path.as_ref().to_path_buf()));
+        self
+    }
+
+    /// Reads `@import` and `@model` files only below these directories
+    /// (checked before any is opened); the files given to the builder
+    /// itself are read wherever they are.
+    pub fn confine_to<P: AsRef<Path>>(mut self, dirs: impl IntoIterator<Item = P>) -> Self {
+        self.policy = ReadPolicy::within(dirs);
         self
     }
 
@@ -219,7 +233,14 @@ impl EngineBuilder {
             // Models first: the rules that call them compile after.
             texts.insert(0, ("<engine>".to_string(), generated));
         }
-        let program = Program::from_files_and_texts(&files, &texts)?;
+        // The knowledge and model files given here are read where they are.
+        let given = self
+            .knowledge
+            .iter()
+            .chain(self.models.iter().map(|m| &m.1))
+            .filter_map(|p| abs(p).parent().map(Path::to_path_buf));
+        let policy = self.policy.also(given);
+        let program = Program::from_files_confined(&files, &texts, &policy)?;
         let prepared = program
             .engine()
             .prepare(&self.limits)?
@@ -277,6 +298,7 @@ impl EngineBuilder {
                 semiring: self.semiring.unwrap_or(SemiringKind::Bool),
                 info,
             }),
+            cancel: None,
         })
     }
 }
@@ -332,6 +354,34 @@ impl Engine {
         &self.inner.info
     }
 
+    /// This engine, with calls that stop when `cancel` is set (from any
+    /// thread): a service gives up on a request and the work ends, rather
+    /// than running on after its answer. Cheap: the engine is shared.
+    ///
+    /// ```
+    /// # let engine = nesy::Engine::builder().rules_text("r.nesy", "p(1).").build()?;
+    /// let cancel = nesy::engine::Cancel::new();
+    /// let handle = engine.with_cancel(cancel.clone());
+    /// cancel.cancel();
+    /// assert!(handle.query("p(X)", &nesy::Input::new()).is_err());
+    /// assert!(engine.query("p(X)", &nesy::Input::new()).is_ok());
+    /// # Ok::<(), nesy::Error>(())
+    /// ```
+    pub fn with_cancel(&self, cancel: Cancel) -> Engine {
+        Engine {
+            inner: Arc::clone(&self.inner),
+            cancel: Some(cancel),
+        }
+    }
+
+    /// The limits of a call: the engine's, with this handle's cancel flag.
+    fn limits(&self) -> Limits {
+        Limits {
+            cancel: self.cancel.clone(),
+            ..self.inner.limits.clone()
+        }
+    }
+
     /// The input as facts, checked against the program.
     pub fn facts(&self, input: &Input) -> Result<Vec<(String, Vec<Value>)>, Error> {
         let mut out = Vec::new();
@@ -349,6 +399,19 @@ impl Engine {
                         .join(", ")
                 )));
             };
+            if !self.inner.program.engine().accepts_input(relation) {
+                return Err(Error::Request(
+                    match self.inner.program.engine().input_relations() {
+                        Some(inputs) => format!(
+                            "`{relation}` is not an input relation: requests may add facts to {} (the program's @input)",
+                            inputs.join(", ")
+                        ),
+                        None => format!(
+                            "`{relation}` is derived by rules: a request may add facts only to relations no rule derives (or to those the program marks `@input`)"
+                        ),
+                    },
+                ));
+            }
             for (i, row) in rows.iter().enumerate() {
                 let at = format!("{relation}[{i}]");
                 let values = match row {
@@ -424,12 +487,13 @@ impl Engine {
     /// its probability and, if `explain`, its proof; when none holds and
     /// `explain`, why not.
     pub fn decide(&self, decision: &str, input: &Input, explain: bool) -> Result<Decision, Error> {
-        if !self.inner.info.relations.contains_key(decision) {
+        let Some(&arity) = self.inner.info.relations.get(decision) else {
             return Err(Error::Request(format!(
                 "unknown decision relation `{decision}`"
             )));
-        }
+        };
         let facts = self.facts(input)?;
+        let limits = self.limits();
         let start = Instant::now();
         let unknown = || Error::Request(format!("unknown decision relation `{decision}`"));
         // Under a semiring the results are the tuples that hold with a
@@ -437,18 +501,12 @@ impl Engine {
         // tagged evaluation alone answers.
         let (rows, probabilities): (Vec<Vec<Value>>, Vec<f64>) =
             if self.inner.semiring == SemiringKind::Bool {
-                let evaluation = self
-                    .inner
-                    .prepared
-                    .evaluate_with(&facts, &self.inner.limits)?;
+                let evaluation = self.inner.prepared.evaluate_with(&facts, &limits)?;
                 let rows = evaluation.relation(decision).ok_or_else(unknown)?.to_vecs();
                 let ones = vec![1.0; rows.len()];
                 (rows, ones)
             } else {
-                let tagged = self
-                    .inner
-                    .prepared
-                    .evaluate_tagged_with(&facts, &self.inner.limits)?;
+                let tagged = self.inner.prepared.evaluate_tagged_with(&facts, &limits)?;
                 tagged
                     .relation(decision)
                     .ok_or_else(unknown)?
@@ -471,40 +529,31 @@ impl Engine {
         let mut rules_used = Vec::new();
         if explain {
             let program = self.with_input(&facts)?;
-            let options = ExplainOptions::default();
-            for (result, row) in results.iter_mut().zip(&rows) {
-                let goal = format!(
-                    "{decision}({})",
-                    row.iter()
-                        .map(Value::to_string)
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                );
-                let mut e = program.explain(&goal, &options, &self.inner.limits)?;
-                if !e.is_empty() {
-                    let x = e.remove(0);
+            // Goals are made of the typed values, never of text: a value
+            // such as `Ann Lee`, `not` or `x, y` names itself.
+            let mut goals: Vec<(String, Vec<Option<Value>>)> = rows
+                .iter()
+                .map(|row| {
+                    (
+                        decision.to_string(),
+                        row.iter().cloned().map(Some).collect(),
+                    )
+                })
+                .collect();
+            if rows.is_empty() {
+                goals.push((decision.to_string(), vec![None; arity]));
+            }
+            let explained = program.explain_atoms(&goals, &ExplainOptions::default(), &limits)?;
+            let mut explained = explained.into_iter();
+            for result in results.iter_mut() {
+                let first = explained.next().and_then(|e| e.into_iter().next());
+                if let Some(x) = first {
                     collect_rules(&x, &mut rules_used);
                     result.explanation = Some(x);
                 }
             }
             if rows.is_empty() {
-                let arity = self
-                    .inner
-                    .info
-                    .relations
-                    .get(decision)
-                    .copied()
-                    .unwrap_or(0);
-                let vars: Vec<String> = (0..arity).map(|i| format!("X{i}")).collect();
-                let goal = if arity == 0 {
-                    decision.to_string()
-                } else {
-                    format!("{decision}({})", vars.join(", "))
-                };
-                why_not = program
-                    .explain(&goal, &options, &self.inner.limits)?
-                    .into_iter()
-                    .next();
+                why_not = explained.next().and_then(|e| e.into_iter().next());
             }
             rules_used.sort();
             rules_used.dedup();
@@ -523,10 +572,11 @@ impl Engine {
     pub fn query(&self, goal: &str, input: &Input) -> Result<Answers, Error> {
         let facts = self.facts(input)?;
         let program = self.with_input(&facts)?;
+        let limits = self.limits();
         if self.inner.semiring == SemiringKind::Bool {
-            program.query(goal, &self.inner.limits)
+            program.query(goal, &limits)
         } else {
-            program.query_tagged(goal, self.inner.semiring, &self.inner.limits)
+            program.query_tagged(goal, self.inner.semiring, &limits)
         }
     }
 
@@ -534,7 +584,7 @@ impl Engine {
     pub fn explain(&self, fact: &str, input: &Input) -> Result<Vec<Explanation>, Error> {
         let facts = self.facts(input)?;
         self.with_input(&facts)?
-            .explain(fact, &ExplainOptions::default(), &self.inner.limits)
+            .explain(fact, &ExplainOptions::default(), &self.limits())
     }
 
     /// The base program (for SPARQL over its knowledge, statistics, ...).
@@ -543,11 +593,13 @@ impl Engine {
     }
 }
 
+/// The rules a proof uses (an explicit stack: proofs can be deep).
 fn collect_rules(e: &Explanation, out: &mut Vec<String>) {
-    if let Some(r) = &e.rule {
-        out.push(r.name.clone().unwrap_or_else(|| r.location.clone()));
-    }
-    for p in &e.premises {
-        collect_rules(p, out);
+    let mut stack = vec![e];
+    while let Some(node) = stack.pop() {
+        if let Some(r) = &node.rule {
+            out.push(r.name.clone().unwrap_or_else(|| r.location.clone()));
+        }
+        stack.extend(&node.premises);
     }
 }

@@ -40,6 +40,18 @@ pub enum Error {
     /// field, a value of the wrong type).
     #[error("bad request: {0}")]
     Request(String),
+    /// An `@import` or `@model` path outside the directories the program
+    /// may read ([`crate::ReadPolicy`]); nothing of it was opened.
+    #[error("{location}: `{path}` is outside the directories this program may read")]
+    #[diagnostic(help(
+        "a service reads only below the directories it was started with; move the file there"
+    ))]
+    Confined {
+        /// `file:line:col` of the directive.
+        location: String,
+        /// The path as written.
+        path: String,
+    },
     /// Something this build cannot do yet.
     #[error("{location}: {message}")]
     Unsupported {

@@ -6,8 +6,8 @@
 //! read whole before any of its rows is added, so an error loses nothing
 //! silently: the load fails naming the file and line.
 
-use crate::Error;
 use crate::program::{declared_types, is_graph_import};
+use crate::{Error, ReadPolicy};
 use nesy_engine::Value;
 use nesy_lang::ast::{ImportSource, Item};
 use nesy_lang::{Checked, ValueType};
@@ -18,8 +18,9 @@ pub(crate) fn load_imports(
     engine: &mut nesy_engine::Program,
     checked: &Checked,
     dir: &Path,
+    policy: &ReadPolicy,
 ) -> Result<(), Error> {
-    load_graph_imports(engine, checked, dir)?;
+    load_graph_imports(engine, checked, dir, policy)?;
     for item in &checked.program.items {
         let Item::Import(import) = item else { continue };
         if is_graph_import(&import.source) {
@@ -29,6 +30,7 @@ pub(crate) fn load_imports(
             continue;
         };
         let path = tidy(&dir.join(&file.value));
+        let path = policy.check(&path, &located(checked, import.span))?;
         let types = declared_types(checked, &relation.text);
         let rows = read_table(&path, types.as_deref())?;
         let display = path.display().to_string();
@@ -61,11 +63,9 @@ fn load_graph_imports(
     engine: &mut nesy_engine::Program,
     checked: &Checked,
     dir: &Path,
+    policy: &ReadPolicy,
 ) -> Result<(), Error> {
-    let located = |span: nesy_lang::ast::Span| {
-        let p = checked.source.position(span.start);
-        format!("{}:{}:{}", checked.source.name(), p.line, p.column)
-    };
+    let located = |span: nesy_lang::ast::Span| located(checked, span);
     let kg = |e: nesy_kg::KgError, at: String| Error::Unsupported {
         location: at,
         message: e.to_string(),
@@ -108,7 +108,7 @@ fn load_graph_imports(
         };
         match &import.source {
             ImportSource::File(f) if is_graph_import(&import.source) => {
-                let path = tidy(&dir.join(&f.value));
+                let path = policy.check(&tidy(&dir.join(&f.value)), &at)?;
                 let file = path.display().to_string();
                 nesy_kg::for_each_triple(&path, |p, s, o| add(p, s, o, &file))
                     .map_err(|e| kg(e, at.clone()))?;
@@ -120,7 +120,7 @@ fn load_graph_imports(
                 }
             }
             ImportSource::Store(d) => {
-                let path = tidy(&dir.join(&d.value));
+                let path = policy.check(&tidy(&dir.join(&d.value)), &at)?;
                 let store = nesy_kg::Graph::open(&path).map_err(|e| kg(e, at.clone()))?;
                 let file = path.display().to_string();
                 for (p, s, o) in store.facts().map_err(|e| kg(e, at.clone()))? {
@@ -146,6 +146,12 @@ fn load_graph_imports(
         }
     }
     Ok(())
+}
+
+/// `file:line:col` of a span of a checked source.
+fn located(checked: &Checked, span: nesy_lang::ast::Span) -> String {
+    let p = checked.source.position(span.start);
+    format!("{}:{}:{}", checked.source.name(), p.line, p.column)
 }
 
 /// `rules/../knowledge/x.csv` as `knowledge/x.csv`, for messages (the
@@ -209,6 +215,12 @@ pub(crate) fn read_table(
         line,
         message,
     };
+    // A byte-order mark (spreadsheet exports) is not part of the first
+    // value; the csv crate drops it itself, the tab-separated reader here.
+    let text = match text.strip_prefix('\u{feff}') {
+        Some(rest) => rest.to_string(),
+        None => text,
+    };
     let mut rows = Vec::new();
     if name.ends_with(".csv") {
         let mut reader = csv::ReaderBuilder::new()
@@ -229,6 +241,7 @@ pub(crate) fn read_table(
                 ),
             ));
         }
+        let mut lines = nesy_learn::table::Lines::new(text.as_bytes());
         for record in reader.records() {
             let record = record.map_err(|e| {
                 let line = e.position().map_or(0, |p| {
@@ -244,9 +257,9 @@ pub(crate) fn read_table(
                 };
                 bad(line, message)
             })?;
-            let line = record.position().map_or(0, |p| {
-                nesy_learn::table::line_of(text.as_bytes(), p.byte() as usize) as usize
-            });
+            let line = record
+                .position()
+                .map_or(0, |p| lines.line_of(p.byte() as usize) as usize);
             let row = record
                 .iter()
                 .enumerate()
@@ -292,9 +305,15 @@ pub(crate) fn read_table(
 
 /// A field as a value of the declared type, or of the type it looks like.
 fn parse_value(field: &str, ty: Option<ValueType>) -> Result<Value, String> {
-    let number = || -> Option<Value> {
+    let number = |integers_exact: bool| -> Option<Value> {
         if let Ok(i) = field.parse::<i64>() {
             return Some(Value::Int(i));
+        }
+        // Untyped, an integer too large for 64 bits is not silently a
+        // float (it would lose digits, and two ids could become one).
+        let digits = field.strip_prefix(['-', '+']).unwrap_or(field);
+        if integers_exact && !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
         }
         field
             .parse::<f64>()
@@ -311,12 +330,17 @@ fn parse_value(field: &str, ty: Option<ValueType>) -> Result<Value, String> {
                 .and_then(|f| f.strip_suffix('>'))
                 .unwrap_or(field),
         ),
-        Some(ValueType::Int) => {
-            Value::Int(field.parse().map_err(|_| {
-                format!("`{field}` is not an integer (the column is declared `int`)")
-            })?)
-        }
-        Some(ValueType::Float) => match number() {
+        Some(ValueType::Int) => Value::Int(field.parse().map_err(
+            |e: std::num::ParseIntError| match e.kind() {
+                std::num::IntErrorKind::PosOverflow | std::num::IntErrorKind::NegOverflow => {
+                    format!(
+                        "`{field}` is too large for a 64-bit integer (the column is declared `int`)"
+                    )
+                }
+                _ => format!("`{field}` is not an integer (the column is declared `int`)"),
+            },
+        )?),
+        Some(ValueType::Float) => match number(false) {
             Some(Value::Int(i)) => Value::float(i as f64),
             Some(v) => v,
             None => {
@@ -325,7 +349,7 @@ fn parse_value(field: &str, ty: Option<ValueType>) -> Result<Value, String> {
                 ));
             }
         },
-        Some(ValueType::Number) => number().ok_or_else(|| {
+        Some(ValueType::Number) => number(false).ok_or_else(|| {
             format!("`{field}` is not a number (the column is declared `number`)")
         })?,
         Some(ValueType::Bool) => match field {
@@ -337,7 +361,7 @@ fn parse_value(field: &str, ty: Option<ValueType>) -> Result<Value, String> {
                 ));
             }
         },
-        Some(ValueType::Any) | None => number().unwrap_or_else(|| Value::symbol(field)),
+        Some(ValueType::Any) | None => number(true).unwrap_or_else(|| Value::symbol(field)),
     })
 }
 
@@ -362,6 +386,16 @@ mod tests {
             parse_value("x", Some(ValueType::Int))
                 .unwrap_err()
                 .contains("not an integer")
+        );
+        // Too large for i64: text, never a float that loses digits.
+        assert_eq!(
+            parse_value("123456789012345678901", None),
+            Ok(Value::symbol("123456789012345678901"))
+        );
+        assert!(
+            parse_value("123456789012345678901", Some(ValueType::Int))
+                .unwrap_err()
+                .contains("too large")
         );
     }
 }

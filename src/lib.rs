@@ -28,12 +28,15 @@
 //! assert_eq!(broken.source.locate(d).column, 16);
 //! # Ok::<(), nesy::Error>(())
 //! ```
+mod confine;
 mod decide;
 mod error;
 mod import;
 mod models;
 mod program;
+mod sparql_check;
 
+pub use confine::ReadPolicy;
 pub use decide::{Decision, DecisionResult, Engine, EngineBuilder, EngineInfo, Input, Row};
 pub use error::Error;
 pub use nesy_engine as engine;
@@ -42,7 +45,21 @@ pub use nesy_engine::{
     TestOutcome, TestResult, Value,
 };
 pub use nesy_lang as lang;
-pub use nesy_lang::{
-    Checked, Diagnostic, Severity, SourceFile, check_file, check_source, format_source,
-};
+pub use nesy_lang::{Checked, Diagnostic, Severity, SourceFile, format_source};
+
+/// Parses and checks rule text (as [`nesy_lang::check_source`]), and the
+/// SPARQL of its `sparql("...")` imports as `nesy run` would bound it.
+pub fn check_source(name: &str, text: &str) -> Checked {
+    let mut checked = nesy_lang::check_source(name, text);
+    sparql_check::add_sparql_diagnostics(&mut checked);
+    checked
+}
+
+/// Reads and checks a rule file (as [`nesy_lang::check_file`]), and the
+/// SPARQL of its `sparql("...")` imports.
+pub fn check_file(path: &std::path::Path) -> std::io::Result<Checked> {
+    let mut checked = nesy_lang::check_file(path)?;
+    sparql_check::add_sparql_diagnostics(&mut checked);
+    Ok(checked)
+}
 pub use program::Program;

@@ -112,13 +112,10 @@ pub(crate) fn load_models(
     engine: &mut nesy_engine::Program,
     checked: &Checked,
     dir: &Path,
+    policy: &crate::ReadPolicy,
 ) -> Result<(), Error> {
     for item in &checked.program.items {
         let Item::Model(decl) = item else { continue };
-        let path = dir.join(&decl.path.value);
-        if !path.exists() {
-            continue;
-        }
         let position = checked.source.position(decl.span.start);
         let location = format!(
             "{}:{}:{}",
@@ -126,6 +123,11 @@ pub(crate) fn load_models(
             position.line,
             position.column
         );
+        // Refused before anything is asked of the file, even whether it exists.
+        let path = policy.check(&dir.join(&decl.path.value), &location)?;
+        if !path.exists() {
+            continue;
+        }
         let failed = |e: nesy_learn::Error| Error::Model {
             location: location.clone(),
             message: e.to_string(),

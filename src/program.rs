@@ -1,6 +1,6 @@
 //! Loading rule files and their imports, and running them.
 
-use crate::Error;
+use crate::{Error, ReadPolicy};
 use nesy_engine::{
     Answers, Evaluation, ExplainOptions, Explanation, Limits, Query, SemiringKind,
     TaggedEvaluation, TestResult, Value,
@@ -42,7 +42,7 @@ impl Program {
             SourceFile::new(name, text),
             &nesy_lang::CheckOptions::default(),
         );
-        Self::from_checked(vec![(checked, PathBuf::from("."))])
+        Self::from_checked(vec![(checked, PathBuf::from("."))], &ReadPolicy::anywhere())
     }
 
     /// Reads, checks and compiles rule files, and loads their `@import`s
@@ -56,6 +56,16 @@ impl Program {
     pub fn from_files_and_texts<P: AsRef<Path>>(
         paths: &[P],
         texts: &[(String, String)],
+    ) -> Result<Self, Error> {
+        Self::from_files_confined(paths, texts, &ReadPolicy::anywhere())
+    }
+
+    /// [`Program::from_files_and_texts`], reading `@import`s and `@model`s
+    /// only where `policy` allows (checked before any file is opened).
+    pub fn from_files_confined<P: AsRef<Path>>(
+        paths: &[P],
+        texts: &[(String, String)],
+        policy: &ReadPolicy,
     ) -> Result<Self, Error> {
         let mut checked = Vec::new();
         for (name, text) in texts {
@@ -80,7 +90,7 @@ impl Program {
                 .to_path_buf();
             checked.push((c, dir));
         }
-        Self::from_checked(checked)
+        Self::from_checked(checked, policy)
     }
 
     /// The checked sources the program was built from.
@@ -88,7 +98,13 @@ impl Program {
         &self.sources
     }
 
-    fn from_checked(checked: Vec<(Checked, PathBuf)>) -> Result<Self, Error> {
+    fn from_checked(
+        mut checked: Vec<(Checked, PathBuf)>,
+        policy: &ReadPolicy,
+    ) -> Result<Self, Error> {
+        for (c, _) in &mut checked {
+            crate::sparql_check::add_sparql_diagnostics(c);
+        }
         let errors: Vec<(SourceFile, Diagnostic)> = checked
             .iter()
             .flat_map(|(c, _)| {
@@ -103,13 +119,13 @@ impl Program {
         }
         let mut engine = nesy_engine::Program::new();
         for (c, dir) in &checked {
-            crate::models::load_models(&mut engine, c, dir)?;
+            crate::models::load_models(&mut engine, c, dir, policy)?;
         }
         for (c, _) in &checked {
             engine.add_source(&c.source, &c.program)?;
         }
         for (c, dir) in &checked {
-            crate::import::load_imports(&mut engine, c, dir)?;
+            crate::import::load_imports(&mut engine, c, dir, policy)?;
         }
         Ok(Program {
             engine,
@@ -172,7 +188,39 @@ impl Program {
         let mut engine = self.engine.clone();
         let query = self.compile_goal(&mut engine, goal)?;
         let mut evaluation = engine.evaluate(limits)?;
-        Ok(engine.explain(&mut evaluation, &query, options)?)
+        Ok(engine.explain_with(&mut evaluation, &query, options, limits)?)
+    }
+
+    /// Explains atoms given as typed values, no text parsed: each goal is a
+    /// relation and its arguments, `Some` a value and `None` a variable
+    /// (`relation(X0, X1)` asks why nothing matches). The program is
+    /// evaluated once for all of them.
+    ///
+    /// ```
+    /// use nesy::{ExplainOptions, Limits, Program, Value};
+    ///
+    /// let program = Program::from_source("p.nesy", "ok(X) :- person(X). person(\"Ann Lee\").")?;
+    /// let goal = ("ok".to_string(), vec![Some(Value::string("Ann Lee"))]);
+    /// let why = program.explain_atoms(&[goal], &ExplainOptions::default(), &Limits::default())?;
+    /// assert!(why[0][0].holds);
+    /// # Ok::<(), nesy::Error>(())
+    /// ```
+    pub fn explain_atoms(
+        &self,
+        goals: &[(String, Vec<Option<Value>>)],
+        options: &ExplainOptions,
+        limits: &Limits,
+    ) -> Result<Vec<Vec<Explanation>>, Error> {
+        let mut engine = self.engine.clone();
+        let queries = goals
+            .iter()
+            .map(|(relation, args)| engine.atom_query(relation, args))
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut evaluation = engine.evaluate(limits)?;
+        queries
+            .iter()
+            .map(|q| Ok(engine.explain_with(&mut evaluation, q, options, limits)?))
+            .collect()
     }
 
     /// Writes every derived relation of two columns back as triples into
@@ -310,7 +358,7 @@ impl Program {
         let mut engine = self.engine.clone();
         let query = self.compile_goal(&mut engine, goal)?;
         let mut evaluation = engine.evaluate(limits)?;
-        let mut explanations = engine.explain(&mut evaluation, &query, options)?;
+        let mut explanations = engine.explain_with(&mut evaluation, &query, options, limits)?;
         if semiring != SemiringKind::Bool {
             let tagged = engine.evaluate_tagged(semiring, limits)?;
             for e in &mut explanations {

@@ -125,10 +125,18 @@ fn decisions_take_input_as_arrays_or_objects() {
 
 #[test]
 fn explanations_and_why_not() {
-    let engine = credit();
     let input: Input =
         serde_json::from_str(r#"{"applicant": [["z2", 90000, 1000, 9]], "blacklisted": [["z2"]]}"#)
             .unwrap();
+    // rules/credit.nesy takes applicants only (`@input applicant.`).
+    let refused = credit().decide("approve", &input, true).unwrap_err();
+    assert!(refused.to_string().contains("@input"), "{refused}");
+    // A program that also takes blacklist entries says so.
+    let engine = Engine::builder()
+        .rules(concat!(env!("CARGO_MANIFEST_DIR"), "/rules/credit.nesy"))
+        .rules_text("inputs.nesy", "@input blacklisted.")
+        .build()
+        .unwrap();
     let d = engine.decide("approve", &input, true).unwrap();
     assert!(!d.results.iter().any(|r| r.args[0] == "z2"));
     assert!(

@@ -117,6 +117,9 @@ fn the_examples_exercise_every_construct() {
                 Item::Model(_) => {
                     seen.insert("@model");
                 }
+                Item::Input(_) => {
+                    seen.insert("@input");
+                }
                 Item::Query(q) => {
                     seen.insert("query");
                     literal_kinds(&q.body, &mut seen);
@@ -157,6 +160,7 @@ fn the_examples_exercise_every_construct() {
         "@import sparql",
         "@decl",
         "@model",
+        "@input",
         "query",
         "@test",
         "given",

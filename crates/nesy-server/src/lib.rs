@@ -19,6 +19,8 @@
 //! `GET /health`, `GET /metrics`, `GET /openapi.json`. Every error is JSON
 //! `{"error": "..."}`.
 
+mod listen;
+mod log;
 mod metrics;
 
 use axum::body::Bytes;
@@ -28,7 +30,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use nesy::engine::SemiringKind;
+use nesy::engine::{Cancel, SemiringKind};
 use nesy::{Engine, Input, Limits};
 use serde::Deserialize;
 use serde_json::json;
@@ -36,9 +38,10 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 use tokio::sync::Semaphore;
 
+pub use listen::serve;
 pub use metrics::Metrics;
 
 /// What the service serves and its limits.
@@ -62,8 +65,22 @@ pub struct ServerConfig {
     pub token: Option<String>,
     /// Append one JSON line per decision here.
     pub decision_log: Option<PathBuf>,
-    /// Input fields written as `"***"` in the decision log.
+    /// Input fields written as `"***"` in the decision log: field names
+    /// (masked by name and, through `@decl`, by position, in input rows
+    /// and results), relation names (all their values), `relation.N`.
     pub mask: Vec<String>,
+    /// The key of the decision log's `input_hmac_sha256`; without one the
+    /// log has no hash of the input (an unkeyed hash would give masked
+    /// values away).
+    pub log_key: Option<Vec<u8>>,
+    /// How long a client may take to send a request's headers
+    /// ([`serve`] closes the connection after).
+    pub header_timeout: Duration,
+    /// How long a whole request may take, body and answer included (at
+    /// least the evaluation's time limit and a few seconds).
+    pub request_timeout: Duration,
+    /// Largest SPARQL answer held for a response.
+    pub max_response_bytes: usize,
 }
 
 impl Default for ServerConfig {
@@ -77,12 +94,17 @@ impl Default for ServerConfig {
                 timeout: Some(Duration::from_secs(5)),
                 max_tuples: Some(10_000_000),
                 max_events: Some(10_000_000),
+                cancel: None,
             },
             max_body_bytes: 1 << 20,
             max_concurrent: 64,
             token: None,
             decision_log: None,
             mask: Vec::new(),
+            log_key: None,
+            header_timeout: Duration::from_secs(10),
+            request_timeout: Duration::from_secs(30),
+            max_response_bytes: 64 << 20,
         }
     }
 }
@@ -108,7 +130,8 @@ struct Served {
 pub struct State {
     config: ServerConfig,
     served: RwLock<Arc<Served>>,
-    permits: Semaphore,
+    /// Held by each evaluation (and reload) until its work has stopped.
+    permits: Arc<Semaphore>,
     metrics: Metrics,
     log: Option<Mutex<std::fs::File>>,
     next_id: AtomicU64,
@@ -144,7 +167,7 @@ impl State {
         };
         let served = build(&config, &allowed)?;
         Ok(Arc::new(State {
-            permits: Semaphore::new(config.max_concurrent.max(1)),
+            permits: Arc::new(Semaphore::new(config.max_concurrent.max(1))),
             served: RwLock::new(Arc::new(served)),
             metrics: Metrics::default(),
             log,
@@ -169,44 +192,13 @@ impl State {
     }
 }
 
-/// Every `@import` and `@model` path must lie below a directory the server
-/// was started with: its working directory, or that of one of its rule,
-/// knowledge or model files.
-fn confine(engine: &Engine, allowed: &[PathBuf]) -> Result<(), ServeError> {
-    use nesy::lang::ast::{ImportSource, Item};
-    for source in engine.program().sources() {
-        let dir = Path::new(source.source.name())
-            .parent()
-            .map(canonical)
-            .unwrap_or_else(|| canonical(Path::new(".")));
-        for item in &source.program.items {
-            let path = match item {
-                Item::Import(i) => match &i.source {
-                    ImportSource::File(f) => Some(f.value.clone()),
-                    ImportSource::Store(f) => Some(f.value.clone()),
-                    _ => None,
-                },
-                Item::Model(m) => Some(m.path.value.clone()),
-                _ => None,
-            };
-            if let Some(p) = path {
-                let full = canonical(&dir.join(&p));
-                if !allowed.iter().any(|a| full.starts_with(a)) {
-                    return Err(ServeError::Confined(format!(
-                        "{}: `{p}` is outside the directories this server serves",
-                        source.source.name()
-                    )));
-                }
-            }
-        }
-    }
-    Ok(())
-}
-
 fn build(config: &ServerConfig, allowed: &[PathBuf]) -> Result<Served, ServeError> {
+    // `@import` and `@model` paths are checked against the served
+    // directories before anything is opened.
     let mut builder = Engine::builder()
-        .limits(config.limits)
-        .semiring(config.semiring);
+        .limits(config.limits.clone())
+        .semiring(config.semiring)
+        .confine_to(allowed);
     for r in &config.rules {
         builder = builder.rules(r);
     }
@@ -216,10 +208,10 @@ fn build(config: &ServerConfig, allowed: &[PathBuf]) -> Result<Served, ServeErro
     for (name, path) in &config.models {
         builder = builder.model(name, path);
     }
-    let engine = builder
-        .build()
-        .map_err(|e| ServeError::Load(describe(&e)))?;
-    confine(&engine, allowed)?;
+    let engine = builder.build().map_err(|e| match e {
+        nesy::Error::Confined { .. } => ServeError::Confined(e.to_string()),
+        other => ServeError::Load(describe(&other)),
+    })?;
     // SPARQL sees the RDF knowledge and what the rules derive.
     let graph = nesy_kg::Graph::in_memory().map_err(|e| ServeError::Load(e.to_string()))?;
     for k in &config.knowledge {
@@ -284,16 +276,12 @@ impl IntoResponse for ApiError {
 }
 
 fn engine_error(e: &nesy::Error) -> Response {
+    use nesy::engine::Error as E;
     let status = match e {
-        nesy::Error::Request(_) => StatusCode::BAD_REQUEST,
-        nesy::Error::Rules(_) => StatusCode::BAD_REQUEST,
-        nesy::Error::Engine(nesy::engine::Error::UnknownRelation(_)) => StatusCode::BAD_REQUEST,
-        nesy::Error::Engine(
-            nesy::engine::Error::Timeout { .. }
-            | nesy::engine::Error::TooManyTuples { .. }
-            | nesy::engine::Error::Unsettled { .. }
-            | nesy::engine::Error::TooManyEvents { .. },
-        ) => StatusCode::UNPROCESSABLE_ENTITY,
+        nesy::Error::Request(_)
+        | nesy::Error::Rules(_)
+        | nesy::Error::Engine(E::UnknownRelation(_) | E::Arity { .. }) => StatusCode::BAD_REQUEST,
+        // Limits, and evaluations that fail on the request's values.
         _ => StatusCode::UNPROCESSABLE_ENTITY,
     };
     error(status, describe(e))
@@ -312,10 +300,59 @@ pub fn router(state: Arc<State>) -> Router {
         .route("/health", get(health))
         .route("/metrics", get(metrics_text))
         .route("/openapi.json", get(openapi))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(limit))
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::clone(&state),
+            request_deadline,
+        ))
         .with_state(state)
 }
 
+async fn not_found() -> Response {
+    error(
+        StatusCode::NOT_FOUND,
+        "no such endpoint (see /openapi.json)",
+    )
+}
+
+async fn method_not_allowed() -> Response {
+    error(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "this endpoint does not take that method (see /openapi.json)",
+    )
+}
+
+/// A whole request, body and answer, within `request_timeout` (and never
+/// less than the evaluation's own limit). A request dropped here cancels
+/// its evaluation, which keeps its concurrency slot until it has stopped.
+async fn request_deadline(
+    Extract(state): Extract<Arc<State>>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let limit = state.config.request_timeout.max(
+        state
+            .config
+            .limits
+            .timeout
+            .map_or(Duration::ZERO, |t| t.saturating_add(Duration::from_secs(5))),
+    );
+    match tokio::time::timeout(limit, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => error(
+            StatusCode::REQUEST_TIMEOUT,
+            format!(
+                "the request took longer than {} s (body and evaluation)",
+                limit.as_secs()
+            ),
+        ),
+    }
+}
+
+/// Whether the `Authorization` header carries the token: `Bearer`, in any
+/// case, then the token.
 fn authorized(state: &State, headers: &HeaderMap) -> Result<(), ApiError> {
     let Some(token) = &state.config.token else {
         return Ok(());
@@ -323,8 +360,10 @@ fn authorized(state: &State, headers: &HeaderMap) -> Result<(), ApiError> {
     let given = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "));
-    if given == Some(token.as_str()) {
+        .and_then(|v| v.trim().split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, t)| t.trim());
+    if given.is_some_and(|g| constant_time_eq(g.as_bytes(), token.as_bytes())) {
         Ok(())
     } else {
         Err(ApiError::new(
@@ -332,6 +371,12 @@ fn authorized(state: &State, headers: &HeaderMap) -> Result<(), ApiError> {
             "a bearer token is required (Authorization: Bearer ...)",
         ))
     }
+}
+
+/// Compares without stopping at the first difference, so the time taken
+/// says nothing about how much of a guess was right.
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 fn parse<T: for<'de> Deserialize<'de>>(body: Result<Bytes, BytesRejection>) -> Result<T, ApiError> {
@@ -350,45 +395,66 @@ fn parse<T: for<'de> Deserialize<'de>>(body: Result<Bytes, BytesRejection>) -> R
         .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, format!("malformed JSON: {e}")))
 }
 
+/// Sets the cancel flag when dropped: the request's future went away (its
+/// client left, or the request timed out) and its work must stop.
+struct CancelOnDrop(Cancel);
+
+impl Drop for CancelOnDrop {
+    fn drop(&mut self) {
+        self.0.cancel();
+    }
+}
+
 /// Runs `work` on the blocking pool under the concurrency limit, timing it
-/// and counting the outcome.
+/// and counting the outcome. The slot is held by the work itself, until it
+/// has stopped: past the time limit (or when the request is dropped) the
+/// work is cancelled and waited for, never left running.
 async fn guarded<F>(state: &Arc<State>, endpoint: &'static str, work: F) -> Response
 where
-    F: FnOnce(Arc<Served>) -> Response + Send + 'static,
+    F: FnOnce(Arc<Served>, Cancel) -> Response + Send + 'static,
 {
     let start = Instant::now();
-    let response = match state.permits.try_acquire() {
+    let response = match Arc::clone(&state.permits).try_acquire_owned() {
         Err(_) => error(
             StatusCode::SERVICE_UNAVAILABLE,
             "too many requests in flight; retry shortly",
         ),
-        Ok(_permit) => match state.current() {
+        Ok(permit) => match state.current() {
             None => error(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "the engine is unavailable",
             ),
             Some(served) => {
-                // A hard stop a little after the engine's own time limit.
+                let cancel = Cancel::new();
+                let _on_drop = CancelOnDrop(cancel.clone());
+                let flag = cancel.clone();
+                let mut handle = tokio::task::spawn_blocking(move || {
+                    let _slot = permit;
+                    work(served, flag)
+                });
+                // The engine stops itself at its time limit; this is the
+                // backstop for work that does not look at the clock often.
                 let budget = state
                     .config
                     .limits
                     .timeout
-                    .map_or(Duration::from_secs(3600), |t| t + Duration::from_secs(1));
-                match tokio::time::timeout(
-                    budget,
-                    tokio::task::spawn_blocking(move || work(served)),
-                )
-                .await
-                {
+                    .map_or(Duration::from_secs(3600), |t| {
+                        t.saturating_add(Duration::from_secs(1))
+                    });
+                match tokio::time::timeout(budget, &mut handle).await {
                     Ok(Ok(r)) => r,
                     Ok(Err(_)) => error(
                         StatusCode::INTERNAL_SERVER_ERROR,
                         "the evaluation failed unexpectedly",
                     ),
-                    Err(_) => error(
-                        StatusCode::UNPROCESSABLE_ENTITY,
-                        "evaluation stopped: time limit reached",
-                    ),
+                    Err(_) => {
+                        cancel.cancel();
+                        let _ = handle.await;
+                        error(
+                            StatusCode::UNPROCESSABLE_ENTITY,
+                            "evaluation stopped: time limit reached",
+                        )
+                    }
                 }
             }
         },
@@ -410,7 +476,7 @@ async fn json_endpoint<T, F>(
 ) -> Response
 where
     T: for<'de> Deserialize<'de> + Send + 'static,
-    F: FnOnce(Arc<Served>, T) -> Response + Send + 'static,
+    F: FnOnce(Engine, T) -> Response + Send + 'static,
 {
     let request: T = match authorized(&state, headers).and_then(|()| parse(body)) {
         Ok(r) => r,
@@ -421,7 +487,10 @@ where
             return r.into_response();
         }
     };
-    guarded(&state, endpoint, move |served| work(served, request)).await
+    guarded(&state, endpoint, move |served, cancel| {
+        work(served.engine.with_cancel(cancel), request)
+    })
+    .await
 }
 
 #[derive(Deserialize)]
@@ -446,15 +515,21 @@ async fn decide(
         "decide",
         &headers,
         body,
-        move |served, request: DecideRequest| {
+        move |engine, request: DecideRequest| {
             let start = Instant::now();
             // Rules named in the log come from explanations: make them when logging.
             let explain = request.explain || logger.log.is_some();
-            match served.engine.decide(&name, &request.input, explain) {
+            match engine.decide(&name, &request.input, explain) {
                 Ok(mut decision) => {
                     let decision_id = format!("d-{id}");
                     if logger.log.is_some() {
-                        logger.write_log(&decision_id, &decision, &request.input, start.elapsed());
+                        logger.write_log(
+                            &engine,
+                            &decision_id,
+                            &decision,
+                            &request.input,
+                            start.elapsed(),
+                        );
                     }
                     if !request.explain {
                         for r in &mut decision.results {
@@ -482,45 +557,27 @@ async fn decide(
 }
 
 impl State {
-    fn write_log(&self, id: &str, decision: &nesy::Decision, input: &Input, latency: Duration) {
-        use sha2::{Digest, Sha256};
+    fn write_log(
+        &self,
+        engine: &Engine,
+        id: &str,
+        decision: &nesy::Decision,
+        input: &Input,
+        latency: Duration,
+    ) {
         let Some(log) = &self.log else { return };
-        let raw = serde_json::to_vec(input).unwrap_or_default();
-        let mut shown = serde_json::to_value(input).unwrap_or_default();
-        mask(&mut shown, &self.config.mask);
-        let time = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_millis());
-        let line = json!({
-            "id": id,
-            "time_ms": time,
-            "decision": decision.decision,
-            "input_sha256": format!("{:x}", Sha256::digest(&raw)),
-            "input": shown,
-            "results": decision.results.iter().map(|r| json!({"args": r.args, "probability": r.probability})).collect::<Vec<_>>(),
-            "rules_used": decision.rules_used,
-            "latency_us": latency.as_micros() as u64,
-        });
+        let masks = log::Masks::new(&self.config.mask, engine.info());
+        let line = log::line(
+            id,
+            decision,
+            input,
+            &masks,
+            self.config.log_key.as_deref(),
+            latency,
+        );
         if let Ok(mut f) = log.lock() {
             let _ = writeln!(f, "{line}");
         }
-    }
-}
-
-/// Replaces the values of fields named in `fields` (in object rows) with `"***"`.
-fn mask(value: &mut serde_json::Value, fields: &[String]) {
-    match value {
-        serde_json::Value::Object(map) => {
-            for (k, v) in map.iter_mut() {
-                if fields.contains(k) {
-                    *v = json!("***");
-                } else {
-                    mask(v, fields);
-                }
-            }
-        }
-        serde_json::Value::Array(items) => items.iter_mut().for_each(|v| mask(v, fields)),
-        _ => {}
     }
 }
 
@@ -542,7 +599,7 @@ async fn query(
         "query",
         &headers,
         body,
-        |served, request: QueryRequest| match served.engine.query(&request.goal, &request.input) {
+        |engine, request: QueryRequest| match engine.query(&request.goal, &request.input) {
             Ok(a) => Json(json!(a)).into_response(),
             Err(e) => engine_error(&e),
         },
@@ -568,8 +625,7 @@ async fn explain(
         "explain",
         &headers,
         body,
-        |served, request: ExplainRequest| match served.engine.explain(&request.fact, &request.input)
-        {
+        |engine, request: ExplainRequest| match engine.explain(&request.fact, &request.input) {
             Ok(e) => Json(json!({ "explanations": e })).into_response(),
             Err(e) => engine_error(&e),
         },
@@ -635,33 +691,83 @@ async fn sparql(state: Arc<State>, headers: HeaderMap, query: Option<String>) ->
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
         .to_string();
-    let (format, content_type) = if accept.contains("sparql-results+xml") {
-        ("xml", "application/sparql-results+xml")
+    // Solutions and booleans in a SPARQL results format, graphs in an RDF
+    // one, each labelled with what is actually sent.
+    let results_format = if accept.contains("sparql-results+xml") {
+        "xml"
     } else if accept.contains("text/csv") {
-        ("csv", "text/csv")
+        "csv"
     } else if accept.contains("text/tab-separated-values") {
-        ("tsv", "text/tab-separated-values")
+        "tsv"
     } else {
-        ("json", "application/sparql-results+json")
+        "json"
     };
-    guarded(&state, "sparql", move |served| {
-        let mut out = Vec::new();
-        match served
-            .graph
-            .write_query_with(&query, format, true, &mut out)
-        {
-            Ok(()) => {
-                let ct = if out.starts_with(b"<") && format == "json" {
-                    "application/n-triples"
-                } else {
-                    content_type
-                };
-                ([(header::CONTENT_TYPE, ct)], out).into_response()
+    let graph_format = if accept.contains("text/turtle") {
+        "ttl"
+    } else if accept.contains("application/rdf+xml") {
+        "rdf"
+    } else if accept.contains("application/trig") {
+        "trig"
+    } else if accept.contains("application/n-quads") {
+        "nq"
+    } else {
+        "nt"
+    };
+    let max_bytes = state.config.max_response_bytes;
+    let limits = state.config.limits.clone();
+    guarded(&state, "sparql", move |served, cancel| {
+        let options = nesy_kg::QueryOptions {
+            union: true,
+            results_format: results_format.to_string(),
+            graph_format: graph_format.to_string(),
+            limits: Limits {
+                cancel: Some(cancel),
+                ..limits
+            },
+            ..nesy_kg::QueryOptions::default()
+        };
+        let mut out = Capped {
+            bytes: Vec::new(),
+            max: max_bytes,
+        };
+        match served.graph.run_query(&query, &options, &mut out) {
+            Ok(form) => ([(header::CONTENT_TYPE, form.media_type())], out.bytes).into_response(),
+            Err(e) if out.bytes.len() >= max_bytes => error(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                format!("the results are larger than {max_bytes} bytes: {e}"),
+            ),
+            Err(e @ nesy_kg::KgError::Stopped(_)) => {
+                error(StatusCode::UNPROCESSABLE_ENTITY, e.to_string())
             }
             Err(e) => error(StatusCode::BAD_REQUEST, e.to_string()),
         }
     })
     .await
+}
+
+/// An answer held in memory up to a size: past it, writes fail and the
+/// query stops.
+struct Capped {
+    bytes: Vec<u8>,
+    max: usize,
+}
+
+impl Write for Capped {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.bytes.len().saturating_add(buf.len()) > self.max {
+            self.bytes.extend_from_slice(
+                buf.get(..self.max.saturating_sub(self.bytes.len()))
+                    .unwrap_or_default(),
+            );
+            return Err(std::io::Error::other("the response size limit was reached"));
+        }
+        self.bytes.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 async fn rules(Extract(state): Extract<Arc<State>>, headers: HeaderMap) -> Response {
@@ -690,17 +796,31 @@ async fn reload(Extract(state): Extract<Arc<State>>, headers: HeaderMap) -> Resp
     if let Err(r) = authorized(&state, &headers) {
         return r.into_response();
     }
-    let worker = Arc::clone(&state);
     let start = Instant::now();
-    let outcome = tokio::task::spawn_blocking(move || worker.reload()).await;
-    let response = match outcome {
-        Ok(Ok(())) => Json(json!({"reloaded": true})).into_response(),
-        Ok(Err(e)) => (
-            StatusCode::UNPROCESSABLE_ENTITY,
-            Json(json!({"error": "the new program was refused; the old one keeps serving", "diagnostics": e.to_string()})),
-        )
-            .into_response(),
-        Err(_) => error(StatusCode::INTERNAL_SERVER_ERROR, "the reload failed unexpectedly"),
+    // A reload evaluates the whole program: it takes a slot like any
+    // evaluation, held until it has finished.
+    let response = match Arc::clone(&state.permits).try_acquire_owned() {
+        Err(_) => error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "too many requests in flight; retry shortly",
+        ),
+        Ok(permit) => {
+            let worker = Arc::clone(&state);
+            let outcome = tokio::task::spawn_blocking(move || {
+                let _slot = permit;
+                worker.reload()
+            })
+            .await;
+            match outcome {
+                Ok(Ok(())) => Json(json!({"reloaded": true})).into_response(),
+                Ok(Err(e)) => (
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    Json(json!({"error": "the new program was refused; the old one keeps serving", "diagnostics": e.to_string()})),
+                )
+                    .into_response(),
+                Err(_) => error(StatusCode::INTERNAL_SERVER_ERROR, "the reload failed unexpectedly"),
+            }
+        }
     };
     state
         .metrics
@@ -726,36 +846,4 @@ async fn openapi() -> Response {
         include_str!("openapi.json"),
     )
         .into_response()
-}
-
-/// Serves on `addr` until Ctrl-C; SIGHUP reloads (Unix). Prints the
-/// address it listens on (port 0 picks a free one) to standard error.
-pub async fn serve(state: Arc<State>, addr: &str) -> std::io::Result<()> {
-    let listener = tokio::net::TcpListener::bind(addr).await?;
-    eprintln!("nesy serve: listening on http://{}", listener.local_addr()?);
-    #[cfg(unix)]
-    {
-        let state = Arc::clone(&state);
-        tokio::spawn(async move {
-            use tokio::signal::unix::{SignalKind, signal};
-            let Ok(mut hup) = signal(SignalKind::hangup()) else {
-                return;
-            };
-            while hup.recv().await.is_some() {
-                let worker = Arc::clone(&state);
-                match tokio::task::spawn_blocking(move || worker.reload()).await {
-                    Ok(Ok(())) => eprintln!("nesy serve: reloaded"),
-                    Ok(Err(e)) => {
-                        eprintln!("nesy serve: reload refused, the old program keeps serving:\n{e}")
-                    }
-                    Err(_) => eprintln!("nesy serve: reload failed unexpectedly"),
-                }
-            }
-        });
-    }
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await
 }

@@ -325,6 +325,7 @@ async fn the_decision_log_masks_listed_fields() {
     let s = state(dir.path(), |c| {
         c.decision_log = Some(log.clone());
         c.mask = vec!["income".to_string()];
+        c.log_key = Some(b"a key from the operator".to_vec());
     });
     call(
         &s,
@@ -339,7 +340,9 @@ async fn the_decision_log_masks_listed_fields() {
     assert_eq!(line["decision"], "approve");
     assert_eq!(line["input"]["applicant"][0]["income"], "***");
     assert_eq!(line["input"]["applicant"][0]["debt"], 4000);
-    assert_eq!(line["input_sha256"].as_str().unwrap().len(), 64);
+    // A keyed hash (an unkeyed one would give the masked income away).
+    assert!(line.get("input_sha256").is_none());
+    assert_eq!(line["input_hmac_sha256"].as_str().unwrap().len(), 64);
     assert_eq!(line["rules_used"], json!(["approve_low_debt"]));
     assert!(line["latency_us"].as_u64().is_some() && line["id"].as_str().is_some());
 }
@@ -388,7 +391,10 @@ async fn sparql_sees_knowledge_and_derived_triples() {
         .oneshot(request.body(Body::from(q)).unwrap())
         .await
         .unwrap();
-    assert_eq!(response.headers()[header::CONTENT_TYPE], "text/csv");
+    assert_eq!(
+        response.headers()[header::CONTENT_TYPE],
+        "text/csv; charset=utf-8"
+    );
     let (st, b, _) = call(&s, "GET", "/v1/sparql?query=SELEC", None, &[]).await;
     assert_eq!(st, StatusCode::BAD_REQUEST);
     assert!(b["error"].is_string());

@@ -1,5 +1,6 @@
 //! Finding rule files and writing them safely.
 
+use std::collections::HashSet;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -30,14 +31,29 @@ pub fn collect(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
     Ok(out)
 }
 
+/// The `.nesy` files below `dir`, depth first in name order. A directory
+/// reached twice (a link back up, `d/up -> ..`) is walked once, and the
+/// walk keeps its own stack (a deep tree cannot exhaust the thread's).
 fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
-    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .collect();
-    entries.sort();
-    for path in entries {
+    let sorted = |dir: &Path| -> std::io::Result<std::vec::IntoIter<PathBuf>> {
+        let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .collect();
+        entries.sort();
+        Ok(entries.into_iter())
+    };
+    let real = |dir: &Path| std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
+    let mut seen: HashSet<PathBuf> = HashSet::from([real(dir)]);
+    let mut stack = vec![sorted(dir)?];
+    while let Some(entries) = stack.last_mut() {
+        let Some(path) = entries.next() else {
+            stack.pop();
+            continue;
+        };
         if path.is_dir() {
-            walk(&path, out)?;
+            if seen.insert(real(&path)) {
+                stack.push(sorted(&path)?);
+            }
         } else if path.extension().is_some_and(|e| e == RULE_EXTENSION) {
             out.push(path);
         }
@@ -48,6 +64,13 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
 /// Writes `text` to a temporary file beside `path`, then renames it over
 /// `path`, so a crash never leaves a half-written rule file.
 pub fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
+    // A link is followed: its target is rewritten, the link stays.
+    let target = if path.is_symlink() {
+        std::fs::canonicalize(path)?
+    } else {
+        path.to_path_buf()
+    };
+    let path = target.as_path();
     let dir = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())

@@ -126,9 +126,9 @@ fn open(source: &Source) -> Result<Graph, KgError> {
 }
 
 fn fail(e: &KgError) -> Outcome {
-    eprintln!("error: {e}");
+    errln!("error: {e}");
     if let Some(help) = miette::Diagnostic::help(e) {
-        eprintln!("help: {help}");
+        errln!("help: {help}");
     }
     Outcome::Failed
 }
@@ -172,7 +172,7 @@ pub fn run(command: KgCommand) -> Outcome {
                 match loaded {
                     Ok(summary) => {
                         total += summary.quads;
-                        println!(
+                        outln!(
                             "{}: {} in {:.2} s",
                             file.display(),
                             crate::plural(summary.quads, "triple"),
@@ -182,7 +182,7 @@ pub fn run(command: KgCommand) -> Outcome {
                     Err(e) => return fail(&e),
                 }
             }
-            println!("{} loaded", crate::plural(total, "triple"));
+            outln!("{} loaded", crate::plural(total, "triple"));
             Outcome::Success
         }
         KgCommand::Query {
@@ -283,15 +283,15 @@ pub fn run(command: KgCommand) -> Outcome {
             };
             match view.shortest_path(&a, &b) {
                 Some(steps) => {
-                    println!("{a}");
+                    outln!("{a}");
                     for step in steps {
                         let mark = if step.backwards { "^" } else { "" };
-                        println!("  -{mark}<{}>-> {}", step.label, step.to);
+                        outln!("  -{mark}<{}>-> {}", step.label, step.to);
                     }
                     Outcome::Success
                 }
                 None => {
-                    println!("no path from {a} to {b}");
+                    outln!("no path from {a} to {b}");
                     Outcome::Failed
                 }
             }
@@ -329,16 +329,16 @@ pub fn run(command: KgCommand) -> Outcome {
             ];
             for (name, q) in lines {
                 match count(q) {
-                    Ok(n) => println!("{name:<11}{n}"),
+                    Ok(n) => outln!("{name:<11}{n}"),
                     Err(e) => return fail(&e),
                 }
             }
             match graph.select("SELECT ?p (COUNT(*) AS ?n) WHERE { { ?s ?p ?o } UNION { GRAPH ?g { ?s ?p ?o } } } GROUP BY ?p ORDER BY DESC(?n) LIMIT 10") {
                 Ok((_, rows)) => {
-                    println!("top predicates:");
+                    outln!("top predicates:");
                     for row in rows {
                         if let [p, n] = row.as_slice() {
-                            println!("  {:>8}  {}", n.to_plain_string(), p.to_plain_string());
+                            outln!("  {:>8}  {}", n.to_plain_string(), p.to_plain_string());
                         }
                     }
                     Outcome::Success

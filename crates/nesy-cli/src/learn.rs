@@ -163,7 +163,7 @@ pub enum PredictFormat {
 
 fn load_model(path: &Path) -> Result<TreeModel, Outcome> {
     TreeModel::load(path).map_err(|e| {
-        eprintln!("error: {e}");
+        errln!("error: {e}");
         Outcome::Failed
     })
 }
@@ -197,7 +197,7 @@ pub(crate) fn finish(text: &str) -> Outcome {
 }
 
 pub(crate) fn fail(e: impl std::fmt::Display) -> Outcome {
-    eprintln!("error: {e}");
+    errln!("error: {e}");
     Outcome::Failed
 }
 
@@ -526,7 +526,7 @@ pub fn export_rules(
     match output {
         Some(path) => match nesy_learn::model::write_atomic(path, text.as_bytes()) {
             Ok(()) => {
-                eprintln!("wrote {} ({} rules)", path.display(), tree.leaves().len());
+                errln!("wrote {} ({} rules)", path.display(), tree.leaves().len());
                 Outcome::Success
             }
             Err(e) => fail(e),

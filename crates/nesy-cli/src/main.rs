@@ -26,6 +26,8 @@ use std::io::{IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+#[macro_use]
+mod console;
 mod files;
 mod kg;
 mod learn;
@@ -243,7 +245,9 @@ fn main() -> ExitCode {
             .location()
             .map(|l| format!(" at {}:{}", l.file(), l.line()))
             .unwrap_or_default();
-        eprintln!(
+        // Never `eprintln!` here: with standard error closed it panics
+        // again, inside the hook, and the process aborts.
+        errln!(
             "nesy: internal error{location}; this is a bug in nesy, please report it with the input that caused it"
         );
     }));
@@ -355,11 +359,19 @@ fn main() -> ExitCode {
             ))
         }),
     };
-    match result {
+    let code = match result {
         Ok(code) => code,
         Err(usage) => {
-            eprintln!("error: {usage}");
+            errln!("error: {usage}");
             ExitCode::from(2)
+        }
+    };
+    match console::stdout_failed() {
+        // The reader went away (`| head`): not an error of ours.
+        None | Some(true) => code,
+        Some(false) => {
+            errln!("error: cannot write to standard output");
+            ExitCode::FAILURE
         }
     }
 }
@@ -412,22 +424,44 @@ fn check(
     color: bool,
 ) -> Result<ExitCode, String> {
     let files = files::collect(paths)?;
-    let mut results: Vec<Checked> = Vec::new();
-    for file in &files {
-        let checked = nesy_lang::check_file(file)
-            .map_err(|e| format!("cannot read `{}`: {e}", file.display()))?;
-        results.push(checked);
+    // A file that cannot be read (not UTF-8, no permission) is reported
+    // as an error of its own, and the others are still checked.
+    let results: Vec<Result<Checked, String>> = files
+        .iter()
+        .map(|file| nesy::check_file(file).map_err(|e| e.to_string()))
+        .collect();
+    let (mut errors, mut warnings) = (0, 0);
+    for r in &results {
+        match r {
+            Ok(c) => {
+                let (e, w) = c.counts();
+                errors += e;
+                warnings += w;
+            }
+            Err(_) => errors += 1,
+        }
     }
-    let (errors, warnings) = results.iter().fold((0, 0), |(e, w), c| {
-        let (ce, cw) = c.counts();
-        (e + ce, w + cw)
-    });
     let mut stdout = std::io::stdout().lock();
-    match format {
+    let written = match format {
         CheckFormat::Json => {
-            let diagnostics: Vec<_> = results
+            let diagnostics: Vec<serde_json::Value> = results
                 .iter()
-                .flat_map(|c| c.diagnostics.iter().map(|d| c.source.to_json(d)))
+                .zip(&files)
+                .flat_map(|(r, file)| match r {
+                    Ok(c) => c
+                        .diagnostics
+                        .iter()
+                        .map(|d| serde_json::json!(c.source.to_json(d)))
+                        .collect::<Vec<_>>(),
+                    Err(e) => vec![serde_json::json!({
+                        "file": file.display().to_string(),
+                        "line": 1, "column": 1, "end_line": 1, "end_column": 1,
+                        "severity": "error",
+                        "code": "unreadable",
+                        "message": format!("cannot read the file: {e}"),
+                        "help": "rule files are UTF-8 text",
+                    })],
+                })
                 .collect();
             let json = serde_json::json!({
                 "files": files.len(),
@@ -435,20 +469,30 @@ fn check(
                 "warnings": warnings,
                 "diagnostics": diagnostics,
             });
-            let _ = writeln!(stdout, "{json:#}");
+            writeln!(stdout, "{json:#}")
         }
-        CheckFormat::Text => {
-            for c in &results {
-                let _ = write!(stdout, "{}", render(&c.source, &c.diagnostics, color));
+        CheckFormat::Text => (|| {
+            for (r, file) in results.iter().zip(&files) {
+                match r {
+                    Ok(c) => write!(stdout, "{}", render(&c.source, &c.diagnostics, color))?,
+                    Err(e) => writeln!(
+                        stdout,
+                        "{}: error[unreadable]: cannot read the file: {e}\n",
+                        file.display()
+                    )?,
+                }
             }
-            let _ = writeln!(
+            writeln!(
                 stdout,
                 "{} checked: {}, {}",
                 plural(files.len(), "file"),
                 plural(errors, "error"),
                 plural(warnings, "warning")
-            );
-        }
+            )
+        })(),
+    };
+    if let Err(e) = written {
+        console::fail(&e);
     }
     let failed = errors > 0 || (deny_warnings && warnings > 0);
     Ok(if failed {
@@ -473,12 +517,12 @@ fn fmt(paths: &[PathBuf], check_only: bool, color: bool) -> Result<ExitCode, Str
                         ExitCode::FAILURE
                     }
                 } else {
-                    print!("{formatted}");
+                    out!("{formatted}");
                     ExitCode::SUCCESS
                 }
             }
             Err(diagnostics) => {
-                eprint!(
+                err!(
                     "{}",
                     render(&SourceFile::new("<stdin>", text), &diagnostics, color)
                 );
@@ -490,26 +534,35 @@ fn fmt(paths: &[PathBuf], check_only: bool, color: bool) -> Result<ExitCode, Str
     let mut failed = false;
     let mut changed = 0;
     for file in &files {
-        let text = std::fs::read_to_string(file)
-            .map_err(|e| format!("cannot read `{}`: {e}", file.display()))?;
+        let text = match std::fs::read_to_string(file) {
+            Ok(text) => text,
+            Err(e) => {
+                errln!(
+                    "error: cannot read `{}`: {e}; not formatted",
+                    file.display()
+                );
+                failed = true;
+                continue;
+            }
+        };
         match nesy_lang::format_source(&text) {
             Ok(formatted) if formatted == text => {}
             Ok(formatted) => {
                 changed += 1;
                 if check_only {
-                    println!("would reformat {}", file.display());
+                    outln!("would reformat {}", file.display());
                     failed = true;
                 } else if let Err(e) = files::write_atomically(file, &formatted) {
-                    eprintln!("error: cannot write `{}`: {e}", file.display());
+                    errln!("error: cannot write `{}`: {e}", file.display());
                     failed = true;
                 } else {
-                    println!("formatted {}", file.display());
+                    outln!("formatted {}", file.display());
                 }
             }
             Err(diagnostics) => {
                 let source = SourceFile::new(file.display().to_string(), text);
-                eprint!("{}", render(&source, &diagnostics, color));
-                eprintln!(
+                err!("{}", render(&source, &diagnostics, color));
+                errln!(
                     "error: `{}` has syntax errors; not formatted",
                     file.display()
                 );
@@ -518,7 +571,7 @@ fn fmt(paths: &[PathBuf], check_only: bool, color: bool) -> Result<ExitCode, Str
         }
     }
     if check_only && changed > 0 {
-        println!("{} would be reformatted", plural(changed, "file"));
+        outln!("{} would be reformatted", plural(changed, "file"));
     }
     Ok(if failed {
         ExitCode::FAILURE
@@ -547,12 +600,17 @@ struct ServeArgs {
     /// Models as NAME=FILE (rules call them as NAME.method(...)).
     #[arg(long, num_args = 1.., value_name = "NAME=FILE")]
     model: Vec<String>,
-    /// Address to listen on (loopback by default).
+    /// Address to listen on (loopback by default). On any other address,
+    /// require a token and put the server behind a TLS proxy.
     #[arg(long, default_value = "127.0.0.1:8080")]
     addr: String,
-    /// Require `Authorization: Bearer TOKEN` (or set NESY_TOKEN).
+    /// Require `Authorization: Bearer TOKEN`. Prefer NESY_TOKEN or
+    /// --token-file: a token on the command line shows in `ps`.
     #[arg(long, env = "NESY_TOKEN", hide_env_values = true)]
     token: Option<String>,
+    /// Read the token from this file (its first line).
+    #[arg(long, value_name = "FILE", conflicts_with = "token")]
+    token_file: Option<PathBuf>,
     /// Semiring of the decisions' probabilities.
     #[arg(long, default_value = "bool")]
     semiring: String,
@@ -571,9 +629,42 @@ struct ServeArgs {
     /// Append one JSON line per decision to this file.
     #[arg(long, value_name = "FILE")]
     decision_log: Option<PathBuf>,
-    /// Input fields to mask in the decision log (comma-separated).
+    /// Input fields to mask in the decision log (comma-separated): field
+    /// names (by name and, through @decl, by position, in input rows and
+    /// results), relation names, or `relation.N`.
     #[arg(long, value_delimiter = ',')]
     mask: Vec<String>,
+    /// The key of the decision log's `input_hmac_sha256` (its first line);
+    /// or set NESY_LOG_KEY. Without a key the log has no input hash.
+    #[arg(long, value_name = "FILE")]
+    log_key_file: Option<PathBuf>,
+    /// How long a client may take to send a request's headers.
+    #[arg(long, default_value = "10s", value_parser = run::parse_duration)]
+    header_timeout: std::time::Duration,
+    /// How long a whole request may take (at least --timeout and 5 s).
+    #[arg(long, default_value = "30s", value_parser = run::parse_duration)]
+    request_timeout: std::time::Duration,
+}
+
+/// The first line of a secret file, without its line end.
+fn read_secret(path: &Path, what: &str) -> Result<String, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read the {what} file `{}`: {e}", path.display()))?;
+    let secret = text.lines().next().unwrap_or("").trim().to_string();
+    if secret.is_empty() {
+        return Err(format!("the {what} file `{}` is empty", path.display()));
+    }
+    Ok(secret)
+}
+
+/// Whether `addr` binds only to the loopback interface.
+fn is_loopback(addr: &str) -> bool {
+    let host = addr.rsplit_once(':').map_or(addr, |(h, _)| h);
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host == "localhost"
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 fn serve(args: ServeArgs) -> Outcome {
@@ -590,6 +681,27 @@ fn serve(args: ServeArgs) -> Outcome {
             _ => return Outcome::Usage(format!("--model takes NAME=FILE, got `{m}`")),
         }
     }
+    let token = match (&args.token, &args.token_file) {
+        (_, Some(file)) => match read_secret(file, "token") {
+            Ok(t) => Some(t),
+            Err(e) => return Outcome::Usage(e),
+        },
+        (token, None) => token.clone().filter(|t| !t.is_empty()),
+    };
+    let log_key = match (&args.log_key_file, std::env::var("NESY_LOG_KEY")) {
+        (Some(file), _) => match read_secret(file, "log key") {
+            Ok(k) => Some(k.into_bytes()),
+            Err(e) => return Outcome::Usage(e),
+        },
+        (None, Ok(key)) if !key.is_empty() => Some(key.into_bytes()),
+        _ => None,
+    };
+    if !is_loopback(&args.addr) && token.is_none() {
+        errln!(
+            "warning: serving on {} without a token: anyone who can reach it can ask for decisions and reload; set NESY_TOKEN or --token-file, and put a TLS proxy in front",
+            args.addr
+        );
+    }
     let config = nesy_server::ServerConfig {
         rules: args.rules,
         knowledge: args.knowledge,
@@ -599,17 +711,22 @@ fn serve(args: ServeArgs) -> Outcome {
             timeout: Some(args.timeout),
             max_tuples: Some(args.max_tuples),
             max_events: Some(args.max_tuples),
+            cancel: None,
         },
         max_body_bytes: args.max_body,
         max_concurrent: args.max_concurrent,
-        token: args.token,
+        token,
         decision_log: args.decision_log,
         mask: args.mask,
+        log_key,
+        header_timeout: args.header_timeout,
+        request_timeout: args.request_timeout,
+        ..nesy_server::ServerConfig::default()
     };
     let state = match nesy_server::State::new(config) {
         Ok(s) => s,
         Err(e) => {
-            eprintln!("error: {e}");
+            errln!("error: {e}");
             return Outcome::Failed;
         }
     };
@@ -619,14 +736,14 @@ fn serve(args: ServeArgs) -> Outcome {
     {
         Ok(r) => r,
         Err(e) => {
-            eprintln!("error: cannot start the runtime: {e}");
+            errln!("error: cannot start the runtime: {e}");
             return Outcome::Failed;
         }
     };
     match runtime.block_on(nesy_server::serve(state, &args.addr)) {
         Ok(()) => Outcome::Success,
         Err(e) => {
-            eprintln!("error: {}: {e}", args.addr);
+            errln!("error: {}: {e}", args.addr);
             Outcome::Failed
         }
     }

@@ -78,6 +78,7 @@ impl LimitArgs {
             timeout: self.timeout,
             max_tuples: (self.max_tuples > 0).then_some(self.max_tuples),
             max_events: (self.max_events > 0).then_some(self.max_events),
+            cancel: None,
         }
     }
 }
@@ -111,17 +112,17 @@ pub fn report(error: &Error, color: bool) {
     match error {
         Error::Rules(diagnostics) => {
             for (source, d) in diagnostics {
-                eprint!("{}", render(source, std::slice::from_ref(d), color));
+                err!("{}", render(source, std::slice::from_ref(d), color));
             }
-            eprintln!(
+            errln!(
                 "error: {}; nothing was run",
                 plural(diagnostics.len(), "error")
             );
         }
         other => {
-            eprintln!("error: {other}");
+            errln!("error: {other}");
             if let Some(help) = miette::Diagnostic::help(other) {
-                eprintln!("help: {help}");
+                errln!("help: {help}");
             }
         }
     }
@@ -148,7 +149,7 @@ fn load(paths: &[PathBuf], color: bool) -> Result<Program, Outcome> {
 fn print_warnings(program: &Program) {
     for (source, d) in program.warnings() {
         let at = source.locate(d);
-        eprintln!(
+        errln!(
             "warning: {}:{}:{}: {}",
             source.name(),
             at.line,
@@ -220,7 +221,7 @@ pub fn run(
         return Outcome::Usage(message);
     }
     if stats {
-        eprint!("{}", stats_table(evaluation.stats(), &evaluation));
+        err!("{}", stats_table(evaluation.stats(), &evaluation));
     }
     Outcome::Success
 }
@@ -249,7 +250,7 @@ pub fn materialize(
     let graph = match graph {
         Ok(g) => g,
         Err(e) => {
-            eprintln!("error: {e}");
+            errln!("error: {e}");
             return Outcome::Failed;
         }
     };
@@ -260,11 +261,11 @@ pub fn materialize(
     if store.is_none() {
         let stdout = std::io::stdout();
         if let Err(e) = graph.export("nq", stdout.lock()) {
-            eprintln!("error: {e}");
+            errln!("error: {e}");
             return Outcome::Failed;
         }
     }
-    eprintln!("{} written to <{graph_iri}>", plural(new, "new triple"));
+    errln!("{} written to <{graph_iri}>", plural(new, "new triple"));
     Outcome::Success
 }
 
@@ -305,11 +306,14 @@ fn run_tagged(
         fields.join(sep)
     };
     if let Some(dir) = output {
+        let paths = match output_paths(dir, selected.iter().map(|r| r.name.as_str())) {
+            Ok(p) => p,
+            Err(e) => return Outcome::Usage(e),
+        };
         if let Err(e) = std::fs::create_dir_all(dir) {
             return Outcome::Usage(format!("cannot create `{}`: {e}", dir.display()));
         }
-        for r in &selected {
-            let path = dir.join(format!("{}.tsv", file_name(&r.name)));
+        for (r, path) in selected.iter().zip(paths) {
             let text: String = r
                 .rows
                 .iter()
@@ -582,7 +586,7 @@ pub fn test(paths: &[PathBuf], limits: &LimitArgs, color: bool) -> Outcome {
                 out.clear();
                 report(&e, color);
                 let tests = program_test_count(file);
-                eprintln!(
+                errln!(
                     "error: `{}` could not be loaded; {} not run",
                     file.display(),
                     plural(tests, "test")
@@ -659,7 +663,11 @@ fn write_out(f: impl FnOnce(&mut dyn Write) -> std::io::Result<()>) -> Result<()
         Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
             Err(format!("cannot write the output: {e}"))
         }
-        _ => Ok(()),
+        Err(e) => {
+            crate::console::fail(&e);
+            Ok(())
+        }
+        Ok(()) => Ok(()),
     }
 }
 
@@ -841,10 +849,32 @@ fn file_name(relation: &str) -> String {
         .collect()
 }
 
+/// The file each relation is written to in `dir`; an error, before any
+/// file is written, when two relations would share one (`ex:r` and `ex_r`
+/// both make `ex_r.tsv`; names are compared ignoring case, as some file
+/// systems do).
+fn output_paths<'n>(
+    dir: &Path,
+    names: impl IntoIterator<Item = &'n str>,
+) -> Result<Vec<PathBuf>, String> {
+    let mut taken: std::collections::HashMap<String, &str> = std::collections::HashMap::new();
+    let mut paths = Vec::new();
+    for name in names {
+        let file = format!("{}.tsv", file_name(name));
+        if let Some(other) = taken.insert(file.to_lowercase(), name) {
+            return Err(format!(
+                "relations `{other}` and `{name}` would both be written to `{file}`; select one of them with -r, or rename one"
+            ));
+        }
+        paths.push(dir.join(file));
+    }
+    Ok(paths)
+}
+
 fn write_dir(dir: &Path, relations: &[Relation]) -> Result<(), String> {
+    let paths = output_paths(dir, relations.iter().map(|r| r.name.as_str()))?;
     std::fs::create_dir_all(dir).map_err(|e| format!("cannot create `{}`: {e}", dir.display()))?;
-    for r in relations {
-        let path = dir.join(format!("{}.tsv", file_name(&r.name)));
+    for (r, path) in relations.iter().zip(paths) {
         let mut text = String::new();
         for row in r.rows() {
             let fields: Vec<String> = row.iter().map(Value::to_plain_string).collect();

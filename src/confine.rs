@@ -59,6 +59,33 @@ impl ReadPolicy {
         }
     }
 
+    /// Checks every `@import` file or store and `@model` path of a source
+    /// whose relative paths resolve against `dir`.
+    pub(crate) fn check_source(
+        &self,
+        checked: &nesy_lang::Checked,
+        dir: &Path,
+    ) -> Result<(), Error> {
+        use nesy_lang::ast::{ImportSource, Item};
+        if self.roots.is_none() {
+            return Ok(());
+        }
+        for item in &checked.program.items {
+            let (path, span) = match item {
+                Item::Import(i) => match &i.source {
+                    ImportSource::File(f) | ImportSource::Store(f) => (&f.value, i.span),
+                    ImportSource::Sparql(_) => continue,
+                },
+                Item::Model(m) => (&m.path.value, m.span),
+                _ => continue,
+            };
+            let p = checked.source.position(span.start);
+            let location = format!("{}:{}:{}", checked.source.name(), p.line, p.column);
+            self.check(&dir.join(path), &location)?;
+        }
+        Ok(())
+    }
+
     /// The path to open for `path` (as written at `location`), or the
     /// refusal. Nothing is opened here; only the path is resolved.
     pub(crate) fn check(&self, path: &Path, location: &str) -> Result<PathBuf, Error> {

@@ -487,6 +487,34 @@ impl Engine {
     /// its probability and, if `explain`, its proof; when none holds and
     /// `explain`, why not.
     pub fn decide(&self, decision: &str, input: &Input, explain: bool) -> Result<Decision, Error> {
+        let explained = if explain {
+            Explained::All
+        } else {
+            Explained::None
+        };
+        self.decide_explained(decision, input, explained)
+    }
+
+    /// [`Engine::decide`] without explanations, its `rules_used` read from
+    /// the proofs of the first `max_results` results (or of why nothing
+    /// holds): what a decision log names, at a bounded cost whatever the
+    /// number of results. A proof search past the limits leaves the rules
+    /// it had found; the decision stands.
+    pub fn decide_naming_rules(
+        &self,
+        decision: &str,
+        input: &Input,
+        max_results: usize,
+    ) -> Result<Decision, Error> {
+        self.decide_explained(decision, input, Explained::RulesOf(max_results))
+    }
+
+    fn decide_explained(
+        &self,
+        decision: &str,
+        input: &Input,
+        explained: Explained,
+    ) -> Result<Decision, Error> {
         let Some(&arity) = self.inner.info.relations.get(decision) else {
             return Err(Error::Request(format!(
                 "unknown decision relation `{decision}`"
@@ -527,12 +555,18 @@ impl Engine {
             .collect();
         let mut why_not = None;
         let mut rules_used = Vec::new();
-        if explain {
+        let (shown, keep) = match explained {
+            Explained::None => (0, false),
+            Explained::All => (rows.len(), true),
+            Explained::RulesOf(n) => (n.min(rows.len()), false),
+        };
+        if explained != Explained::None {
             let program = self.with_input(&facts)?;
             // Goals are made of the typed values, never of text: a value
             // such as `Ann Lee`, `not` or `x, y` names itself.
             let mut goals: Vec<(String, Vec<Option<Value>>)> = rows
                 .iter()
+                .take(shown)
                 .map(|row| {
                     (
                         decision.to_string(),
@@ -543,17 +577,25 @@ impl Engine {
             if rows.is_empty() {
                 goals.push((decision.to_string(), vec![None; arity]));
             }
-            let explained = program.explain_atoms(&goals, &ExplainOptions::default(), &limits)?;
-            let mut explained = explained.into_iter();
-            for result in results.iter_mut() {
-                let first = explained.next().and_then(|e| e.into_iter().next());
+            let proofs = match program.explain_atoms(&goals, &ExplainOptions::default(), &limits) {
+                Ok(p) => p,
+                Err(_) if !keep => Vec::new(),
+                Err(e) => return Err(e),
+            };
+            let mut proofs = proofs.into_iter();
+            for result in results.iter_mut().take(shown) {
+                let first = proofs.next().and_then(|e| e.into_iter().next());
                 if let Some(x) = first {
                     collect_rules(&x, &mut rules_used);
-                    result.explanation = Some(x);
+                    result.explanation = keep.then_some(x);
                 }
             }
             if rows.is_empty() {
-                why_not = explained.next().and_then(|e| e.into_iter().next());
+                let none = proofs.next().and_then(|e| e.into_iter().next());
+                if let Some(w) = &none {
+                    collect_rules(w, &mut rules_used);
+                }
+                why_not = none.filter(|_| keep);
             }
             rules_used.sort();
             rules_used.dedup();
@@ -591,6 +633,16 @@ impl Engine {
     pub fn program(&self) -> &Program {
         &self.inner.program
     }
+}
+
+/// How much of a decision is explained.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Explained {
+    None,
+    /// Every result, and why not when none holds.
+    All,
+    /// Only the rules of the first n results' proofs.
+    RulesOf(usize),
 }
 
 /// The rules a proof uses (an explicit stack: proofs can be deep).

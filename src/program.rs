@@ -2,7 +2,7 @@
 
 use crate::{Error, ReadPolicy};
 use nesy_engine::{
-    Answers, Evaluation, ExplainOptions, Explanation, Limits, Query, SemiringKind,
+    Answers, Clock, Evaluation, ExplainOptions, Explanation, Limits, Query, SemiringKind,
     TaggedEvaluation, TestResult, Value,
 };
 use nesy_lang::ast::{ImportSource, Item, Literal};
@@ -102,7 +102,10 @@ impl Program {
         mut checked: Vec<(Checked, PathBuf)>,
         policy: &ReadPolicy,
     ) -> Result<Self, Error> {
-        for (c, _) in &mut checked {
+        for (c, dir) in &mut checked {
+            // A refused path is reported as such, before what the checker
+            // says of it (that it does not exist, say).
+            policy.check_source(c, dir)?;
             crate::sparql_check::add_sparql_diagnostics(c);
         }
         let errors: Vec<(SourceFile, Diagnostic)> = checked
@@ -187,8 +190,9 @@ impl Program {
     ) -> Result<Vec<Explanation>, Error> {
         let mut engine = self.engine.clone();
         let query = self.compile_goal(&mut engine, goal)?;
+        let clock = Clock::start(limits);
         let mut evaluation = engine.evaluate(limits)?;
-        Ok(engine.explain_with(&mut evaluation, &query, options, limits)?)
+        Ok(engine.explain_with(&mut evaluation, &query, options, limits, &clock)?)
     }
 
     /// Explains atoms given as typed values, no text parsed: each goal is a
@@ -216,10 +220,12 @@ impl Program {
             .iter()
             .map(|(relation, args)| engine.atom_query(relation, args))
             .collect::<Result<Vec<_>, _>>()?;
+        // One deadline for all of them, not one each.
+        let clock = Clock::start(limits);
         let mut evaluation = engine.evaluate(limits)?;
         queries
             .iter()
-            .map(|q| Ok(engine.explain_with(&mut evaluation, q, options, limits)?))
+            .map(|q| Ok(engine.explain_with(&mut evaluation, q, options, limits, &clock)?))
             .collect()
     }
 
@@ -357,8 +363,10 @@ impl Program {
     ) -> Result<Vec<Explanation>, Error> {
         let mut engine = self.engine.clone();
         let query = self.compile_goal(&mut engine, goal)?;
+        let clock = Clock::start(limits);
         let mut evaluation = engine.evaluate(limits)?;
-        let mut explanations = engine.explain_with(&mut evaluation, &query, options, limits)?;
+        let mut explanations =
+            engine.explain_with(&mut evaluation, &query, options, limits, &clock)?;
         if semiring != SemiringKind::Bool {
             let tagged = engine.evaluate_tagged(semiring, limits)?;
             for e in &mut explanations {

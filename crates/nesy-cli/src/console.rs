@@ -6,10 +6,14 @@
 //! status 1 (a closed pipe, as in `nesy run | head`, quietly).
 
 use std::io::Write;
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU8, Ordering};
 
 /// 0: fine; 1: the reader went away; 2: another write error.
 static STDOUT: AtomicU8 = AtomicU8::new(0);
+
+/// What the first failed write to standard output said.
+static REASON: OnceLock<String> = OnceLock::new();
 
 /// Writes to standard output, remembering a failure.
 pub(crate) fn print_out(args: std::fmt::Arguments<'_>) {
@@ -29,7 +33,17 @@ pub(crate) fn fail(e: &std::io::Error) {
     } else {
         2
     };
-    let _ = STDOUT.compare_exchange(0, code, Ordering::Relaxed, Ordering::Relaxed);
+    if STDOUT
+        .compare_exchange(0, code, Ordering::Relaxed, Ordering::Relaxed)
+        .is_ok()
+    {
+        let _ = REASON.set(e.to_string());
+    }
+}
+
+/// Why standard output failed, if it did.
+pub(crate) fn reason() -> &'static str {
+    REASON.get().map_or("", String::as_str)
 }
 
 /// Writes to standard error; a failure is ignored.

@@ -182,9 +182,15 @@ enum Command {
         /// goal with variables.
         #[arg(long, default_value_t = 10)]
         max_proofs: usize,
-        /// How deep "why not" follows a missing premise into its rules.
+        /// How deep "why not" follows a missing premise into its rules
+        /// (at most 8).
         #[arg(long, default_value_t = 3)]
         depth: usize,
+        /// Levels of a proof shown; deeper steps are marked as going on
+        /// (`truncated` in JSON) (at most 1000; JSON nests two levels per
+        /// proof level, and many JSON readers stop at 128).
+        #[arg(long, default_value_t = 50)]
+        max_depth: usize,
         #[command(flatten)]
         semiring: run::SemiringArgs,
         #[command(flatten)]
@@ -339,6 +345,7 @@ fn main() -> ExitCode {
             all,
             max_proofs,
             depth,
+            max_depth,
             semiring,
             limits,
         } => semiring.kind().and_then(|kind| {
@@ -351,6 +358,7 @@ fn main() -> ExitCode {
                     all,
                     max_proofs,
                     why_not_depth: depth,
+                    max_depth,
                     ..nesy::ExplainOptions::default()
                 },
                 kind,
@@ -370,7 +378,10 @@ fn main() -> ExitCode {
         // The reader went away (`| head`): not an error of ours.
         None | Some(true) => code,
         Some(false) => {
-            errln!("error: cannot write to standard output");
+            errln!(
+                "error: cannot write to standard output: {}",
+                console::reason()
+            );
             ExitCode::FAILURE
         }
     }

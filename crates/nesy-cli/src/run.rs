@@ -658,17 +658,12 @@ pub(crate) fn print_out(text: &str) -> Result<(), String> {
 /// Writes to stdout through a buffer.
 fn write_out(f: impl FnOnce(&mut dyn Write) -> std::io::Result<()>) -> Result<(), String> {
     let mut stdout = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
-    match f(&mut stdout).and_then(|()| stdout.flush()) {
-        // A closed pipe (`| head`) is not an error of ours.
-        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
-            Err(format!("cannot write the output: {e}"))
-        }
-        Err(e) => {
-            crate::console::fail(&e);
-            Ok(())
-        }
-        Ok(()) => Ok(()),
+    // A failure is remembered: the command ends with status 1 (or, for
+    // a closed pipe as in `| head`, quietly).
+    if let Err(e) = f(&mut stdout).and_then(|()| stdout.flush()) {
+        crate::console::fail(&e);
     }
+    Ok(())
 }
 
 /// Rows as columns padded to their widest cell, each line after `indent`.

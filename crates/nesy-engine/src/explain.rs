@@ -60,7 +60,9 @@ pub struct ExplainOptions {
     /// search on highly recursive programs).
     pub budget: usize,
     /// Levels of a proof tree shown; a step below is listed with
-    /// `truncated` and no premises (at most [`MAX_PROOF_DEPTH`]).
+    /// `truncated` and no premises (at most [`MAX_PROOF_DEPTH`]). The
+    /// default, 50, keeps the JSON form (two levels of nesting per proof
+    /// level) within what common JSON readers accept (serde_json: 128).
     pub max_depth: usize,
     /// Nodes of a proof tree shown (shared sub-proofs count each time they
     /// are shown); past it, steps are `truncated`.
@@ -82,7 +84,7 @@ impl Default for ExplainOptions {
             max_proofs: 10,
             why_not_depth: 3,
             budget: 10_000,
-            max_depth: 100,
+            max_depth: 50,
             max_nodes: 10_000,
         }
     }
@@ -500,18 +502,21 @@ impl Program {
         goal: &crate::Query,
         options: &ExplainOptions,
     ) -> Result<Vec<Explanation>, Error> {
-        self.explain_with(evaluation, goal, options, &Limits::default())
+        let limits = Limits::default();
+        self.explain_with(evaluation, goal, options, &limits, &Clock::start(&limits))
     }
 
-    /// [`Program::explain`] within `limits`: the search stops at the time
-    /// limit or the cancel flag, and the rows it reads count against the
-    /// tuple limit.
+    /// [`Program::explain`] within `limits`: the search stops when `clock`
+    /// says so (its deadline or cancel flag; one clock can span several
+    /// explanations of a request), and the rows it reads count against
+    /// the tuple limit.
     pub fn explain_with(
         &self,
         evaluation: &mut Evaluation,
         goal: &crate::Query,
         options: &ExplainOptions,
         limits: &Limits,
+        clock: &Clock,
     ) -> Result<Vec<Explanation>, Error> {
         let [Lit::Atom { rel, args }] = goal.rule.body.as_slice() else {
             return Err(Error::Compile {
@@ -521,7 +526,7 @@ impl Program {
         };
         let options = ExplainOptions {
             why_not_depth: options.why_not_depth.min(MAX_WHY_NOT_DEPTH),
-            max_depth: options.max_depth.min(MAX_PROOF_DEPTH),
+            max_depth: options.max_depth.clamp(1, MAX_PROOF_DEPTH),
             ..*options
         };
         let mut explainer = Explainer {
@@ -534,7 +539,7 @@ impl Program {
             proven: FxHashMap::default(),
             why_stack: Vec::new(),
             limits,
-            clock: Clock::start(limits),
+            clock: clock.clone(),
             steps: 0,
         };
         let ground: Option<Vec<u32>> = args
@@ -1009,7 +1014,8 @@ impl Explainer<'_> {
             if let Some(node) = finished.take() {
                 top.premises.push(node);
             }
-            let cut = top.depth >= self.options.max_depth || shown >= self.options.max_nodes;
+            // `max_depth` levels: the root is the first.
+            let cut = top.depth + 1 >= self.options.max_depth || shown >= self.options.max_nodes;
             if cut && top.next == 0 && !step.premises.is_empty() {
                 let mut node = step.node.clone();
                 node.truncated = true;

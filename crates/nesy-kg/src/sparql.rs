@@ -28,10 +28,12 @@
 //! collection of 300 items (600 bytes) takes seconds. So a query is
 //! measured first (its size, its bracket nesting, then, once parsed, its
 //! triple patterns and operators), and runs on a thread whose stack holds
-//! whatever passed. Evaluation reads quads through [`Guarded`], which looks
-//! at the clock of [`nesy_engine::Limits`] (deadline and cancel flag) on
-//! every pattern it opens and every 256 quads it reads, so a cross product
-//! under an `ORDER BY` stops as surely as one that streams.
+//! whatever passed. Evaluation reads quads through `Guarded`, which looks
+//! at the clock of [`nesy_engine::Limits`] (deadline and cancel flag)
+//! before every quad it reads; once the clock has said stop, every read
+//! fails at once, so the operators that collect their input (`ORDER BY`,
+//! joins) finish quickly too: a cross product under an `ORDER BY` stops
+//! as surely as one that streams.
 
 use crate::KgError;
 use nesy_engine::{Clock, Limits};
@@ -46,7 +48,6 @@ use spargebra::algebra::{
     AggregateExpression, Expression, GraphPattern, OrderExpression, PropertyPathExpression,
 };
 use spargebra::{GraphUpdateOperation, Query, Update};
-use std::cell::Cell;
 use std::io::Write;
 use std::rc::Rc;
 
@@ -498,8 +499,7 @@ pub(crate) struct Guarded {
     default: Option<Vec<GraphName>>,
     /// `None`: every named graph.
     named: Option<Vec<NamedOrBlankNode>>,
-    clock: Rc<Clock>,
-    reads: Rc<Cell<u32>>,
+    stop: Rc<Stop>,
 }
 
 impl Guarded {
@@ -518,13 +518,15 @@ impl Guarded {
             store,
             default,
             named,
-            clock: Rc::new(clock),
-            reads: Rc::new(Cell::new(0)),
+            stop: Rc::new(Stop {
+                clock,
+                said: std::cell::RefCell::new(None),
+            }),
         }
     }
 
     fn check(&self) -> Result<(), DatasetError> {
-        self.clock.check().map_err(DatasetError::Stopped)
+        self.stop.check()
     }
 
     /// The store's quads matching, the clock checked as they are read;
@@ -536,18 +538,61 @@ impl Guarded {
         object: Option<TermRef<'_>>,
         graph: Option<GraphNameRef<'_>>,
     ) -> impl Iterator<Item = Result<oxigraph::model::Quad, DatasetError>> + 'static {
-        let clock = Rc::clone(&self.clock);
-        let reads = Rc::clone(&self.reads);
-        self.store
-            .quads_for_pattern(subject, predicate, object, graph)
-            .map(move |quad| {
-                let n = reads.get().wrapping_add(1);
-                reads.set(n);
-                if n.is_multiple_of(256) {
-                    clock.check().map_err(DatasetError::Stopped)?;
-                }
-                Ok(quad?)
-            })
+        Checked {
+            inner: self
+                .store
+                .quads_for_pattern(subject, predicate, object, graph),
+            stop: Rc::clone(&self.stop),
+            done: false,
+        }
+    }
+}
+
+/// The clock of a query's evaluation, and whether it has already said
+/// stop: once it has, every read fails at once. (spareval's ORDER BY and
+/// joins collect their input, errors and all; reads that fail cheaply
+/// make the rest of the work cheap too.)
+struct Stop {
+    clock: Clock,
+    said: std::cell::RefCell<Option<nesy_engine::Error>>,
+}
+
+impl Stop {
+    fn check(&self) -> Result<(), DatasetError> {
+        if let Some(e) = self.said.borrow().as_ref() {
+            return Err(DatasetError::Stopped(e.clone()));
+        }
+        self.clock.check().map_err(|e| {
+            *self.said.borrow_mut() = Some(e.clone());
+            DatasetError::Stopped(e)
+        })
+    }
+}
+
+/// Quads read with the clock checked before each: the first that comes
+/// too late is an error, and the iterator ends.
+struct Checked<I> {
+    inner: I,
+    stop: Rc<Stop>,
+    done: bool,
+}
+
+impl<I, E> Iterator for Checked<I>
+where
+    I: Iterator<Item = Result<oxigraph::model::Quad, E>>,
+    DatasetError: From<E>,
+{
+    type Item = Result<oxigraph::model::Quad, DatasetError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.done {
+            return None;
+        }
+        if let Err(e) = self.stop.check() {
+            self.done = true;
+            return Some(Err(e));
+        }
+        Some(self.inner.next()?.map_err(DatasetError::from))
     }
 }
 

@@ -41,7 +41,7 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 use tokio::sync::Semaphore;
 
-pub use listen::serve;
+pub use listen::{serve, serve_on};
 pub use metrics::Metrics;
 
 /// What the service serves and its limits.
@@ -185,6 +185,11 @@ impl State {
             *slot = Arc::new(served);
         }
         Ok(())
+    }
+
+    /// The service's counters.
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
     }
 
     fn current(&self) -> Option<Arc<Served>> {
@@ -428,8 +433,10 @@ where
                 let cancel = Cancel::new();
                 let _on_drop = CancelOnDrop(cancel.clone());
                 let flag = cancel.clone();
+                let owner = Arc::clone(state);
                 let mut handle = tokio::task::spawn_blocking(move || {
                     let _slot = permit;
+                    let _running = owner.metrics.running();
                     work(served, flag)
                 });
                 // The engine stops itself at its time limit; this is the
@@ -493,6 +500,9 @@ where
     .await
 }
 
+/// Results whose proofs name the rules a logged decision used.
+const LOGGED_PROOFS: usize = 10;
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct DecideRequest {
@@ -517,9 +527,14 @@ async fn decide(
         body,
         move |engine, request: DecideRequest| {
             let start = Instant::now();
-            // Rules named in the log come from explanations: make them when logging.
-            let explain = request.explain || logger.log.is_some();
-            match engine.decide(&name, &request.input, explain) {
+            // The log names the rules of the first results' proofs; whole
+            // explanations only when asked for.
+            let decided = if logger.log.is_some() && !request.explain {
+                engine.decide_naming_rules(&name, &request.input, LOGGED_PROOFS)
+            } else {
+                engine.decide(&name, &request.input, request.explain)
+            };
+            match decided {
                 Ok(mut decision) => {
                     let decision_id = format!("d-{id}");
                     if logger.log.is_some() {
@@ -808,6 +823,7 @@ async fn reload(Extract(state): Extract<Arc<State>>, headers: HeaderMap) -> Resp
             let worker = Arc::clone(&state);
             let outcome = tokio::task::spawn_blocking(move || {
                 let _slot = permit;
+                let _running = worker.metrics.running();
                 worker.reload()
             })
             .await;

@@ -24,6 +24,12 @@ pub async fn serve(state: Arc<State>, addr: &str) -> std::io::Result<()> {
         "nesy serve: listening on http://{}",
         listener.local_addr()?
     ));
+    serve_on(state, listener).await
+}
+
+/// [`serve`] on a listener already bound (a test's port 0, a socket
+/// handed over by a supervisor).
+pub async fn serve_on(state: Arc<State>, listener: tokio::net::TcpListener) -> std::io::Result<()> {
     #[cfg(unix)]
     reload_on_hangup(Arc::clone(&state));
     let header_timeout = state.config.header_timeout;

@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 /// Latency bucket bounds, seconds.
@@ -23,6 +24,18 @@ struct Series {
 #[derive(Default)]
 pub struct Metrics {
     series: Mutex<BTreeMap<&'static str, Series>>,
+    /// Evaluations whose work has not stopped yet (whatever their
+    /// requests were answered).
+    running: AtomicUsize,
+}
+
+/// Counts one evaluation as running until dropped.
+pub(crate) struct Running<'a>(&'a AtomicUsize);
+
+impl Drop for Running<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 impl Metrics {
@@ -46,9 +59,30 @@ impl Metrics {
         }
     }
 
+    /// Counts an evaluation as running while the guard lives.
+    pub(crate) fn running(&self) -> Running<'_> {
+        self.running.fetch_add(1, Ordering::SeqCst);
+        Running(&self.running)
+    }
+
+    /// Evaluations running now.
+    pub fn evaluations_running(&self) -> usize {
+        self.running.load(Ordering::SeqCst)
+    }
+
     /// The Prometheus text exposition.
     pub fn render(&self) -> String {
         let mut out = String::new();
+        let _ = writeln!(
+            out,
+            "# HELP nesy_evaluations_running Evaluations (and reloads) whose work has not stopped."
+        );
+        let _ = writeln!(out, "# TYPE nesy_evaluations_running gauge");
+        let _ = writeln!(
+            out,
+            "nesy_evaluations_running {}",
+            self.evaluations_running()
+        );
         let Ok(all) = self.series.lock() else {
             return out;
         };

@@ -121,3 +121,69 @@ fn sighup_reloads_the_rules() {
     assert_eq!(before["holds"], false);
     assert_eq!(after["holds"], true, "the reloaded rule decides");
 }
+
+/// A request with a bearer token, its status.
+fn status_with_token(addr: &str, token: Option<&str>) -> u16 {
+    let mut stream = TcpStream::connect(addr).unwrap();
+    let auth = token.map_or(String::new(), |t| format!("Authorization: Bearer {t}\r\n"));
+    write!(
+        stream,
+        "GET /v1/rules HTTP/1.1\r\nHost: {addr}\r\n{auth}Connection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    response.split(' ').nth(1).unwrap().parse().unwrap()
+}
+
+#[test]
+fn a_token_from_a_file_and_a_warning_off_loopback() {
+    let dir = tempfile::tempdir().unwrap();
+    let token = dir.path().join("token");
+    std::fs::write(&token, "from-a-file\n").unwrap();
+    let mut child = Command::new(assert_cmd::cargo::cargo_bin("nesy"))
+        .current_dir(common::repo())
+        .args([
+            "serve",
+            "--rules",
+            "rules/credit.nesy",
+            "--addr",
+            "127.0.0.1:0",
+        ])
+        .arg("--token-file")
+        .arg(&token)
+        .env_remove("NESY_TOKEN")
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let line = lines.next().unwrap().unwrap();
+    let addr = line.rsplit("http://").next().unwrap().to_string();
+    let without = status_with_token(&addr, None);
+    let with = status_with_token(&addr, Some("from-a-file"));
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!((without, with), (401, 200));
+    // Every interface, no token: said before serving.
+    let mut child = Command::new(assert_cmd::cargo::cargo_bin("nesy"))
+        .current_dir(common::repo())
+        .args([
+            "serve",
+            "--rules",
+            "rules/credit.nesy",
+            "--addr",
+            "0.0.0.0:0",
+        ])
+        .env_remove("NESY_TOKEN")
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let first = lines.next().unwrap().unwrap();
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(
+        first.starts_with("warning: serving on 0.0.0.0:0 without a token"),
+        "{first}"
+    );
+}

@@ -43,6 +43,7 @@ use oxigraph::model::{
 };
 use oxigraph::sparql::results::{QueryResultsFormat, QueryResultsSerializer};
 use oxigraph::store::{StorageError, Store};
+use rustc_hash::FxHashMap;
 use spareval::{InternalQuad, QueryEvaluationError, QueryEvaluator, QueryResults};
 use spargebra::algebra::{
     AggregateExpression, Expression, GraphPattern, OrderExpression, PropertyPathExpression,
@@ -488,6 +489,52 @@ pub(crate) enum DatasetError {
     Storage(#[from] StorageError),
     #[error("{0}")]
     Stopped(nesy_engine::Error),
+    #[error("a term the query never met")]
+    UnknownTerm,
+}
+
+/// The terms a query has met, numbered: tuples carry the numbers (cheap
+/// to copy, hash and compare, as oxigraph's own encoded terms are), and
+/// a term is looked up only to be shown or computed with.
+#[derive(Default)]
+struct Terms {
+    all: std::cell::RefCell<Vec<Term>>,
+    ids: std::cell::RefCell<FxHashMap<Term, u32>>,
+}
+
+impl Terms {
+    fn id(&self, term: Term) -> u32 {
+        if let Some(&id) = self.ids.borrow().get(&term) {
+            return id;
+        }
+        let mut all = self.all.borrow_mut();
+        let id = u32::try_from(all.len()).unwrap_or(u32::MAX);
+        all.push(term.clone());
+        self.ids.borrow_mut().insert(term, id);
+        id
+    }
+
+    fn term(&self, id: u32) -> Result<Term, DatasetError> {
+        self.all
+            .borrow()
+            .get(id as usize)
+            .cloned()
+            .ok_or(DatasetError::UnknownTerm)
+    }
+
+    fn quad(
+        &self,
+        quad: Result<oxigraph::model::Quad, DatasetError>,
+        graph: Option<u32>,
+    ) -> Result<InternalQuad<Guarded>, DatasetError> {
+        let quad = quad?;
+        Ok(InternalQuad {
+            subject: self.id(quad.subject.into()),
+            predicate: self.id(quad.predicate.into()),
+            object: self.id(quad.object),
+            graph_name: graph,
+        })
+    }
 }
 
 /// The store as SPARQL sees it: the default graph (the store's, the
@@ -500,6 +547,7 @@ pub(crate) struct Guarded {
     /// `None`: every named graph.
     named: Option<Vec<NamedOrBlankNode>>,
     stop: Rc<Stop>,
+    terms: Rc<Terms>,
 }
 
 impl Guarded {
@@ -522,6 +570,7 @@ impl Guarded {
                 clock,
                 said: std::cell::RefCell::new(None),
             }),
+            terms: Rc::new(Terms::default()),
         }
     }
 
@@ -558,6 +607,14 @@ struct Stop {
 }
 
 impl Stop {
+    /// Whether the clock has already said stop (without reading it).
+    fn stopped(&self) -> Result<(), DatasetError> {
+        match self.said.borrow().as_ref() {
+            Some(e) => Err(DatasetError::Stopped(e.clone())),
+            None => Ok(()),
+        }
+    }
+
     fn check(&self) -> Result<(), DatasetError> {
         if let Some(e) = self.said.borrow().as_ref() {
             return Err(DatasetError::Stopped(e.clone()));
@@ -596,19 +653,6 @@ where
     }
 }
 
-fn to_internal(
-    quad: Result<oxigraph::model::Quad, DatasetError>,
-    graph: Option<Term>,
-) -> Result<InternalQuad<Guarded>, DatasetError> {
-    let quad = quad?;
-    Ok(InternalQuad {
-        subject: quad.subject.into(),
-        predicate: quad.predicate.into(),
-        object: quad.object,
-        graph_name: graph,
-    })
-}
-
 fn graph_term(name: &GraphName) -> Option<Term> {
     match name {
         GraphName::NamedNode(n) => Some(n.clone().into()),
@@ -620,20 +664,25 @@ fn graph_term(name: &GraphName) -> Option<Term> {
 type Quads = Box<dyn Iterator<Item = Result<InternalQuad<Guarded>, DatasetError>>>;
 
 impl spareval::QueryableDataset for Guarded {
-    type InternalTerm = Term;
+    type InternalTerm = u32;
     type Error = DatasetError;
 
     fn internal_quads_for_pattern(
         &self,
-        subject: Option<&Term>,
-        predicate: Option<&Term>,
-        object: Option<&Term>,
-        graph_name: Option<Option<&Term>>,
+        subject: Option<&u32>,
+        predicate: Option<&u32>,
+        object: Option<&u32>,
+        graph_name: Option<Option<&u32>>,
     ) -> Quads {
         if let Err(e) = self.check() {
             return Box::new(std::iter::once(Err(e)));
         }
-        let subject = match subject.map(Term::as_ref) {
+        let look = |id: Option<&u32>| id.map(|&i| self.terms.term(i)).transpose();
+        let (subject, predicate, object) = match (look(subject), look(predicate), look(object)) {
+            (Ok(s), Ok(p), Ok(o)) => (s, p, o),
+            _ => return Box::new(std::iter::empty()),
+        };
+        let subject = match subject.as_ref().map(Term::as_ref) {
             None => None,
             Some(TermRef::NamedNode(n)) => Some(SubjectRef::NamedNode(n)),
             Some(TermRef::BlankNode(b)) => Some(SubjectRef::BlankNode(b)),
@@ -644,42 +693,43 @@ impl spareval::QueryableDataset for Guarded {
             Some(TermRef::Triple(t)) => Some(SubjectRef::Triple(t)),
             Some(_) => return Box::new(std::iter::empty()),
         };
-        let predicate = match predicate.map(Term::as_ref) {
+        let predicate = match predicate.as_ref().map(Term::as_ref) {
             None => None,
             Some(TermRef::NamedNode(n)) => Some(n),
             Some(_) => return Box::new(std::iter::empty()),
         };
-        let object = object.map(Term::as_ref);
+        let object = object.as_ref().map(Term::as_ref);
+        let terms = Rc::clone(&self.terms);
         match graph_name {
             // One named graph, if the dataset has it.
-            Some(Some(term)) => {
-                let name: NamedOrBlankNode = match term {
-                    Term::NamedNode(n) => n.clone().into(),
-                    Term::BlankNode(b) => b.clone().into(),
+            Some(Some(&id)) => {
+                let name: NamedOrBlankNode = match self.terms.term(id) {
+                    Ok(Term::NamedNode(n)) => n.into(),
+                    Ok(Term::BlankNode(b)) => b.into(),
                     _ => return Box::new(std::iter::empty()),
                 };
                 if self.named.as_ref().is_some_and(|n| !n.contains(&name)) {
                     return Box::new(std::iter::empty());
                 }
-                let graph = Some(term.clone());
                 Box::new(
                     self.quads(subject, predicate, object, Some(name.as_ref().into()))
-                        .map(move |q| to_internal(q, graph.clone())),
+                        .map(move |q| terms.quad(q, Some(id))),
                 )
             }
             // The default graph.
             Some(None) => match &self.default {
                 None => Box::new(
                     self.quads(subject, predicate, object, None)
-                        .map(|q| to_internal(q, None)),
+                        .map(move |q| terms.quad(q, None)),
                 ),
                 Some(graphs) => {
                     let parts: Vec<Quads> = graphs
                         .iter()
                         .map(|g| -> Quads {
+                            let terms = Rc::clone(&terms);
                             Box::new(
                                 self.quads(subject, predicate, object, Some(g.as_ref()))
-                                    .map(|q| to_internal(q, None)),
+                                    .map(move |q| terms.quad(q, None)),
                             )
                         })
                         .collect();
@@ -692,21 +742,22 @@ impl spareval::QueryableDataset for Guarded {
                     let parts: Vec<Quads> = names
                         .iter()
                         .map(|n| -> Quads {
-                            let graph = graph_term(&n.clone().into());
+                            let graph = graph_term(&n.clone().into()).map(|t| terms.id(t));
+                            let terms = Rc::clone(&terms);
                             Box::new(
                                 self.quads(subject, predicate, object, Some(n.as_ref().into()))
-                                    .map(move |q| to_internal(q, graph.clone())),
+                                    .map(move |q| terms.quad(q, graph)),
                             )
                         })
                         .collect();
                     Box::new(parts.into_iter().flatten())
                 }
                 None => Box::new(self.quads(subject, predicate, object, None).filter_map(
-                    |q| match q {
+                    move |q| match q {
                         Ok(q) if q.graph_name.is_default_graph() => None,
                         Ok(q) => {
-                            let graph = graph_term(&q.graph_name);
-                            Some(to_internal(Ok(q), graph))
+                            let graph = graph_term(&q.graph_name).map(|t| terms.id(t));
+                            Some(terms.quad(Ok(q), graph))
                         }
                         Err(e) => Some(Err(e)),
                     },
@@ -715,30 +766,25 @@ impl spareval::QueryableDataset for Guarded {
         }
     }
 
-    fn internal_named_graphs(&self) -> Box<dyn Iterator<Item = Result<Term, DatasetError>>> {
-        match &self.named {
-            Some(names) => Box::new(
-                names
-                    .clone()
-                    .into_iter()
-                    .map(|n| Ok(Term::from(n)))
-                    .collect::<Vec<_>>()
-                    .into_iter(),
-            ),
-            None => Box::new(
-                self.store
-                    .named_graphs()
-                    .map(|g| Ok(Term::from(g?)))
-                    .collect::<Vec<_>>()
-                    .into_iter(),
-            ),
-        }
+    fn internal_named_graphs(&self) -> Box<dyn Iterator<Item = Result<u32, DatasetError>>> {
+        let names: Vec<Result<u32, DatasetError>> = match &self.named {
+            Some(names) => names
+                .iter()
+                .map(|n| Ok(self.terms.id(Term::from(n.clone()))))
+                .collect(),
+            None => self
+                .store
+                .named_graphs()
+                .map(|g| Ok(self.terms.id(Term::from(g?))))
+                .collect(),
+        };
+        Box::new(names.into_iter())
     }
 
-    fn contains_internal_graph_name(&self, graph_name: &Term) -> Result<bool, DatasetError> {
-        let name: NamedOrBlankNode = match graph_name {
-            Term::NamedNode(n) => n.clone().into(),
-            Term::BlankNode(b) => b.clone().into(),
+    fn contains_internal_graph_name(&self, graph_name: &u32) -> Result<bool, DatasetError> {
+        let name: NamedOrBlankNode = match self.terms.term(*graph_name)? {
+            Term::NamedNode(n) => n.into(),
+            Term::BlankNode(b) => b.into(),
             _ => return Ok(false),
         };
         match &self.named {
@@ -747,12 +793,24 @@ impl spareval::QueryableDataset for Guarded {
         }
     }
 
-    fn internalize_term(&self, term: Term) -> Result<Term, DatasetError> {
-        Ok(term)
+    fn internalize_term(&self, term: Term) -> Result<u32, DatasetError> {
+        Ok(self.terms.id(term))
     }
 
-    fn externalize_term(&self, term: Term) -> Result<Term, DatasetError> {
-        Ok(term)
+    fn externalize_term(&self, term: u32) -> Result<Term, DatasetError> {
+        self.terms.term(term)
+    }
+
+    /// Terms are read for comparisons (ORDER BY sorts what it collected,
+    /// errors and all) and filters (through this, by default): once
+    /// stopped, they fail, so that a sort of millions of rows compares
+    /// nothing and ends at once.
+    fn externalize_expression_term(
+        &self,
+        term: u32,
+    ) -> Result<spareval::ExpressionTerm, DatasetError> {
+        self.stop.stopped()?;
+        Ok(self.terms.term(term)?.into())
     }
 }
 

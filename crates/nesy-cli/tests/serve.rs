@@ -30,23 +30,29 @@ fn post(addr: &str, path: &str, body: &str) -> (u16, serde_json::Value) {
     (status, serde_json::from_str(json).unwrap())
 }
 
-#[test]
-fn serve_answers_decisions_over_http() {
+/// `nesy serve ARGS` started in `dir`, and the address it listens on
+/// (the first line of its standard error names it).
+fn start(dir: &std::path::Path, args: &[&str]) -> (std::process::Child, String) {
     let mut child = Command::new(assert_cmd::cargo::cargo_bin("nesy"))
-        .current_dir(common::repo())
-        .args([
-            "serve",
-            "--rules",
-            "rules/credit.nesy",
-            "--addr",
-            "127.0.0.1:0",
-        ])
+        .current_dir(dir)
+        .arg("serve")
+        .args(args)
+        .env_remove("NESY_TOKEN")
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
     let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
     let line = lines.next().unwrap().unwrap();
     let addr = line.rsplit("http://").next().unwrap().to_string();
+    (child, addr)
+}
+
+#[test]
+fn serve_answers_decisions_over_http() {
+    let (mut child, addr) = start(
+        &common::repo(),
+        &["--rules", "rules/credit.nesy", "--addr", "127.0.0.1:0"],
+    );
     let (status, body) = post(
         &addr,
         "/v1/decide/decision",
@@ -88,15 +94,7 @@ fn sighup_reloads_the_rules() {
         "@decl order(id: symbol, total: int).\nbig(O) :- order(O, T), T > 100.\n",
     )
     .unwrap();
-    let mut child = Command::new(assert_cmd::cargo::cargo_bin("nesy"))
-        .current_dir(dir.path())
-        .args(["serve", "--rules", "r.nesy", "--addr", "127.0.0.1:0"])
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let line = lines.next().unwrap().unwrap();
-    let addr = line.rsplit("http://").next().unwrap().to_string();
+    let (mut child, addr) = start(dir.path(), &["--rules", "r.nesy", "--addr", "127.0.0.1:0"]);
     let ask = r#"{"input": {"order": [["o1", 50]]}}"#;
     let (_, before) = post(&addr, "/v1/decide/big", ask);
     std::fs::write(
@@ -141,24 +139,18 @@ fn a_token_from_a_file_and_a_warning_off_loopback() {
     let dir = tempfile::tempdir().unwrap();
     let token = dir.path().join("token");
     std::fs::write(&token, "from-a-file\n").unwrap();
-    let mut child = Command::new(assert_cmd::cargo::cargo_bin("nesy"))
-        .current_dir(common::repo())
-        .args([
-            "serve",
+    let token = token.display().to_string();
+    let (mut child, addr) = start(
+        &common::repo(),
+        &[
             "--rules",
             "rules/credit.nesy",
             "--addr",
             "127.0.0.1:0",
-        ])
-        .arg("--token-file")
-        .arg(&token)
-        .env_remove("NESY_TOKEN")
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let line = lines.next().unwrap().unwrap();
-    let addr = line.rsplit("http://").next().unwrap().to_string();
+            "--token-file",
+            &token,
+        ],
+    );
     let without = status_with_token(&addr, None);
     let with = status_with_token(&addr, Some("from-a-file"));
     let _ = child.kill();

@@ -78,41 +78,35 @@ impl Masks {
                 .is_some_and(|p| p.contains(&position))
     }
 
+    /// Values in argument order, those masked replaced.
+    fn positional<'v>(&self, relation: &str, values: impl Iterator<Item = Value> + 'v) -> Value {
+        Value::Array(
+            values
+                .enumerate()
+                .map(|(i, v)| {
+                    if self.hides(relation, i) {
+                        json!(MASKED)
+                    } else {
+                        v
+                    }
+                })
+                .collect(),
+        )
+    }
+
     /// A row of `relation` with its masked values replaced.
     fn row(&self, relation: &str, row: &Row) -> Value {
         match row {
-            Row::Values(values) => Value::Array(
-                values
-                    .iter()
-                    .enumerate()
-                    .map(|(i, v)| {
-                        if self.hides(relation, i) {
-                            json!(MASKED)
-                        } else {
-                            v.clone()
-                        }
-                    })
-                    .collect(),
-            ),
+            Row::Values(values) => self.positional(relation, values.iter().cloned()),
+            Row::Typed(values) => {
+                self.positional(relation, values.iter().map(|v| json!(v.to_string())))
+            }
             Row::Fields(fields) => Value::Object(
                 fields
                     .iter()
                     .map(|(k, v)| {
                         let hidden = self.whole.contains(relation) || self.names.contains(k);
                         (k.clone(), if hidden { json!(MASKED) } else { v.clone() })
-                    })
-                    .collect(),
-            ),
-            Row::Typed(values) => Value::Array(
-                values
-                    .iter()
-                    .enumerate()
-                    .map(|(i, v)| {
-                        if self.hides(relation, i) {
-                            json!(MASKED)
-                        } else {
-                            json!(v.to_string())
-                        }
                     })
                     .collect(),
             ),
@@ -142,18 +136,7 @@ impl Masks {
                 .results
                 .iter()
                 .map(|r| {
-                    let args: Vec<Value> = r
-                        .args
-                        .iter()
-                        .enumerate()
-                        .map(|(i, v)| {
-                            if self.hides(&decision.decision, i) {
-                                json!(MASKED)
-                            } else {
-                                v.clone()
-                            }
-                        })
-                        .collect();
+                    let args = self.positional(&decision.decision, r.args.iter().cloned());
                     json!({"args": args, "probability": r.probability})
                 })
                 .collect(),

@@ -10,12 +10,14 @@
     reason = "tests fail loudly"
 )]
 
+mod common;
+
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
-use http_body_util::BodyExt;
+use common::write;
 use nesy_server::{ServerConfig, State, router};
 use serde_json::{Value, json};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use tower::ServiceExt;
 
@@ -27,12 +29,6 @@ approve(A) :- applicant(A, I, D), D * 100 / I < 30, not blacklisted(A).
 reach(X, Y) :- link(X, Y).
 reach(X, Z) :- reach(X, Y), link(Y, Z).
 ";
-
-fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
-    let p = dir.join(name);
-    std::fs::write(&p, text).unwrap();
-    p
-}
 
 fn state(dir: &Path, tweak: impl FnOnce(&mut ServerConfig)) -> Arc<State> {
     let mut config = ServerConfig {
@@ -50,23 +46,10 @@ async fn call(
     body: Option<&str>,
     headers: &[(&str, &str)],
 ) -> (StatusCode, Value, String) {
-    let mut request = Request::builder().method(method).uri(uri);
-    for (k, v) in headers {
-        request = request.header(*k, *v);
-    }
-    let request = request
-        .header(header::CONTENT_TYPE, "application/json")
-        .body(body.map_or_else(Body::empty, |b| Body::from(b.to_string())))
-        .unwrap();
-    let response = router(Arc::clone(state)).oneshot(request).await.unwrap();
-    let status = response.status();
-    let bytes = response.into_body().collect().await.unwrap().to_bytes();
-    let text = String::from_utf8_lossy(&bytes).to_string();
-    (
-        status,
-        serde_json::from_str(&text).unwrap_or(Value::Null),
-        text,
-    )
+    let mut with_type = headers.to_vec();
+    with_type.push((header::CONTENT_TYPE.as_str(), "application/json"));
+    let a = common::send(state, method, uri, body, &with_type).await;
+    (a.status, a.json, a.text)
 }
 
 #[tokio::test]

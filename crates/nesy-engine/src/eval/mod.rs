@@ -1,0 +1,194 @@
+//! Semi-naive, stratified evaluation.
+//!
+//! Relations are split into strata (strongly connected components of the
+//! dependency graph, in dependency order). Within a stratum each rule runs
+//! once on everything known, then, round after round, once per body atom of
+//! the stratum with that atom reading only the previous round's new rows
+//! (atoms before it read the older rows, atoms after it all rows), until a
+//! round adds nothing. The rules of a round run in parallel on rayon's pool,
+//! each scan split into chunks; workers intern the values they compute in a
+//! private table that is merged when the round ends.
+//!
+//! The evaluator is generic over a [`Semiring`]. With [`Plain`] it keeps no
+//! tags (every tag operation is a constant the compiler removes); with the
+//! others every row read multiplies the rule's tag, every row derived
+//! carries one, and a tuple whose tag changed is read again by the next
+//! round's delta plans, as a new tuple would be (`tagging.rs`).
+//!
+//! The parts: `strata.rs` plans the strata and runs them; `round.rs` runs
+//! one round's plans in parallel tasks and merges what they derived;
+//! `worker.rs` runs one plan (joins, negations, model calls, emitting
+//! rows), `aggregate.rs` its aggregates and `arith.rs` its arithmetic and
+//! comparisons; `stats.rs` says where the time went.
+
+// Frames are indexed by variable numbers the compiler gave out, and rows by
+// the planner's column positions; both are invariants of compiled plans.
+#![allow(
+    clippy::indexing_slicing,
+    reason = "plan-checked frame and row offsets"
+)]
+
+mod aggregate;
+mod arith;
+mod round;
+mod stats;
+mod strata;
+mod worker;
+
+pub use stats::{RuleStats, Stats, StratumStats};
+
+use crate::Error;
+use crate::ir::{Expr, RelId, RelationInfo, Rule};
+use crate::limits::{Clock, Limits};
+use crate::plan::{Op, plan};
+use crate::semiring::{Plain, Semiring};
+use crate::storage::{Store, Version};
+use crate::tagging::Tagging;
+use crate::value::{Interner, Value};
+use std::sync::atomic::AtomicBool;
+use strata::run_strata;
+use worker::Worker;
+
+/// The relations after evaluation.
+pub(crate) struct Outcome {
+    pub(crate) stores: Vec<Store>,
+    pub(crate) interner: Interner,
+    pub(crate) stats: Stats,
+}
+
+pub(super) struct RulePlan<'r> {
+    pub(super) rule: usize,
+    pub(super) head: RelId,
+    pub(super) head_args: &'r [Expr],
+    pub(super) ops: Vec<Op>,
+    pub(super) location: &'r str,
+    /// For delta plans: the relation whose new rows drive it.
+    pub(super) delta: Option<RelId>,
+}
+
+/// Evaluates `rules` over `facts` (flat rows per relation).
+pub(crate) fn evaluate(
+    relations: &[RelationInfo],
+    rules: &[Rule],
+    facts: &[Vec<u32>],
+    interner: Interner,
+    limits: &Limits,
+) -> Result<Outcome, Error> {
+    evaluate_seeded(relations, rules, facts, Vec::new(), interner, limits)
+}
+
+/// [`evaluate`], with some relations given as finished stores (`seeds[r]`)
+/// instead of rows to sort: a request reuses the base evaluation's stores.
+pub(crate) fn evaluate_seeded(
+    relations: &[RelationInfo],
+    rules: &[Rule],
+    facts: &[Vec<u32>],
+    mut seeds: Vec<Option<Store>>,
+    interner: Interner,
+    limits: &Limits,
+) -> Result<Outcome, Error> {
+    let mut stores: Vec<Store> = relations
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            seeds
+                .get_mut(i)
+                .and_then(Option::take)
+                .unwrap_or_else(|| Store::new(if r.arity == usize::MAX { 0 } else { r.arity }))
+        })
+        .collect();
+    for (store, rows) in stores.iter_mut().zip(facts) {
+        store.to_add.extend_from_slice(rows);
+    }
+    run_strata(&Plain, relations, rules, stores, interner, None, limits)
+}
+
+/// Evaluates `rules` under semiring `sr`, semi-naively over tags: the base
+/// facts are in `tagging` already (merged into `stores`' rows to add).
+pub(crate) fn evaluate_tagged<S: Semiring>(
+    sr: &S,
+    relations: &[RelationInfo],
+    rules: &[Rule],
+    stores: Vec<Store>,
+    interner: Interner,
+    tagging: &mut Tagging<S>,
+    limits: &Limits,
+) -> Result<Outcome, Error> {
+    run_strata(
+        sr,
+        relations,
+        rules,
+        stores,
+        interner,
+        Some(tagging),
+        limits,
+    )
+}
+
+/// The rows of `rule`'s head over complete relations, as values, sorted
+/// and distinct. Used for queries and test expectations after evaluation.
+/// The distinct answers of one rule over finished relations; the clock is
+/// the caller's, so that a series of calls (an explanation's search) keeps
+/// one deadline.
+pub(crate) fn answer(
+    stores: &mut [Store],
+    interner: &Interner,
+    rule: &Rule,
+    limits: &Limits,
+    clock: &Clock,
+) -> Result<Vec<Vec<Value>>, Error> {
+    let versions = vec![Version::Full; rule.body.len()];
+    let mut bound = vec![false; rule.num_vars()];
+    let ops = plan(
+        &rule.body,
+        &versions,
+        None,
+        &mut bound,
+        stores,
+        &rule.location,
+    )?;
+    let stop = AtomicBool::new(false);
+    let ctx = Ctx {
+        clock: clock.clone(),
+        limits,
+        stop: &stop,
+    };
+    let width = rule.head_args.len();
+    let mut worker = Worker::new(
+        &Plain,
+        stores,
+        &ctx,
+        interner,
+        rule.num_vars(),
+        &rule.location,
+        width,
+        None,
+        0,
+    );
+    worker.run(&ops, &rule.head_args, None, &())?;
+    let rows = worker.outs.pop().unwrap_or_default();
+    let mut out: Vec<Vec<Value>> = rows
+        .chunks_exact(width.max(1))
+        .map(|row| {
+            row.iter()
+                .take(width)
+                .map(|&id| worker.scratch.value(id).clone())
+                .collect()
+        })
+        .collect();
+    out.sort();
+    out.dedup();
+    Ok(out)
+}
+
+pub(super) struct Ctx<'a> {
+    pub(super) clock: Clock,
+    pub(super) limits: &'a Limits,
+    pub(super) stop: &'a AtomicBool,
+}
+
+impl Ctx<'_> {
+    pub(super) fn check_time(&self) -> Result<(), Error> {
+        self.clock.check()
+    }
+}

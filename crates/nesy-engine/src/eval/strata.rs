@@ -1,0 +1,345 @@
+//! Strata: the relations in dependency order, each stratum planned before
+//! any runs, then run round after round until nothing changes (naively,
+//! recomputing tags, under a semiring whose addition is not idempotent).
+
+// Frames are indexed by variable numbers the compiler gave out, and rows by
+// the planner's column positions; both are invariants of compiled plans.
+#![allow(
+    clippy::indexing_slicing,
+    reason = "plan-checked frame and row offsets"
+)]
+
+use super::round::run_round;
+use super::{Ctx, Outcome, RulePlan, RuleStats, Stats, StratumStats};
+use crate::Error;
+use crate::ir::{RelId, RelationInfo, Rule};
+use crate::limits::{Clock, Limits};
+use crate::plan::plan;
+use crate::semiring::Semiring;
+use crate::storage::{Index, Store, Version};
+use crate::tagging::Tagging;
+use crate::value::Interner;
+use petgraph::graph::DiGraph;
+use std::cmp::Ordering;
+use std::sync::atomic::AtomicBool;
+use std::time::Instant;
+
+/// Rounds of a recursive stratum a non-idempotent semiring may take to
+/// converge (`add-mult` on cycles).
+pub(super) const MAX_NAIVE_ROUNDS: usize = 10_000;
+
+pub(super) fn run_strata<S: Semiring>(
+    sr: &S,
+    relations: &[RelationInfo],
+    rules: &[Rule],
+    mut stores: Vec<Store>,
+    mut interner: Interner,
+    mut tagging: Option<&mut Tagging<S>>,
+    limits: &Limits,
+) -> Result<Outcome, Error> {
+    let start = Instant::now();
+    let clock = Clock::start(limits);
+    let mut stats = Stats {
+        rules: rules
+            .iter()
+            .map(|r| RuleStats {
+                rule: match &r.name {
+                    Some(n) => format!("{} @name({n})", r.location),
+                    None => r.location.clone(),
+                },
+                head: relations
+                    .get(r.head)
+                    .map(|h| h.name.clone())
+                    .unwrap_or_default(),
+                ..RuleStats::default()
+            })
+            .collect(),
+        ..Stats::default()
+    };
+    let stop = AtomicBool::new(false);
+    // Every stratum is planned before any runs, so that each relation is
+    // stored from the start in exactly the column orders its readers need
+    // (an index added later would be a second copy of the rows).
+    let mut planned = Vec::new();
+    for stratum in strata(relations.len(), rules)? {
+        let in_stratum = |rel: RelId| stratum.contains(&rel);
+        let mut full_plans = Vec::new();
+        let mut delta_plans = Vec::new();
+        for (ri, rule) in rules.iter().enumerate().filter(|(_, r)| in_stratum(r.head)) {
+            let recursive: Vec<usize> = rule
+                .body
+                .iter()
+                .enumerate()
+                .filter(|(_, l)| matches!(l, crate::ir::Lit::Atom { rel, .. } if in_stratum(*rel)))
+                .map(|(i, _)| i)
+                .collect();
+            let make = |ops, delta| RulePlan {
+                rule: ri,
+                head: rule.head,
+                head_args: &rule.head_args,
+                ops,
+                location: &rule.location,
+                delta,
+            };
+            // Without idempotent addition, a recursive stratum is iterated
+            // naively: every rule reads everything, every round.
+            if recursive.is_empty() || (!S::PLAIN && !S::IDEMPOTENT) {
+                let versions = vec![Version::Full; rule.body.len()];
+                let mut bound = vec![false; rule.num_vars()];
+                let ops = plan(
+                    &rule.body,
+                    &versions,
+                    None,
+                    &mut bound,
+                    &mut stores,
+                    &rule.location,
+                )?;
+                let delta = (!recursive.is_empty()).then_some(rule.head);
+                full_plans.push(make(ops, delta));
+            } else {
+                for (k, &at) in recursive.iter().enumerate() {
+                    let mut versions = vec![Version::Full; rule.body.len()];
+                    for (j, &other) in recursive.iter().enumerate() {
+                        if let Some(v) = versions.get_mut(other) {
+                            *v = match j.cmp(&k) {
+                                Ordering::Less => Version::Old,
+                                Ordering::Equal => Version::Delta,
+                                Ordering::Greater => Version::Full,
+                            };
+                        }
+                    }
+                    let mut bound = vec![false; rule.num_vars()];
+                    let ops = plan(
+                        &rule.body,
+                        &versions,
+                        Some(at),
+                        &mut bound,
+                        &mut stores,
+                        &rule.location,
+                    )?;
+                    let delta = match rule.body.get(at) {
+                        Some(crate::ir::Lit::Atom { rel, .. }) => Some(*rel),
+                        _ => None,
+                    };
+                    delta_plans.push(make(ops, delta));
+                }
+            }
+        }
+        planned.push((stratum, full_plans, delta_plans));
+    }
+    for (stratum, full_plans, delta_plans) in planned {
+        let stratum_start = Instant::now();
+        let ctx = Ctx {
+            clock: clock.clone(),
+            limits,
+            stop: &stop,
+        };
+        let mut stratum_stats = StratumStats {
+            relations: stratum
+                .iter()
+                .filter_map(|&r| relations.get(r).map(|i| i.name.clone()))
+                .collect(),
+            ..StratumStats::default()
+        };
+        let naive = !S::PLAIN && !S::IDEMPOTENT && full_plans.iter().any(|p| p.delta.is_some());
+        if naive && let Some(tagging) = tagging.as_deref_mut() {
+            naive_stratum(
+                sr,
+                &stratum,
+                &full_plans,
+                &mut stores,
+                &mut interner,
+                &ctx,
+                &mut stats,
+                tagging,
+                relations,
+                &mut stratum_stats,
+            )?;
+        } else {
+            if !full_plans.is_empty() {
+                let plans: Vec<&RulePlan> = full_plans.iter().collect();
+                run_round(
+                    sr,
+                    &plans,
+                    &mut stores,
+                    &mut interner,
+                    &ctx,
+                    &mut stats,
+                    tagging.as_deref_mut(),
+                )?;
+            }
+            loop {
+                let mut added = 0;
+                let mut retagged = false;
+                for &rel in &stratum {
+                    if let Some(store) = stores.get_mut(rel) {
+                        added += store.advance();
+                        retagged |= store.indexes.iter().any(|i| !i.retagged.is_empty());
+                    }
+                }
+                stratum_stats.tuples += added;
+                check_limits(&stores, relations, &ctx, &stratum)?;
+                if added == 0 && !retagged {
+                    break;
+                }
+                stratum_stats.iterations += 1;
+                let plans: Vec<&RulePlan> = delta_plans
+                    .iter()
+                    .filter(|p| {
+                        p.delta
+                            .and_then(|d| stores.get(d))
+                            .is_some_and(|s| s.indexes.iter().any(Index::has_delta))
+                    })
+                    .collect();
+                if plans.is_empty() {
+                    continue;
+                }
+                run_round(
+                    sr,
+                    &plans,
+                    &mut stores,
+                    &mut interner,
+                    &ctx,
+                    &mut stats,
+                    tagging.as_deref_mut(),
+                )?;
+            }
+        }
+        stratum_stats.time = stratum_start.elapsed();
+        if !full_plans.is_empty() || !delta_plans.is_empty() {
+            stratum_stats.iterations = stratum_stats.iterations.max(1);
+            stats.strata.push(stratum_stats);
+        }
+    }
+    stats.time = start.elapsed();
+    Ok(Outcome {
+        stores,
+        interner,
+        stats,
+    })
+}
+
+/// A recursive stratum under a semiring whose addition is not idempotent:
+/// each round runs every rule over everything and recomputes the
+/// stratum's tags from the tags its relations had before it, until
+/// neither tuples nor tags change.
+#[allow(
+    clippy::too_many_arguments,
+    reason = "the evaluation's parts, borrowed separately"
+)]
+pub(super) fn naive_stratum<S: Semiring>(
+    sr: &S,
+    stratum: &[RelId],
+    full_plans: &[RulePlan],
+    stores: &mut [Store],
+    interner: &mut Interner,
+    ctx: &Ctx,
+    stats: &mut Stats,
+    tagging: &mut Tagging<S>,
+    relations: &[RelationInfo],
+    stratum_stats: &mut StratumStats,
+) -> Result<(), Error> {
+    // Settle the facts first, so the base tags cover them.
+    for &rel in stratum {
+        if let Some(store) = stores.get_mut(rel) {
+            stratum_stats.tuples += store.advance();
+        }
+    }
+    let base: Vec<(RelId, Vec<S::Tag>)> = stratum
+        .iter()
+        .filter_map(|&r| tagging.tables.get(r).map(|t| (r, t.tags.clone())))
+        .collect();
+    let plans: Vec<&RulePlan> = full_plans.iter().collect();
+    for _ in 0..MAX_NAIVE_ROUNDS {
+        tagging.begin_naive(&base, sr);
+        run_round(
+            sr,
+            &plans,
+            stores,
+            interner,
+            ctx,
+            stats,
+            Some(&mut *tagging),
+        )?;
+        tagging.end_naive(sr);
+        let mut added = 0;
+        for &rel in stratum {
+            if let Some(store) = stores.get_mut(rel) {
+                added += store.advance();
+            }
+        }
+        stratum_stats.tuples += added;
+        stratum_stats.iterations += 1;
+        check_limits(stores, relations, ctx, stratum)?;
+        if added == 0 && !tagging.changed {
+            return Ok(());
+        }
+    }
+    Err(Error::Unsettled {
+        rounds: MAX_NAIVE_ROUNDS,
+        relation: stratum
+            .first()
+            .and_then(|&r| relations.get(r))
+            .map(|r| r.name.clone())
+            .unwrap_or_default(),
+    })
+}
+
+pub(super) fn check_limits(
+    stores: &[Store],
+    relations: &[RelationInfo],
+    ctx: &Ctx,
+    stratum: &[RelId],
+) -> Result<(), Error> {
+    if let Some(limit) = ctx.limits.max_tuples {
+        let total: usize = stores.iter().map(|s| s.len).sum();
+        if total > limit {
+            let growing = stratum
+                .iter()
+                .max_by_key(|&&r| stores.get(r).map_or(0, |s| s.len))
+                .and_then(|&r| relations.get(r))
+                .map(|r| r.name.clone())
+                .unwrap_or_default();
+            return Err(Error::TooManyTuples {
+                limit,
+                relation: growing,
+            });
+        }
+    }
+    ctx.check_time()
+}
+
+/// Relations grouped into strata, in an order where every stratum comes
+/// after the strata it reads.
+pub(super) fn strata(n: usize, rules: &[Rule]) -> Result<Vec<Vec<RelId>>, Error> {
+    let mut graph: DiGraph<RelId, bool> = DiGraph::new();
+    let nodes: Vec<_> = (0..n).map(|r| graph.add_node(r)).collect();
+    for rule in rules {
+        for (dep, needs_complete) in rule.dependencies() {
+            if let (Some(&a), Some(&b)) = (nodes.get(dep), nodes.get(rule.head)) {
+                graph.add_edge(a, b, needs_complete);
+            }
+        }
+    }
+    let mut sccs = petgraph::algo::tarjan_scc(&graph);
+    sccs.reverse();
+    let mut out = Vec::new();
+    for scc in sccs {
+        let members: Vec<RelId> = scc
+            .iter()
+            .filter_map(|&i| graph.node_weight(i).copied())
+            .collect();
+        for rule in rules.iter().filter(|r| members.contains(&r.head)) {
+            for (dep, needs_complete) in rule.dependencies() {
+                if needs_complete && members.contains(&dep) {
+                    return Err(Error::Compile {
+                        location: rule.location.clone(),
+                        message: "negation or aggregation through recursion: the rule reads a relation that depends on its own result".to_string(),
+                    });
+                }
+            }
+        }
+        out.push(members);
+    }
+    Ok(out)
+}

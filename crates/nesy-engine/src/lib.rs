@@ -56,6 +56,7 @@ pub use limits::{Cancel, Clock, Limits};
 pub use model::{Model, ModelExplanation, ModelOutput, Signature};
 pub use prepared::Prepared;
 pub use program::{Program, Query, TestCase};
-pub use provenance::{DEFAULT_K, SemiringKind, TaggedEvaluation, TaggedRelation, TaggedRow};
+pub use provenance::{TaggedEvaluation, TaggedRelation, TaggedRow};
 pub use result::{Answers, Evaluation, Relation, Strategy, TestOutcome, TestResult};
+pub use semiring::{DEFAULT_K, SemiringKind};
 pub use value::{Interner, Value};

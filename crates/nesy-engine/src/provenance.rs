@@ -42,7 +42,9 @@ use crate::explain::atom_text;
 use crate::ir::{Lit, RelId, Rule, Var, name_wildcards};
 use crate::program::Program;
 use crate::result::Evaluation;
-use crate::semiring::{AddMult, Events, MaxProb, Proof, Proofs, Semiring, proof_probability};
+use crate::semiring::{
+    AddMult, Events, MaxProb, Proof, Proofs, Semiring, SemiringKind, WHY_LIMIT, proof_probability,
+};
 use crate::storage::Store;
 use crate::tagging::{EventKey, EventTable, RuleTags, TagTable, Tagging};
 use crate::value::{Interner, Value};
@@ -50,51 +52,7 @@ use crate::{Clock, Error, Limits};
 use rustc_hash::FxHashMap;
 use serde::Serialize;
 use std::any::Any;
-use std::str::FromStr;
 use std::sync::Arc;
-
-/// Which semiring tags the answers.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum SemiringKind {
-    /// Plain Datalog: a tuple holds or not.
-    Bool,
-    /// The probability of the most likely proof (Viterbi).
-    MaxProb,
-    /// Sum over proofs of the product of their probabilities, clamped to
-    /// [0, 1]: fast, exact only for disjoint proofs.
-    AddMult,
-    /// The k most likely proofs, whose exact probability (weighted model
-    /// counting over their DNF) is the tuple's; exact ProbLog probabilities
-    /// when k covers every proof.
-    TopK(usize),
-    /// Every minimal proof (sets of base facts), for explanations; the
-    /// probability is computed exactly from them.
-    Why,
-}
-
-impl FromStr for SemiringKind {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        Ok(match s {
-            "bool" => SemiringKind::Bool,
-            "max-prob" => SemiringKind::MaxProb,
-            "add-mult" => SemiringKind::AddMult,
-            "top-k" => SemiringKind::TopK(DEFAULT_K),
-            "why" => SemiringKind::Why,
-            other => {
-                return Err(format!(
-                    "unknown semiring `{other}`: use bool, max-prob, add-mult, top-k or why"
-                ));
-            }
-        })
-    }
-}
-
-/// `k` of `top-k` when none is given.
-pub const DEFAULT_K: usize = 10;
-
-/// Most proofs `why` keeps per tuple (it is meant for explanations).
-const WHY_LIMIT: usize = 1000;
 
 /// Tuples with their probabilities under a semiring.
 pub struct TaggedEvaluation {

@@ -1,0 +1,140 @@
+//! The provenance semirings the evaluator is generic over.
+//!
+//! The evaluator ([`crate::eval`]) is monomorphized per semiring: for
+//! [`Plain`] every tag operation is a constant (`Semiring::PLAIN`), so plain
+//! Datalog compiles to the untagged engine. The others keep one tag per
+//! tuple, multiply tags along a rule body, add the tags of the derivations
+//! of a tuple, and re-propagate a tuple whose tag changed.
+
+mod add_mult;
+mod count;
+mod max_prob;
+mod plain;
+mod proofs;
+
+pub(crate) use add_mult::AddMult;
+pub(crate) use count::dnf_probability;
+pub(crate) use max_prob::MaxProb;
+pub(crate) use plain::Plain;
+pub(crate) use proofs::{Proofs, proof_probability};
+
+use crate::{Clock, Error};
+use std::str::FromStr;
+
+/// A proof: the literals of the base events it uses, sorted. Event `e` is
+/// `2e` (it happens) or `2e + 1` (it does not, from a negation).
+pub(crate) type Proof = Vec<u32>;
+
+/// Event ids from here up are a worker's own, given real ids when its
+/// round's output is merged (so ids do not depend on thread timing).
+pub(crate) const LOCAL_EVENT: u32 = 1 << 29;
+
+/// The probabilities of the events a tag may mention.
+#[derive(Clone, Copy)]
+pub(crate) struct Events<'a> {
+    /// Events known when the round began.
+    pub(crate) base: &'a [f64],
+    /// A worker's events of this round (ids from [`LOCAL_EVENT`]).
+    pub(crate) local: &'a [f64],
+}
+
+impl<'a> Events<'a> {
+    /// Events all known: no worker's own ones.
+    pub(crate) fn known(base: &'a [f64]) -> Self {
+        Events { base, local: &[] }
+    }
+
+    pub(crate) fn probability(&self, id: u32) -> f64 {
+        let p = if id >= LOCAL_EVENT {
+            self.local.get((id - LOCAL_EVENT) as usize)
+        } else {
+            self.base.get(id as usize)
+        };
+        p.copied().unwrap_or(1.0)
+    }
+}
+
+/// The operations of a provenance semiring.
+pub(crate) trait Semiring: Sync {
+    type Tag: Clone + PartialEq + Send + Sync;
+    /// Plain Datalog: no tags are kept at all.
+    const PLAIN: bool = false;
+    /// `a + a = a`: re-deriving a tuple adds nothing, so a tuple whose tag
+    /// changed can simply be derived again (semi-naive). Otherwise
+    /// recursive strata are iterated naively, each round recomputing tags.
+    const IDEMPOTENT: bool = true;
+    /// Tags name their events, so each event needs a stable identity.
+    const EVENTS: bool = false;
+    fn zero(&self) -> Self::Tag;
+    fn one(&self) -> Self::Tag;
+    fn is_zero(&self, a: &Self::Tag) -> bool;
+    /// Whether `a` is the unit (multiplying by it changes nothing).
+    fn is_one(&self, a: &Self::Tag) -> bool;
+    fn event(&self, id: u32, p: f64) -> Self::Tag;
+    fn add(&self, a: &Self::Tag, b: &Self::Tag, events: Events) -> Self::Tag;
+    fn mul(&self, a: &Self::Tag, b: &Self::Tag, events: Events) -> Self::Tag;
+    /// The tag of `not a`.
+    fn negate(&self, a: &Self::Tag, events: Events) -> Self::Tag;
+    /// The probability of a tag; exact model counting can take long, so
+    /// it looks at the clock.
+    fn probability(&self, a: &Self::Tag, events: Events, clock: &Clock) -> Result<f64, Error>;
+    fn converged(&self, old: &Self::Tag, new: &Self::Tag) -> bool {
+        old == new
+    }
+    /// `a += b`; whether that changed `a` (beyond convergence).
+    fn add_to(&self, a: &mut Self::Tag, b: &Self::Tag, events: Events) -> bool {
+        let sum = self.add(a, b, events);
+        let changed = !self.converged(a, &sum);
+        *a = sum;
+        changed
+    }
+    /// Renames the events a tag mentions.
+    fn rename(&self, _: &mut Self::Tag, _: &dyn Fn(u32) -> u32, _: Events) {}
+    /// The proofs a tag holds, if it holds proofs.
+    fn proofs(_: &Self::Tag) -> Option<&[Proof]> {
+        None
+    }
+}
+
+/// Which semiring tags the answers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SemiringKind {
+    /// Plain Datalog: a tuple holds or not.
+    Bool,
+    /// The probability of the most likely proof (Viterbi).
+    MaxProb,
+    /// Sum over proofs of the product of their probabilities, clamped to
+    /// [0, 1]: fast, exact only for disjoint proofs.
+    AddMult,
+    /// The k most likely proofs, whose exact probability (weighted model
+    /// counting over their DNF) is the tuple's; exact ProbLog probabilities
+    /// when k covers every proof.
+    TopK(usize),
+    /// Every minimal proof (sets of base facts), for explanations; the
+    /// probability is computed exactly from them.
+    Why,
+}
+
+impl FromStr for SemiringKind {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        Ok(match s {
+            "bool" => SemiringKind::Bool,
+            "max-prob" => SemiringKind::MaxProb,
+            "add-mult" => SemiringKind::AddMult,
+            "top-k" => SemiringKind::TopK(DEFAULT_K),
+            "why" => SemiringKind::Why,
+            other => {
+                return Err(format!(
+                    "unknown semiring `{other}`: use bool, max-prob, add-mult, top-k or why"
+                ));
+            }
+        })
+    }
+}
+
+/// `k` of `top-k` when none is given.
+pub const DEFAULT_K: usize = 10;
+
+/// Most proofs `why` keeps per tuple (it is meant for explanations).
+pub(crate) const WHY_LIMIT: usize = 1000;

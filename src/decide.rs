@@ -252,7 +252,7 @@ impl EngineBuilder {
                 .map(|f| f.display().to_string())
                 .chain(self.texts.iter().map(|t| t.0.clone()))
                 .collect(),
-            semiring: format!("{:?}", self.semiring.unwrap_or(SemiringKind::Bool)).to_lowercase(),
+            semiring: self.semiring.unwrap_or(SemiringKind::Bool).to_string(),
             ..EngineInfo::default()
         };
         for source in program.sources() {

@@ -28,22 +28,22 @@ pub enum OutputFormat {
 pub struct SemiringArgs {
     /// Tag every tuple: `bool` (plain), `max-prob` (most likely proof),
     /// `add-mult` (sum of proofs, clamped), `top-k` (exact over the k most
-    /// likely proofs), `why` (all proofs). Probabilities are printed as the
-    /// last column (tsv, csv, table) or as `{"tuple": [...],
-    /// "probability": p}` (json).
+    /// likely proofs; also written `top-k(K)`), `why` (all proofs).
+    /// Probabilities are printed as the last column (tsv, csv, table) or
+    /// as `{"tuple": [...], "probability": p}` (json).
     #[arg(long, default_value = "bool", value_name = "NAME")]
     semiring: String,
-    /// The k of `--semiring top-k`.
-    #[arg(short = 'k', long = "top-k", default_value_t = nesy::engine::DEFAULT_K, value_name = "K")]
-    k: usize,
+    /// The k of `--semiring top-k` (default 10).
+    #[arg(short = 'k', long = "top-k", value_name = "K")]
+    k: Option<usize>,
 }
 
 impl SemiringArgs {
     /// The semiring asked for (a usage error when unknown).
     pub fn kind(&self) -> Result<SemiringKind, String> {
-        Ok(match self.semiring.parse::<SemiringKind>()? {
-            SemiringKind::TopK(_) => SemiringKind::TopK(self.k),
-            other => other,
+        Ok(match (self.semiring.parse::<SemiringKind>()?, self.k) {
+            (SemiringKind::TopK(_), Some(k)) => SemiringKind::TopK(k.max(1)),
+            (other, _) => other,
         })
     }
 }
@@ -366,7 +366,7 @@ fn run_tagged(
             }
             let mut doc = Map::new();
             doc.insert("relations".to_string(), serde_json::Value::Object(map));
-            doc.insert("semiring".to_string(), json!(semiring_name(semiring)));
+            doc.insert("semiring".to_string(), json!(semiring.to_string()));
             if !answers.is_empty() {
                 doc.insert(
                     "queries".to_string(),
@@ -425,15 +425,6 @@ fn round_probability(p: f64) -> f64 {
 }
 
 /// The semiring's name as `--semiring` takes it.
-fn semiring_name(s: SemiringKind) -> String {
-    match s {
-        SemiringKind::Bool => "bool".to_string(),
-        SemiringKind::MaxProb => "max-prob".to_string(),
-        SemiringKind::AddMult => "add-mult".to_string(),
-        SemiringKind::TopK(k) => format!("top-{k}"),
-        SemiringKind::Why => "why".to_string(),
-    }
-}
 
 /// `nesy query`.
 pub fn query(

@@ -553,6 +553,18 @@ fn run_with_a_probabilistic_semiring_appends_the_probability() {
     let first = &json["relations"]["path"][1];
     assert_eq!(first["tuple"], serde_json::json!(["a", "c"]));
     assert!((first["probability"].as_f64().unwrap() - 0.72).abs() < 1e-12);
+    // One spelling of top-k everywhere: `top-k` with -k K, or `top-k(K)`.
+    for args in [
+        ["--semiring", "top-k", "-k", "3"],
+        ["--semiring", "top-k(3)", "-r", "path"],
+    ] {
+        let json = json_stdout(
+            nesy()
+                .args(["run", "rules/probabilistic.nesy", "--format", "json"])
+                .args(args),
+        );
+        assert_eq!(json["semiring"], "top-k(3)");
+    }
 }
 
 #[test]

@@ -42,9 +42,7 @@ use crate::explain::atom_text;
 use crate::ir::{Lit, RelId, Rule, Var, name_wildcards};
 use crate::program::Program;
 use crate::result::Evaluation;
-use crate::semiring::{
-    AddMult, Events, MaxProb, Proof, Proofs, Semiring, SemiringKind, WHY_LIMIT, proof_probability,
-};
+use crate::semiring::{Events, Proof, Semiring, SemiringKind, UnderSemiring, proof_probability};
 use crate::storage::Store;
 use crate::tagging::{EventKey, EventTable, RuleTags, TagTable, Tagging};
 use crate::value::{Interner, Value};
@@ -480,35 +478,42 @@ impl TaggedBase {
         interner: Interner,
         limits: &Limits,
     ) -> Result<TaggedEvaluation, Error> {
-        let kind = self.evaluation.semiring;
-        match kind {
-            SemiringKind::Bool => Err(Error::Compile {
+        /// A request's tagged evaluation, under the base's semiring.
+        struct Request<'r> {
+            base: &'r TaggedBase,
+            program: &'r Program,
+            dirty: &'r [bool],
+            extra: &'r [Vec<u32>],
+            interner: Interner,
+            limits: &'r Limits,
+        }
+        impl UnderSemiring for Request<'_> {
+            type Output = Result<TaggedEvaluation, Error>;
+            fn run<S: Semiring + 'static>(self, sr: &S, _: SemiringKind) -> Self::Output {
+                self.base.request_with(
+                    sr,
+                    self.program,
+                    self.dirty,
+                    self.extra,
+                    self.interner,
+                    self.limits,
+                )
+            }
+        }
+        let work = Request {
+            base: self,
+            program,
+            dirty,
+            extra,
+            interner,
+            limits,
+        };
+        self.evaluation.semiring.under(work).unwrap_or_else(|| {
+            Err(Error::Compile {
                 location: String::new(),
                 message: "a plain evaluation has no tagged base".to_string(),
-            }),
-            SemiringKind::MaxProb => {
-                self.request_with(&MaxProb, program, dirty, extra, interner, limits)
-            }
-            SemiringKind::AddMult => {
-                self.request_with(&AddMult, program, dirty, extra, interner, limits)
-            }
-            SemiringKind::TopK(k) => self.request_with(
-                &Proofs { k: k.max(1) },
-                program,
-                dirty,
-                extra,
-                interner,
-                limits,
-            ),
-            SemiringKind::Why => self.request_with(
-                &Proofs { k: WHY_LIMIT },
-                program,
-                dirty,
-                extra,
-                interner,
-                limits,
-            ),
-        }
+            })
+        })
     }
 
     fn request_with<S: Semiring + 'static>(
@@ -598,12 +603,22 @@ impl Program {
         semiring: SemiringKind,
         limits: &Limits,
     ) -> Result<Option<TaggedBase>, Error> {
-        Ok(Some(match semiring {
-            SemiringKind::Bool => return Ok(None),
-            SemiringKind::MaxProb => self.tagged_base(&MaxProb, semiring, limits)?,
-            SemiringKind::AddMult => self.tagged_base(&AddMult, semiring, limits)?,
-            SemiringKind::TopK(k) => self.tagged_base(&Proofs { k: k.max(1) }, semiring, limits)?,
-            SemiringKind::Why => self.tagged_base(&Proofs { k: WHY_LIMIT }, semiring, limits)?,
-        }))
+        /// The whole program tagged under the semiring.
+        struct Base<'r> {
+            program: &'r Program,
+            limits: &'r Limits,
+        }
+        impl UnderSemiring for Base<'_> {
+            type Output = Result<TaggedBase, Error>;
+            fn run<S: Semiring + 'static>(self, sr: &S, kind: SemiringKind) -> Self::Output {
+                self.program.tagged_base(sr, kind, self.limits)
+            }
+        }
+        semiring
+            .under(Base {
+                program: self,
+                limits,
+            })
+            .transpose()
     }
 }

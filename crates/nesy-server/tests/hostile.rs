@@ -414,6 +414,20 @@ async fn exact_probabilities_stop_at_the_time_limit() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn the_semiring_is_named_as_the_cli_takes_it() {
+    let dir = tempfile::tempdir().unwrap();
+    for (kind, name) in [
+        (SemiringKind::MaxProb, "max-prob"),
+        (SemiringKind::TopK(7), "top-k(7)"),
+        (SemiringKind::Why, "why"),
+    ] {
+        let s = serve_rules(dir.path(), PATHS, |c| c.semiring = kind);
+        let (_, body, _) = call(&s, "GET", "/v1/rules", None).await;
+        assert_eq!(body["engine"]["semiring"], name);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_reload_takes_a_slot() {
     let dir = tempfile::tempdir().unwrap();
     let s = serve_rules(dir.path(), PATHS, |c| {

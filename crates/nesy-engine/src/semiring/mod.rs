@@ -115,9 +115,65 @@ pub enum SemiringKind {
     Why,
 }
 
+impl SemiringKind {
+    /// The names a semiring is written with, as `FromStr` reads them
+    /// (`top-k` also as `top-k(K)`).
+    pub const NAMES: [&'static str; 5] = ["bool", "max-prob", "add-mult", "top-k", "why"];
+
+    /// Runs `work` monomorphized for this kind's semiring; `None` for
+    /// `bool`, which keeps no tags. The one place kinds meet semirings:
+    /// a new semiring is a file of its own in `semiring/` and a line here
+    /// (and its name in [`SemiringKind::NAMES`], `Display` and `FromStr`).
+    pub(crate) fn under<W: UnderSemiring>(self, work: W) -> Option<W::Output> {
+        Some(match self {
+            SemiringKind::Bool => return None,
+            SemiringKind::MaxProb => work.run(&MaxProb, self),
+            SemiringKind::AddMult => work.run(&AddMult, self),
+            SemiringKind::TopK(k) => work.run(&Proofs { k: k.max(1) }, self),
+            SemiringKind::Why => work.run(&Proofs { k: WHY_LIMIT }, self),
+        })
+    }
+}
+
+/// Work done under whichever semiring a [`SemiringKind`] names.
+pub(crate) trait UnderSemiring {
+    type Output;
+    fn run<S: Semiring + 'static>(self, sr: &S, kind: SemiringKind) -> Self::Output;
+}
+
+/// `bool`, `max-prob`, `add-mult`, `top-k(K)`, `why`: what the CLI takes
+/// (`top-k` with `-k K`), JSON output says and the server reports.
+impl std::fmt::Display for SemiringKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SemiringKind::Bool => f.write_str("bool"),
+            SemiringKind::MaxProb => f.write_str("max-prob"),
+            SemiringKind::AddMult => f.write_str("add-mult"),
+            SemiringKind::TopK(k) => write!(f, "top-k({k})"),
+            SemiringKind::Why => f.write_str("why"),
+        }
+    }
+}
+
+/// Reads what `Display` writes, and `top-k` alone as `top-k(10)`.
+///
+/// ```
+/// use nesy_engine::SemiringKind;
+/// for kind in [SemiringKind::Bool, SemiringKind::MaxProb, SemiringKind::TopK(3), SemiringKind::Why] {
+///     assert_eq!(kind.to_string().parse::<SemiringKind>(), Ok(kind));
+/// }
+/// assert_eq!("top-k".parse::<SemiringKind>(), Ok(SemiringKind::TopK(10)));
+/// assert!("top-k(0)".parse::<SemiringKind>().is_err());
+/// ```
 impl FromStr for SemiringKind {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
+        let unknown = || {
+            format!(
+                "unknown semiring `{s}`: use {}, or top-k(K)",
+                SemiringKind::NAMES.join(", ")
+            )
+        };
         Ok(match s {
             "bool" => SemiringKind::Bool,
             "max-prob" => SemiringKind::MaxProb,
@@ -125,9 +181,14 @@ impl FromStr for SemiringKind {
             "top-k" => SemiringKind::TopK(DEFAULT_K),
             "why" => SemiringKind::Why,
             other => {
-                return Err(format!(
-                    "unknown semiring `{other}`: use bool, max-prob, add-mult, top-k or why"
-                ));
+                let k = other
+                    .strip_prefix("top-k(")
+                    .and_then(|r| r.strip_suffix(')'))
+                    .ok_or_else(unknown)?;
+                match k.trim().parse::<usize>() {
+                    Ok(k) if k >= 1 => SemiringKind::TopK(k),
+                    _ => return Err(format!("`{s}`: k is a whole number of at least 1")),
+                }
             }
         })
     }

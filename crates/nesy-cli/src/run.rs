@@ -424,8 +424,6 @@ fn round_probability(p: f64) -> f64 {
     (p * 1e12).round() / 1e12
 }
 
-/// The semiring's name as `--semiring` takes it.
-
 /// `nesy query`.
 pub fn query(
     paths: &[PathBuf],

@@ -1,0 +1,432 @@
+//! Proof search: depth first with an explicit stack, each fact proved
+//! once and its step shared, then drawn as a tree to the depth asked for.
+
+use super::{
+    AggregateGroup, Explainer, Explanation, Instance, NodeKind, RuleRef, Tag, instantiate,
+};
+use crate::Error;
+use crate::eval;
+use crate::ir::{Arg, Lit, RelId, ground_args};
+use crate::value::Value;
+use rustc_hash::FxHashSet;
+use std::collections::BTreeMap;
+use std::rc::Rc;
+
+/// A proved step: its node without premises, and its premises, which
+/// are other steps (shared: a fact is proved once however often it is
+/// used) or leaves made on the spot (negations, comparisons, aggregates,
+/// model calls).
+pub(super) struct ProofStep {
+    pub(super) node: Explanation,
+    pub(super) premises: Vec<Premise>,
+}
+
+pub(super) enum Premise {
+    Step(usize),
+    Leaf(Box<Explanation>),
+}
+
+/// A fact being proved: the rules for it tried one after the other, each
+/// with the bindings that derive it.
+pub(super) struct FactSearch {
+    pub(super) rel: RelId,
+    pub(super) row: Vec<u32>,
+    pub(super) limit: usize,
+    pub(super) proofs: Vec<usize>,
+    pub(super) rules: Vec<usize>,
+    pub(super) next_rule: usize,
+    pub(super) instance: Option<(usize, Rc<Instance>)>,
+    pub(super) candidates: std::vec::IntoIter<Vec<Value>>,
+}
+
+/// One binding of a rule being checked premise by premise.
+pub(super) struct DerivationSearch {
+    pub(super) rule: usize,
+    pub(super) instance: Rc<Instance>,
+    pub(super) ids: Vec<u32>,
+    pub(super) next: usize,
+    pub(super) premises: Vec<Premise>,
+}
+
+pub(super) enum Frame {
+    Fact(FactSearch),
+    Derivation(DerivationSearch),
+}
+
+/// What a finished frame hands to the one below it.
+pub(super) enum Done {
+    Proofs(Vec<usize>),
+    Derived(Option<usize>),
+}
+
+/// The facts on the way from the goal to the fact being proved (a proof
+/// may not go round a cycle).
+#[derive(Default)]
+pub(super) struct Path {
+    pub(super) order: Vec<(RelId, Vec<u32>)>,
+    pub(super) set: FxHashSet<(RelId, Vec<u32>)>,
+}
+
+impl Explainer<'_> {
+    /// Starts proving a fact: a known proof or a cycle answers at once;
+    /// otherwise a frame that tries its rules.
+    pub(super) fn enter(
+        &mut self,
+        rel: RelId,
+        row: Vec<u32>,
+        limit: usize,
+        path: &mut Path,
+    ) -> Result<FactSearch, Done> {
+        if limit == 1
+            && let Some(&id) = self.proven.get(&(rel, row.clone()))
+        {
+            return Err(Done::Proofs(vec![id]));
+        }
+        if path.set.contains(&(rel, row.clone())) {
+            return Err(Done::Proofs(Vec::new()));
+        }
+        let mut proofs = Vec::new();
+        if self.is_base(rel, &row) {
+            let mut node = self.fact_node(rel, &row, NodeKind::Fact);
+            node.source = self.program.fact_origin(rel, &row);
+            proofs.push(self.step(node, Vec::new()));
+        }
+        path.order.push((rel, row.clone()));
+        path.set.insert((rel, row.clone()));
+        let rules = self
+            .program
+            .rules
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| r.head == rel)
+            .map(|(i, _)| i)
+            .collect();
+        Ok(FactSearch {
+            rel,
+            row,
+            limit,
+            proofs,
+            rules,
+            next_rule: 0,
+            instance: None,
+            candidates: Vec::new().into_iter(),
+        })
+    }
+
+    pub(super) fn step(&mut self, node: Explanation, premises: Vec<Premise>) -> usize {
+        self.proofs.push(ProofStep { node, premises });
+        self.proofs.len() - 1
+    }
+
+    /// Up to `limit` proofs of a fact that holds, as steps. Depth first,
+    /// with an explicit stack: a proof is as deep as the chain it follows.
+    pub(super) fn prove_all(
+        &mut self,
+        rel: RelId,
+        row: &[u32],
+        limit: usize,
+    ) -> Result<Vec<usize>, Error> {
+        let mut path = Path::default();
+        let mut stack: Vec<Frame> = Vec::new();
+        let mut done: Option<Done> = match self.enter(rel, row.to_vec(), limit, &mut path) {
+            Ok(search) => {
+                stack.push(Frame::Fact(search));
+                None
+            }
+            Err(Done::Proofs(p)) => return Ok(p),
+            Err(Done::Derived(_)) => return Ok(Vec::new()),
+        };
+        while let Some(top) = stack.last_mut() {
+            self.tick()?;
+            match top {
+                Frame::Fact(f) => {
+                    if let Some(Done::Derived(Some(id))) = done.take() {
+                        f.proofs.push(id);
+                    }
+                    if f.proofs.len() < f.limit && self.budget > 0 {
+                        if let Some(candidate) = f.candidates.next() {
+                            self.budget -= 1;
+                            let Some(ids) = candidate
+                                .iter()
+                                .map(|v| self.evaluation.interner.get(v))
+                                .collect::<Option<Vec<u32>>>()
+                            else {
+                                continue;
+                            };
+                            let Some((rule, instance)) = &f.instance else {
+                                continue;
+                            };
+                            let frame = DerivationSearch {
+                                rule: *rule,
+                                instance: Rc::clone(instance),
+                                ids,
+                                next: 0,
+                                premises: Vec::new(),
+                            };
+                            stack.push(Frame::Derivation(frame));
+                            continue;
+                        }
+                        if let Some(&rule) = f.rules.get(f.next_rule) {
+                            f.next_rule += 1;
+                            let program = self.program;
+                            let Some(instance) =
+                                program.rules.get(rule).and_then(|r| instantiate(r, &f.row))
+                            else {
+                                continue;
+                            };
+                            let candidates = eval::answer(
+                                &mut self.evaluation.stores,
+                                &self.evaluation.interner,
+                                &instance.rule,
+                                self.limits,
+                                &self.clock,
+                            )?;
+                            f.candidates = candidates.into_iter();
+                            f.instance = Some((rule, Rc::new(instance)));
+                            continue;
+                        }
+                    }
+                    // Every rule tried (or enough proofs, or the budget spent).
+                    let proofs = std::mem::take(&mut f.proofs);
+                    let key = (f.rel, std::mem::take(&mut f.row));
+                    stack.pop();
+                    if let Some(last) = path.order.pop() {
+                        path.set.remove(&last);
+                    }
+                    if let Some(&first) = proofs.first() {
+                        self.proven.insert(key, first);
+                    }
+                    if stack.is_empty() {
+                        return Ok(proofs);
+                    }
+                    done = Some(Done::Proofs(proofs));
+                }
+                Frame::Derivation(d) => {
+                    match done.take() {
+                        Some(Done::Proofs(sub)) => match sub.first() {
+                            Some(&id) => {
+                                d.premises.push(Premise::Step(id));
+                                d.next += 1;
+                            }
+                            None => {
+                                stack.pop();
+                                done = Some(Done::Derived(None));
+                                continue;
+                            }
+                        },
+                        Some(other) => done = Some(other),
+                        None => {}
+                    }
+                    let instance = Rc::clone(&d.instance);
+                    let body = instance
+                        .rule
+                        .body
+                        .get(instance.equalities..)
+                        .unwrap_or_default();
+                    if let Some(lit) = body.get(d.next) {
+                        let value_of = |v: usize| {
+                            instance
+                                .outer
+                                .iter()
+                                .position(|&o| o == v)
+                                .and_then(|i| d.ids.get(i).copied())
+                        };
+                        if let Lit::Atom { rel, args } = lit {
+                            let Some(row) = ground_args(args, &value_of) else {
+                                stack.pop();
+                                done = Some(Done::Derived(None));
+                                continue;
+                            };
+                            match self.enter(*rel, row, 1, &mut path) {
+                                Ok(search) => stack.push(Frame::Fact(search)),
+                                Err(answer) => done = Some(answer),
+                            }
+                            continue;
+                        }
+                        let leaf = self.premise_leaf(lit, &instance, &value_of)?;
+                        d.premises.push(Premise::Leaf(Box::new(leaf)));
+                        d.next += 1;
+                        continue;
+                    }
+                    // Every premise proved: the rule's step.
+                    let premises = std::mem::take(&mut d.premises);
+                    let (rule, ids) = (d.rule, std::mem::take(&mut d.ids));
+                    stack.pop();
+                    let head_row = match stack.last() {
+                        Some(Frame::Fact(f)) => f.row.clone(),
+                        _ => Vec::new(),
+                    };
+                    let node = self.rule_node(rule, &instance, &ids, &head_row);
+                    let id = self.step(node, premises);
+                    done = Some(Done::Derived(Some(id)));
+                }
+            }
+        }
+        Ok(Vec::new())
+    }
+
+    /// The node of a rule step: the head fact, the rule, its bindings.
+    pub(super) fn rule_node(
+        &self,
+        rule: usize,
+        instance: &Instance,
+        ids: &[u32],
+        head_row: &[u32],
+    ) -> Explanation {
+        let Some(rule) = self.program.rules.get(rule) else {
+            return Explanation::leaf(String::new(), NodeKind::Rule);
+        };
+        let mut bindings = BTreeMap::new();
+        for (i, &v) in instance.outer.iter().enumerate() {
+            let Some(name) = rule.var_names.get(v) else {
+                continue;
+            };
+            if name.starts_with('_') || name == "_" {
+                continue;
+            }
+            if let Some(&id) = ids.get(i) {
+                bindings.insert(name.clone(), self.interner().value(id).clone());
+            }
+        }
+        let mut node = self.fact_node(rule.head, head_row, NodeKind::Rule);
+        node.rule = Some(RuleRef {
+            name: rule.name.clone(),
+            location: rule.location.clone(),
+        });
+        node.bindings = bindings;
+        node
+    }
+
+    /// A proof step as a tree, down to `max_depth` levels and `max_nodes`
+    /// nodes; a step past either is shown `truncated`, without premises.
+    /// Built bottom up with an explicit stack.
+    pub(super) fn tree(&self, root: usize) -> Explanation {
+        struct Work {
+            step: usize,
+            depth: usize,
+            next: usize,
+            premises: Vec<Explanation>,
+        }
+        let mut shown = 0usize;
+        let mut stack = vec![Work {
+            step: root,
+            depth: 0,
+            next: 0,
+            premises: Vec::new(),
+        }];
+        let mut finished: Option<Explanation> = None;
+        while let Some(top) = stack.last_mut() {
+            let Some(step) = self.proofs.get(top.step) else {
+                stack.pop();
+                continue;
+            };
+            if let Some(node) = finished.take() {
+                top.premises.push(node);
+            }
+            // `max_depth` levels: the root is the first.
+            let cut = top.depth + 1 >= self.options.max_depth || shown >= self.options.max_nodes;
+            if cut && top.next == 0 && !step.premises.is_empty() {
+                let mut node = step.node.clone();
+                node.truncated = true;
+                shown += 1;
+                stack.pop();
+                finished = Some(node);
+                continue;
+            }
+            match step.premises.get(top.next) {
+                Some(Premise::Leaf(leaf)) => {
+                    top.next += 1;
+                    top.premises.push(leaf.as_ref().clone());
+                }
+                Some(Premise::Step(child)) => {
+                    top.next += 1;
+                    let child = Work {
+                        step: *child,
+                        depth: top.depth + 1,
+                        next: 0,
+                        premises: Vec::new(),
+                    };
+                    stack.push(child);
+                }
+                None => {
+                    let mut node = step.node.clone();
+                    node.premises = std::mem::take(&mut top.premises);
+                    shown += 1;
+                    stack.pop();
+                    finished = Some(node);
+                }
+            }
+        }
+        finished.unwrap_or_else(|| Explanation::leaf(String::new(), NodeKind::Rule))
+    }
+
+    /// A premise that is not a positive atom, under a binding: a
+    /// negation (with why the negated atom does not hold), a comparison,
+    /// an aggregate's group, a model call.
+    pub(super) fn premise_leaf(
+        &mut self,
+        lit: &Lit,
+        instance: &Instance,
+        value_of: &dyn Fn(usize) -> Option<u32>,
+    ) -> Result<Explanation, Error> {
+        Ok(match lit {
+            // Positive atoms are steps of their own; this is not reached.
+            Lit::Atom { rel, args } => Explanation::leaf(
+                self.literal_text(*rel, args, value_of, &instance.rule.var_names),
+                NodeKind::Fact,
+            ),
+            Lit::Neg { rel, args } => {
+                let text = self.literal_text(*rel, args, value_of, &instance.rule.var_names);
+                let mut leaf = Explanation::leaf(format!("not {text}"), NodeKind::Negation);
+                // A derived atom that does not hold: say why not, as a
+                // premise of the negation.
+                let derived = self.program.rules.iter().any(|r| r.head == *rel);
+                if derived
+                    && self.options.why_not_depth > 0
+                    && let Some(row) = ground_args(args, value_of)
+                {
+                    let mut missing = self.fact_node(*rel, &row, NodeKind::Missing);
+                    missing.holds = false;
+                    missing.tag = Tag::Bool(false);
+                    let consts: Vec<Arg> = row.iter().map(|&c| Arg::Const(c)).collect();
+                    missing.attempts =
+                        self.attempts_for_pattern(*rel, &consts, self.options.why_not_depth - 1)?;
+                    leaf.premises.push(missing);
+                }
+                leaf
+            }
+            Lit::Cmp { op, lhs, rhs } => {
+                let text = format!(
+                    "{} {} {}",
+                    self.expr_text(lhs, value_of, &instance.rule.var_names),
+                    op.as_str(),
+                    self.expr_text(rhs, value_of, &instance.rule.var_names)
+                );
+                Explanation::leaf(text, NodeKind::Comparison)
+            }
+            Lit::Agg(agg) => {
+                let result = value_of(agg.result).map(|id| self.interner().value(id).clone());
+                let group = self.aggregate_group(agg, value_of, &instance.rule)?;
+                let name = instance
+                    .rule
+                    .var_names
+                    .get(agg.result)
+                    .cloned()
+                    .unwrap_or_default();
+                let shown = result.clone().map_or("?".to_string(), |v| v.to_string());
+                let mut node = Explanation::leaf(
+                    format!("{name} = {} {{...}} = {shown}", agg.function.as_str()),
+                    NodeKind::Aggregate,
+                );
+                node.aggregate = Some(AggregateGroup {
+                    function: agg.function.as_str().to_string(),
+                    size: group.len(),
+                    rows: group.into_iter().take(100).collect(),
+                    result: result.unwrap_or(Value::Bool(false)),
+                });
+                node
+            }
+            Lit::Call(call) => self.call_node(call, value_of),
+        })
+    }
+}

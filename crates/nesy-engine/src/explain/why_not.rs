@@ -3,7 +3,7 @@
 //! rules; and the texts of literals and model calls under bindings.
 
 use super::{
-    Attempt, Explainer, Explanation, ModelCallNode, NodeKind, RuleRef, Tag, atom_text,
+    Attempt, Explainer, Explanation, Instance, ModelCallNode, NodeKind, RuleRef, Tag, atom_text,
     instantiate_partial, outer_vars,
 };
 use crate::Error;
@@ -212,12 +212,6 @@ impl Explainer<'_> {
         args: &[Arg],
         depth: usize,
     ) -> Result<Vec<Attempt>, Error> {
-        let rules: Vec<&Rule> = self
-            .program
-            .rules
-            .iter()
-            .filter(|r| r.head == rel)
-            .collect();
         // The pattern's constants, the same for every rule.
         let consts: Vec<Option<u32>> = args
             .iter()
@@ -226,167 +220,216 @@ impl Explainer<'_> {
                 _ => None,
             })
             .collect();
+        let program = self.program;
         let mut attempts = Vec::new();
-        for rule in rules {
-            let Some(instance) = instantiate_partial(rule, &consts) else {
-                continue;
-            };
-            let rule_ref = RuleRef {
-                name: rule.name.clone(),
-                location: rule.location.clone(),
-            };
-            let body_len = instance.rule.body.len();
-            let mut last_ok: Vec<Value> = Vec::new();
-            let mut last_outer: Vec<usize> = Vec::new();
-            // The head's bindings first (the equalities alone), then one
-            // more literal at a time until nothing gets through.
-            let first_end = if instance.equalities > 0 {
-                instance.equalities
-            } else {
-                1
-            };
-            for end in first_end..=body_len {
-                let prefix = Rule {
-                    body: instance.rule.body.get(..end).unwrap_or_default().to_vec(),
-                    ..instance.rule.clone()
-                };
-                let outer = outer_vars(&prefix.body);
-                let prefix = Rule {
-                    head_args: outer.iter().map(|&v| Expr::Var(v)).collect(),
-                    ..prefix
-                };
-                // A prefix that cannot be ordered (a comparison before the
-                // atom binding its variable) is judged with the next literal.
-                let rows = match self.answer(&prefix) {
-                    Ok(rows) => rows,
-                    Err(_) if end < body_len => continue,
-                    Err(e) => return Err(e),
-                };
-                if let Some(first) = rows.first() {
-                    last_ok = first.clone();
-                    last_outer = outer;
-                    continue;
-                }
-                let ids: Vec<Option<u32>> =
-                    last_ok.iter().map(|v| self.interner().get(v)).collect();
-                let value_of = |v: usize| {
-                    last_outer
-                        .iter()
-                        .position(|&o| o == v)
-                        .and_then(|i| ids.get(i).copied().flatten())
-                };
-                let mut bindings = BTreeMap::new();
-                for (i, &v) in last_outer.iter().enumerate() {
-                    if let (Some(name), Some(value)) = (rule.var_names.get(v), last_ok.get(i))
-                        && !name.starts_with('_')
-                    {
-                        bindings.insert(name.clone(), value.clone());
-                    }
-                }
-                let Some(lit) = instance.rule.body.get(end - 1) else {
-                    break;
-                };
-                let names = &instance.rule.var_names;
-                let (failed, reason, why_not, because) = match lit {
-                    Lit::Atom { rel: r, args: a } => {
-                        let text = self.literal_text(*r, a, &value_of, names);
-                        let ground: Option<Vec<u32>> = ground_args(a, &value_of);
-                        let derived = self.program.rules.iter().any(|x| x.head == *r);
-                        let recursion = self.why_stack.contains(&text);
-                        let why = if derived && depth > 0 && !recursion {
-                            let sub_args: Vec<Arg> = match &ground {
-                                Some(g) => g.iter().map(|&c| Arg::Const(c)).collect(),
-                                None => a
-                                    .iter()
-                                    .map(|x| match x {
-                                        Arg::Var(v) => value_of(*v).map_or(Arg::Wild, Arg::Const),
-                                        other => *other,
-                                    })
-                                    .collect(),
-                            };
-                            let mut node = Explanation::leaf(text.clone(), NodeKind::Missing);
-                            node.holds = false;
-                            node.tag = Tag::Bool(false);
-                            self.why_stack.push(text.clone());
-                            let attempts = self.attempts_for_pattern(*r, &sub_args, depth - 1);
-                            self.why_stack.pop();
-                            node.attempts = attempts?;
-                            Some(Box::new(node))
-                        } else {
-                            None
-                        };
-                        let reason = if recursion {
-                            "no tuple matches (it depends on what is being explained, through recursion)".to_string()
-                        } else if derived {
-                            "no tuple matches (and the rules for it derive none)".to_string()
-                        } else {
-                            "no fact matches".to_string()
-                        };
-                        (text, reason, why, None)
-                    }
-                    Lit::Neg { rel: r, args: a } => {
-                        let text = self.literal_text(*r, a, &value_of, names);
-                        let ground: Option<Vec<u32>> = ground_args(a, &value_of);
-                        let witness = match ground {
-                            Some(g) => Some(g),
-                            None => self.witness(*r, a, &value_of)?,
-                        };
-                        let because = match witness {
-                            Some(g) if depth > 0 => Some(Box::new(self.explain_fact(*r, &g)?)),
-                            _ => None,
-                        };
-                        (
-                            format!("not {text}"),
-                            format!("`{text}` holds"),
-                            None,
-                            because,
-                        )
-                    }
-                    Lit::Cmp { op, lhs, rhs } => (
-                        format!(
-                            "{} {} {}",
-                            self.expr_text(lhs, &value_of, names),
-                            op.as_str(),
-                            self.expr_text(rhs, &value_of, names)
-                        ),
-                        "the comparison is false".to_string(),
-                        None,
-                        None,
-                    ),
-                    Lit::Agg(agg) => (
-                        format!("{} {{...}}", agg.function.as_str()),
-                        "the aggregate has no group for these bindings".to_string(),
-                        None,
-                        None,
-                    ),
-                    Lit::Call(call) => {
-                        let mut node = self.call_node(call, &value_of);
-                        let answered = node
-                            .model
-                            .as_ref()
-                            .map(|m| {
-                                let answers = self.call_answers(call, &m.inputs);
-                                if answers.is_empty() {
-                                    "the model gives no answer for these inputs".to_string()
-                                } else {
-                                    format!("the model answers {}", answers.join(" or "))
-                                }
-                            })
-                            .unwrap_or_else(|| "its inputs are not bound".to_string());
-                        (std::mem::take(&mut node.fact), answered, None, None)
-                    }
-                };
-                attempts.push(Attempt {
-                    rule: rule_ref.clone(),
-                    bindings,
-                    failed,
-                    reason,
-                    why_not,
-                    because,
-                });
-                break;
+        for rule in program.rules.iter().filter(|r| r.head == rel) {
+            if let Some(instance) = instantiate_partial(rule, &consts)
+                && let Some(attempt) = self.attempt(rule, &instance, depth)?
+            {
+                attempts.push(attempt);
             }
         }
         Ok(attempts)
+    }
+
+    /// Where one rule fails: its body's prefixes are run one literal
+    /// longer at a time (the head's bindings first) until nothing gets
+    /// through; the literal that stopped it is the failure, with the
+    /// bindings of the last prefix that held.
+    fn attempt(
+        &mut self,
+        rule: &Rule,
+        instance: &Instance,
+        depth: usize,
+    ) -> Result<Option<Attempt>, Error> {
+        let body_len = instance.rule.body.len();
+        let mut last_ok: Vec<Value> = Vec::new();
+        let mut last_outer: Vec<usize> = Vec::new();
+        let first_end = instance.equalities.max(1);
+        for end in first_end..=body_len {
+            let prefix = Rule {
+                body: instance.rule.body.get(..end).unwrap_or_default().to_vec(),
+                ..instance.rule.clone()
+            };
+            let outer = outer_vars(&prefix.body);
+            let prefix = Rule {
+                head_args: outer.iter().map(|&v| Expr::Var(v)).collect(),
+                ..prefix
+            };
+            // A prefix that cannot be ordered (a comparison before the
+            // atom binding its variable) is judged with the next literal.
+            let rows = match self.answer(&prefix) {
+                Ok(rows) => rows,
+                Err(_) if end < body_len => continue,
+                Err(e) => return Err(e),
+            };
+            if let Some(first) = rows.first() {
+                last_ok = first.clone();
+                last_outer = outer;
+                continue;
+            }
+            let Some(lit) = instance.rule.body.get(end - 1) else {
+                break;
+            };
+            let ids: Vec<Option<u32>> = last_ok.iter().map(|v| self.interner().get(v)).collect();
+            let value_of = |v: usize| {
+                last_outer
+                    .iter()
+                    .position(|&o| o == v)
+                    .and_then(|i| ids.get(i).copied().flatten())
+            };
+            let mut bindings = BTreeMap::new();
+            for (i, &v) in last_outer.iter().enumerate() {
+                if let (Some(name), Some(value)) = (rule.var_names.get(v), last_ok.get(i))
+                    && !name.starts_with('_')
+                {
+                    bindings.insert(name.clone(), value.clone());
+                }
+            }
+            let names = &instance.rule.var_names;
+            let failure = match lit {
+                Lit::Atom { rel, args } => {
+                    self.missing_atom(*rel, args, &value_of, names, depth)?
+                }
+                Lit::Neg { rel, args } => {
+                    self.holding_negation(*rel, args, &value_of, names, depth)?
+                }
+                Lit::Cmp { op, lhs, rhs } => Failure::plain(
+                    format!(
+                        "{} {} {}",
+                        self.expr_text(lhs, &value_of, names),
+                        op.as_str(),
+                        self.expr_text(rhs, &value_of, names)
+                    ),
+                    "the comparison is false",
+                ),
+                Lit::Agg(agg) => Failure::plain(
+                    format!("{} {{...}}", agg.function.as_str()),
+                    "the aggregate has no group for these bindings",
+                ),
+                Lit::Call(call) => self.refused_call(call, &value_of),
+            };
+            return Ok(Some(Attempt {
+                rule: RuleRef {
+                    name: rule.name.clone(),
+                    location: rule.location.clone(),
+                },
+                bindings,
+                failed: failure.failed,
+                reason: failure.reason,
+                why_not: failure.why_not,
+                because: failure.because,
+            }));
+        }
+        Ok(None)
+    }
+
+    /// A positive atom nothing matches: for a derived relation, why not
+    /// in turn (unless it is what is being explained, through recursion).
+    fn missing_atom(
+        &mut self,
+        rel: RelId,
+        args: &[Arg],
+        value_of: &dyn Fn(usize) -> Option<u32>,
+        names: &[String],
+        depth: usize,
+    ) -> Result<Failure, Error> {
+        let text = self.literal_text(rel, args, value_of, names);
+        let derived = self.program.rules.iter().any(|x| x.head == rel);
+        let recursion = self.why_stack.contains(&text);
+        let why_not = if derived && depth > 0 && !recursion {
+            let sub_args: Vec<Arg> = match ground_args(args, value_of) {
+                Some(g) => g.iter().map(|&c| Arg::Const(c)).collect(),
+                None => args
+                    .iter()
+                    .map(|x| match x {
+                        Arg::Var(v) => value_of(*v).map_or(Arg::Wild, Arg::Const),
+                        other => *other,
+                    })
+                    .collect(),
+            };
+            let mut node = Explanation::leaf(text.clone(), NodeKind::Missing);
+            node.holds = false;
+            node.tag = Tag::Bool(false);
+            self.why_stack.push(text.clone());
+            let attempts = self.attempts_for_pattern(rel, &sub_args, depth - 1);
+            self.why_stack.pop();
+            node.attempts = attempts?;
+            Some(Box::new(node))
+        } else {
+            None
+        };
+        let reason = if recursion {
+            "no tuple matches (it depends on what is being explained, through recursion)"
+        } else if derived {
+            "no tuple matches (and the rules for it derive none)"
+        } else {
+            "no fact matches"
+        };
+        Ok(Failure {
+            why_not,
+            ..Failure::plain(text, reason)
+        })
+    }
+
+    /// `not a` where `a` holds: a tuple that matches, and why it holds.
+    fn holding_negation(
+        &mut self,
+        rel: RelId,
+        args: &[Arg],
+        value_of: &dyn Fn(usize) -> Option<u32>,
+        names: &[String],
+        depth: usize,
+    ) -> Result<Failure, Error> {
+        let text = self.literal_text(rel, args, value_of, names);
+        let witness = match ground_args(args, value_of) {
+            Some(g) => Some(g),
+            None => self.witness(rel, args, value_of)?,
+        };
+        let because = match witness {
+            Some(g) if depth > 0 => Some(Box::new(self.explain_fact(rel, &g)?)),
+            _ => None,
+        };
+        Ok(Failure {
+            because,
+            ..Failure::plain(format!("not {text}"), &format!("`{text}` holds"))
+        })
+    }
+
+    /// A model call that gives no answer matching: what it answered.
+    fn refused_call(&self, call: &Call, value_of: &dyn Fn(usize) -> Option<u32>) -> Failure {
+        let mut node = self.call_node(call, value_of);
+        let answered = node
+            .model
+            .as_ref()
+            .map(|m| {
+                let answers = self.call_answers(call, &m.inputs);
+                if answers.is_empty() {
+                    "the model gives no answer for these inputs".to_string()
+                } else {
+                    format!("the model answers {}", answers.join(" or "))
+                }
+            })
+            .unwrap_or_else(|| "its inputs are not bound".to_string());
+        Failure::plain(std::mem::take(&mut node.fact), &answered)
+    }
+}
+
+/// The literal a rule failed on, why, and the explanation below it.
+struct Failure {
+    failed: String,
+    reason: String,
+    why_not: Option<Box<Explanation>>,
+    because: Option<Box<Explanation>>,
+}
+
+impl Failure {
+    fn plain(failed: String, reason: &str) -> Self {
+        Failure {
+            failed,
+            reason: reason.to_string(),
+            why_not: None,
+            because: None,
+        }
     }
 }

@@ -268,6 +268,23 @@ pub(super) struct JoinCache {
 /// Keys up to this many columns are built on the stack.
 pub(super) const KEY_STACK: usize = 8;
 
+/// A key's values ([`Worker::key`]).
+struct Key {
+    stack: [u32; KEY_STACK],
+    heap: Vec<u32>,
+    len: usize,
+}
+
+impl Key {
+    fn as_slice(&self) -> &[u32] {
+        if self.len <= KEY_STACK {
+            &self.stack[..self.len]
+        } else {
+            &self.heap
+        }
+    }
+}
+
 impl<'a, S: Semiring> Worker<'a, S> {
     pub(super) fn arithmetic(&self, message: String) -> Error {
         Error::Arithmetic {
@@ -276,6 +293,8 @@ impl<'a, S: Semiring> Worker<'a, S> {
         }
     }
 
+    /// Runs the ops from the first of `ops` on, then emits the head's row;
+    /// `restrict` limits the first scan to some rows of one run (a task).
     pub(super) fn run(
         &mut self,
         ops: &'a [Op],
@@ -287,133 +306,9 @@ impl<'a, S: Semiring> Worker<'a, S> {
             return self.emit(terminal, tag);
         };
         match op {
-            Op::Join {
-                rel,
-                index,
-                version,
-                key,
-                binds,
-                checks,
-            } => {
-                let Some(store) = self.stores.get(*rel) else {
-                    return Ok(());
-                };
-                let Some(idx) = store.indexes.get(*index) else {
-                    return Ok(());
-                };
-                let width = store.width;
-                let mut stack = [0u32; KEY_STACK];
-                let heap: Vec<u32>;
-                let key_vals: &[u32] = if key.len() <= KEY_STACK {
-                    for (slot, s) in stack.iter_mut().zip(key) {
-                        *slot = self.src(*s);
-                    }
-                    &stack[..key.len()]
-                } else {
-                    heap = key.iter().map(|s| self.src(*s)).collect();
-                    &heap
-                };
-                // A value made in this round exists in no relation yet.
-                if key_vals.iter().any(|&k| k >= PENDING) {
-                    return Ok(());
-                }
-                let cacheable =
-                    restrict.is_none() && !key_vals.is_empty() && key_vals.len() <= KEY_STACK;
-                if cacheable {
-                    self.lookup(ops.len(), op, idx, *version, width, key_vals);
-                }
-                for (r, run) in idx.runs(*version).enumerate() {
-                    let (lo, hi) = match restrict {
-                        Some((only, lo, hi)) if only == r => (lo, hi),
-                        Some(_) => continue,
-                        None if cacheable => self.cache[ops.len()]
-                            .ranges
-                            .get(r)
-                            .copied()
-                            .unwrap_or((0, 0)),
-                        None => storage::key_range(run, width, key_vals),
-                    };
-                    for row in run[lo * width..hi * width].chunks_exact(width) {
-                        // A join may scan long without deriving anything
-                        // (a filter rejecting a cross product): check the
-                        // clock here too, not only when rows are emitted.
-                        self.steps = self.steps.wrapping_add(1);
-                        // A tagged row costs a tag product: look sooner.
-                        let mask = if S::PLAIN { 0xF_FFFF } else { 0x3FF };
-                        if self.steps & mask == 0 {
-                            self.check_stop()?;
-                        }
-                        for &(c, v) in binds {
-                            self.frame[v] = row[c];
-                        }
-                        if !checks.iter().all(|&(c, v)| self.frame[v] == row[c]) {
-                            continue;
-                        }
-                        if self.tags_on() {
-                            let Some(row_tag) = self.row_tag(*rel, row) else {
-                                continue;
-                            };
-                            // A certain row (most facts) leaves the tag as it is.
-                            if self.sr.is_one(row_tag) {
-                                self.run(rest, terminal, None, tag)?;
-                                continue;
-                            }
-                            let t = self.sr.mul(tag, row_tag, self.event_probabilities());
-                            if !self.sr.is_zero(&t) {
-                                self.run(rest, terminal, None, &t)?;
-                            }
-                        } else {
-                            self.run(rest, terminal, None, tag)?;
-                        }
-                    }
-                }
-                Ok(())
-            }
+            Op::Join { .. } => self.join(ops, terminal, restrict, tag),
             Op::Anti { rel, index, key } => {
-                let Some(store) = self.stores.get(*rel) else {
-                    return self.run(rest, terminal, None, tag);
-                };
-                let Some(idx) = store.indexes.get(*index) else {
-                    return self.run(rest, terminal, None, tag);
-                };
-                let mut stack = [0u32; KEY_STACK];
-                let heap: Vec<u32>;
-                let key_vals: &[u32] = if key.len() <= KEY_STACK {
-                    for (slot, s) in stack.iter_mut().zip(key) {
-                        *slot = self.src(*s);
-                    }
-                    &stack[..key.len()]
-                } else {
-                    heap = key.iter().map(|s| self.src(*s)).collect();
-                    &heap
-                };
-                if !S::PLAIN && self.tagging.is_some() {
-                    return self.tagged_negation(
-                        *rel,
-                        idx,
-                        store.width,
-                        key_vals,
-                        rest,
-                        terminal,
-                        tag,
-                    );
-                }
-                let found = if key_vals.iter().any(|&k| k >= PENDING) {
-                    false
-                } else if !key_vals.is_empty() && key_vals.len() <= KEY_STACK {
-                    self.lookup(ops.len(), op, idx, Version::Full, store.width, key_vals);
-                    self.cache[ops.len()].ranges.iter().any(|(lo, hi)| lo < hi)
-                } else {
-                    idx.runs(Version::Full).any(|run| {
-                        let (lo, hi) = storage::key_range(run, store.width, key_vals);
-                        lo < hi
-                    })
-                };
-                if found {
-                    Ok(())
-                } else {
-                    self.run(rest, terminal, None, tag)
-                }
+                self.anti(ops.len(), op, (*rel, *index, key), rest, terminal, tag)
             }
             Op::Filter { op, lhs, rhs } => {
                 if self.compare(*op, lhs, rhs)? {
@@ -432,56 +327,214 @@ impl<'a, S: Semiring> Worker<'a, S> {
                 call,
                 binds,
                 checks,
-            } => {
-                let inputs: Vec<Value> = call
-                    .inputs
-                    .iter()
-                    .map(|a| match a {
-                        crate::ir::Arg::Var(v) => self.scratch.value(self.frame[*v]).clone(),
-                        crate::ir::Arg::Const(c) => self.scratch.value(*c).clone(),
-                        crate::ir::Arg::Wild => Value::Bool(false),
-                    })
-                    .collect();
-                let answers =
-                    call.model
-                        .call(&call.method, &inputs)
-                        .map_err(|message| Error::Model {
-                            location: self.location.to_string(),
-                            call: format!("{}.{}", call.model_name, call.method),
-                            message,
-                        })?;
-                for answer in answers {
-                    let answer_tag = if self.tags_on() {
-                        let t = self.call_tag(call, &inputs, &answer.values, answer.probability)?;
-                        let t = self.sr.mul(tag, &t, self.event_probabilities());
-                        if self.sr.is_zero(&t) {
-                            continue;
-                        }
-                        Some(t)
-                    } else {
-                        None
-                    };
-                    let ids: Vec<u32> = answer
-                        .values
-                        .into_iter()
-                        .map(|v| self.scratch.intern(v))
-                        .collect();
-                    for &(pos, v) in binds {
-                        if let Some(&id) = ids.get(pos) {
-                            self.frame[v] = id;
-                        }
-                    }
-                    let matches = checks.iter().all(|&(pos, s)| {
-                        ids.get(pos)
-                            .is_some_and(|&id| self.ids_equal(id, self.src(s)))
-                    });
-                    if matches {
-                        self.run(rest, terminal, None, answer_tag.as_ref().unwrap_or(tag))?;
-                    }
+            } => self.call(call, binds, checks, rest, terminal, tag),
+        }
+    }
+
+    /// The values of a key, on the stack for keys of up to [`KEY_STACK`]
+    /// columns.
+    fn key(&self, sources: &[Src]) -> Key {
+        let mut key = Key {
+            stack: [0; KEY_STACK],
+            heap: Vec::new(),
+            len: sources.len(),
+        };
+        if sources.len() <= KEY_STACK {
+            for (slot, s) in key.stack.iter_mut().zip(sources) {
+                *slot = self.src(*s);
+            }
+        } else {
+            key.heap = sources.iter().map(|s| self.src(*s)).collect();
+        }
+        key
+    }
+
+    /// A join (`ops[0]`): each row of the relation matching the key binds
+    /// the frame and runs the rest, its tag multiplied in.
+    fn join(
+        &mut self,
+        ops: &'a [Op],
+        terminal: &'a [Expr],
+        restrict: Option<(usize, usize, usize)>,
+        tag: &S::Tag,
+    ) -> Result<(), Error> {
+        let Some((
+            op @ Op::Join {
+                rel,
+                index,
+                version,
+                key,
+                binds,
+                checks,
+            },
+            rest,
+        )) = ops.split_first()
+        else {
+            return Ok(());
+        };
+        let Some(store) = self.stores.get(*rel) else {
+            return Ok(());
+        };
+        let Some(idx) = store.indexes.get(*index) else {
+            return Ok(());
+        };
+        let width = store.width;
+        let key = self.key(key);
+        let key_vals = key.as_slice();
+        // A value made in this round exists in no relation yet.
+        if key_vals.iter().any(|&k| k >= PENDING) {
+            return Ok(());
+        }
+        let cacheable = restrict.is_none() && !key_vals.is_empty() && key_vals.len() <= KEY_STACK;
+        if cacheable {
+            self.lookup(ops.len(), op, idx, *version, width, key_vals);
+        }
+        for (r, run) in idx.runs(*version).enumerate() {
+            let (lo, hi) = match restrict {
+                Some((only, lo, hi)) if only == r => (lo, hi),
+                Some(_) => continue,
+                None if cacheable => self.cache[ops.len()]
+                    .ranges
+                    .get(r)
+                    .copied()
+                    .unwrap_or((0, 0)),
+                None => storage::key_range(run, width, key_vals),
+            };
+            for row in run[lo * width..hi * width].chunks_exact(width) {
+                // A join may scan long without deriving anything (a filter
+                // rejecting a cross product): check the clock here too,
+                // not only when rows are emitted.
+                self.steps = self.steps.wrapping_add(1);
+                // A tagged row costs a tag product: look sooner.
+                let mask = if S::PLAIN { 0xF_FFFF } else { 0x3FF };
+                if self.steps & mask == 0 {
+                    self.check_stop()?;
                 }
-                Ok(())
+                for &(c, v) in binds {
+                    self.frame[v] = row[c];
+                }
+                if !checks.iter().all(|&(c, v)| self.frame[v] == row[c]) {
+                    continue;
+                }
+                if !self.tags_on() {
+                    self.run(rest, terminal, None, tag)?;
+                    continue;
+                }
+                let Some(row_tag) = self.row_tag(*rel, row) else {
+                    continue;
+                };
+                // A certain row (most facts) leaves the tag as it is.
+                if self.sr.is_one(row_tag) {
+                    self.run(rest, terminal, None, tag)?;
+                    continue;
+                }
+                let t = self.sr.mul(tag, row_tag, self.event_probabilities());
+                if !self.sr.is_zero(&t) {
+                    self.run(rest, terminal, None, &t)?;
+                }
             }
         }
+        Ok(())
+    }
+
+    /// `not rel(key...)`: the rest runs when no row matches (under a
+    /// semiring, with the matching rows' tags negated in).
+    fn anti(
+        &mut self,
+        depth: usize,
+        op: &Op,
+        (rel, index, key): (RelId, usize, &[Src]),
+        rest: &'a [Op],
+        terminal: &'a [Expr],
+        tag: &S::Tag,
+    ) -> Result<(), Error> {
+        let Some(store) = self.stores.get(rel) else {
+            return self.run(rest, terminal, None, tag);
+        };
+        let Some(idx) = store.indexes.get(index) else {
+            return self.run(rest, terminal, None, tag);
+        };
+        let key = self.key(key);
+        let key_vals = key.as_slice();
+        if !S::PLAIN && self.tagging.is_some() {
+            return self.tagged_negation(rel, idx, store.width, key_vals, rest, terminal, tag);
+        }
+        let found = if key_vals.iter().any(|&k| k >= PENDING) {
+            false
+        } else if !key_vals.is_empty() && key_vals.len() <= KEY_STACK {
+            self.lookup(depth, op, idx, Version::Full, store.width, key_vals);
+            self.cache[depth].ranges.iter().any(|(lo, hi)| lo < hi)
+        } else {
+            idx.runs(Version::Full).any(|run| {
+                let (lo, hi) = storage::key_range(run, store.width, key_vals);
+                lo < hi
+            })
+        };
+        if found {
+            Ok(())
+        } else {
+            self.run(rest, terminal, None, tag)
+        }
+    }
+
+    /// A model call: each answer binds the outputs (or is checked against
+    /// bound ones) and runs the rest, its probability the answer's tag.
+    fn call(
+        &mut self,
+        call: &'a Call,
+        binds: &[(usize, Var)],
+        checks: &[(usize, Src)],
+        rest: &'a [Op],
+        terminal: &'a [Expr],
+        tag: &S::Tag,
+    ) -> Result<(), Error> {
+        let inputs: Vec<Value> = call
+            .inputs
+            .iter()
+            .map(|a| match a {
+                crate::ir::Arg::Var(v) => self.scratch.value(self.frame[*v]).clone(),
+                crate::ir::Arg::Const(c) => self.scratch.value(*c).clone(),
+                crate::ir::Arg::Wild => Value::Bool(false),
+            })
+            .collect();
+        let answers = call
+            .model
+            .call(&call.method, &inputs)
+            .map_err(|message| Error::Model {
+                location: self.location.to_string(),
+                call: format!("{}.{}", call.model_name, call.method),
+                message,
+            })?;
+        for answer in answers {
+            let answer_tag = if self.tags_on() {
+                let t = self.call_tag(call, &inputs, &answer.values, answer.probability)?;
+                let t = self.sr.mul(tag, &t, self.event_probabilities());
+                if self.sr.is_zero(&t) {
+                    continue;
+                }
+                Some(t)
+            } else {
+                None
+            };
+            let ids: Vec<u32> = answer
+                .values
+                .into_iter()
+                .map(|v| self.scratch.intern(v))
+                .collect();
+            for &(pos, v) in binds {
+                if let Some(&id) = ids.get(pos) {
+                    self.frame[v] = id;
+                }
+            }
+            let matches = checks.iter().all(|&(pos, s)| {
+                ids.get(pos)
+                    .is_some_and(|&id| self.ids_equal(id, self.src(s)))
+            });
+            if matches {
+                self.run(rest, terminal, None, answer_tag.as_ref().unwrap_or(tag))?;
+            }
+        }
+        Ok(())
     }
 
     /// Finds the rows starting with `key` in each run of `idx`, into

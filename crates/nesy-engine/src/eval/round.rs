@@ -45,6 +45,8 @@ pub(super) const CHUNK: usize = 2048;
 /// Tasks per batch of a tagged round.
 pub(super) const TAGGED_BATCH: usize = 16;
 
+/// Runs one round: every plan, its first scan split into tasks run in
+/// parallel, and what they derived merged into the stores' rows to add.
 pub(super) fn run_round<S: Semiring>(
     sr: &S,
     plans: &[&RulePlan],
@@ -54,6 +56,38 @@ pub(super) fn run_round<S: Semiring>(
     stats: &mut Stats,
     mut tagging: Option<&mut Tagging<S>>,
 ) -> Result<(), Error> {
+    let tasks = tasks(plans, stores);
+    let timing = RoundTiming::new(stats);
+    if let Some(tagging) = tagging.as_deref_mut() {
+        tagging.begin_round();
+    }
+    // Tagged rows wait for their merge with their tags (sets of proofs can
+    // be large), so a tagged round runs its tasks in batches, merging after
+    // each: the tags a later batch reads may be newer, which is sound for
+    // an idempotent addition and, in a fixed order, still reproducible.
+    let batch = if S::PLAIN {
+        tasks.len().max(1)
+    } else {
+        TAGGED_BATCH
+    };
+    for (b, batch_tasks) in tasks.chunks(batch).enumerate() {
+        let run = Batch {
+            sr,
+            plans,
+            ctx,
+            timing: &timing,
+            first: b * batch,
+        };
+        let outputs = run.run(batch_tasks, stores, interner, tagging.as_deref())?;
+        merge(sr, outputs, stores, interner, ctx, tagging.as_deref_mut())?;
+    }
+    timing.record(plans, stats);
+    ctx.check_time()
+}
+
+/// The tasks of a round: a plan whose first op scans a whole relation is
+/// split into chunks of its rows; any other is one task.
+fn tasks(plans: &[&RulePlan], stores: &[Store]) -> Vec<Task> {
     let mut tasks = Vec::new();
     for (p, plan) in plans.iter().enumerate() {
         match plan.ops.first() {
@@ -86,97 +120,105 @@ pub(super) fn run_round<S: Semiring>(
             }),
         }
     }
-    let rule_time: Vec<AtomicU64> = stats.rules.iter().map(|_| AtomicU64::new(0)).collect();
-    let rule_rows: Vec<AtomicUsize> = stats.rules.iter().map(|_| AtomicUsize::new(0)).collect();
-    if let Some(tagging) = tagging.as_deref_mut() {
-        tagging.begin_round();
+    tasks
+}
+
+/// Time and rows per rule, added up by the tasks of a round.
+struct RoundTiming {
+    time: Vec<AtomicU64>,
+    rows: Vec<AtomicUsize>,
+}
+
+impl RoundTiming {
+    fn new(stats: &Stats) -> Self {
+        RoundTiming {
+            time: stats.rules.iter().map(|_| AtomicU64::new(0)).collect(),
+            rows: stats.rules.iter().map(|_| AtomicUsize::new(0)).collect(),
+        }
     }
-    // Tagged rows wait for their merge with their tags (sets of proofs can
-    // be large), so a tagged round runs its tasks in batches, merging after
-    // each: the tags a later batch reads may be newer, which is sound for
-    // an idempotent addition and, in a fixed order, still reproducible.
-    let batch = if S::PLAIN {
-        tasks.len().max(1)
-    } else {
-        TAGGED_BATCH
-    };
-    for (b, batch_tasks) in tasks.chunks(batch).enumerate() {
-        // Rows go straight into their head's buffer as each task ends, so a
-        // round never holds its output twice. Values a task made up (pending
-        // ids) need the interner, so those outputs are merged afterwards, as
-        // are tagged rows (in task order, so that results do not depend on
-        // which thread finished first).
+
+    fn add(&self, rule: usize, started: Instant, rows: usize) {
+        if let (Some(t), Some(n)) = (self.time.get(rule), self.rows.get(rule)) {
+            t.fetch_add(started.elapsed().as_nanos() as u64, AtomicOrdering::Relaxed);
+            n.fetch_add(rows, AtomicOrdering::Relaxed);
+        }
+    }
+
+    fn record(&self, plans: &[&RulePlan], stats: &mut Stats) {
+        for plan in plans {
+            if let Some(rule_stats) = stats.rules.get_mut(plan.rule) {
+                rule_stats.evaluations += 1;
+            }
+        }
+        for (r, rule_stats) in stats.rules.iter_mut().enumerate() {
+            if let (Some(t), Some(n)) = (self.time.get(r), self.rows.get(r)) {
+                rule_stats.time += Duration::from_nanos(t.load(AtomicOrdering::Relaxed));
+                rule_stats.derived += n.load(AtomicOrdering::Relaxed);
+            }
+        }
+    }
+}
+
+/// One batch of a round's tasks, run in parallel.
+struct Batch<'b, 'p, S: Semiring> {
+    sr: &'b S,
+    plans: &'b [&'b RulePlan<'p>],
+    ctx: &'b Ctx<'b>,
+    timing: &'b RoundTiming,
+    /// The number of the batch's first task.
+    first: usize,
+}
+
+impl<S: Semiring> Batch<'_, '_, S> {
+    /// Runs the tasks. Plain rows go straight into their head's buffer as
+    /// each task ends, so a round never holds its output twice; rows with
+    /// values a task made up (which need the interner) and tagged rows are
+    /// returned, to be merged in task order (so that results do not depend
+    /// on which thread finished first).
+    fn run(
+        &self,
+        tasks: &[Task],
+        stores: &mut [Store],
+        interner: &Interner,
+        tagging: Option<&Tagging<S>>,
+    ) -> Result<Vec<TaskOutput<S>>, Error> {
         let sinks: Vec<Mutex<Vec<u32>>> = stores
             .iter_mut()
             .map(|s| Mutex::new(std::mem::take(&mut s.to_add)))
             .collect();
-        let with_pending: Mutex<Vec<TaskOutput<S>>> = Mutex::new(Vec::new());
-        let frozen: &[Store] = stores;
-        let frozen_interner: &Interner = interner;
-        let frozen_tags: Option<&Tagging<S>> = tagging.as_deref();
+        let kept: Mutex<Vec<TaskOutput<S>>> = Mutex::new(Vec::new());
         let first_error: Mutex<Option<Error>> = Mutex::new(None);
-        let result = batch_tasks
-            .par_iter()
-            .enumerate()
-            .try_for_each(|(i, task)| {
-                let t = b * batch + i;
-                let started = Instant::now();
-                let Some(plan) = plans.get(task.plan) else {
-                    return Ok(());
-                };
-                let width = frozen.get(plan.head).map_or(1, |s| s.width);
-                // Rows are emitted without their tuple id.
-                let width = if S::PLAIN { width } else { width - 1 };
-                let mut worker = Worker::new(
-                    sr,
-                    frozen,
-                    ctx,
-                    frozen_interner,
-                    max_var(plan) + 1,
-                    plan.location,
-                    width,
-                    frozen_tags,
-                    plan.rule,
-                );
-                let one = sr.one();
-                if let Err(error) = worker.run(&plan.ops, plan.head_args, task.restrict, &one) {
-                    // The first failure is the one reported; the workers it stops
-                    // fail too, with nothing to say.
-                    if !ctx.stop.swap(true, AtomicOrdering::SeqCst) {
+        let frozen: &[Store] = stores;
+        let result = tasks.par_iter().enumerate().try_for_each(|(i, task)| {
+            let output = match self.task(task, self.first + i, frozen, interner, tagging) {
+                Ok(output) => output,
+                Err(error) => {
+                    // The first failure is the one reported; the workers it
+                    // stops fail too, with nothing to say.
+                    if !self.ctx.stop.swap(true, AtomicOrdering::SeqCst) {
                         *first_error.lock().unwrap_or_else(|e| e.into_inner()) = Some(error);
                     }
                     return Err(());
                 }
-                let rows = worker.outs.pop().unwrap_or_default();
-                if let (Some(t), Some(n)) = (rule_time.get(plan.rule), rule_rows.get(plan.rule)) {
-                    t.fetch_add(started.elapsed().as_nanos() as u64, AtomicOrdering::Relaxed);
-                    n.fetch_add(rows.len() / width, AtomicOrdering::Relaxed);
-                }
-                if S::PLAIN && worker.scratch.pending.is_empty() {
-                    if let Some(sink) = sinks.get(plan.head) {
-                        let mut sink = sink.lock().unwrap_or_else(|e| e.into_inner());
-                        if sink.is_empty() {
-                            *sink = rows;
-                        } else {
-                            // Large buffers grow by `mremap`, without copying.
-                            sink.extend_from_slice(&rows);
-                        }
+            };
+            let Some(output) = output else {
+                return Ok(());
+            };
+            if S::PLAIN && output.pending.is_empty() {
+                if let Some(sink) = sinks.get(output.head) {
+                    let mut sink = sink.lock().unwrap_or_else(|e| e.into_inner());
+                    if sink.is_empty() {
+                        *sink = output.rows;
+                    } else {
+                        // Large buffers grow by `mremap`, without copying.
+                        sink.extend_from_slice(&output.rows);
                     }
-                } else {
-                    with_pending
-                        .lock()
-                        .unwrap_or_else(|e| e.into_inner())
-                        .push(TaskOutput {
-                            task: t,
-                            head: plan.head,
-                            rows,
-                            pending: worker.scratch.pending,
-                            tags: worker.out_tags,
-                            events: worker.events,
-                        });
                 }
-                Ok(())
-            });
+            } else {
+                kept.lock().unwrap_or_else(|e| e.into_inner()).push(output);
+            }
+            Ok(())
+        });
         for (store, sink) in stores.iter_mut().zip(sinks) {
             store.to_add = sink.into_inner().unwrap_or_else(|e| e.into_inner());
         }
@@ -189,54 +231,97 @@ pub(super) fn run_round<S: Semiring>(
                     message: "evaluation failed".to_string(),
                 }));
         }
-        let mut outputs = with_pending.into_inner().unwrap_or_else(|e| e.into_inner());
+        let mut outputs = kept.into_inner().unwrap_or_else(|e| e.into_inner());
         outputs.sort_by_key(|o| o.task);
-        for out in outputs {
-            // Merging tags (sets of proofs) can take a while: keep to the clock.
-            if !S::PLAIN {
-                ctx.check_time()?;
+        Ok(outputs)
+    }
+
+    /// One task: a worker runs its plan over the frozen stores.
+    fn task(
+        &self,
+        task: &Task,
+        number: usize,
+        stores: &[Store],
+        interner: &Interner,
+        tagging: Option<&Tagging<S>>,
+    ) -> Result<Option<TaskOutput<S>>, Error> {
+        let started = Instant::now();
+        let Some(plan) = self.plans.get(task.plan) else {
+            return Ok(None);
+        };
+        let width = stores.get(plan.head).map_or(1, |s| s.width);
+        // Rows are emitted without their tuple id.
+        let width = if S::PLAIN { width } else { width - 1 };
+        let mut worker = Worker::new(
+            self.sr,
+            stores,
+            self.ctx,
+            interner,
+            max_var(plan) + 1,
+            plan.location,
+            width,
+            tagging,
+            plan.rule,
+        );
+        let one = self.sr.one();
+        worker.run(&plan.ops, plan.head_args, task.restrict, &one)?;
+        let rows = worker.outs.pop().unwrap_or_default();
+        self.timing.add(plan.rule, started, rows.len() / width);
+        Ok(Some(TaskOutput {
+            task: number,
+            head: plan.head,
+            rows,
+            pending: worker.scratch.pending,
+            tags: worker.out_tags,
+            events: worker.events,
+        }))
+    }
+}
+
+/// Merges the outputs kept by a batch, in task order: made-up values are
+/// interned, tagged rows merged with their tags.
+fn merge<S: Semiring>(
+    sr: &S,
+    outputs: Vec<TaskOutput<S>>,
+    stores: &mut [Store],
+    interner: &mut Interner,
+    ctx: &Ctx,
+    mut tagging: Option<&mut Tagging<S>>,
+) -> Result<(), Error> {
+    for out in outputs {
+        // Merging tags (sets of proofs) can take a while: keep to the clock.
+        if !S::PLAIN {
+            ctx.check_time()?;
+        }
+        let ids: Vec<u32> = out
+            .pending
+            .into_iter()
+            .map(|v| interner.intern(v))
+            .collect();
+        let mut rows = out.rows;
+        for id in &mut rows {
+            if *id >= PENDING {
+                *id = ids.get((*id - PENDING) as usize).copied().unwrap_or(0);
             }
-            let ids: Vec<u32> = out
-                .pending
-                .into_iter()
-                .map(|v| interner.intern(v))
-                .collect();
-            let mut rows = out.rows;
-            for id in &mut rows {
-                if *id >= PENDING {
-                    *id = ids.get((*id - PENDING) as usize).copied().unwrap_or(0);
+        }
+        let Some(store) = stores.get_mut(out.head) else {
+            continue;
+        };
+        match tagging.as_deref_mut() {
+            Some(tagging) => {
+                let mut tags = out.tags;
+                tagging.adopt_events(sr, out.events, &mut tags);
+                if let Some(limit) = ctx.limits.max_events
+                    && tagging.events.len() > limit
+                {
+                    return Err(Error::TooManyEvents { limit });
                 }
+                tagging.merge(sr, out.head, store, &rows, tags);
             }
-            let Some(store) = stores.get_mut(out.head) else {
-                continue;
-            };
-            match tagging.as_deref_mut() {
-                Some(tagging) => {
-                    let mut tags = out.tags;
-                    tagging.adopt_events(sr, out.events, &mut tags);
-                    if let Some(limit) = ctx.limits.max_events
-                        && tagging.events.len() > limit
-                    {
-                        return Err(Error::TooManyEvents { limit });
-                    }
-                    tagging.merge(sr, out.head, store, &rows, tags);
-                }
-                None => store.to_add.extend(rows),
-            }
+            None => store.to_add.extend(rows),
         }
     }
-    for plan in plans {
-        if let Some(rule_stats) = stats.rules.get_mut(plan.rule) {
-            rule_stats.evaluations += 1;
-        }
-    }
-    for (r, rule_stats) in stats.rules.iter_mut().enumerate() {
-        if let (Some(t), Some(n)) = (rule_time.get(r), rule_rows.get(r)) {
-            rule_stats.time += Duration::from_nanos(t.load(AtomicOrdering::Relaxed));
-            rule_stats.derived += n.load(AtomicOrdering::Relaxed);
-        }
-    }
-    ctx.check_time()
+    Ok(())
 }
 
 pub(super) fn max_var(plan: &RulePlan) -> usize {

@@ -28,6 +28,7 @@ use std::time::Instant;
 /// converge (`add-mult` on cycles).
 pub(super) const MAX_NAIVE_ROUNDS: usize = 10_000;
 
+/// Plans every stratum, then runs them in order.
 pub(super) fn run_strata<S: Semiring>(
     sr: &S,
     relations: &[RelationInfo],
@@ -62,152 +63,24 @@ pub(super) fn run_strata<S: Semiring>(
     // (an index added later would be a second copy of the rows).
     let mut planned = Vec::new();
     for stratum in strata(relations.len(), rules)? {
-        let in_stratum = |rel: RelId| stratum.contains(&rel);
-        let mut full_plans = Vec::new();
-        let mut delta_plans = Vec::new();
-        for (ri, rule) in rules.iter().enumerate().filter(|(_, r)| in_stratum(r.head)) {
-            let recursive: Vec<usize> = rule
-                .body
-                .iter()
-                .enumerate()
-                .filter(|(_, l)| matches!(l, crate::ir::Lit::Atom { rel, .. } if in_stratum(*rel)))
-                .map(|(i, _)| i)
-                .collect();
-            let make = |ops, delta| RulePlan {
-                rule: ri,
-                head: rule.head,
-                head_args: &rule.head_args,
-                ops,
-                location: &rule.location,
-                delta,
-            };
-            // Without idempotent addition, a recursive stratum is iterated
-            // naively: every rule reads everything, every round.
-            if recursive.is_empty() || (!S::PLAIN && !S::IDEMPOTENT) {
-                let versions = vec![Version::Full; rule.body.len()];
-                let mut bound = vec![false; rule.num_vars()];
-                let ops = plan(
-                    &rule.body,
-                    &versions,
-                    None,
-                    &mut bound,
-                    &mut stores,
-                    &rule.location,
-                )?;
-                let delta = (!recursive.is_empty()).then_some(rule.head);
-                full_plans.push(make(ops, delta));
-            } else {
-                for (k, &at) in recursive.iter().enumerate() {
-                    let mut versions = vec![Version::Full; rule.body.len()];
-                    for (j, &other) in recursive.iter().enumerate() {
-                        if let Some(v) = versions.get_mut(other) {
-                            *v = match j.cmp(&k) {
-                                Ordering::Less => Version::Old,
-                                Ordering::Equal => Version::Delta,
-                                Ordering::Greater => Version::Full,
-                            };
-                        }
-                    }
-                    let mut bound = vec![false; rule.num_vars()];
-                    let ops = plan(
-                        &rule.body,
-                        &versions,
-                        Some(at),
-                        &mut bound,
-                        &mut stores,
-                        &rule.location,
-                    )?;
-                    let delta = match rule.body.get(at) {
-                        Some(crate::ir::Lit::Atom { rel, .. }) => Some(*rel),
-                        _ => None,
-                    };
-                    delta_plans.push(make(ops, delta));
-                }
-            }
-        }
-        planned.push((stratum, full_plans, delta_plans));
+        planned.push(plan_stratum::<S>(stratum, rules, &mut stores)?);
     }
-    for (stratum, full_plans, delta_plans) in planned {
-        let stratum_start = Instant::now();
+    for stratum in planned {
         let ctx = Ctx {
             clock: clock.clone(),
             limits,
             stop: &stop,
         };
-        let mut stratum_stats = StratumStats {
-            relations: stratum
-                .iter()
-                .filter_map(|&r| relations.get(r).map(|i| i.name.clone()))
-                .collect(),
-            ..StratumStats::default()
+        let mut run = Running {
+            sr,
+            relations,
+            stores: &mut stores,
+            interner: &mut interner,
+            ctx: &ctx,
+            stats: &mut stats,
         };
-        let naive = !S::PLAIN && !S::IDEMPOTENT && full_plans.iter().any(|p| p.delta.is_some());
-        if naive && let Some(tagging) = tagging.as_deref_mut() {
-            naive_stratum(
-                sr,
-                &stratum,
-                &full_plans,
-                &mut stores,
-                &mut interner,
-                &ctx,
-                &mut stats,
-                tagging,
-                relations,
-                &mut stratum_stats,
-            )?;
-        } else {
-            if !full_plans.is_empty() {
-                let plans: Vec<&RulePlan> = full_plans.iter().collect();
-                run_round(
-                    sr,
-                    &plans,
-                    &mut stores,
-                    &mut interner,
-                    &ctx,
-                    &mut stats,
-                    tagging.as_deref_mut(),
-                )?;
-            }
-            loop {
-                let mut added = 0;
-                let mut retagged = false;
-                for &rel in &stratum {
-                    if let Some(store) = stores.get_mut(rel) {
-                        added += store.advance();
-                        retagged |= store.indexes.iter().any(|i| !i.retagged.is_empty());
-                    }
-                }
-                stratum_stats.tuples += added;
-                check_limits(&stores, relations, &ctx, &stratum)?;
-                if added == 0 && !retagged {
-                    break;
-                }
-                stratum_stats.iterations += 1;
-                let plans: Vec<&RulePlan> = delta_plans
-                    .iter()
-                    .filter(|p| {
-                        p.delta
-                            .and_then(|d| stores.get(d))
-                            .is_some_and(|s| s.indexes.iter().any(Index::has_delta))
-                    })
-                    .collect();
-                if plans.is_empty() {
-                    continue;
-                }
-                run_round(
-                    sr,
-                    &plans,
-                    &mut stores,
-                    &mut interner,
-                    &ctx,
-                    &mut stats,
-                    tagging.as_deref_mut(),
-                )?;
-            }
-        }
-        stratum_stats.time = stratum_start.elapsed();
-        if !full_plans.is_empty() || !delta_plans.is_empty() {
-            stratum_stats.iterations = stratum_stats.iterations.max(1);
+        let stratum_stats = run.stratum(&stratum, tagging.as_deref_mut())?;
+        if !stratum.full.is_empty() || !stratum.delta.is_empty() {
             stats.strata.push(stratum_stats);
         }
     }
@@ -217,6 +90,199 @@ pub(super) fn run_strata<S: Semiring>(
         interner,
         stats,
     })
+}
+
+/// A stratum's relations and its rules' plans: the full plans run once
+/// on everything known, the delta plans (one per recursive atom of a
+/// rule) round after round on the previous round's new rows.
+pub(super) struct PlannedStratum<'r> {
+    relations: Vec<RelId>,
+    full: Vec<RulePlan<'r>>,
+    delta: Vec<RulePlan<'r>>,
+}
+
+/// Plans the rules of one stratum.
+fn plan_stratum<'r, S: Semiring>(
+    stratum: Vec<RelId>,
+    rules: &'r [Rule],
+    stores: &mut [Store],
+) -> Result<PlannedStratum<'r>, Error> {
+    let in_stratum = |rel: RelId| stratum.contains(&rel);
+    let mut full = Vec::new();
+    let mut delta = Vec::new();
+    for (ri, rule) in rules.iter().enumerate().filter(|(_, r)| in_stratum(r.head)) {
+        let recursive: Vec<usize> = rule
+            .body
+            .iter()
+            .enumerate()
+            .filter(|(_, l)| matches!(l, crate::ir::Lit::Atom { rel, .. } if in_stratum(*rel)))
+            .map(|(i, _)| i)
+            .collect();
+        let make = |ops, delta| RulePlan {
+            rule: ri,
+            head: rule.head,
+            head_args: &rule.head_args,
+            ops,
+            location: &rule.location,
+            delta,
+        };
+        // Without idempotent addition, a recursive stratum is iterated
+        // naively: every rule reads everything, every round.
+        if recursive.is_empty() || (!S::PLAIN && !S::IDEMPOTENT) {
+            let versions = vec![Version::Full; rule.body.len()];
+            let mut bound = vec![false; rule.num_vars()];
+            let ops = plan(
+                &rule.body,
+                &versions,
+                None,
+                &mut bound,
+                stores,
+                &rule.location,
+            )?;
+            full.push(make(ops, (!recursive.is_empty()).then_some(rule.head)));
+            continue;
+        }
+        for (k, &at) in recursive.iter().enumerate() {
+            // Atoms before the delta atom read the older rows, atoms after
+            // it everything.
+            let mut versions = vec![Version::Full; rule.body.len()];
+            for (j, &other) in recursive.iter().enumerate() {
+                if let Some(v) = versions.get_mut(other) {
+                    *v = match j.cmp(&k) {
+                        Ordering::Less => Version::Old,
+                        Ordering::Equal => Version::Delta,
+                        Ordering::Greater => Version::Full,
+                    };
+                }
+            }
+            let mut bound = vec![false; rule.num_vars()];
+            let ops = plan(
+                &rule.body,
+                &versions,
+                Some(at),
+                &mut bound,
+                stores,
+                &rule.location,
+            )?;
+            let delta_rel = match rule.body.get(at) {
+                Some(crate::ir::Lit::Atom { rel, .. }) => Some(*rel),
+                _ => None,
+            };
+            delta.push(make(ops, delta_rel));
+        }
+    }
+    Ok(PlannedStratum {
+        relations: stratum,
+        full,
+        delta,
+    })
+}
+
+/// What running strata borrows.
+struct Running<'e, 'c, S: Semiring> {
+    sr: &'e S,
+    relations: &'e [RelationInfo],
+    stores: &'e mut Vec<Store>,
+    interner: &'e mut Interner,
+    ctx: &'e Ctx<'c>,
+    stats: &'e mut Stats,
+}
+
+impl<S: Semiring> Running<'_, '_, S> {
+    /// Runs one stratum to its fixpoint.
+    fn stratum(
+        &mut self,
+        stratum: &PlannedStratum,
+        mut tagging: Option<&mut Tagging<S>>,
+    ) -> Result<StratumStats, Error> {
+        let started = Instant::now();
+        let mut stratum_stats = StratumStats {
+            relations: stratum
+                .relations
+                .iter()
+                .filter_map(|&r| self.relations.get(r).map(|i| i.name.clone()))
+                .collect(),
+            ..StratumStats::default()
+        };
+        let naive = !S::PLAIN && !S::IDEMPOTENT && stratum.full.iter().any(|p| p.delta.is_some());
+        if naive && let Some(tagging) = tagging.as_deref_mut() {
+            naive_stratum(
+                self.sr,
+                &stratum.relations,
+                &stratum.full,
+                self.stores,
+                self.interner,
+                self.ctx,
+                self.stats,
+                tagging,
+                self.relations,
+                &mut stratum_stats,
+            )?;
+        } else {
+            self.semi_naive(stratum, tagging, &mut stratum_stats)?;
+        }
+        stratum_stats.time = started.elapsed();
+        stratum_stats.iterations = stratum_stats.iterations.max(1);
+        Ok(stratum_stats)
+    }
+
+    /// The full plans once, then the delta plans whose relation has new
+    /// (or retagged) rows, until a round adds nothing.
+    fn semi_naive(
+        &mut self,
+        stratum: &PlannedStratum,
+        mut tagging: Option<&mut Tagging<S>>,
+        stratum_stats: &mut StratumStats,
+    ) -> Result<(), Error> {
+        if !stratum.full.is_empty() {
+            let plans: Vec<&RulePlan> = stratum.full.iter().collect();
+            self.round(&plans, tagging.as_deref_mut())?;
+        }
+        loop {
+            let mut added = 0;
+            let mut retagged = false;
+            for &rel in &stratum.relations {
+                if let Some(store) = self.stores.get_mut(rel) {
+                    added += store.advance();
+                    retagged |= store.indexes.iter().any(|i| !i.retagged.is_empty());
+                }
+            }
+            stratum_stats.tuples += added;
+            check_limits(self.stores, self.relations, self.ctx, &stratum.relations)?;
+            if added == 0 && !retagged {
+                return Ok(());
+            }
+            stratum_stats.iterations += 1;
+            let plans: Vec<&RulePlan> = stratum
+                .delta
+                .iter()
+                .filter(|p| {
+                    p.delta
+                        .and_then(|d| self.stores.get(d))
+                        .is_some_and(|s| s.indexes.iter().any(Index::has_delta))
+                })
+                .collect();
+            if !plans.is_empty() {
+                self.round(&plans, tagging.as_deref_mut())?;
+            }
+        }
+    }
+
+    fn round(
+        &mut self,
+        plans: &[&RulePlan],
+        tagging: Option<&mut Tagging<S>>,
+    ) -> Result<(), Error> {
+        run_round(
+            self.sr,
+            plans,
+            self.stores,
+            self.interner,
+            self.ctx,
+            self.stats,
+            tagging,
+        )
+    }
 }
 
 /// A recursive stratum under a semiring whose addition is not idempotent:

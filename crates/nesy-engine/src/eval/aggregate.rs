@@ -71,78 +71,140 @@ impl<'a, S: Semiring> Worker<'a, S> {
         Ok(())
     }
 
+    /// Folds a group's rows (the aggregated term in column `col`) with
+    /// the function's accumulator; `None` when the group has no value
+    /// (`min` of nothing, `mean` of nothing).
     pub(super) fn fold<'r>(
         &mut self,
         function: AggregateFn,
         rows: impl Iterator<Item = &'r [u32]>,
         col: usize,
     ) -> Result<Option<u32>, Error> {
-        let mut count: i64 = 0;
-        let mut int_sum: Option<i64> = Some(0);
-        let mut float_sum = 0.0f64;
-        let mut best: Option<u32> = None;
+        let mut acc = Accumulator::new(function);
         for row in rows {
-            count += 1;
-            let id = row.get(col).copied().unwrap_or(0);
-            match function {
-                AggregateFn::Count => {}
-                AggregateFn::Min | AggregateFn::Max => {
-                    best = Some(match best {
-                        None => id,
-                        Some(b) => {
-                            let ord = self.scratch.value(id).cmp(self.scratch.value(b));
-                            let better = if function == AggregateFn::Min {
-                                ord == Ordering::Less
-                            } else {
-                                ord == Ordering::Greater
-                            };
-                            if better { id } else { b }
+            acc.add(row.get(col).copied().unwrap_or(0), self)?;
+        }
+        let value = match acc.finish(self)? {
+            Folded::Id(id) => return Ok(id),
+            Folded::Value(v) => v,
+        };
+        Ok(value.map(|v| self.scratch.intern(v)))
+    }
+}
+
+/// The running state of one aggregate function over a group.
+enum Accumulator {
+    Count(i64),
+    /// `min` or `max`: the best value's id so far.
+    Extreme {
+        min: bool,
+        best: Option<u32>,
+    },
+    /// `sum` or `mean`: exact while every value is an integer.
+    Sum {
+        mean: bool,
+        count: i64,
+        int: Option<i64>,
+        float: f64,
+    },
+}
+
+/// What an accumulator ends with: an id already interned, or a value.
+enum Folded {
+    Id(Option<u32>),
+    Value(Option<Value>),
+}
+
+impl Accumulator {
+    fn new(function: AggregateFn) -> Self {
+        match function {
+            AggregateFn::Count => Accumulator::Count(0),
+            AggregateFn::Min | AggregateFn::Max => Accumulator::Extreme {
+                min: function == AggregateFn::Min,
+                best: None,
+            },
+            AggregateFn::Sum | AggregateFn::Mean => Accumulator::Sum {
+                mean: function == AggregateFn::Mean,
+                count: 0,
+                int: Some(0),
+                float: 0.0,
+            },
+        }
+    }
+
+    fn name(&self) -> &'static str {
+        match self {
+            Accumulator::Count(_) => "count",
+            Accumulator::Extreme { min: true, .. } => "min",
+            Accumulator::Extreme { min: false, .. } => "max",
+            Accumulator::Sum { mean: false, .. } => "sum",
+            Accumulator::Sum { mean: true, .. } => "mean",
+        }
+    }
+
+    fn add<S: Semiring>(&mut self, id: u32, worker: &Worker<'_, S>) -> Result<(), Error> {
+        let name = self.name();
+        match self {
+            Accumulator::Count(n) => *n += 1,
+            Accumulator::Extreme { min, best } => {
+                *best = Some(match *best {
+                    None => id,
+                    Some(b) => {
+                        let ord = worker.scratch.value(id).cmp(worker.scratch.value(b));
+                        let better = if *min {
+                            ord == Ordering::Less
+                        } else {
+                            ord == Ordering::Greater
+                        };
+                        if better { id } else { b }
+                    }
+                });
+            }
+            Accumulator::Sum {
+                count, int, float, ..
+            } => {
+                *count += 1;
+                match worker.scratch.value(id) {
+                    Value::Int(i) => {
+                        *float += *i as f64;
+                        if let Some(s) = *int {
+                            *int = Some(s.checked_add(*i).ok_or_else(|| {
+                                worker.arithmetic(format!("integer overflow in `{name}`"))
+                            })?);
                         }
-                    })
-                }
-                AggregateFn::Sum | AggregateFn::Mean => {
-                    let value = self.scratch.value(id).clone();
-                    match value {
-                        Value::Int(i) => {
-                            float_sum += i as f64;
-                            if let Some(s) = int_sum {
-                                int_sum = Some(s.checked_add(i).ok_or_else(|| {
-                                    self.arithmetic(format!(
-                                        "integer overflow in `{}`",
-                                        function.as_str()
-                                    ))
-                                })?);
-                            }
-                        }
-                        Value::Float(x) => {
-                            float_sum += x;
-                            int_sum = None;
-                        }
-                        other => {
-                            return Err(self.arithmetic(format!(
-                                "`{}` of a non-number: {other} ({})",
-                                function.as_str(),
-                                other.type_name()
-                            )));
-                        }
+                    }
+                    Value::Float(x) => {
+                        *float += x;
+                        *int = None;
+                    }
+                    other => {
+                        return Err(worker.arithmetic(format!(
+                            "`{name}` of a non-number: {other} ({})",
+                            other.type_name()
+                        )));
                     }
                 }
             }
         }
-        let value = match function {
-            AggregateFn::Count => Value::Int(count),
-            AggregateFn::Min | AggregateFn::Max => return Ok(best),
-            AggregateFn::Sum => match int_sum {
-                Some(s) => Value::Int(s),
-                None => self.finite(float_sum, "sum")?,
-            },
-            AggregateFn::Mean => {
-                if count == 0 {
-                    return Ok(None);
-                }
-                self.finite(float_sum / count as f64, "mean")?
+        Ok(())
+    }
+
+    fn finish<S: Semiring>(self, worker: &Worker<'_, S>) -> Result<Folded, Error> {
+        Ok(match self {
+            Accumulator::Count(n) => Folded::Value(Some(Value::Int(n))),
+            Accumulator::Extreme { best, .. } => Folded::Id(best),
+            Accumulator::Sum {
+                mean: false,
+                int: Some(s),
+                ..
+            } => Folded::Value(Some(Value::Int(s))),
+            Accumulator::Sum {
+                mean: false, float, ..
+            } => Folded::Value(Some(worker.finite(float, "sum")?)),
+            Accumulator::Sum { count: 0, .. } => Folded::Value(None),
+            Accumulator::Sum { count, float, .. } => {
+                Folded::Value(Some(worker.finite(float / count as f64, "mean")?))
             }
-        };
-        Ok(Some(self.scratch.intern(value)))
+        })
     }
 }

@@ -1,0 +1,261 @@
+//! The endpoints: decisions (and their log lines), queries,
+//! explanations, the program, reload, health, metrics, the API document.
+
+use crate::errors::{engine_error, error};
+use crate::guard::{authorized, json_endpoint};
+use crate::log;
+use crate::state::State;
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{Path as UrlPath, State as Extract};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use nesy::{Engine, Input};
+use serde::Deserialize;
+use serde_json::json;
+use std::io::Write;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+/// Results whose proofs name the rules a logged decision used.
+pub(crate) const LOGGED_PROOFS: usize = 10;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct DecideRequest {
+    #[serde(default)]
+    pub(crate) input: Input,
+    #[serde(default)]
+    pub(crate) explain: bool,
+}
+
+pub(crate) async fn decide(
+    Extract(state): Extract<Arc<State>>,
+    UrlPath(name): UrlPath<String>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let id = state.next_id.fetch_add(1, Ordering::Relaxed);
+    let logger = Arc::clone(&state);
+    json_endpoint(
+        state,
+        "decide",
+        &headers,
+        body,
+        move |engine, request: DecideRequest| {
+            let start = Instant::now();
+            // The log names the rules of the first results' proofs; whole
+            // explanations only when asked for.
+            let decided = if logger.log.is_some() && !request.explain {
+                engine.decide_naming_rules(&name, &request.input, LOGGED_PROOFS)
+            } else {
+                engine.decide(&name, &request.input, request.explain)
+            };
+            match decided {
+                Ok(mut decision) => {
+                    let decision_id = format!("d-{id}");
+                    if logger.log.is_some() {
+                        logger.write_log(
+                            &engine,
+                            &decision_id,
+                            &decision,
+                            &request.input,
+                            start.elapsed(),
+                        );
+                    }
+                    if !request.explain {
+                        for r in &mut decision.results {
+                            r.explanation = None;
+                        }
+                        decision.why_not = None;
+                    }
+                    let mut body = json!({
+                        "decision_id": decision_id,
+                        "decision": decision.decision,
+                        "holds": decision.holds,
+                        "results": decision.results,
+                        "metrics": {"eval_us": decision.eval_us},
+                    });
+                    if let (Some(w), Some(obj)) = (&decision.why_not, body.as_object_mut()) {
+                        obj.insert("why_not".to_string(), json!(w));
+                    }
+                    Json(body).into_response()
+                }
+                Err(e) => engine_error(&e),
+            }
+        },
+    )
+    .await
+}
+
+impl State {
+    pub(crate) fn write_log(
+        &self,
+        engine: &Engine,
+        id: &str,
+        decision: &nesy::Decision,
+        input: &Input,
+        latency: Duration,
+    ) {
+        let Some(log) = &self.log else { return };
+        let masks = log::Masks::new(&self.config.mask, engine.info());
+        let line = log::line(
+            id,
+            decision,
+            input,
+            &masks,
+            self.config.log_key.as_deref(),
+            latency,
+        );
+        if let Ok(mut f) = log.lock() {
+            let _ = writeln!(f, "{line}");
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct QueryRequest {
+    pub(crate) goal: String,
+    #[serde(default)]
+    pub(crate) input: Input,
+}
+
+pub(crate) async fn query(
+    Extract(state): Extract<Arc<State>>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    json_endpoint(
+        state,
+        "query",
+        &headers,
+        body,
+        |engine, request: QueryRequest| match engine.query(&request.goal, &request.input) {
+            Ok(a) => Json(json!(a)).into_response(),
+            Err(e) => engine_error(&e),
+        },
+    )
+    .await
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ExplainRequest {
+    pub(crate) fact: String,
+    #[serde(default)]
+    pub(crate) input: Input,
+}
+
+pub(crate) async fn explain(
+    Extract(state): Extract<Arc<State>>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    json_endpoint(
+        state,
+        "explain",
+        &headers,
+        body,
+        |engine, request: ExplainRequest| match engine.explain(&request.fact, &request.input) {
+            Ok(e) => Json(json!({ "explanations": e })).into_response(),
+            Err(e) => engine_error(&e),
+        },
+    )
+    .await
+}
+
+pub(crate) async fn rules(Extract(state): Extract<Arc<State>>, headers: HeaderMap) -> Response {
+    if let Err(r) = authorized(&state, &headers) {
+        return r.into_response();
+    }
+    match state.current() {
+        Some(served) => {
+            let sources: Vec<serde_json::Value> = served
+                .engine
+                .program()
+                .sources()
+                .iter()
+                .map(|c| json!({"name": c.source.name(), "text": c.source.text()}))
+                .collect();
+            Json(json!({"engine": served.engine.info(), "sources": sources})).into_response()
+        }
+        None => error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "the engine is unavailable",
+        ),
+    }
+}
+
+pub(crate) async fn reload(Extract(state): Extract<Arc<State>>, headers: HeaderMap) -> Response {
+    if let Err(r) = authorized(&state, &headers) {
+        return r.into_response();
+    }
+    let start = Instant::now();
+    // A reload evaluates the whole program: it takes a slot like any
+    // evaluation, held until it has finished.
+    let response = match Arc::clone(&state.permits).try_acquire_owned() {
+        Err(_) => error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "too many requests in flight; retry shortly",
+        ),
+        Ok(permit) => {
+            let worker = Arc::clone(&state);
+            let outcome = tokio::task::spawn_blocking(move || {
+                let _slot = permit;
+                let _running = worker.metrics.running();
+                worker.reload()
+            })
+            .await;
+            match outcome {
+                Ok(Ok(())) => Json(json!({"reloaded": true})).into_response(),
+                Ok(Err(e)) => (
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    Json(json!({"error": "the new program was refused; the old one keeps serving", "diagnostics": e.to_string()})),
+                )
+                    .into_response(),
+                Err(_) => error(StatusCode::INTERNAL_SERVER_ERROR, "the reload failed unexpectedly"),
+            }
+        }
+    };
+    state
+        .metrics
+        .record("reload", response.status().as_u16(), start.elapsed());
+    response
+}
+
+pub(crate) async fn health() -> Response {
+    Json(json!({"status": "ok"})).into_response()
+}
+
+pub(crate) async fn metrics_text(Extract(state): Extract<Arc<State>>) -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        state.metrics.render(),
+    )
+        .into_response()
+}
+
+pub(crate) async fn openapi() -> Response {
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        include_str!("openapi.json"),
+    )
+        .into_response()
+}
+
+pub(crate) async fn not_found() -> Response {
+    error(
+        StatusCode::NOT_FOUND,
+        "no such endpoint (see /openapi.json)",
+    )
+}
+
+pub(crate) async fn method_not_allowed() -> Response {
+    error(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "this endpoint does not take that method (see /openapi.json)",
+    )
+}

@@ -11,7 +11,7 @@
 )]
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use nesy::engine::SemiringKind;
+use nesy::Semiring;
 use nesy::{Engine, Input, Limits, Program, Value};
 
 /// The program with the benchmark's applicant added as a fact.
@@ -32,7 +32,7 @@ fn with_applicant(program: &Program) -> Program {
 
 /// A decision rule beside LUBM(1) and its OWL 2 RL closure (150,790
 /// triples), which the rule does not depend on.
-fn next_to_lubm1(semiring: SemiringKind) -> Engine {
+fn next_to_lubm1(semiring: Semiring) -> Engine {
     Engine::builder()
         .rules(concat!(env!("CARGO_MANIFEST_DIR"), "/rules/owl2rl.nesy"))
         .rules(concat!(
@@ -57,7 +57,7 @@ fn bench(c: &mut Criterion) {
     group.bench_function("engine_decide/credit", |b| {
         b.iter(|| {
             engine
-                .decide("decision", &input, false)
+                .decide("decision", &input, &nesy::DecideOptions::default())
                 .unwrap()
                 .results
                 .len()
@@ -66,7 +66,7 @@ fn bench(c: &mut Criterion) {
     group.bench_function("engine_decide_explained/credit", |b| {
         b.iter(|| {
             engine
-                .decide("decision", &input, true)
+                .decide("decision", &input, &nesy::DecideOptions::explained())
                 .unwrap()
                 .results
                 .len()
@@ -88,13 +88,13 @@ fn bench(c: &mut Criterion) {
     // program with the applicant added.
     let tagged = Engine::builder()
         .rules(rules)
-        .semiring(SemiringKind::MaxProb)
+        .semiring(Semiring::MaxProb)
         .build()
         .unwrap();
     group.bench_function("engine_decide_max_prob/credit", |b| {
         b.iter(|| {
             tagged
-                .decide("decision", &input, false)
+                .decide("decision", &input, &nesy::DecideOptions::default())
                 .unwrap()
                 .results
                 .len()
@@ -103,9 +103,9 @@ fn bench(c: &mut Criterion) {
     group.bench_function("whole_program_max_prob/credit", |b| {
         b.iter(|| {
             let p = with_applicant(&program);
-            p.engine()
-                .evaluate_tagged(SemiringKind::MaxProb, &Limits::default())
+            p.evaluate_tagged(Semiring::MaxProb, &Limits::default())
                 .unwrap()
+                .0
                 .relation("decision")
                 .unwrap()
                 .rows
@@ -114,18 +114,23 @@ fn bench(c: &mut Criterion) {
     });
     // A decision next to a large knowledge base: LUBM(1) and its OWL 2 RL
     // closure (150,790 triples) that the decision rule does not depend on.
-    let lubm = next_to_lubm1(SemiringKind::Bool);
+    let lubm = next_to_lubm1(Semiring::Bool);
     let request: Input = serde_json::from_str(r#"{"request": [["r1", 70]]}"#).unwrap();
     group.sample_size(20);
     group.bench_function("engine_decide/next_to_lubm1", |b| {
-        b.iter(|| lubm.decide("admit", &request, false).unwrap().results.len())
+        b.iter(|| {
+            lubm.decide("admit", &request, &nesy::DecideOptions::default())
+                .unwrap()
+                .results
+                .len()
+        })
     });
     // The same under max-prob: the closure is tagged once, at build time.
-    let lubm_tagged = next_to_lubm1(SemiringKind::MaxProb);
+    let lubm_tagged = next_to_lubm1(Semiring::MaxProb);
     group.bench_function("engine_decide_max_prob/next_to_lubm1", |b| {
         b.iter(|| {
             lubm_tagged
-                .decide("admit", &request, false)
+                .decide("admit", &request, &nesy::DecideOptions::default())
                 .unwrap()
                 .results
                 .len()

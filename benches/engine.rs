@@ -15,7 +15,7 @@
 mod workloads;
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
-use nesy::engine::SemiringKind;
+use nesy::Semiring;
 use nesy::{Limits, Program, Value};
 use std::time::Duration;
 
@@ -66,14 +66,13 @@ fn query(c: &mut Criterion) {
     });
     group.bench_function("reach(0, X) full evaluation", |b| {
         b.iter(|| {
-            let mut evaluation = program.evaluate(&Limits::default()).unwrap();
-            let mut engine = program.engine().clone();
-            let query = program.compile_goal(&mut engine, "reach(0, X)").unwrap();
+            let evaluation = program.evaluate(&Limits::default()).unwrap();
             evaluation
-                .answer(&query, &Limits::default())
+                .relation("reach")
                 .unwrap()
-                .rows
-                .len()
+                .rows()
+                .filter(|row| row.first() == Some(&Value::Int(0)))
+                .count()
         })
     });
     group.finish();
@@ -89,21 +88,21 @@ fn tagged(c: &mut Criterion) {
         text.push_str(&format!("{p} :: edge({a}, {b}).\n"));
     }
     let program = Program::from_source("tagged.nesy", &text).unwrap();
-    let program = program.engine();
     let mut group = c.benchmark_group("tagged");
     group
         .sample_size(10)
         .measurement_time(Duration::from_secs(5));
     for (name, semiring) in [
-        ("bool", SemiringKind::Bool),
-        ("max-prob", SemiringKind::MaxProb),
-        ("top-k 3", SemiringKind::TopK(3)),
+        ("bool", Semiring::Bool),
+        ("max-prob", Semiring::MaxProb),
+        ("top-k 3", Semiring::TopK(3)),
     ] {
         group.bench_function(BenchmarkId::new("tc/200", name), |b| {
             b.iter(|| {
                 program
                     .evaluate_tagged(semiring, &Limits::default())
                     .unwrap()
+                    .0
                     .relation("reach")
                     .unwrap()
                     .rows

@@ -9,14 +9,14 @@
 //! ```
 #![allow(clippy::print_stdout, reason = "an example prints")]
 
-use nesy::engine::SemiringKind;
+use nesy::Semiring;
 use nesy::{ExplainOptions, Limits, Program, Value};
 
 fn main() -> Result<(), nesy::Error> {
     let program = Program::from_files(&["rules/credit.nesy"])?;
     let limits = Limits::default();
     // Under top-k (exact here) each decision carries the model's probability.
-    let (tagged, _) = program.evaluate_tagged(SemiringKind::TopK(10), &limits)?;
+    let (tagged, _) = program.evaluate_tagged(Semiring::TopK(10), &limits)?;
     if let Some(decisions) = tagged.relation("decision") {
         for row in &decisions.rows {
             if let [applicant, decision] = row.tuple.as_slice() {

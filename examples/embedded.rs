@@ -7,7 +7,7 @@
 //! ```
 #![allow(clippy::print_stdout, reason = "an example prints")]
 
-use nesy::{Engine, Input, Value};
+use nesy::{DecideOptions, Engine, Input, Value};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let engine = Engine::builder().rules("rules/credit.nesy").build()?;
@@ -32,31 +32,31 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 ],
             ),
         ),
+        // The program takes applicants only (`@input applicant.`): a
+        // request cannot add to the blacklist, or an approval.
         (
             "c3",
-            Input::new()
-                .fact(
-                    "applicant",
-                    vec![
-                        Value::symbol("c3"),
-                        Value::Int(40000),
-                        Value::Int(30000),
-                        Value::Int(1),
-                    ],
-                )
-                .fact("blacklisted", vec![Value::symbol("c3")]),
+            Input::new().fact(
+                "applicant",
+                vec![
+                    Value::symbol("c3"),
+                    Value::Int(40000),
+                    Value::Int(30000),
+                    Value::Int(1),
+                ],
+            ),
         ),
     ];
     for (id, input) in &requests {
-        let decision = engine.decide("decision", input, true)?;
+        let decision = engine.decide("decision", input, &DecideOptions::explained())?;
         // The base applicants are decided too; show this request's.
         for r in &decision.results {
             if let [who, what] = r.args.as_slice()
-                && who == id
+                && *who == Value::symbol(*id)
             {
                 println!("{who}: {what} ({} us)", decision.eval_us);
                 if let Some(e) = &r.explanation {
-                    print!("{}", e.to_text());
+                    print!("{e}");
                 }
             }
         }

@@ -66,6 +66,25 @@ pub enum Error {
     Engine(#[from] nesy_engine::Error),
 }
 
+impl Error {
+    /// Whether a limit stopped the work: the time limit, the tuple or
+    /// event budget, a cancellation, `add-mult` that did not settle. A
+    /// service answers these differently from bad input (422, not 400).
+    pub fn is_limit(&self) -> bool {
+        use nesy_engine::Error as E;
+        matches!(
+            self,
+            Error::Engine(
+                E::Timeout { .. }
+                    | E::TooManyTuples { .. }
+                    | E::TooManyEvents { .. }
+                    | E::Unsettled { .. }
+                    | E::Cancelled
+            )
+        )
+    }
+}
+
 fn rules_summary(errors: &[(SourceFile, Diagnostic)]) -> String {
     match errors.first() {
         Some((source, d)) => {

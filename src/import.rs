@@ -59,6 +59,29 @@ pub(crate) fn load_imports(
 /// predicate's IRI, so `ex:parent` in rules reads `<...#parent>` triples),
 /// or `rel(s, p, o)` when the import names a relation; SPARQL imports are
 /// run over the file's RDF imports and their rows become `rel(...)`.
+/// Without the knowledge graph, an RDF, store or SPARQL import is an
+/// error naming the feature.
+#[cfg(not(feature = "kg"))]
+fn load_graph_imports(
+    _engine: &mut nesy_engine::Program,
+    checked: &Checked,
+    _dir: &Path,
+    _policy: &ReadPolicy,
+) -> Result<(), Error> {
+    for item in &checked.program.items {
+        if let Item::Import(import) = item
+            && is_graph_import(&import.source)
+        {
+            return Err(Error::Unsupported {
+                location: located(checked, import.span),
+                message: "this build of nesy has no knowledge graph: RDF, store and SPARQL imports need the `kg` feature".to_string(),
+            });
+        }
+    }
+    Ok(())
+}
+
+#[cfg(feature = "kg")]
 fn load_graph_imports(
     engine: &mut nesy_engine::Program,
     checked: &Checked,
@@ -241,11 +264,11 @@ pub(crate) fn read_table(
                 ),
             ));
         }
-        let mut lines = nesy_learn::table::Lines::new(text.as_bytes());
+        let mut lines = nesy_lang::Lines::new(text.as_bytes());
         for record in reader.records() {
             let record = record.map_err(|e| {
                 let line = e.position().map_or(0, |p| {
-                    nesy_learn::table::line_of(text.as_bytes(), p.byte() as usize) as usize
+                    nesy_lang::Lines::new(text.as_bytes()).line_of(p.byte() as usize) as usize
                 });
                 let message = match e.kind() {
                     csv::ErrorKind::UnequalLengths {

@@ -2,11 +2,17 @@
 //!
 //! ## The API
 //!
-//! This crate is the one API over nesy's parts: [`Program`] loads rules (from
-//! text, or from files with their `@import`s), takes facts, evaluates, and
-//! answers goals; [`Evaluation`] holds the derived relations with typed
-//! [`Value`]s. The rule language alone is [`lang`], the evaluator alone
-//! [`engine`]. The knowledge graph and learned models join as they arrive.
+//! This crate is the one API over nesy's parts. For decisions in a
+//! service: [`Engine`] (built once by [`EngineBuilder`], asked with an
+//! [`Input`] and [`DecideOptions`] for a [`Decision`]), [`Limits`] and
+//! [`Cancel`], [`Semiring`], [`Explanation`], [`Value`], [`Error`]. For
+//! batch work: [`Program`] loads rules (from text, or from files with their
+//! `@import`s and `@model`s), takes facts, evaluates, answers goals and runs
+//! tests; [`Evaluation`] holds the derived relations ([`Relation`]) and
+//! [`Answers`]. The rule language's front end is [`lang`]; with the default
+//! features, the knowledge graph is [`kg`] and the learned models
+//! [`learn`]. A service that needs neither can leave them out:
+//! `nesy = { ..., default-features = false }`.
 //!
 //! ```
 //! use nesy::{Limits, Program, Value};
@@ -29,28 +35,60 @@
 //! # Ok::<(), nesy::Error>(())
 //! ```
 mod confine;
-mod decide;
+mod engine;
 mod error;
 mod import;
+#[cfg(feature = "learn")]
 mod models;
 mod program;
+#[cfg(feature = "kg")]
 mod sparql_check;
 
 pub use confine::ReadPolicy;
-pub use decide::{Decision, DecisionResult, Engine, EngineBuilder, EngineInfo, Input, Row};
-pub use error::Error;
-pub use nesy_engine as engine;
-pub use nesy_engine::{
-    Answers, Evaluation, ExplainOptions, Explanation, Limits, Relation, Stats, Strategy,
-    TestOutcome, TestResult, Value,
+pub use engine::{
+    DecideOptions, Decision, DecisionResult, Engine, EngineBuilder, EngineInfo, Input, Row,
 };
-pub use nesy_lang as lang;
+pub use error::Error;
+pub use nesy_engine::Error as EvalError;
+pub use nesy_engine::{
+    Answers, Cancel, DEFAULT_K, Evaluation, ExplainOptions, Explanation, Failure, Limits,
+    MAX_PROOF_DEPTH, MAX_WHY_NOT_DEPTH, Relation, RuleStats, SemiringKind as Semiring, Stats,
+    Strategy, StratumStats, TaggedEvaluation, TaggedRelation, TaggedRow, TestOutcome, TestResult,
+    Value,
+};
 pub use nesy_lang::{Checked, Diagnostic, Severity, SourceFile, format_source};
+
+/// The parts of an [`Explanation`]: what kind of step a node is, its
+/// tag, the rule that made it, and for facts that do not hold, the
+/// attempts that failed.
+pub mod explanation {
+    pub use nesy_engine::{AggregateGroup, Attempt, ModelCallNode, NodeKind, RuleRef, Tag};
+}
+
+/// The language front end, for tools that read rule files themselves
+/// (editors, linters, formatters): the syntax tree ([`lang::ast`]), the
+/// parser ([`lang::parse`]), the checker and its diagnostics, the
+/// formatter. Documented in the `nesy-lang` crate.
+pub use nesy_lang as lang;
+
+/// The knowledge graph (feature `kg`, on by default): an oxigraph store,
+/// RDF loading, bounded SPARQL, and a petgraph view. Documented in the
+/// `nesy-kg` crate.
+#[cfg(feature = "kg")]
+pub use nesy_kg as kg;
+
+/// Learned models (feature `learn`, on by default): decision trees (CART,
+/// forests, soft trees), link prediction (mined rules, embeddings).
+/// Documented in the `nesy-learn` crate.
+#[cfg(feature = "learn")]
+pub use nesy_learn as learn;
 
 /// Parses and checks rule text (as [`nesy_lang::check_source`]), and the
 /// SPARQL of its `sparql("...")` imports as `nesy run` would bound it.
 pub fn check_source(name: &str, text: &str) -> Checked {
+    #[allow(unused_mut, reason = "without the kg feature nothing is added")]
     let mut checked = nesy_lang::check_source(name, text);
+    #[cfg(feature = "kg")]
     sparql_check::add_sparql_diagnostics(&mut checked);
     checked
 }
@@ -58,8 +96,20 @@ pub fn check_source(name: &str, text: &str) -> Checked {
 /// Reads and checks a rule file (as [`nesy_lang::check_file`]), and the
 /// SPARQL of its `sparql("...")` imports.
 pub fn check_file(path: &std::path::Path) -> std::io::Result<Checked> {
+    #[allow(unused_mut, reason = "without the kg feature nothing is added")]
     let mut checked = nesy_lang::check_file(path)?;
+    #[cfg(feature = "kg")]
     sparql_check::add_sparql_diagnostics(&mut checked);
     Ok(checked)
 }
 pub use program::Program;
+
+/// The Rust examples of `docs/service.md` and `docs/models.md` are
+/// compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../docs/service.md")]
+pub struct ServiceGuide;
+
+#[cfg(doctest)]
+#[doc = include_str!("../docs/models.md")]
+pub struct ModelsGuide;

@@ -106,6 +106,7 @@ impl Program {
             // A refused path is reported as such, before what the checker
             // says of it (that it does not exist, say).
             policy.check_source(c, dir)?;
+            #[cfg(feature = "kg")]
             crate::sparql_check::add_sparql_diagnostics(c);
         }
         let errors: Vec<(SourceFile, Diagnostic)> = checked
@@ -121,8 +122,11 @@ impl Program {
             return Err(Error::Rules(errors));
         }
         let mut engine = nesy_engine::Program::new();
-        for (c, dir) in &checked {
-            crate::models::load_models(&mut engine, c, dir, policy)?;
+        for (c, _dir) in &checked {
+            #[cfg(feature = "learn")]
+            crate::models::load_models(&mut engine, c, _dir, policy)?;
+            #[cfg(not(feature = "learn"))]
+            no_models(c)?;
         }
         for (c, _) in &checked {
             engine.add_source(&c.source, &c.program)?;
@@ -234,6 +238,7 @@ impl Program {
     /// the predicate being the relation's IRI (`ex:parent` expanded) or
     /// `urn:nesy:rel` for a plain name, symbols `urn:nesy:symbol`. Returns
     /// how many triples were new (running twice adds nothing).
+    #[cfg(feature = "kg")]
     pub fn materialize(
         &self,
         evaluation: &Evaluation,
@@ -247,6 +252,7 @@ impl Program {
     /// `triple_relations` written as the triples they hold (`t(s, p, o)` as
     /// `s p o`, `p` an IRI), as rules over `t(s, p, o)` such as
     /// `rules/owl2rl.nesy` derive them.
+    #[cfg(feature = "kg")]
     pub fn materialize_with(
         &self,
         evaluation: &Evaluation,
@@ -378,7 +384,7 @@ impl Program {
 
     /// Compiles a goal into `engine`, which must be (a clone of) this
     /// program's engine.
-    pub fn compile_goal(
+    pub(crate) fn compile_goal(
         &self,
         engine: &mut nesy_engine::Program,
         goal: &str,
@@ -472,9 +478,26 @@ impl Program {
     }
 
     /// The compiled program.
-    pub fn engine(&self) -> &nesy_engine::Program {
+    pub(crate) fn engine(&self) -> &nesy_engine::Program {
         &self.engine
     }
+}
+
+/// Without learned models, a `@model` is an error naming the feature.
+#[cfg(not(feature = "learn"))]
+fn no_models(checked: &Checked) -> Result<(), Error> {
+    for item in &checked.program.items {
+        if let Item::Model(m) = item {
+            let p = checked.source.position(m.span.start);
+            return Err(Error::Unsupported {
+                location: format!("{}:{}:{}", checked.source.name(), p.line, p.column),
+                message:
+                    "this build of nesy has no learned models: `@model` needs the `learn` feature"
+                        .to_string(),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// The type a `@decl` gives each column of `relation`, if declared.
@@ -490,7 +513,8 @@ pub(crate) fn declared_types(checked: &Checked, relation: &str) -> Option<Vec<Op
     })
 }
 
-/// Whether an import reads RDF or a store (what `nesy-kg` will do).
+/// Whether an import reads RDF, a store or SPARQL (the knowledge graph's
+/// part) rather than a table.
 pub(crate) fn is_graph_import(source: &ImportSource) -> bool {
     match source {
         ImportSource::File(f) => {

@@ -10,7 +10,7 @@
     reason = "tests fail loudly"
 )]
 
-use nesy::engine::SemiringKind;
+use nesy::Semiring;
 use nesy::{Engine, Error, Input, Limits, Program, Value};
 use proptest::prelude::*;
 
@@ -24,6 +24,18 @@ const RULES: &str = "
     node(Y) :- edge(_, Y).
     constant(1).
 ";
+
+/// The engine's own program for rule text: `Prepared` (the incremental
+/// evaluation this checks) is the engine's, not part of the facade.
+fn engine_program(text: &str) -> nesy_engine::Program {
+    let checked = nesy_lang::check_source("p.nesy", text);
+    assert!(!checked.has_errors(), "{:?}", checked.diagnostics);
+    let mut program = nesy_engine::Program::new();
+    program
+        .add_source(&checked.source, &checked.program)
+        .unwrap();
+    program
+}
 
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(40))]
@@ -44,7 +56,7 @@ proptest! {
             text.push_str(&format!("banned(n{b}).\n"));
         }
         let program = Program::from_source("p.nesy", &text).unwrap();
-        let prepared = program.engine().prepare(&Limits::default()).unwrap();
+        let prepared = engine_program(&text).prepare(&Limits::default()).unwrap();
         let input: Vec<(String, Vec<Value>)> = extra
             .iter()
             .map(|(a, b)| ("edge".to_string(), vec![Value::symbol(format!("n{a}")), Value::symbol(format!("n{b}"))]))
@@ -67,8 +79,7 @@ proptest! {
 
 #[test]
 fn only_what_depends_on_the_input_is_derived_again() {
-    let program = Program::from_source("p.nesy", RULES).unwrap();
-    let prepared = program.engine().prepare(&Limits::default()).unwrap();
+    let prepared = engine_program(RULES).prepare(&Limits::default()).unwrap();
     assert_eq!(
         prepared.rederived(&["banned"]),
         ["banned", "blocked", "safe"]
@@ -95,8 +106,12 @@ fn decisions_take_input_as_arrays_or_objects() {
     .unwrap();
     let by_position: Input =
         serde_json::from_str(r#"{"applicant": [["z1", 95000, 2000, 8]]}"#).unwrap();
-    let a = engine.decide("decision", &by_fields, false).unwrap();
-    let b = engine.decide("decision", &by_position, false).unwrap();
+    let a = engine
+        .decide("decision", &by_fields, &nesy::DecideOptions::default())
+        .unwrap();
+    let b = engine
+        .decide("decision", &by_position, &nesy::DecideOptions::default())
+        .unwrap();
     assert_eq!(a.results, b.results);
     let typed = Input::new().fact(
         "applicant",
@@ -108,18 +123,27 @@ fn decisions_take_input_as_arrays_or_objects() {
         ],
     );
     assert_eq!(
-        engine.decide("decision", &typed, false).unwrap().results,
+        engine
+            .decide("decision", &typed, &nesy::DecideOptions::default())
+            .unwrap()
+            .results,
         a.results
     );
     assert!(
         a.results
             .iter()
-            .any(|r| r.args == [serde_json::json!("z1"), serde_json::json!("approve")])
+            .any(|r| r.args == [Value::symbol("z1"), Value::string("approve")])
     );
     // The base applicants are decided too; the request adds one.
     assert_eq!(a.results.len(), 6);
     // Nothing of the request stays in the engine.
-    let again = engine.decide("decision", &Input::default(), false).unwrap();
+    let again = engine
+        .decide(
+            "decision",
+            &Input::default(),
+            &nesy::DecideOptions::default(),
+        )
+        .unwrap();
     assert_eq!(again.results.len(), 5);
 }
 
@@ -129,7 +153,9 @@ fn explanations_and_why_not() {
         serde_json::from_str(r#"{"applicant": [["z2", 90000, 1000, 9]], "blacklisted": [["z2"]]}"#)
             .unwrap();
     // rules/credit.nesy takes applicants only (`@input applicant.`).
-    let refused = credit().decide("approve", &input, true).unwrap_err();
+    let refused = credit()
+        .decide("approve", &input, &nesy::DecideOptions::explained())
+        .unwrap_err();
     assert!(refused.to_string().contains("@input"), "{refused}");
     // A program that also takes blacklist entries says so.
     let engine = Engine::builder()
@@ -137,8 +163,10 @@ fn explanations_and_why_not() {
         .rules_text("inputs.nesy", "@input blacklisted.")
         .build()
         .unwrap();
-    let d = engine.decide("approve", &input, true).unwrap();
-    assert!(!d.results.iter().any(|r| r.args[0] == "z2"));
+    let d = engine
+        .decide("approve", &input, &nesy::DecideOptions::explained())
+        .unwrap();
+    assert!(!d.results.iter().any(|r| r.args[0] == Value::symbol("z2")));
     assert!(
         d.results
             .iter()
@@ -165,7 +193,9 @@ fn explanations_and_why_not() {
         .build()
         .unwrap();
     let input: Input = serde_json::from_str(r#"{"order": [{"id": "o1", "total": 20}]}"#).unwrap();
-    let d = engine.decide("big", &input, true).unwrap();
+    let d = engine
+        .decide("big", &input, &nesy::DecideOptions::explained())
+        .unwrap();
     assert!(!d.holds && d.results.is_empty());
     let why = d.why_not.unwrap();
     assert!(!why.holds);
@@ -180,11 +210,21 @@ fn explanations_and_why_not() {
 fn probabilities_come_from_the_semiring() {
     let engine = Engine::builder()
         .rules(concat!(env!("CARGO_MANIFEST_DIR"), "/rules/credit.nesy"))
-        .semiring(SemiringKind::TopK(10))
+        .semiring(Semiring::TopK(10))
         .build()
         .unwrap();
-    let d = engine.decide("approve", &Input::default(), false).unwrap();
-    let a1 = d.results.iter().find(|r| r.args[0] == "a1").unwrap();
+    let d = engine
+        .decide(
+            "approve",
+            &Input::default(),
+            &nesy::DecideOptions::default(),
+        )
+        .unwrap();
+    let a1 = d
+        .results
+        .iter()
+        .find(|r| r.args[0] == Value::symbol("a1"))
+        .unwrap();
     assert!(
         (a1.probability - 0.8205128205128205).abs() < 1e-9,
         "{}",
@@ -204,17 +244,19 @@ fn under_a_semiring_a_decision_is_tagged_with_its_input() {
     let input: Input = serde_json::from_str(r#"{"day": [["mon"], ["tue"]]}"#).unwrap();
     for (semiring, wet, dry) in [
         // max-prob: the best proof of wet, 0.5 * 0.6; not wet = 1 - 0.3.
-        (SemiringKind::MaxProb, 0.3, Some(0.7)),
+        (Semiring::MaxProb, 0.3, Some(0.7)),
         // exact (ProbLog): 1 - (1 - 0.24)(1 - 0.3) = 0.468.
-        (SemiringKind::TopK(100), 0.468, Some(0.532)),
-        (SemiringKind::Bool, 1.0, None),
+        (Semiring::TopK(100), 0.468, Some(0.532)),
+        (Semiring::Bool, 1.0, None),
     ] {
         let engine = Engine::builder()
             .rules_text("weather.nesy", rules)
             .semiring(semiring)
             .build()
             .unwrap();
-        let d = engine.decide("wet", &input, false).unwrap();
+        let d = engine
+            .decide("wet", &input, &nesy::DecideOptions::default())
+            .unwrap();
         assert_eq!(d.results.len(), 2, "{semiring:?}");
         for r in &d.results {
             assert!(
@@ -223,7 +265,9 @@ fn under_a_semiring_a_decision_is_tagged_with_its_input() {
                 r.probability
             );
         }
-        let d = engine.decide("dry", &input, false).unwrap();
+        let d = engine
+            .decide("dry", &input, &nesy::DecideOptions::default())
+            .unwrap();
         match dry {
             Some(p) => {
                 assert_eq!(d.results.len(), 2, "{semiring:?}");
@@ -232,7 +276,9 @@ fn under_a_semiring_a_decision_is_tagged_with_its_input() {
             None => assert!(!d.holds),
         }
         // Nothing of one request stays for the next.
-        let none = engine.decide("wet", &Input::default(), false).unwrap();
+        let none = engine
+            .decide("wet", &Input::default(), &nesy::DecideOptions::default())
+            .unwrap();
         assert!(!none.holds, "{semiring:?}");
     }
 }
@@ -242,7 +288,7 @@ fn bad_requests_are_clear_errors() {
     let engine = credit();
     let err = |json: &str| {
         let input: Input = serde_json::from_str(json).unwrap();
-        match engine.decide("decision", &input, false) {
+        match engine.decide("decision", &input, &nesy::DecideOptions::default()) {
             Err(Error::Request(m)) => m,
             other => panic!("expected a request error, got {other:?}"),
         }
@@ -259,7 +305,11 @@ fn bad_requests_are_clear_errors() {
     );
     assert!(err(r#"{"applicant": [["a", 1.5, 2, 3]]}"#).contains("not an integer"));
     assert!(matches!(
-        engine.decide("nothing", &Input::default(), false),
+        engine.decide(
+            "nothing",
+            &Input::default(),
+            &nesy::DecideOptions::default()
+        ),
         Err(Error::Request(_))
     ));
 }
@@ -278,7 +328,7 @@ fn one_engine_serves_many_threads() {
                 ))
                 .unwrap();
                 engine
-                    .decide("decision", &input, false)
+                    .decide("decision", &input, &nesy::DecideOptions::default())
                     .unwrap()
                     .results
                     .len()
@@ -288,4 +338,80 @@ fn one_engine_serves_many_threads() {
     for h in handles {
         assert_eq!(h.join().unwrap(), 6);
     }
+}
+
+#[test]
+fn typed_input_round_trips_through_json() {
+    let engine = credit();
+    let typed = Input::new().fact(
+        "applicant",
+        vec![
+            Value::symbol("z7"),
+            Value::Int(80000),
+            Value::Int(1000),
+            Value::Int(5),
+        ],
+    );
+    let json = serde_json::to_string(&typed).unwrap();
+    assert_eq!(json, r#"{"applicant":[["z7",80000,1000,5]]}"#);
+    let back: Input = serde_json::from_str(&json).unwrap();
+    let options = nesy::DecideOptions::default();
+    assert_eq!(
+        engine.decide("decision", &typed, &options).unwrap().results,
+        engine.decide("decision", &back, &options).unwrap().results
+    );
+}
+
+#[test]
+fn options_override_the_semiring_and_the_limits_for_one_call() {
+    let engine = Engine::builder()
+        .rules_text(
+            "p.nesy",
+            "@decl e(a: int).\n0.5 :: w(1).\n0.5 :: w(2).\nok(X) :- e(X), w(X).\nok(X) :- e(X), w(2).",
+        )
+        .build()
+        .unwrap();
+    let input: Input = serde_json::from_str(r#"{"e": [[1]]}"#).unwrap();
+    let plain = engine
+        .decide("ok", &input, &nesy::DecideOptions::default())
+        .unwrap();
+    assert_eq!(plain.results[0].probability, 1.0);
+    let exact = nesy::DecideOptions {
+        semiring: Some(Semiring::TopK(10)),
+        ..nesy::DecideOptions::default()
+    };
+    let p = engine.decide("ok", &input, &exact).unwrap().results[0].probability;
+    assert!((p - 0.75).abs() < 1e-12, "{p}");
+    let cancelled = nesy::Cancel::new();
+    cancelled.cancel();
+    let stopped = nesy::DecideOptions {
+        limits: Some(Limits {
+            cancel: Some(cancelled),
+            ..Limits::default()
+        }),
+        ..nesy::DecideOptions::default()
+    };
+    let e = engine.decide("ok", &input, &stopped).unwrap_err();
+    assert!(e.is_limit(), "{e}");
+    assert!(
+        !engine
+            .decide("nope", &input, &exact)
+            .unwrap_err()
+            .is_limit()
+    );
+}
+
+#[test]
+fn the_engine_shows_its_sources_base_and_explanations() {
+    let engine = credit();
+    assert!(engine.sources()[0].1.contains("@input applicant."));
+    assert!(engine.base().relation("decision").unwrap().len() >= 5);
+    let d = engine
+        .decide("decision", &Input::new(), &nesy::DecideOptions::explained())
+        .unwrap();
+    let e = d.results[0].explanation.as_ref().unwrap();
+    assert_eq!(e.to_string(), e.to_text());
+    let json: serde_json::Value = serde_json::from_str(&e.to_json()).unwrap();
+    assert_eq!(json["holds"], true);
+    assert_eq!(engine.info().semiring, "bool");
 }

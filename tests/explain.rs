@@ -38,7 +38,7 @@ fn check_tc_proof(node: &Explanation, edges: &BTreeSet<(String, String)>, first_
     assert!(node.holds, "{}", node.fact);
     let b = |name: &str| node.bindings.get(name).map(Value::to_string).unwrap();
     match node.kind {
-        nesy::engine::NodeKind::Fact => {
+        nesy::explanation::NodeKind::Fact => {
             let inner = node
                 .fact
                 .strip_prefix("edge(")
@@ -56,7 +56,7 @@ fn check_tc_proof(node: &Explanation, edges: &BTreeSet<(String, String)>, first_
                 node.source
             );
         }
-        nesy::engine::NodeKind::Rule => {
+        nesy::explanation::NodeKind::Rule => {
             let location = &node.rule.as_ref().unwrap().location;
             match location.as_str() {
                 l if l == format!("tc.nesy:{first_rule_line}:1") => {
@@ -111,7 +111,7 @@ fn why_not_names_the_missing_link() {
     let program = tc_program(&[(1, 2), (2, 3), (4, 5)]);
     let why = explain(&program, "reach(n1, n5)");
     assert!(!why.holds);
-    assert_eq!(why.kind, nesy::engine::NodeKind::Missing);
+    assert_eq!(why.kind, nesy::explanation::NodeKind::Missing);
     assert_eq!(why.attempts.len(), 2);
     assert_eq!(why.attempts[0].failed, "edge(n1, n5)");
     assert_eq!(why.attempts[0].reason, "no fact matches");
@@ -146,7 +146,7 @@ fn negation_and_aggregates_are_explained() {
 
     let why = explain(&program, "orphan(alice)");
     assert_eq!(why.premises[1].fact, "not parent(_, alice)");
-    assert_eq!(why.premises[1].kind, nesy::engine::NodeKind::Negation);
+    assert_eq!(why.premises[1].kind, nesy::explanation::NodeKind::Negation);
 }
 
 #[test]

@@ -1,8 +1,7 @@
 //! Golden tests, Nemo's way: every program in `rules/` has a folder
 //! `tests/golden/NAME/` with one `RELATION.tsv` per derived relation (rows
-//! sorted, values tab-separated, as `nesy run --output DIR` writes them), or
-//! an `error.txt` with the one error it must stop with (programs that need
-//! parts this build does not have yet, such as models or RDF imports).
+//! sorted, values tab-separated, as `nesy run --output DIR` writes them).
+//! Every shipped program must load and evaluate.
 //!
 //! After an intended change, regenerate with
 //! `NESY_BLESS=1 cargo test --test golden` and review the diff.
@@ -27,12 +26,7 @@ fn outputs(path: &Path) -> BTreeMap<String, String> {
     let mut out = BTreeMap::new();
     let result = Program::from_files(&[path]).and_then(|p| p.evaluate(&Limits::default()));
     match result {
-        Err(e) => {
-            out.insert(
-                "error.txt".to_string(),
-                format!("{}\n", e.to_string().replace(root, "")),
-            );
-        }
+        Err(e) => panic!("{}: {}", path.display(), e.to_string().replace(root, "")),
         Ok(evaluation) => {
             for name in evaluation.derived_relations() {
                 let relation = evaluation.relation(name).unwrap();

@@ -12,7 +12,7 @@
     reason = "tests fail loudly"
 )]
 
-use nesy::engine::{Cancel, Error as EngineError, SemiringKind};
+use nesy::{Cancel, EvalError as EngineError, Semiring};
 use nesy::{Engine, Error, ExplainOptions, Input, Limits, Program, Value};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
@@ -233,10 +233,14 @@ fn decisions_over_a_long_chain_with_explanations_stay_up() {
     let (holds, results, rules, all) = on_server_thread(Duration::from_secs(120), move || {
         let why = engine.explain("reach(0, 500)", &input).unwrap();
         // What a logged decision does: rules from the first proofs only.
-        let named = engine.decide_naming_rules("reach", &input, 10).unwrap();
+        let options = nesy::DecideOptions {
+            rules_of: 10,
+            ..nesy::DecideOptions::default()
+        };
+        let named = engine.decide("reach", &input, &options).unwrap();
         // Every one of 125,250 results explained: within the time limit,
         // or stopped by it, never a crash.
-        let all = engine.decide("reach", &input, true);
+        let all = engine.decide("reach", &input, &nesy::DecideOptions::explained());
         (why[0].holds, named.results.len(), named.rules_used, all)
     });
     assert!(holds);
@@ -300,16 +304,20 @@ fn input_cannot_write_derived_relations() {
         r#"{"approve": [["a9"]], "applicant": [["a9", 10]]}"#,
     ] {
         let input: Input = serde_json::from_str(forged).unwrap();
-        let e = engine.decide("decision", &input, false).unwrap_err();
+        let e = engine
+            .decide("decision", &input, &nesy::DecideOptions::default())
+            .unwrap_err();
         assert!(matches!(e, Error::Request(_)), "{e}");
         assert!(e.to_string().contains("derived by rules"), "{e}");
     }
     // Facts of base relations are what requests are for.
     let ok: Input = serde_json::from_str(r#"{"applicant": [["a9", 10]]}"#).unwrap();
-    let d = engine.decide("decision", &ok, false).unwrap();
+    let d = engine
+        .decide("decision", &ok, &nesy::DecideOptions::default())
+        .unwrap();
     assert_eq!(
         d.results[0].args,
-        [serde_json::json!("a9"), serde_json::json!("decline")]
+        [Value::symbol("a9"), Value::string("decline")]
     );
 }
 
@@ -322,7 +330,9 @@ fn with_input_declared_only_those_relations_take_facts() {
     // `blacklisted` is a base relation, but not an input of this program.
     let input: Input =
         serde_json::from_str(r#"{"applicant": [["b1", 90000]], "blacklisted": [["b2"]]}"#).unwrap();
-    let e = engine.decide("decision", &input, false).unwrap_err();
+    let e = engine
+        .decide("decision", &input, &nesy::DecideOptions::default())
+        .unwrap_err();
     assert!(
         e.to_string()
             .contains("`blacklisted` is not an input relation"),
@@ -356,18 +366,23 @@ fn explanations_are_of_the_values_decided_whatever_they_look_like() {
     ];
     let rows: Vec<serde_json::Value> = names.iter().map(|n| serde_json::json!([n])).collect();
     let input: Input = serde_json::from_value(serde_json::json!({ "person": rows })).unwrap();
-    let d = engine.decide("ok", &input, true).unwrap();
+    let d = engine
+        .decide("ok", &input, &nesy::DecideOptions::explained())
+        .unwrap();
     assert_eq!(d.results.len(), names.len());
     for r in &d.results {
-        let name = r.args[0].as_str().unwrap();
+        let name = r.args[0].plain().to_string();
+        let name = name.as_str();
         let e = r.explanation.as_ref().expect("each result is explained");
         assert!(e.holds, "{name}");
         assert_eq!(e.bindings["X"], Value::symbol(name), "{name}");
         let premise = &e.premises[0];
-        assert_eq!(premise.kind, nesy::engine::NodeKind::Fact, "{name}");
+        assert_eq!(premise.kind, nesy::explanation::NodeKind::Fact, "{name}");
     }
     // Nothing holds: the why-not is of the pattern, from no text either.
-    let none = engine.decide("ok", &Input::new(), true).unwrap();
+    let none = engine
+        .decide("ok", &Input::new(), &nesy::DecideOptions::explained())
+        .unwrap();
     assert!(!none.holds);
     assert!(none.why_not.is_some());
 }
@@ -446,7 +461,9 @@ fn a_cancelled_call_stops_its_work() {
         cancel.cancel();
     });
     let input: Input = serde_json::from_str(r#"{"start": [[0]]}"#).unwrap();
-    let e = handle.decide("n", &input, false).unwrap_err();
+    let e = handle
+        .decide("n", &input, &nesy::DecideOptions::default())
+        .unwrap_err();
     stopper.join().unwrap();
     assert!(matches!(e, Error::Engine(EngineError::Cancelled)), "{e}");
     assert!(started.elapsed() < Duration::from_secs(30));
@@ -486,7 +503,7 @@ fn weighted_model_counting_stops_at_the_time_limit() {
     };
     let started = Instant::now();
     let e = program
-        .evaluate_tagged(SemiringKind::TopK(1000), &limits)
+        .evaluate_tagged(Semiring::TopK(1000), &limits)
         .map(drop)
         .unwrap_err();
     assert!(

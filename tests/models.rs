@@ -11,7 +11,7 @@
     reason = "tests fail loudly"
 )]
 
-use nesy::engine::SemiringKind;
+use nesy::Semiring;
 use nesy::{Error, ExplainOptions, Limits, Program, Value};
 use nesy_learn::cart::CartParams;
 use nesy_learn::{FitOptions, Holdout, Table, TrainRequest, TreeModel, Variant};
@@ -124,7 +124,7 @@ fn the_models_probability_is_the_tag() {
         any(F, C) :- flower(F, A, B, C2, D), iris.prob(A, B, C2, D, C, _).\n";
     let program = program(dir.path(), rules).unwrap();
     let (tagged, _) = program
-        .evaluate_tagged(SemiringKind::MaxProb, &Limits::default())
+        .evaluate_tagged(Semiring::MaxProb, &Limits::default())
         .unwrap();
     let p = model.classifier.predict(&[6.0, 2.9, 4.5, 1.5]);
     let got = tagged
@@ -152,7 +152,7 @@ fn the_models_probability_is_the_tag() {
         both(F, C) :- a(F, C), b(F, C).\n";
     let (tagged, _) = self::program(dir.path(), twice)
         .unwrap()
-        .evaluate_tagged(SemiringKind::TopK(10), &Limits::default())
+        .evaluate_tagged(Semiring::TopK(10), &Limits::default())
         .unwrap();
     let both = tagged
         .probability("both", &[Value::symbol("f1"), Value::string(&p.class_name)])
@@ -175,7 +175,7 @@ fn exported_rules_give_the_models_predictions() {
     let (facts, rows) = iris_facts();
     let program = self::program(dir.path(), &format!("{rules}\n{facts}")).unwrap();
     let (tagged, _) = program
-        .evaluate_tagged(SemiringKind::MaxProb, &Limits::default())
+        .evaluate_tagged(Semiring::MaxProb, &Limits::default())
         .unwrap();
     let iris = tagged.relation("iris").unwrap();
     assert_eq!(iris.rows.len(), rows.len(), "one rule fires per row");

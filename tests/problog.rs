@@ -13,7 +13,7 @@
     reason = "tests fail loudly"
 )]
 
-use nesy::engine::SemiringKind;
+use nesy::Semiring;
 use nesy::{Limits, Program, Value};
 use std::path::Path;
 
@@ -60,9 +60,8 @@ fn corpus() -> Vec<std::path::PathBuf> {
 fn top_k_matches_problog_exactly() {
     for file in corpus() {
         let program = Program::from_files(&[&file]).unwrap();
-        let tagged = program
-            .engine()
-            .evaluate_tagged(SemiringKind::TopK(1000), &Limits::default())
+        let (tagged, _) = program
+            .evaluate_tagged(Semiring::TopK(1000), &Limits::default())
             .unwrap();
         let rows = expected(&file.with_extension("expected"));
         let mut relations: Vec<&str> = rows.iter().map(|(r, _, _)| r.as_str()).collect();
@@ -101,15 +100,14 @@ fn max_prob_is_the_best_single_proof_and_add_mult_bounds_it() {
         .filter(|f| !std::fs::read_to_string(f).unwrap().contains("not "))
     {
         let program = Program::from_files(&[&file]).unwrap();
-        let engine = program.engine();
-        let why = engine
-            .evaluate_tagged(SemiringKind::Why, &Limits::default())
+        let (why, _) = program
+            .evaluate_tagged(Semiring::Why, &Limits::default())
             .unwrap();
-        let best = engine
-            .evaluate_tagged(SemiringKind::MaxProb, &Limits::default())
+        let (best, _) = program
+            .evaluate_tagged(Semiring::MaxProb, &Limits::default())
             .unwrap();
-        let sum = engine
-            .evaluate_tagged(SemiringKind::AddMult, &Limits::default())
+        let (sum, _) = program
+            .evaluate_tagged(Semiring::AddMult, &Limits::default())
             .unwrap();
         for (relation, tuple, exact) in expected(&file.with_extension("expected")) {
             let viterbi = best.probability(&relation, &tuple).unwrap();
@@ -136,9 +134,8 @@ fn max_prob_is_the_best_single_proof_and_add_mult_bounds_it() {
 fn small_k_keeps_the_most_likely_proofs() {
     let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/problog/independent_paths.nesy");
     let program = Program::from_files(&[&file]).unwrap();
-    let engine = program.engine();
-    let one = engine
-        .evaluate_tagged(SemiringKind::TopK(1), &Limits::default())
+    let (one, _) = program
+        .evaluate_tagged(Semiring::TopK(1), &Limits::default())
         .unwrap();
     let d = [Value::symbol("a"), Value::symbol("d")];
     // best proof a-b-d: 0.9 * 0.8
@@ -147,16 +144,15 @@ fn small_k_keeps_the_most_likely_proofs() {
         one.proofs("path", &d),
         vec![vec!["edge(a, b)".to_string(), "edge(b, d)".to_string()]]
     );
-    let plain = engine
-        .evaluate_tagged(SemiringKind::Bool, &Limits::default())
+    let (plain, _) = program
+        .evaluate_tagged(Semiring::Bool, &Limits::default())
         .unwrap();
     assert_eq!(plain.probability("path", &d), Some(1.0));
     // bool through the tagged API agrees with plain evaluation, negation
     // included: every fact holds, so `dry :- not wet.` does not.
     let family = Program::from_files(&["rules/probabilistic.nesy"]).unwrap();
-    let tagged = family
-        .engine()
-        .evaluate_tagged(SemiringKind::Bool, &Limits::default())
+    let (tagged, _) = family
+        .evaluate_tagged(Semiring::Bool, &Limits::default())
         .unwrap();
     let plain_eval = family.evaluate(&Limits::default()).unwrap();
     assert_eq!(tagged.probability("dry", &[]), Some(0.0));

@@ -2,7 +2,7 @@
 
 use crate::Outcome;
 use clap::{Args, Subcommand, ValueEnum};
-use nesy_kg::{Graph, KgError};
+use nesy::kg::{Graph, KgError};
 use std::io::Write;
 use std::path::PathBuf;
 
@@ -250,7 +250,7 @@ pub fn run(command: KgCommand) -> Outcome {
             depth,
             format,
         } => {
-            let view = match open(&source).and_then(|g| nesy_kg::GraphView::from_graph(&g)) {
+            let view = match open(&source).and_then(|g| nesy::kg::GraphView::from_graph(&g)) {
                 Ok(v) => v,
                 Err(e) => return fail(&e),
             };
@@ -268,13 +268,13 @@ pub fn run(command: KgCommand) -> Outcome {
                     serde_json::json!({"entity": focus, "edges": edges})
                 )
             } else {
-                nesy_kg::edges_to_dot(&edges, Some(&focus))
+                nesy::kg::edges_to_dot(&edges, Some(&focus))
             };
             let _ = std::io::stdout().write_all(text.as_bytes());
             Outcome::Success
         }
         KgCommand::Path { source, from, to } => {
-            let view = match open(&source).and_then(|g| nesy_kg::GraphView::from_graph(&g)) {
+            let view = match open(&source).and_then(|g| nesy::kg::GraphView::from_graph(&g)) {
                 Ok(v) => v,
                 Err(e) => return fail(&e),
             };

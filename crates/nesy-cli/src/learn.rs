@@ -5,9 +5,9 @@ use crate::Outcome;
 use crate::run::aligned;
 use clap::{Args, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
-use nesy_learn::cart::{CartParams, Criterion};
-use nesy_learn::soft::SoftParams;
-use nesy_learn::{FitOptions, Holdout, Metrics, Table, TrainRequest, TreeModel, Variant};
+use nesy::learn::cart::{CartParams, Criterion};
+use nesy::learn::soft::SoftParams;
+use nesy::learn::{FitOptions, Holdout, Metrics, Table, TrainRequest, TreeModel, Variant};
 use std::fmt::Write as _;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -217,7 +217,7 @@ fn train_tree(args: TrainTreeArgs) -> Outcome {
         Ok(t) => t,
         Err(e) => return fail(e),
     };
-    let device = match nesy_learn::device(&args.device) {
+    let device = match nesy::learn::device(&args.device) {
         Ok(d) => d,
         Err(e) => return fail(e),
     };
@@ -281,7 +281,7 @@ fn train_tree(args: TrainTreeArgs) -> Outcome {
         progress: &mut progress,
     };
     let fit_start = Instant::now();
-    let trained = nesy_learn::train(&table, &request, &mut options);
+    let trained = nesy::learn::train(&table, &request, &mut options);
     let fit_seconds = fit_start.elapsed().as_secs_f64();
     let (model, header, report) = match trained {
         Ok(r) => r,
@@ -371,7 +371,7 @@ pub fn eval(command: EvalCommand) -> Outcome {
             model.schema().target
         ));
     }
-    let metrics = nesy_learn::evaluate(model.classifier.as_ref(), &table);
+    let metrics = nesy::learn::evaluate(model.classifier.as_ref(), &table);
     let classes = &model.schema().classes;
     match format {
         SummaryFormat::Json => {
@@ -511,12 +511,12 @@ pub fn export_rules(
         .map(|s| s.to_string_lossy().to_string())
         .unwrap_or_else(|| "model".to_string());
     // A nesy identifier made of the file's name.
-    let default_name = nesy_learn::link::rules::relation_name(&stem);
+    let default_name = nesy::learn::link::rules::relation_name(&stem);
     let name = name.map(str::to_string).unwrap_or(default_name);
     let input = input
         .map(str::to_string)
         .unwrap_or_else(|| format!("{name}_input"));
-    let text = nesy_learn::export::tree_rules(
+    let text = nesy::learn::export::tree_rules(
         tree,
         model.schema(),
         &name,
@@ -524,7 +524,7 @@ pub fn export_rules(
         &model_path.display().to_string(),
     );
     match output {
-        Some(path) => match nesy_learn::model::write_atomic(path, text.as_bytes()) {
+        Some(path) => match nesy::learn::model::write_atomic(path, text.as_bytes()) {
             Ok(()) => {
                 errln!("wrote {} ({} rules)", path.display(), tree.leaves().len());
                 Outcome::Success

@@ -4,9 +4,9 @@
 use crate::Outcome;
 use crate::run::aligned;
 use clap::Args;
-use nesy_learn::link::kge::{self, KgeFile, KgeHeader, KgeKind, KgeParams};
-use nesy_learn::link::rules::{self as mined, MineParams, RuleSet};
-use nesy_learn::link::{Direction, Graph, Hybrid, LinkScorer, Triple, Vocab, evaluate, graph};
+use nesy::learn::link::kge::{self, KgeFile, KgeHeader, KgeKind, KgeParams};
+use nesy::learn::link::rules::{self as mined, MineParams, RuleSet};
+use nesy::learn::link::{Direction, Graph, Hybrid, LinkScorer, Triple, Vocab, evaluate, graph};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -214,7 +214,7 @@ pub fn train_rules(args: TrainRulesArgs) -> Outcome {
     }
     let import = relative(&args.output, &args.train);
     let text = mined::to_nesy(&rules, &vocab, &import, &args.train.display().to_string());
-    if let Err(e) = nesy_learn::model::write_atomic(&args.output, text.as_bytes()) {
+    if let Err(e) = nesy::learn::model::write_atomic(&args.output, text.as_bytes()) {
         return fail(e);
     }
     let cyclic = rules
@@ -244,7 +244,7 @@ pub fn train_kge(args: TrainKgeArgs) -> Outcome {
         (Ok(t), Ok(v)) => (t, v),
         (Err(o), _) | (_, Err(o)) => return o,
     };
-    let device = match nesy_learn::device(&args.device) {
+    let device = match nesy::learn::device(&args.device) {
         Ok(d) => d,
         Err(e) => return fail(e),
     };
@@ -286,8 +286,8 @@ pub fn train_kge(args: TrainKgeArgs) -> Outcome {
     };
     bar.finish_and_clear();
     let header = KgeHeader {
-        format: nesy_learn::model::FORMAT.to_string(),
-        version: nesy_learn::model::VERSION,
+        format: nesy::learn::model::FORMAT.to_string(),
+        version: nesy::learn::model::VERSION,
         kind: "kge".to_string(),
         model: args.model,
         dim: params.dim,

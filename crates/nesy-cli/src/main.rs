@@ -21,7 +21,7 @@
 //! --check`, a file would change), 2 on usage errors such as a missing file.
 
 use clap::{Parser, Subcommand, ValueEnum};
-use nesy_lang::{Checked, SourceFile};
+use nesy::lang::{Checked, SourceFile};
 use std::io::{IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -398,7 +398,7 @@ fn outcome(o: Outcome) -> Result<ExitCode, String> {
 /// Renders diagnostics with source excerpts and carets.
 fn render(
     checked_source: &SourceFile,
-    diagnostics: &[nesy_lang::Diagnostic],
+    diagnostics: &[nesy::lang::Diagnostic],
     color: bool,
 ) -> String {
     let theme = if color {
@@ -519,7 +519,7 @@ fn fmt(paths: &[PathBuf], check_only: bool, color: bool) -> Result<ExitCode, Str
         std::io::stdin()
             .read_to_string(&mut text)
             .map_err(|e| format!("cannot read standard input: {e}"))?;
-        return Ok(match nesy_lang::format_source(&text) {
+        return Ok(match nesy::lang::format_source(&text) {
             Ok(formatted) => {
                 if check_only {
                     if formatted == text {
@@ -556,7 +556,7 @@ fn fmt(paths: &[PathBuf], check_only: bool, color: bool) -> Result<ExitCode, Str
                 continue;
             }
         };
-        match nesy_lang::format_source(&text) {
+        match nesy::lang::format_source(&text) {
             Ok(formatted) if formatted == text => {}
             Ok(formatted) => {
                 changed += 1;
@@ -679,7 +679,7 @@ fn is_loopback(addr: &str) -> bool {
 }
 
 fn serve(args: ServeArgs) -> Outcome {
-    let semiring = match args.semiring.parse::<nesy::engine::SemiringKind>() {
+    let semiring = match args.semiring.parse::<nesy::Semiring>() {
         Ok(s) => s,
         Err(e) => return Outcome::Usage(e),
     };

@@ -3,8 +3,8 @@
 
 use crate::{Outcome, files, plural, render};
 use clap::{Args, ValueEnum};
-use nesy::engine::{SemiringKind, TaggedRelation, TaggedRow};
 use nesy::{Answers, Error, Evaluation, Limits, Program, Relation, Stats, TestOutcome, Value};
+use nesy::{Semiring, TaggedRelation, TaggedRow};
 use serde_json::{Map, json};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -40,9 +40,9 @@ pub struct SemiringArgs {
 
 impl SemiringArgs {
     /// The semiring asked for (a usage error when unknown).
-    pub fn kind(&self) -> Result<SemiringKind, String> {
-        Ok(match (self.semiring.parse::<SemiringKind>()?, self.k) {
-            (SemiringKind::TopK(_), Some(k)) => SemiringKind::TopK(k.max(1)),
+    pub fn kind(&self) -> Result<Semiring, String> {
+        Ok(match (self.semiring.parse::<Semiring>()?, self.k) {
+            (Semiring::TopK(_), Some(k)) => Semiring::TopK(k.max(1)),
             (other, _) => other,
         })
     }
@@ -170,7 +170,7 @@ pub fn run(
     format: OutputFormat,
     output: Option<&Path>,
     stats: bool,
-    semiring: SemiringKind,
+    semiring: Semiring,
     limits: &LimitArgs,
     color: bool,
 ) -> Outcome {
@@ -179,7 +179,7 @@ pub fn run(
         Err(o) => return o,
     };
     let limits = limits.limits();
-    if semiring != SemiringKind::Bool {
+    if semiring != Semiring::Bool {
         return run_tagged(
             &program, relations, format, output, semiring, &limits, color,
         );
@@ -244,8 +244,8 @@ pub fn materialize(
         Err(e) => return failed(&e, color),
     };
     let graph = match store {
-        Some(dir) => nesy_kg::Graph::open(dir),
-        None => nesy_kg::Graph::in_memory(),
+        Some(dir) => nesy::kg::Graph::open(dir),
+        None => nesy::kg::Graph::in_memory(),
     };
     let graph = match graph {
         Ok(g) => g,
@@ -275,7 +275,7 @@ fn run_tagged(
     relations: &[String],
     format: OutputFormat,
     output: Option<&Path>,
-    semiring: SemiringKind,
+    semiring: Semiring,
     limits: &Limits,
     color: bool,
 ) -> Outcome {
@@ -355,7 +355,7 @@ fn run_tagged(
                     .iter()
                     .map(|row| {
                         let mut cell = json!({"tuple": row.tuple, "probability": round_probability(row.probability)});
-                        if matches!(semiring, SemiringKind::Why | SemiringKind::TopK(_))
+                        if matches!(semiring, Semiring::Why | Semiring::TopK(_))
                             && let Some(obj) = cell.as_object_mut() {
                                 obj.insert("proofs".to_string(), json!(tagged.proofs(&r.name, &row.tuple)));
                             }
@@ -429,7 +429,7 @@ pub fn query(
     paths: &[PathBuf],
     goal: &str,
     format: OutputFormat,
-    semiring: SemiringKind,
+    semiring: Semiring,
     limits: &LimitArgs,
     color: bool,
 ) -> Outcome {
@@ -437,7 +437,7 @@ pub fn query(
         Ok(p) => p,
         Err(o) => return o,
     };
-    let answered = if semiring == SemiringKind::Bool {
+    let answered = if semiring == Semiring::Bool {
         program.query(goal, &limits.limits())
     } else {
         program.query_tagged(goal, semiring, &limits.limits())
@@ -496,7 +496,7 @@ pub fn explain(
     goal: &str,
     format: ExplainFormat,
     options: &nesy::ExplainOptions,
-    semiring: SemiringKind,
+    semiring: Semiring,
     limits: &LimitArgs,
     color: bool,
 ) -> Outcome {

@@ -50,13 +50,14 @@ mod value;
 pub use error::Error;
 pub use eval::{RuleStats, Stats, StratumStats};
 pub use explain::{
-    AggregateGroup, Attempt, ExplainOptions, Explanation, ModelCallNode, NodeKind, RuleRef, Tag,
+    AggregateGroup, Attempt, ExplainOptions, Explanation, MAX_PROOF_DEPTH, MAX_WHY_NOT_DEPTH,
+    ModelCallNode, NodeKind, RuleRef, Tag,
 };
 pub use limits::{Cancel, Clock, Limits};
 pub use model::{Model, ModelExplanation, ModelOutput, Signature};
 pub use prepared::Prepared;
 pub use program::{Program, Query, TestCase};
 pub use provenance::{TaggedEvaluation, TaggedRelation, TaggedRow};
-pub use result::{Answers, Evaluation, Relation, Strategy, TestOutcome, TestResult};
+pub use result::{Answers, Evaluation, Failure, Relation, Strategy, TestOutcome, TestResult};
 pub use semiring::{DEFAULT_K, SemiringKind};
 pub use value::{Interner, Value};

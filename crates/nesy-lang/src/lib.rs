@@ -24,6 +24,7 @@ mod check;
 mod diagnostic;
 mod format;
 mod lexer;
+mod lines;
 mod parser;
 
 pub use check::{
@@ -31,6 +32,7 @@ pub use check::{
 };
 pub use diagnostic::{Diagnostic, JsonDiagnostic, Location, Report, Severity, SourceFile};
 pub use format::{MAX_WIDTH, format_program, format_source};
+pub use lines::Lines;
 pub use parser::{Parsed, parse};
 
 use std::path::Path;

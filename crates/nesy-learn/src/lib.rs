@@ -1,8 +1,9 @@
-//! nesy's learned components. This release: decision trees, in a
-//! statistical variant (CART with linfa-trees, random forests with
-//! linfa-ensemble) and a neural one (a soft decision tree in candle),
-//! behind one [`Classifier`] trait, saved as self-describing model files
-//! that rules call.
+//! nesy's learned components: decision trees, in a statistical variant
+//! (CART with linfa-trees, random forests with linfa-ensemble) and a
+//! neural one (a soft decision tree in candle), behind one [`Classifier`]
+//! trait; and link prediction on knowledge graphs ([`link`]: rules mined
+//! from the graph, embeddings in candle, one evaluator, a hybrid). Both
+//! are saved as self-describing model files that rules call.
 //!
 //! ```
 //! use nesy_learn::{Classifier, Table, train, TrainRequest, Holdout, Variant, FitOptions};

@@ -9,6 +9,7 @@
 //! impute.
 
 use crate::error::{Error, Result};
+use nesy_lang::Lines;
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
@@ -447,52 +448,9 @@ impl RawCsv {
     }
 }
 
-/// The 1-based line a record starting at byte `at` is on. (The csv
-/// crate's own line count is one short after a CRLF line end: its record
-/// position can point at the `\n` of the previous line.)
+/// The 1-based line a record starting at byte `at` is on.
 pub fn line_of(bytes: &[u8], at: usize) -> u64 {
     Lines::new(bytes).line_of(at)
-}
-
-/// [`line_of`] for records met in order: each call counts only the bytes
-/// since the previous one, so a file's lines are counted once (asking
-/// from the start for every record made a 100,000-row import take 80 s).
-pub struct Lines<'a> {
-    bytes: &'a [u8],
-    at: usize,
-    line: u64,
-}
-
-impl<'a> Lines<'a> {
-    /// A counter at the start of `bytes`.
-    pub fn new(bytes: &'a [u8]) -> Self {
-        Lines {
-            bytes,
-            at: 0,
-            line: 1,
-        }
-    }
-
-    /// The 1-based line of the record starting at byte `at`.
-    pub fn line_of(&mut self, mut at: usize) -> u64 {
-        while matches!(self.bytes.get(at), Some(b'\r' | b'\n')) {
-            at += 1;
-        }
-        if at < self.at {
-            // Asked about an earlier place: count again from the start.
-            self.at = 0;
-            self.line = 1;
-        }
-        self.line += self
-            .bytes
-            .get(self.at..at)
-            .unwrap_or_default()
-            .iter()
-            .filter(|&&b| b == b'\n')
-            .count() as u64;
-        self.at = at;
-        self.line
-    }
 }
 
 fn csv_error(path: &str, e: &csv::Error) -> Error {

@@ -1,7 +1,7 @@
 //! What the service serves, and its limits.
 
 use nesy::Limits;
-use nesy::engine::SemiringKind;
+use nesy::Semiring;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -15,7 +15,7 @@ pub struct ServerConfig {
     /// Models, `(name, file)`.
     pub models: Vec<(String, PathBuf)>,
     /// The semiring of the decisions' probabilities.
-    pub semiring: SemiringKind,
+    pub semiring: Semiring,
     /// Per request: evaluation time and tuple budget.
     pub limits: Limits,
     /// Largest request body.
@@ -35,7 +35,7 @@ pub struct ServerConfig {
     /// values away).
     pub log_key: Option<Vec<u8>>,
     /// How long a client may take to send a request's headers
-    /// ([`serve`] closes the connection after).
+    /// ([`crate::serve`] closes the connection after).
     pub header_timeout: Duration,
     /// How long a whole request may take, body and answer included (at
     /// least the evaluation's time limit and a few seconds).
@@ -50,7 +50,7 @@ impl Default for ServerConfig {
             rules: Vec::new(),
             knowledge: Vec::new(),
             models: Vec::new(),
-            semiring: SemiringKind::Bool,
+            semiring: Semiring::Bool,
             limits: Limits {
                 timeout: Some(Duration::from_secs(5)),
                 max_tuples: Some(10_000_000),

@@ -47,12 +47,13 @@ impl IntoResponse for ApiError {
 }
 
 pub(crate) fn engine_error(e: &nesy::Error) -> Response {
-    use nesy::engine::Error as E;
+    use nesy::EvalError as E;
     let status = match e {
         nesy::Error::Request(_)
         | nesy::Error::Rules(_)
         | nesy::Error::Engine(E::UnknownRelation(_) | E::Arity { .. }) => StatusCode::BAD_REQUEST,
-        // Limits, and evaluations that fail on the request's values.
+        // Limits (`e.is_limit()`), and evaluations that fail on the
+        // request's values.
         _ => StatusCode::UNPROCESSABLE_ENTITY,
     };
     error(status, describe(e))

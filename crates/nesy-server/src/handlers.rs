@@ -48,11 +48,16 @@ pub(crate) async fn decide(
             let start = Instant::now();
             // The log names the rules of the first results' proofs; whole
             // explanations only when asked for.
-            let decided = if logger.log.is_some() && !request.explain {
-                engine.decide_naming_rules(&name, &request.input, LOGGED_PROOFS)
-            } else {
-                engine.decide(&name, &request.input, request.explain)
+            let options = nesy::DecideOptions {
+                explain: request.explain,
+                rules_of: if logger.log.is_some() {
+                    LOGGED_PROOFS
+                } else {
+                    0
+                },
+                ..nesy::DecideOptions::default()
             };
+            let decided = engine.decide(&name, &request.input, &options);
             match decided {
                 Ok(mut decision) => {
                     let decision_id = format!("d-{id}");
@@ -175,10 +180,9 @@ pub(crate) async fn rules(Extract(state): Extract<Arc<State>>, headers: HeaderMa
         Some(served) => {
             let sources: Vec<serde_json::Value> = served
                 .engine
-                .program()
                 .sources()
-                .iter()
-                .map(|c| json!({"name": c.source.name(), "text": c.source.text()}))
+                .into_iter()
+                .map(|(name, text)| json!({"name": name, "text": text}))
                 .collect();
             Json(json!({"engine": served.engine.info(), "sources": sources})).into_response()
         }

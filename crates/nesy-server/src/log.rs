@@ -136,7 +136,7 @@ impl Masks {
                 .results
                 .iter()
                 .map(|r| {
-                    let args = self.positional(&decision.decision, r.args.iter().cloned());
+                    let args = self.positional(&decision.decision, r.args.iter().map(|v| json!(v)));
                     json!({"args": args, "probability": r.probability})
                 })
                 .collect(),

@@ -102,7 +102,7 @@ pub(crate) async fn sparql(
     let max_bytes = state.config.max_response_bytes;
     let limits = state.config.limits.clone();
     guarded(&state, "sparql", move |served, cancel| {
-        let options = nesy_kg::QueryOptions {
+        let options = nesy::kg::QueryOptions {
             union: true,
             results_format: results_format.to_string(),
             graph_format: graph_format.to_string(),
@@ -110,7 +110,7 @@ pub(crate) async fn sparql(
                 cancel: Some(cancel),
                 ..limits
             },
-            ..nesy_kg::QueryOptions::default()
+            ..nesy::kg::QueryOptions::default()
         };
         let mut out = Capped {
             bytes: Vec::new(),
@@ -122,7 +122,7 @@ pub(crate) async fn sparql(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 format!("the results are larger than {max_bytes} bytes: {e}"),
             ),
-            Err(e @ nesy_kg::KgError::Stopped(_)) => {
+            Err(e @ nesy::kg::KgError::Stopped(_)) => {
                 error(StatusCode::UNPROCESSABLE_ENTITY, e.to_string())
             }
             Err(e) => error(StatusCode::BAD_REQUEST, e.to_string()),

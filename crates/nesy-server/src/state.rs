@@ -24,7 +24,7 @@ pub enum ServeError {
 /// The engine being served, with the knowledge graph SPARQL sees.
 pub(crate) struct Served {
     pub(crate) engine: Engine,
-    pub(crate) graph: Arc<nesy_kg::Graph>,
+    pub(crate) graph: Arc<nesy::kg::Graph>,
 }
 
 /// Shared by every request.
@@ -119,21 +119,17 @@ pub(crate) fn build(config: &ServerConfig, allowed: &[PathBuf]) -> Result<Served
         other => ServeError::Load(describe(&other)),
     })?;
     // SPARQL sees the RDF knowledge and what the rules derive.
-    let graph = nesy_kg::Graph::in_memory().map_err(|e| ServeError::Load(e.to_string()))?;
+    let graph = nesy::kg::Graph::in_memory().map_err(|e| ServeError::Load(e.to_string()))?;
     for k in &config.knowledge {
-        if nesy_kg::format_of(k).is_some() {
+        if nesy::kg::format_of(k).is_some() {
             graph
                 .load_file(k, None)
                 .map_err(|e| ServeError::Load(e.to_string()))?;
         }
     }
-    let evaluation = engine
-        .program()
-        .evaluate(&config.limits)
-        .map_err(|e| ServeError::Load(describe(&e)))?;
+    // The engine's own base evaluation: the program is evaluated once.
     engine
-        .program()
-        .materialize(&evaluation, &graph, "urn:nesy:inferred")
+        .materialize(&graph, "urn:nesy:inferred")
         .map_err(|e| ServeError::Load(describe(&e)))?;
     Ok(Served {
         engine,

@@ -17,7 +17,7 @@ mod common;
 
 use axum::http::StatusCode;
 use common::write;
-use nesy::engine::SemiringKind;
+use nesy::Semiring;
 use nesy_server::{ServerConfig, State};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
@@ -366,7 +366,7 @@ fn complete_graph(n: usize) -> String {
 async fn proofs_under_why_stop_at_the_time_limit() {
     let dir = tempfile::tempdir().unwrap();
     let s = serve_rules(dir.path(), PATHS, |c| {
-        c.semiring = SemiringKind::Why;
+        c.semiring = Semiring::Why;
         c.limits.timeout = Some(Duration::from_secs(1));
     });
     let body = complete_graph(10);
@@ -401,7 +401,7 @@ async fn exact_probabilities_stop_at_the_time_limit() {
         ));
     }
     let s = serve_rules(dir.path(), &rules, |c| {
-        c.semiring = SemiringKind::TopK(1000);
+        c.semiring = Semiring::TopK(1000);
         c.limits.timeout = Some(Duration::from_secs(1));
     });
     let facts: Vec<Value> = (0..60).map(|i| json!([i])).collect();
@@ -417,9 +417,9 @@ async fn exact_probabilities_stop_at_the_time_limit() {
 async fn the_semiring_is_named_as_the_cli_takes_it() {
     let dir = tempfile::tempdir().unwrap();
     for (kind, name) in [
-        (SemiringKind::MaxProb, "max-prob"),
-        (SemiringKind::TopK(7), "top-k(7)"),
-        (SemiringKind::Why, "why"),
+        (Semiring::MaxProb, "max-prob"),
+        (Semiring::TopK(7), "top-k(7)"),
+        (Semiring::Why, "why"),
     ] {
         let s = serve_rules(dir.path(), PATHS, |c| c.semiring = kind);
         let (_, body, _) = call(&s, "GET", "/v1/rules", None).await;
@@ -431,7 +431,7 @@ async fn the_semiring_is_named_as_the_cli_takes_it() {
 async fn a_reload_takes_a_slot() {
     let dir = tempfile::tempdir().unwrap();
     let s = serve_rules(dir.path(), PATHS, |c| {
-        c.semiring = SemiringKind::Why;
+        c.semiring = Semiring::Why;
         c.limits.timeout = Some(Duration::from_secs(2));
         c.max_concurrent = 1;
     });

@@ -5,7 +5,20 @@
 use super::{Attempt, Explanation, NodeKind, Tag};
 use std::fmt::Write;
 
+/// The text form, as [`Explanation::to_text`] gives it.
+impl std::fmt::Display for Explanation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.to_text())
+    }
+}
+
 impl Explanation {
+    /// The JSON form (the shape `nesy explain --format json` prints),
+    /// indented.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).unwrap_or_default()
+    }
+
     /// An indented tree, one step per line.
     pub fn to_text(&self) -> String {
         let mut out = String::new();

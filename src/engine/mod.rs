@@ -1,0 +1,403 @@
+//! The decision API: an [`Engine`] built once from rules, knowledge and
+//! models, then asked for decisions, answers and explanations with
+//! request-scoped input facts.
+//!
+//! ```
+//! use nesy::{DecideOptions, Engine, Input, Value};
+//! # let dir = tempfile::tempdir()?;
+//! # let rules = dir.path().join("credit.nesy");
+//! # std::fs::write(&rules, "
+//! #   @decl applicant(id: symbol, income: int, debt: int).
+//! #   blacklisted(a2).
+//! #   approve(A) :- applicant(A, I, D), D * 100 / I < 30, not blacklisted(A).
+//! # ")?;
+//! let engine = Engine::builder().rules(&rules).build()?;
+//! let input: Input = serde_json::from_str(
+//!     r#"{"applicant": [{"id": "a1", "income": 50000, "debt": 4000}]}"#,
+//! )?;
+//! let decision = engine.decide("approve", &input, &DecideOptions::default())?;
+//! assert!(decision.holds);
+//! assert_eq!(decision.results[0].args, [Value::symbol("a1")]);
+//!
+//! // With the proof of each result.
+//! let explained = engine.decide("approve", &input, &DecideOptions::explained())?;
+//! println!("{}", explained.results[0].explanation.as_ref().unwrap());
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! The base program (rules, knowledge, models) is evaluated once when the
+//! engine is built. A request's facts are added to a copy of nothing but
+//! the relations that depend on them: those are derived again, everything
+//! else is read from the base evaluation. The engine is immutable, `Send +
+//! Sync`, and cheap to clone (an `Arc`).
+
+mod builder;
+mod input;
+
+pub use builder::EngineBuilder;
+pub use input::{Input, Row};
+
+use crate::error::Error;
+use crate::program::Program;
+use input::Schema;
+use nesy_engine::{
+    Answers, Cancel, Evaluation, ExplainOptions, Explanation, Limits, Prepared, SemiringKind, Value,
+};
+use nesy_lang::ValueType;
+use serde::Serialize;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use std::time::Instant;
+
+/// How a decision is made: with explanations or not, and, for this call,
+/// another semiring or other limits than the engine's.
+///
+/// ```
+/// use nesy::{DecideOptions, Semiring};
+/// let options = DecideOptions {
+///     semiring: Some(Semiring::MaxProb),
+///     ..DecideOptions::explained()
+/// };
+/// assert!(options.explain);
+/// ```
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct DecideOptions {
+    /// Explain each result, and why nothing holds when nothing does.
+    pub explain: bool,
+    /// Without `explain`: name in `rules_used` the rules of the proofs of
+    /// the first this many results (what a decision log records, at a
+    /// bounded cost whatever the number of results; a search past the
+    /// limits leaves the rules found so far). 0: none.
+    pub rules_of: usize,
+    /// The semiring of the probabilities, instead of the engine's (the
+    /// program is then evaluated whole with the input: slower).
+    pub semiring: Option<SemiringKind>,
+    /// Limits for this call instead of the engine's.
+    pub limits: Option<Limits>,
+}
+
+impl DecideOptions {
+    /// Every result explained.
+    pub fn explained() -> Self {
+        DecideOptions {
+            explain: true,
+            ..DecideOptions::default()
+        }
+    }
+}
+
+/// One tuple of a decision.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct DecisionResult {
+    /// The tuple's values (in JSON, numbers and booleans as themselves, the
+    /// rest as strings).
+    pub args: Vec<Value>,
+    /// Its probability under the semiring (1 under `bool`).
+    pub probability: f64,
+    /// Why it holds, when asked for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub explanation: Option<Explanation>,
+}
+
+/// The answer to [`Engine::decide`].
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Decision {
+    /// The decision relation.
+    pub decision: String,
+    /// Whether any tuple holds.
+    pub holds: bool,
+    /// The tuples that hold.
+    pub results: Vec<DecisionResult>,
+    /// When none holds and an explanation was asked for: why not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub why_not: Option<Explanation>,
+    /// Names (or locations) of the rules the explanations use.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub rules_used: Vec<String>,
+    /// Microseconds spent evaluating.
+    pub eval_us: u64,
+}
+
+/// What the engine was built from.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct EngineInfo {
+    /// Rule and knowledge files.
+    pub sources: Vec<String>,
+    /// Models, `name -> file`.
+    pub models: BTreeMap<String, String>,
+    /// Relations and their arities.
+    pub relations: BTreeMap<String, usize>,
+    /// Relations defined by rules (decisions can be asked of these).
+    pub derived: Vec<String>,
+    /// `@decl`ared relations with their field names.
+    pub declared: BTreeMap<String, Vec<String>>,
+    /// The semiring of probabilities, as `--semiring` takes it.
+    pub semiring: String,
+}
+
+struct Inner {
+    program: Program,
+    prepared: Prepared,
+    decls: HashMap<String, Vec<(String, Option<ValueType>)>>,
+    limits: Limits,
+    semiring: SemiringKind,
+    info: EngineInfo,
+}
+
+/// Rules, knowledge and models, evaluated once; see the module docs.
+#[derive(Clone)]
+pub struct Engine {
+    inner: Arc<Inner>,
+    /// Stops this handle's calls when set ([`Engine::with_cancel`]).
+    cancel: Option<Cancel>,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("info", &self.inner.info)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Engine {
+    fn new(inner: Inner) -> Self {
+        Engine {
+            inner: Arc::new(inner),
+            cancel: None,
+        }
+    }
+
+    /// Starts a builder.
+    pub fn builder() -> EngineBuilder {
+        EngineBuilder::default()
+    }
+
+    /// What the engine was built from.
+    pub fn info(&self) -> &EngineInfo {
+        &self.inner.info
+    }
+
+    /// The rule sources the engine was built from, as `(name, text)`.
+    pub fn sources(&self) -> Vec<(String, String)> {
+        self.inner
+            .program
+            .sources()
+            .iter()
+            .map(|c| (c.source.name().to_string(), c.source.text().to_string()))
+            .collect()
+    }
+
+    /// The base program's evaluation (every relation without any input).
+    pub fn base(&self) -> &Evaluation {
+        self.inner.prepared.base()
+    }
+
+    /// Writes the base evaluation's derived relations of two columns
+    /// into the named graph `graph_iri` of `graph`, as
+    /// [`Program::materialize`] does; returns how many triples were new.
+    #[cfg(feature = "kg")]
+    pub fn materialize(&self, graph: &crate::kg::Graph, graph_iri: &str) -> Result<usize, Error> {
+        self.inner
+            .program
+            .materialize(self.base(), graph, graph_iri)
+    }
+
+    /// This engine, with calls that stop when `cancel` is set (from any
+    /// thread): a service gives up on a request and the work ends, rather
+    /// than running on after its answer. Cheap: the engine is shared.
+    ///
+    /// ```
+    /// # let engine = nesy::Engine::builder().rules_text("r.nesy", "p(1).").build()?;
+    /// let cancel = nesy::Cancel::new();
+    /// let handle = engine.with_cancel(cancel.clone());
+    /// cancel.cancel();
+    /// assert!(handle.query("p(X)", &nesy::Input::new()).unwrap_err().is_limit());
+    /// assert!(engine.query("p(X)", &nesy::Input::new()).is_ok());
+    /// # Ok::<(), nesy::Error>(())
+    /// ```
+    pub fn with_cancel(&self, cancel: Cancel) -> Engine {
+        Engine {
+            inner: Arc::clone(&self.inner),
+            cancel: Some(cancel),
+        }
+    }
+
+    /// The limits of a call: the engine's (or those given), with this
+    /// handle's cancel flag unless they have their own.
+    fn limits(&self, given: Option<&Limits>) -> Limits {
+        let limits = given.unwrap_or(&self.inner.limits).clone();
+        Limits {
+            cancel: limits.cancel.or_else(|| self.cancel.clone()),
+            ..limits
+        }
+    }
+
+    /// The input as facts, checked against the program.
+    fn facts(&self, input: &Input) -> Result<Vec<(String, Vec<Value>)>, Error> {
+        Schema {
+            relations: &self.inner.info.relations,
+            decls: &self.inner.decls,
+            program: self.inner.program.engine(),
+        }
+        .facts(input)
+    }
+
+    /// The program with the input's facts added (for explanations and
+    /// other semirings, which evaluate it whole).
+    fn with_input(&self, facts: &[(String, Vec<Value>)]) -> Result<Program, Error> {
+        let mut program = self.inner.program.clone();
+        for (r, values) in facts {
+            program.add_fact(r, values.clone())?;
+        }
+        Ok(program)
+    }
+
+    /// The tuples of relation `decision` that hold with `input`, each with
+    /// its probability and, as `options` ask, its proof (and why not, when
+    /// none holds).
+    pub fn decide(
+        &self,
+        decision: &str,
+        input: &Input,
+        options: &DecideOptions,
+    ) -> Result<Decision, Error> {
+        let Some(&arity) = self.inner.info.relations.get(decision) else {
+            return Err(Error::Request(format!(
+                "unknown decision relation `{decision}`"
+            )));
+        };
+        let facts = self.facts(input)?;
+        let limits = self.limits(options.limits.as_ref());
+        let semiring = options.semiring.unwrap_or(self.inner.semiring);
+        let start = Instant::now();
+        let (rows, probabilities) = self.tuples(decision, &facts, semiring, &limits)?;
+        let eval_us = start.elapsed().as_micros() as u64;
+        let mut results: Vec<DecisionResult> = rows
+            .iter()
+            .zip(&probabilities)
+            .map(|(row, &p)| DecisionResult {
+                args: row.clone(),
+                probability: p,
+                explanation: None,
+            })
+            .collect();
+        let mut why_not = None;
+        let mut rules_used = Vec::new();
+        let (shown, keep) = if options.explain {
+            (rows.len(), true)
+        } else {
+            (options.rules_of.min(rows.len()), false)
+        };
+        if options.explain || options.rules_of > 0 {
+            let program = self.with_input(&facts)?;
+            // Goals are made of the typed values, never of text: a value
+            // such as `Ann Lee`, `not` or `x, y` names itself.
+            let mut goals: Vec<(String, Vec<Option<Value>>)> = rows
+                .iter()
+                .take(shown)
+                .map(|row| {
+                    (
+                        decision.to_string(),
+                        row.iter().cloned().map(Some).collect(),
+                    )
+                })
+                .collect();
+            if rows.is_empty() {
+                goals.push((decision.to_string(), vec![None; arity]));
+            }
+            let proofs = match program.explain_atoms(&goals, &ExplainOptions::default(), &limits) {
+                Ok(p) => p,
+                Err(_) if !keep => Vec::new(),
+                Err(e) => return Err(e),
+            };
+            let mut proofs = proofs.into_iter();
+            for result in results.iter_mut().take(shown) {
+                let first = proofs.next().and_then(|e| e.into_iter().next());
+                if let Some(x) = first {
+                    collect_rules(&x, &mut rules_used);
+                    result.explanation = keep.then_some(x);
+                }
+            }
+            if rows.is_empty() {
+                let none = proofs.next().and_then(|e| e.into_iter().next());
+                if let Some(w) = &none {
+                    collect_rules(w, &mut rules_used);
+                }
+                why_not = none.filter(|_| keep);
+            }
+            rules_used.sort();
+            rules_used.dedup();
+        }
+        Ok(Decision {
+            decision: decision.to_string(),
+            holds: !results.is_empty(),
+            results,
+            why_not,
+            rules_used,
+            eval_us,
+        })
+    }
+
+    /// The tuples of `decision` with the input's facts, with their
+    /// probabilities under `semiring` (the tuples of non-zero probability,
+    /// as `nesy run --semiring` lists them).
+    fn tuples(
+        &self,
+        decision: &str,
+        facts: &[(String, Vec<Value>)],
+        semiring: SemiringKind,
+        limits: &Limits,
+    ) -> Result<(Vec<Vec<Value>>, Vec<f64>), Error> {
+        let unknown = || Error::Request(format!("unknown decision relation `{decision}`"));
+        let tagged = if semiring == SemiringKind::Bool {
+            let evaluation = self.inner.prepared.evaluate_with(facts, limits)?;
+            let rows = evaluation.relation(decision).ok_or_else(unknown)?.to_vecs();
+            let ones = vec![1.0; rows.len()];
+            return Ok((rows, ones));
+        } else if semiring == self.inner.semiring {
+            // The base was tagged under this semiring once: a request
+            // re-tags only what depends on its input.
+            self.inner.prepared.evaluate_tagged_with(facts, limits)?
+        } else {
+            self.with_input(facts)?.evaluate_tagged(semiring, limits)?.0
+        };
+        Ok(tagged
+            .relation(decision)
+            .ok_or_else(unknown)?
+            .rows
+            .into_iter()
+            .map(|r| (r.tuple, r.probability))
+            .unzip())
+    }
+
+    /// Answers a goal such as `approve(X)` with the input's facts.
+    pub fn query(&self, goal: &str, input: &Input) -> Result<Answers, Error> {
+        let facts = self.facts(input)?;
+        let program = self.with_input(&facts)?;
+        let limits = self.limits(None);
+        if self.inner.semiring == SemiringKind::Bool {
+            program.query(goal, &limits)
+        } else {
+            program.query_tagged(goal, self.inner.semiring, &limits)
+        }
+    }
+
+    /// Why a fact holds with the input's facts, or why not.
+    pub fn explain(&self, fact: &str, input: &Input) -> Result<Vec<Explanation>, Error> {
+        let facts = self.facts(input)?;
+        self.with_input(&facts)?
+            .explain(fact, &ExplainOptions::default(), &self.limits(None))
+    }
+}
+
+/// The rules a proof uses (an explicit stack: proofs can be deep).
+fn collect_rules(e: &Explanation, out: &mut Vec<String>) {
+    let mut stack = vec![e];
+    while let Some(node) = stack.pop() {
+        if let Some(r) = &node.rule {
+            out.push(r.name.clone().unwrap_or_else(|| r.location.clone()));
+        }
+        stack.extend(&node.premises);
+    }
+}

@@ -4,10 +4,24 @@
 //! error is ignored (there is nowhere left to say anything), and a failed
 //! write to standard output is remembered: the command then exits with
 //! status 1 (a closed pipe, as in `nesy run | head`, quietly).
+//! It also keeps `--color`, which every command's diagnostics follow.
 
 use std::io::Write;
 use std::sync::OnceLock;
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+
+/// Whether diagnostics are colored (`--color`), set once at start.
+static COLOR: AtomicBool = AtomicBool::new(false);
+
+/// Sets whether diagnostics are colored.
+pub(crate) fn set_color(on: bool) {
+    COLOR.store(on, Ordering::Relaxed);
+}
+
+/// Whether diagnostics are colored.
+pub(crate) fn color() -> bool {
+    COLOR.load(Ordering::Relaxed)
+}
 
 /// 0: fine; 1: the reader went away; 2: another write error.
 static STDOUT: AtomicU8 = AtomicU8::new(0);

@@ -37,6 +37,38 @@ fn help_and_version() {
         )));
 }
 
+/// Each command's help says what it does instead of sending the reader
+/// back to the help they are reading.
+#[test]
+fn help_never_refers_to_itself() {
+    for command in [
+        "check",
+        "fmt",
+        "run",
+        "query",
+        "explain",
+        "test",
+        "kg",
+        "train",
+        "eval",
+        "predict",
+        "export-rules",
+        "serve",
+    ] {
+        let output = nesy().args([command, "--help"]).output().unwrap();
+        assert!(output.status.success(), "{command} --help");
+        let help = String::from_utf8_lossy(&output.stdout);
+        assert!(
+            !help.contains(&format!("nesy {command} --help")),
+            "`nesy {command} --help` refers to itself:\n{help}"
+        );
+    }
+    let top = nesy().arg("--help").output().unwrap();
+    let top = String::from_utf8_lossy(&top.stdout);
+    assert!(!top.contains("--help`"), "{top}");
+    assert!(top.contains("/v1/decide"), "{top}");
+}
+
 #[test]
 fn every_shipped_rule_file_checks() {
     nesy()

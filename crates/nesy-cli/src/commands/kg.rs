@@ -1,14 +1,15 @@
 //! `nesy kg`: load RDF, query it with SPARQL, update, export, count.
 
-use crate::Outcome;
+use crate::error::{CliError, CliResult};
+use crate::output::{aligned, plural, print_out};
 use clap::{Args, Subcommand, ValueEnum};
 use nesy::kg::{Graph, KgError};
-use std::io::Write;
 use std::path::PathBuf;
+use std::process::ExitCode;
 
 /// Where the graph is: an on-disk store, or files loaded for this command.
 #[derive(Args, Debug, Clone)]
-pub struct Source {
+pub(crate) struct Source {
     /// An on-disk store (needs a build with `--features rocksdb`).
     #[arg(long, value_name = "DIR", conflicts_with = "data")]
     store: Option<PathBuf>,
@@ -20,7 +21,7 @@ pub struct Source {
 
 /// SPARQL result formats.
 #[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
-pub enum ResultFormat {
+pub(crate) enum ResultFormat {
     /// Aligned columns (TSV cells).
     Table,
     /// SPARQL 1.1 CSV results.
@@ -35,7 +36,7 @@ pub enum ResultFormat {
 
 /// The `nesy kg` subcommands.
 #[derive(Subcommand, Debug)]
-pub enum KgCommand {
+pub(crate) enum Command {
     /// Load RDF files (Turtle, N-Triples, N-Quads, TriG, RDF/XML; .gz too),
     /// each all or nothing, and print a summary.
     Load {
@@ -125,18 +126,10 @@ fn open(source: &Source) -> Result<Graph, KgError> {
     Ok(graph)
 }
 
-fn fail(e: &KgError) -> Outcome {
-    errln!("error: {e}");
-    if let Some(help) = miette::Diagnostic::help(e) {
-        errln!("help: {help}");
-    }
-    Outcome::Failed
-}
-
 /// Runs a `nesy kg` command.
-pub fn run(command: KgCommand) -> Outcome {
+pub(crate) fn run(command: &Command) -> CliResult {
     match command {
-        KgCommand::Load {
+        Command::Load {
             files,
             store,
             graph,
@@ -145,12 +138,9 @@ pub fn run(command: KgCommand) -> Outcome {
                 Some(dir) => Graph::open(dir),
                 None => Graph::in_memory(),
             };
-            let target = match target {
-                Ok(g) => g,
-                Err(e) => return fail(&e),
-            };
+            let target = target?;
             let mut total = 0;
-            for file in &files {
+            for file in files {
                 // A progress bar for files large enough to wait for, on a
                 // terminal only (indicatif draws nothing otherwise).
                 let size = std::fs::metadata(file).map(|m| m.len()).unwrap_or(0);
@@ -169,23 +159,19 @@ pub fn run(command: KgCommand) -> Outcome {
                 let loaded = target
                     .load_file_with_progress(file, graph.as_deref(), |read| bar.set_position(read));
                 bar.finish_and_clear();
-                match loaded {
-                    Ok(summary) => {
-                        total += summary.quads;
-                        outln!(
-                            "{}: {} in {:.2} s",
-                            file.display(),
-                            crate::plural(summary.quads, "triple"),
-                            summary.time.as_secs_f64()
-                        );
-                    }
-                    Err(e) => return fail(&e),
-                }
+                let summary = loaded?;
+                total += summary.quads;
+                outln!(
+                    "{}: {} in {:.2} s",
+                    file.display(),
+                    plural(summary.quads, "triple"),
+                    summary.time.as_secs_f64()
+                );
             }
-            outln!("{} loaded", crate::plural(total, "triple"));
-            Outcome::Success
+            outln!("{} loaded", plural(total, "triple"));
+            Ok(ExitCode::SUCCESS)
         }
-        KgCommand::Query {
+        Command::Query {
             source,
             query,
             file,
@@ -193,17 +179,19 @@ pub fn run(command: KgCommand) -> Outcome {
             union,
         } => {
             let text = match (query, file) {
-                (Some(q), _) => q,
-                (None, Some(f)) => match std::fs::read_to_string(&f) {
+                (Some(q), _) => q.clone(),
+                (None, Some(f)) => match std::fs::read_to_string(f) {
                     Ok(t) => t,
-                    Err(e) => return Outcome::Usage(format!("cannot read `{}`: {e}", f.display())),
+                    Err(e) => {
+                        return Err(CliError::Usage(format!(
+                            "cannot read `{}`: {e}",
+                            f.display()
+                        )));
+                    }
                 },
-                (None, None) => return Outcome::Usage("give a query or --file".to_string()),
+                (None, None) => return Err(CliError::Usage("give a query or --file".to_string())),
             };
-            let graph = match open(&source) {
-                Ok(g) => g,
-                Err(e) => return fail(&e),
-            };
+            let graph = open(source)?;
             let ext = match format {
                 ResultFormat::Table | ResultFormat::Tsv => "tsv",
                 ResultFormat::Csv => "csv",
@@ -211,53 +199,40 @@ pub fn run(command: KgCommand) -> Outcome {
                 ResultFormat::Xml => "xml",
             };
             let mut out = Vec::new();
-            if let Err(e) = graph.write_query_with(&text, ext, union, &mut out) {
-                return fail(&e);
-            }
+            graph.write_query_with(&text, ext, *union, &mut out)?;
             let text = String::from_utf8_lossy(&out).to_string();
-            let text = if format == ResultFormat::Table {
+            let text = if *format == ResultFormat::Table {
                 table(&text)
             } else {
                 text
             };
-            let _ = std::io::stdout().write_all(text.as_bytes());
-            Outcome::Success
+            print_out(&text);
+            Ok(ExitCode::SUCCESS)
         }
-        KgCommand::Update { source, update } => {
-            let graph = match open(&source) {
-                Ok(g) => g,
-                Err(e) => return fail(&e),
-            };
-            match graph.update(&update) {
-                Ok(()) => Outcome::Success,
-                Err(e) => fail(&e),
-            }
+        Command::Update { source, update } => {
+            let graph = open(source)?;
+            graph.update(update)?;
+            Ok(ExitCode::SUCCESS)
         }
-        KgCommand::Export { source, format } => {
-            let graph = match open(&source) {
-                Ok(g) => g,
-                Err(e) => return fail(&e),
-            };
+        Command::Export { source, format } => {
+            let graph = open(source)?;
             let stdout = std::io::stdout();
-            match graph.export(&format, stdout.lock()) {
-                Ok(()) => Outcome::Success,
-                Err(e) => fail(&e),
-            }
+            graph.export(format, stdout.lock())?;
+            Ok(ExitCode::SUCCESS)
         }
-        KgCommand::Show {
+        Command::Show {
             source,
             entity,
             depth,
             format,
         } => {
-            let view = match open(&source).and_then(|g| nesy::kg::GraphView::from_graph(&g)) {
-                Ok(v) => v,
-                Err(e) => return fail(&e),
+            let view = open(source).and_then(|g| nesy::kg::GraphView::from_graph(&g))?;
+            let Some(focus) = view.find(entity) else {
+                return Err(CliError::Usage(format!(
+                    "no entity `{entity}` in the graph (give its IRI)"
+                )));
             };
-            let Some(focus) = view.find(&entity) else {
-                return Outcome::Usage(format!("no entity `{entity}` in the graph (give its IRI)"));
-            };
-            let edges = view.neighbourhood(&focus, depth);
+            let edges = view.neighbourhood(&focus, *depth);
             let text = if format == "json" {
                 let edges: Vec<serde_json::Value> = edges
                     .iter()
@@ -270,16 +245,15 @@ pub fn run(command: KgCommand) -> Outcome {
             } else {
                 nesy::kg::edges_to_dot(&edges, Some(&focus))
             };
-            let _ = std::io::stdout().write_all(text.as_bytes());
-            Outcome::Success
+            print_out(&text);
+            Ok(ExitCode::SUCCESS)
         }
-        KgCommand::Path { source, from, to } => {
-            let view = match open(&source).and_then(|g| nesy::kg::GraphView::from_graph(&g)) {
-                Ok(v) => v,
-                Err(e) => return fail(&e),
-            };
-            let (Some(a), Some(b)) = (view.find(&from), view.find(&to)) else {
-                return Outcome::Usage(format!("`{from}` or `{to}` is not an entity of the graph"));
+        Command::Path { source, from, to } => {
+            let view = open(source).and_then(|g| nesy::kg::GraphView::from_graph(&g))?;
+            let (Some(a), Some(b)) = (view.find(from), view.find(to)) else {
+                return Err(CliError::Usage(format!(
+                    "`{from}` or `{to}` is not an entity of the graph"
+                )));
             };
             match view.shortest_path(&a, &b) {
                 Some(steps) => {
@@ -288,19 +262,16 @@ pub fn run(command: KgCommand) -> Outcome {
                         let mark = if step.backwards { "^" } else { "" };
                         outln!("  -{mark}<{}>-> {}", step.label, step.to);
                     }
-                    Outcome::Success
+                    Ok(ExitCode::SUCCESS)
                 }
                 None => {
                     outln!("no path from {a} to {b}");
-                    Outcome::Failed
+                    Err(CliError::Reported)
                 }
             }
         }
-        KgCommand::Stats { source } => {
-            let graph = match open(&source) {
-                Ok(g) => g,
-                Err(e) => return fail(&e),
-            };
+        Command::Stats { source } => {
+            let graph = open(source)?;
             let count = |q: &str| {
                 graph.select(q).map(|(_, rows)| {
                     rows.first()
@@ -328,23 +299,16 @@ pub fn run(command: KgCommand) -> Outcome {
                 ),
             ];
             for (name, q) in lines {
-                match count(q) {
-                    Ok(n) => outln!("{name:<11}{n}"),
-                    Err(e) => return fail(&e),
+                outln!("{name:<11}{}", count(q)?);
+            }
+            let (_, rows) = graph.select("SELECT ?p (COUNT(*) AS ?n) WHERE { { ?s ?p ?o } UNION { GRAPH ?g { ?s ?p ?o } } } GROUP BY ?p ORDER BY DESC(?n) LIMIT 10")?;
+            outln!("top predicates:");
+            for row in rows {
+                if let [p, n] = row.as_slice() {
+                    outln!("  {:>8}  {}", n.to_plain_string(), p.to_plain_string());
                 }
             }
-            match graph.select("SELECT ?p (COUNT(*) AS ?n) WHERE { { ?s ?p ?o } UNION { GRAPH ?g { ?s ?p ?o } } } GROUP BY ?p ORDER BY DESC(?n) LIMIT 10") {
-                Ok((_, rows)) => {
-                    outln!("top predicates:");
-                    for row in rows {
-                        if let [p, n] = row.as_slice() {
-                            outln!("  {:>8}  {}", n.to_plain_string(), p.to_plain_string());
-                        }
-                    }
-                    Outcome::Success
-                }
-                Err(e) => fail(&e),
-            }
+            Ok(ExitCode::SUCCESS)
         }
     }
 }
@@ -355,5 +319,5 @@ fn table(tsv: &str) -> String {
         .lines()
         .map(|l| l.split('\t').map(str::to_string).collect())
         .collect();
-    crate::run::aligned(&rows, "")
+    aligned(&rows, "")
 }

@@ -1,0 +1,25 @@
+//! `nesy eval`: a model on labelled data.
+
+use crate::error::CliResult;
+use clap::Subcommand;
+
+mod link;
+mod tree;
+
+/// What `nesy eval` evaluates.
+#[derive(Subcommand, Debug)]
+pub(crate) enum Command {
+    /// Link prediction: filtered MRR and Hits@k of rules, an embedding,
+    /// or both.
+    Link(link::Args),
+    /// A tree model on a labelled CSV: accuracy, macro-F1, confusion matrix.
+    Tree(tree::Args),
+}
+
+/// `nesy eval ...`.
+pub(crate) fn run(command: &Command) -> CliResult {
+    match command {
+        Command::Link(args) => link::run(args),
+        Command::Tree(args) => tree::run(args),
+    }
+}

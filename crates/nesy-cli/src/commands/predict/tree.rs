@@ -1,0 +1,107 @@
+//! `nesy predict tree`: the class and probability of each row of a CSV,
+//! optionally with the decision path.
+
+use crate::error::CliResult;
+use crate::learned::{finish, model_and_table};
+use crate::output::aligned;
+use clap::ValueEnum;
+use std::fmt::Write as _;
+use std::path::PathBuf;
+
+/// `nesy predict tree`.
+#[derive(clap::Args, Debug)]
+pub(crate) struct Args {
+    /// The model file.
+    #[arg(long)]
+    model: PathBuf,
+    /// CSV with the model's feature columns (the target may be absent).
+    #[arg(long)]
+    data: PathBuf,
+    /// Add the decision path of each prediction.
+    #[arg(long)]
+    explain: bool,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    format: Format,
+}
+
+/// How predictions are printed.
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+enum Format {
+    /// Aligned columns.
+    Table,
+    /// `line<TAB>class<TAB>probability[<TAB>path]`.
+    Tsv,
+    /// `[{"line", "class", "probability", "distribution", "path"?}]`.
+    Json,
+}
+
+/// `nesy predict tree`.
+pub(crate) fn run(args: &Args) -> CliResult {
+    let mut out = String::new();
+    let (explain, format) = (args.explain, args.format);
+    let (model, table) = model_and_table(&args.model, &args.data)?;
+    let classifier = model.classifier.as_ref();
+    let mut json_rows = Vec::new();
+    let mut rows = vec![{
+        let mut h = vec![
+            "line".to_string(),
+            "class".to_string(),
+            "probability".to_string(),
+        ];
+        if explain {
+            h.push("path".to_string());
+        }
+        h
+    }];
+    for (x, line) in table.x.iter().zip(&table.lines) {
+        let p = classifier.predict(x);
+        let path = explain.then(|| classifier.explain(x));
+        match format {
+            Format::Json => {
+                let distribution: serde_json::Map<String, serde_json::Value> = model
+                    .schema()
+                    .classes
+                    .iter()
+                    .zip(&p.distribution)
+                    .map(|(c, q)| (c.clone(), serde_json::json!(q)))
+                    .collect();
+                let mut row = serde_json::json!({
+                    "line": line,
+                    "class": p.class_name,
+                    "probability": p.probability,
+                    "distribution": distribution,
+                });
+                if let (Some(path), Some(obj)) = (&path, row.as_object_mut()) {
+                    obj.insert("path".to_string(), serde_json::json!(path));
+                }
+                json_rows.push(row);
+            }
+            Format::Table | Format::Tsv => {
+                let mut r = vec![
+                    line.to_string(),
+                    p.class_name.clone(),
+                    format!("{:.4}", p.probability),
+                ];
+                if let Some(path) = &path {
+                    r.push(path.to_text());
+                }
+                rows.push(r);
+            }
+        }
+    }
+    match format {
+        Format::Json => {
+            let _ = writeln!(out, "{}", serde_json::Value::Array(json_rows));
+        }
+        Format::Tsv => {
+            for r in rows.iter().skip(1) {
+                let _ = writeln!(out, "{}", r.join("\t"));
+            }
+        }
+        Format::Table => {
+            let _ = write!(out, "{}", aligned(&rows, ""));
+        }
+    }
+    finish(&out)
+}

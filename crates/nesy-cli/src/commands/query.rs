@@ -1,0 +1,74 @@
+//! `nesy query`: the answers of a goal over rule files.
+
+use crate::args::{LimitArgs, OutputFormat, SemiringArgs};
+use crate::error::CliResult;
+use crate::load::load;
+use crate::output::{answers_json, answers_table, csv_field, print_out, show_probability};
+use nesy::Semiring;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// `nesy query`.
+#[derive(clap::Args, Debug)]
+pub(crate) struct Args {
+    /// The rule file.
+    file: PathBuf,
+    /// The goal: literals separated by commas.
+    goal: String,
+    /// More rule files evaluated with FILE (repeatable), such as the
+    /// data of a rules-only file.
+    #[arg(long = "with", value_name = "FILE")]
+    with: Vec<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+    format: OutputFormat,
+    #[command(flatten)]
+    semiring: SemiringArgs,
+    #[command(flatten)]
+    limits: LimitArgs,
+}
+
+/// `nesy query`.
+pub(crate) fn run(args: &Args) -> CliResult {
+    let semiring = args.semiring.kind()?;
+    let files: Vec<PathBuf> = std::iter::once(args.file.clone())
+        .chain(args.with.iter().cloned())
+        .collect();
+    let program = load(&files)?;
+    let (goal, format, limits) = (&args.goal, args.format, &args.limits);
+    let answered = if semiring == Semiring::Bool {
+        program.query(goal, &limits.limits())
+    } else {
+        program.query_tagged(goal, semiring, &limits.limits())
+    };
+    let answers = answered?;
+    let text = match format {
+        OutputFormat::Table => answers_table(&answers),
+        OutputFormat::Tsv | OutputFormat::Csv => {
+            let sep = if format == OutputFormat::Tsv {
+                '\t'
+            } else {
+                ','
+            };
+            let mut out = String::new();
+            for (i, row) in answers.rows.iter().enumerate() {
+                let mut fields: Vec<String> = row
+                    .iter()
+                    .map(|v| {
+                        let plain = v.to_plain_string();
+                        if sep == ',' { csv_field(&plain) } else { plain }
+                    })
+                    .collect();
+                if let Some(p) = answers.probabilities.as_ref().and_then(|ps| ps.get(i)) {
+                    fields.push(show_probability(*p));
+                }
+                out.push_str(&fields.join(&sep.to_string()));
+                out.push('\n');
+            }
+            out
+        }
+        OutputFormat::Json => format!("{:#}\n", answers_json(&answers)),
+    };
+    print_out(&text);
+    Ok(ExitCode::SUCCESS)
+}

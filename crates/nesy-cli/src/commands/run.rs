@@ -1,0 +1,331 @@
+//! `nesy run`: evaluate rule files and print the derived relations (and
+//! the answers of their queries), or write them back as triples.
+
+use crate::args::{LimitArgs, OutputFormat, SemiringArgs};
+use crate::error::{CliError, CliResult};
+use crate::files;
+use crate::load::load;
+use crate::output::{
+    aligned, answers_json, answers_table, csv_field, csv_lines, json_relations, ms, output_paths,
+    plural, round_probability, show_probability, table, tsv, write_dir, write_out,
+};
+use nesy::{
+    Evaluation, Limits, Program, Relation, Semiring, Stats, TaggedRelation, TaggedRow, Value,
+};
+use serde_json::{Map, json};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// `nesy run`.
+#[derive(clap::Args, Debug)]
+pub(crate) struct Args {
+    /// Rule files, evaluated together.
+    #[arg(required = true)]
+    pub(crate) files: Vec<PathBuf>,
+    /// Print only this relation (repeatable); default: every relation
+    /// defined by rules.
+    #[arg(long = "relation", short = 'r', value_name = "R")]
+    relations: Vec<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+    format: OutputFormat,
+    /// Write one `<relation>.tsv` file per relation into this directory
+    /// instead of printing (like Soufflé's `-D`).
+    #[arg(long, value_name = "DIR")]
+    output: Option<PathBuf>,
+    /// Print time, iterations and tuples per stratum and rule to stderr.
+    #[arg(long)]
+    stats: bool,
+    #[command(flatten)]
+    semiring: SemiringArgs,
+    /// Write the derived relations of two columns back as triples into
+    /// a named graph: of `--store DIR`, or, without a store, printed as
+    /// N-Quads instead of the relations.
+    #[arg(long)]
+    materialize: bool,
+    /// The on-disk store `--materialize` writes to (needs `--features
+    /// rocksdb`).
+    #[arg(long, value_name = "DIR", requires = "materialize")]
+    store: Option<PathBuf>,
+    /// A relation of three columns whose tuples are triples `(s, p, o)`
+    /// (repeatable), written by `--materialize` as they are, such as
+    /// `t` of rules/owl2rl.nesy.
+    #[arg(long = "triples", value_name = "R", requires = "materialize")]
+    triple_relations: Vec<String>,
+    /// The named graph `--materialize` writes to.
+    #[arg(
+        long,
+        value_name = "IRI",
+        default_value = "urn:nesy:inferred",
+        requires = "materialize"
+    )]
+    graph: String,
+    #[command(flatten)]
+    limits: LimitArgs,
+}
+
+/// `nesy run`.
+pub(crate) fn run(args: &Args) -> CliResult {
+    // A usage error is reported before the files are read.
+    let semiring = if args.materialize {
+        Semiring::Bool
+    } else {
+        args.semiring.kind()?
+    };
+    let program = load(&args.files)?;
+    let limits = args.limits.limits();
+    if args.materialize {
+        return materialize(&program, args, &limits);
+    }
+    if semiring != Semiring::Bool {
+        return run_tagged(&program, args, semiring, &limits);
+    }
+    run_plain(&program, args, &limits)
+}
+
+/// Every tuple of the selected relations, with the answers of queries.
+fn run_plain(program: &Program, args: &Args, limits: &Limits) -> CliResult {
+    let (relations, format, output) = (&args.relations, args.format, args.output.as_deref());
+    let mut evaluation = program.evaluate(limits)?;
+    let selected: Vec<Relation> = if relations.is_empty() {
+        evaluation
+            .derived_relations()
+            .iter()
+            .filter_map(|name| evaluation.relation(name))
+            .collect()
+    } else {
+        let mut out = Vec::new();
+        for name in relations {
+            match evaluation.relation(name) {
+                Some(r) => out.push(r),
+                None => {
+                    return Err(CliError::Usage(format!(
+                        "no relation `{name}` in the program"
+                    )));
+                }
+            }
+        }
+        out
+    };
+    let answers = program.answer_queries(&mut evaluation, limits)?;
+    match output {
+        Some(dir) => write_dir(dir, &selected).map_err(CliError::Usage)?,
+        None => write_out(|out| match format {
+            OutputFormat::Table => table(out, &selected, &answers),
+            OutputFormat::Tsv => tsv(out, &selected),
+            OutputFormat::Csv => csv_lines(out, &selected),
+            OutputFormat::Json => json_relations(out, &selected, &answers),
+        }),
+    }
+    if args.stats {
+        err!("{}", stats_table(evaluation.stats(), &evaluation));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `--materialize`: derived triples into a named graph.
+fn materialize(program: &Program, args: &Args, limits: &Limits) -> CliResult {
+    let (store, graph_iri) = (args.store.as_deref(), args.graph.as_str());
+    let evaluation = program.evaluate(limits)?;
+    let graph = match store {
+        Some(dir) => nesy::kg::Graph::open(dir)?,
+        None => nesy::kg::Graph::in_memory()?,
+    };
+    let new = program.materialize_with(&evaluation, &graph, graph_iri, &args.triple_relations)?;
+    if store.is_none() {
+        let stdout = std::io::stdout();
+        graph.export("nq", stdout.lock())?;
+    }
+    errln!("{} written to <{graph_iri}>", plural(new, "new triple"));
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `--semiring ...`: every tuple with its probability.
+fn run_tagged(program: &Program, args: &Args, semiring: Semiring, limits: &Limits) -> CliResult {
+    let (relations, format, output) = (&args.relations, args.format, args.output.as_deref());
+    let (tagged, answers) = program.evaluate_tagged(semiring, limits)?;
+    let names: Vec<String> = if relations.is_empty() {
+        tagged
+            .support
+            .derived_relations()
+            .iter()
+            .map(|s| s.to_string())
+            .collect()
+    } else {
+        relations.to_vec()
+    };
+    let mut selected: Vec<TaggedRelation> = Vec::new();
+    for name in &names {
+        match tagged.relation(name) {
+            Some(r) => selected.push(r),
+            None => {
+                return Err(CliError::Usage(format!(
+                    "no relation `{name}` in the program"
+                )));
+            }
+        }
+    }
+    let plain_row = |row: &TaggedRow, sep: &str| {
+        let mut fields: Vec<String> = row.tuple.iter().map(|v| v.plain().to_string()).collect();
+        fields.push(show_probability(row.probability));
+        fields.join(sep)
+    };
+    if let Some(dir) = output {
+        let paths =
+            output_paths(dir, selected.iter().map(|r| r.name.as_str())).map_err(CliError::Usage)?;
+        if let Err(e) = std::fs::create_dir_all(dir) {
+            return Err(CliError::Usage(format!(
+                "cannot create `{}`: {e}",
+                dir.display()
+            )));
+        }
+        for (r, path) in selected.iter().zip(paths) {
+            let text: String = r
+                .rows
+                .iter()
+                .map(|row| plain_row(row, "\t") + "\n")
+                .collect();
+            if let Err(e) = files::write_atomically(&path, &text) {
+                return Err(CliError::Usage(format!(
+                    "cannot write `{}`: {e}",
+                    path.display()
+                )));
+            }
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    write_out(|out| match format {
+        OutputFormat::Tsv => {
+            let mut sorted: Vec<&TaggedRelation> = selected.iter().collect();
+            sorted.sort_by(|a, b| a.name.cmp(&b.name));
+            for r in sorted {
+                for row in &r.rows {
+                    writeln!(out, "{}\t{}", r.name, plain_row(row, "\t"))?;
+                }
+            }
+            Ok(())
+        }
+        OutputFormat::Csv => {
+            for r in &selected {
+                for row in &r.rows {
+                    let mut fields = vec![csv_field(&r.name)];
+                    fields.extend(row.tuple.iter().map(|v| csv_field(&v.to_plain_string())));
+                    fields.push(show_probability(row.probability));
+                    writeln!(out, "{}", fields.join(","))?;
+                }
+            }
+            Ok(())
+        }
+        OutputFormat::Json => {
+            let mut map = Map::new();
+            for r in &selected {
+                let rows: Vec<serde_json::Value> = r
+                    .rows
+                    .iter()
+                    .map(|row| {
+                        let mut cell = json!({"tuple": row.tuple, "probability": round_probability(row.probability)});
+                        if matches!(semiring, Semiring::Why | Semiring::TopK(_))
+                            && let Some(obj) = cell.as_object_mut() {
+                                obj.insert("proofs".to_string(), json!(tagged.proofs(&r.name, &row.tuple)));
+                            }
+                        cell
+                    })
+                    .collect();
+                map.insert(r.name.clone(), serde_json::Value::Array(rows));
+            }
+            let mut doc = Map::new();
+            doc.insert("relations".to_string(), serde_json::Value::Object(map));
+            doc.insert("semiring".to_string(), json!(semiring.to_string()));
+            if !answers.is_empty() {
+                doc.insert(
+                    "queries".to_string(),
+                    answers.iter().map(answers_json).collect(),
+                );
+            }
+            writeln!(out, "{:#}", serde_json::Value::Object(doc))
+        }
+        OutputFormat::Table => {
+            for r in &selected {
+                writeln!(out, "{} ({})", r.name, plural(r.rows.len(), "tuple"))?;
+                let cells: Vec<Vec<String>> = r
+                    .rows
+                    .iter()
+                    .map(|row| {
+                        let mut c: Vec<String> = row.tuple.iter().map(Value::to_string).collect();
+                        c.push(format!("p = {}", show_probability(row.probability)));
+                        c
+                    })
+                    .collect();
+                out.write_all(aligned(&cells, "  ").as_bytes())?;
+                writeln!(out)?;
+            }
+            for a in &answers {
+                writeln!(out, "?- {}.", a.goal)?;
+                for line in answers_table(a).lines() {
+                    writeln!(out, "  {line}")?;
+                }
+                writeln!(out)?;
+            }
+            Ok(())
+        }
+    });
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `--stats`: time, iterations and tuples per stratum and per rule.
+fn stats_table(stats: &Stats, evaluation: &Evaluation) -> String {
+    let mut out = format!(
+        "evaluated in {}: {} held\n\n",
+        ms(stats.time),
+        plural(evaluation.tuple_count(), "tuple")
+    );
+    let mut rows = vec![vec![
+        "stratum".to_string(),
+        "relations".into(),
+        "iterations".into(),
+        "new tuples".into(),
+        "time".into(),
+    ]];
+    for (i, s) in stats.strata.iter().enumerate() {
+        // A large recursive component (a mined rule file) would make one
+        // line of every row: name a few, count the rest.
+        const SHOWN: usize = 6;
+        let mut relations = s
+            .relations
+            .iter()
+            .take(SHOWN)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join(", ");
+        if s.relations.len() > SHOWN {
+            relations.push_str(&format!(" and {} more", s.relations.len() - SHOWN));
+        }
+        rows.push(vec![
+            (i + 1).to_string(),
+            relations,
+            s.iterations.to_string(),
+            s.tuples.to_string(),
+            ms(s.time),
+        ]);
+    }
+    out.push_str(&aligned(&rows, ""));
+    out.push('\n');
+    let mut rows = vec![vec![
+        "rule".to_string(),
+        "head".into(),
+        "evaluations".into(),
+        "derived".into(),
+        "time".into(),
+    ]];
+    for r in &stats.rules {
+        rows.push(vec![
+            r.rule.clone(),
+            r.head.clone(),
+            r.evaluations.to_string(),
+            r.derived.to_string(),
+            ms(r.time),
+        ]);
+    }
+    out.push_str(&aligned(&rows, ""));
+    out
+}

@@ -1,0 +1,217 @@
+//! `nesy train tree`: CART, a random forest or a soft tree on a CSV table.
+
+use crate::error::{CliResult, fail};
+use crate::learned::{SummaryFormat, epoch_bar, finish};
+use crate::output::aligned;
+use nesy::learn::cart::{CartParams, Criterion};
+use nesy::learn::soft::SoftParams;
+use nesy::learn::{FitOptions, Holdout, Metrics, Table, TrainRequest, Variant};
+use std::fmt::Write as _;
+use std::path::PathBuf;
+use std::time::Instant;
+
+/// `nesy train tree`.
+#[derive(clap::Args, Debug)]
+pub(crate) struct Args {
+    /// The training table: CSV with a header.
+    #[arg(long, value_name = "FILE.csv")]
+    data: PathBuf,
+    /// The column to predict.
+    #[arg(long, value_name = "COL")]
+    target: String,
+    /// The learner: `cart` (linfa-trees), `forest` (linfa-ensemble) or
+    /// `soft` (a soft decision tree in candle).
+    #[arg(long, default_value = "cart")]
+    variant: Variant,
+    /// Deepest level of a CART/forest tree (default: grow until pure); the
+    /// depth of a soft tree (default 4).
+    #[arg(long, value_name = "N")]
+    max_depth: Option<usize>,
+    /// Seeds the split, the folds, the forest's bootstrap and the soft
+    /// tree's initial weights and batches.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Hold out this fraction of the rows for testing (default 0.2); the
+    /// saved model is fitted on the rest.
+    #[arg(long, value_name = "F", conflicts_with = "folds")]
+    test_split: Option<f64>,
+    /// Report k-fold cross-validation instead; the saved model is then
+    /// fitted on every row.
+    #[arg(long, value_name = "K")]
+    folds: Option<usize>,
+    /// Fit on every row of --data and report test metrics on this CSV.
+    #[arg(long, value_name = "FILE.csv", conflicts_with_all = ["folds", "test_split"])]
+    test_data: Option<PathBuf>,
+    /// Where to write the model.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    output: PathBuf,
+    /// Split criterion (CART, forest): gini or entropy.
+    #[arg(long, default_value = "gini")]
+    criterion: Criterion,
+    /// A node with fewer rows is not split (CART, forest).
+    #[arg(long, default_value_t = 2)]
+    min_samples_split: usize,
+    /// No split leaves fewer rows on a side (CART, forest).
+    #[arg(long, default_value_t = 1)]
+    min_samples_leaf: usize,
+    /// Trees in a forest.
+    #[arg(long, default_value_t = 100)]
+    trees: usize,
+    /// Fraction of the features each forest tree sees.
+    #[arg(long, default_value_t = 0.5)]
+    feature_fraction: f64,
+    /// Epochs (soft tree).
+    #[arg(long, default_value_t = SoftParams::default().epochs)]
+    epochs: usize,
+    /// AdamW learning rate (soft tree).
+    #[arg(long, default_value_t = SoftParams::default().learning_rate)]
+    learning_rate: f64,
+    /// AdamW weight decay (soft tree).
+    #[arg(long, default_value_t = SoftParams::default().weight_decay)]
+    weight_decay: f64,
+    /// Rows per step (soft tree).
+    #[arg(long, default_value_t = SoftParams::default().batch_size)]
+    batch_size: usize,
+    /// Weight of the balance penalty (soft tree).
+    #[arg(long, default_value_t = SoftParams::default().penalty)]
+    penalty: f64,
+    /// Where candle trains: cpu, or cuda (built with `--features cuda`).
+    #[arg(long, default_value = "cpu")]
+    device: String,
+    /// Output format of the summary.
+    #[arg(long, value_enum, default_value_t = SummaryFormat::Text)]
+    format: SummaryFormat,
+}
+
+/// `nesy train tree`.
+pub(crate) fn run(args: &Args) -> CliResult {
+    let mut out = String::new();
+    let start = Instant::now();
+    let table = Table::from_csv(&args.data, &args.target).map_err(fail)?;
+    let device = nesy::learn::device(&args.device).map_err(fail)?;
+    let test_table = match &args.test_data {
+        Some(path) => match table.schema.read_csv(path) {
+            Ok(t) if t.y.is_some() => Some(t),
+            Ok(_) => {
+                return Err(fail(format!(
+                    "{}: no target column `{}` to test against",
+                    path.display(),
+                    args.target
+                )));
+            }
+            Err(e) => return Err(fail(e)),
+        },
+        None => None,
+    };
+    let holdout = match (args.test_split, args.folds, &test_table) {
+        (_, _, Some(_)) => Holdout::None,
+        (_, Some(k), None) => Holdout::Folds(k),
+        (Some(f), None, None) => Holdout::Split(f),
+        (None, None, None) => Holdout::Split(0.2),
+    };
+    let data_file = args.data.display().to_string();
+    let request = TrainRequest {
+        variant: args.variant,
+        cart: CartParams {
+            criterion: args.criterion,
+            max_depth: args.max_depth,
+            min_samples_split: args.min_samples_split,
+            min_samples_leaf: args.min_samples_leaf,
+            trees: args.trees,
+            feature_fraction: args.feature_fraction,
+        },
+        soft: SoftParams {
+            depth: args.max_depth.unwrap_or(SoftParams::default().depth),
+            epochs: args.epochs,
+            learning_rate: args.learning_rate,
+            weight_decay: args.weight_decay,
+            batch_size: args.batch_size,
+            penalty: args.penalty,
+            ..SoftParams::default()
+        },
+        holdout,
+        data_file: &data_file,
+        test_table: test_table.as_ref(),
+    };
+    let fits = match holdout {
+        Holdout::Folds(k) => k as u64 + 1,
+        _ => 1,
+    };
+    let bar = epoch_bar(args.epochs as u64 * fits, args.variant == Variant::Soft);
+    let mut progress = |epoch: usize, loss: f64| {
+        bar.inc(1);
+        bar.set_message(format!("loss {loss:.4}"));
+        let _ = epoch;
+    };
+    let mut options = FitOptions {
+        seed: args.seed,
+        device,
+        progress: &mut progress,
+    };
+    let fit_start = Instant::now();
+    let trained = nesy::learn::train(&table, &request, &mut options);
+    let fit_seconds = fit_start.elapsed().as_secs_f64();
+    let (model, header, report) = match trained {
+        Ok(r) => r,
+        Err(e) => {
+            bar.abandon();
+            return Err(fail(e));
+        }
+    };
+    bar.finish_and_clear();
+    model.save(&header, &args.output).map_err(fail)?;
+    let seconds = start.elapsed().as_secs_f64();
+    match args.format {
+        SummaryFormat::Json => {
+            let json = serde_json::json!({
+                "model": args.output.display().to_string(),
+                "variant": args.variant.to_string(),
+                "rows": table.len(),
+                "features": table.schema.features.len(),
+                "classes": table.schema.classes,
+                "train": report.train,
+                "test": report.test,
+                "folds": report.folds,
+                "seconds": seconds,
+                "fit_seconds": fit_seconds,
+            });
+            let _ = writeln!(out, "{json}");
+        }
+        SummaryFormat::Text => {
+            let _ = writeln!(
+                out,
+                "trained a {} tree on {} ({} rows, {} features, {} classes) in {seconds:.2} s",
+                args.variant,
+                data_file,
+                table.len(),
+                table.schema.features.len(),
+                table.schema.classes.len()
+            );
+            let mut rows = vec![vec![
+                String::new(),
+                "accuracy".to_string(),
+                "macro-F1".to_string(),
+            ]];
+            rows.push(metric_row("train", &report.train));
+            if let Some(test) = &report.test {
+                let label = match holdout {
+                    Holdout::Folds(k) => format!("test ({k}-fold)"),
+                    _ => "test".to_string(),
+                };
+                rows.push(metric_row(&label, test));
+            }
+            let _ = write!(out, "{}", aligned(&rows, "  "));
+            let _ = writeln!(out, "saved {}", args.output.display());
+        }
+    }
+    finish(&out)
+}
+
+/// A row of the metrics table.
+fn metric_row(label: &str, m: &Metrics) -> Vec<String> {
+    vec![
+        label.to_string(),
+        format!("{:.4}", m.accuracy),
+        format!("{:.4}", m.macro_f1),
+    ]
+}

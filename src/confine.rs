@@ -20,6 +20,7 @@
 //! ```
 
 use crate::Error;
+use nesy_lang::Location;
 use std::path::{Component, Path, PathBuf};
 
 /// Which files `@import` and `@model` may read.
@@ -79,16 +80,14 @@ impl ReadPolicy {
                 Item::Model(m) => (&m.path.value, m.span),
                 _ => continue,
             };
-            let p = checked.source.position(span.start);
-            let location = format!("{}:{}:{}", checked.source.name(), p.line, p.column);
-            self.check(&dir.join(path), &location)?;
+            self.check(&dir.join(path), &checked.source.location(span.start))?;
         }
         Ok(())
     }
 
     /// The path to open for `path` (as written at `location`), or the
     /// refusal. Nothing is opened here; only the path is resolved.
-    pub(crate) fn check(&self, path: &Path, location: &str) -> Result<PathBuf, Error> {
+    pub(crate) fn check(&self, path: &Path, location: &Location) -> Result<PathBuf, Error> {
         let Some(roots) = &self.roots else {
             return Ok(path.to_path_buf());
         };
@@ -97,7 +96,7 @@ impl ReadPolicy {
             Ok(resolved)
         } else {
             Err(Error::Confined {
-                location: location.to_string(),
+                location: location.clone(),
                 path: path.display().to_string(),
             })
         }
@@ -151,14 +150,15 @@ mod tests {
         let inside = root.path().join("served");
         std::fs::create_dir(&inside).unwrap();
         let policy = ReadPolicy::within([&inside]);
-        assert!(policy.check(&inside.join("a.csv"), "x").is_ok());
-        assert!(policy.check(&inside.join("missing/dir/a.csv"), "x").is_ok());
-        assert!(policy.check(&inside.join("../a.csv"), "x").is_err());
-        assert!(policy.check(Path::new("/etc/passwd"), "x").is_err());
+        let x = Location::at("x.nesy", 1, 1);
+        assert!(policy.check(&inside.join("a.csv"), &x).is_ok());
+        assert!(policy.check(&inside.join("missing/dir/a.csv"), &x).is_ok());
+        assert!(policy.check(&inside.join("../a.csv"), &x).is_err());
+        assert!(policy.check(Path::new("/etc/passwd"), &x).is_err());
         #[cfg(unix)]
         {
             std::os::unix::fs::symlink("/etc", inside.join("etc")).unwrap();
-            assert!(policy.check(&inside.join("etc/passwd"), "x").is_err());
+            assert!(policy.check(&inside.join("etc/passwd"), &x).is_err());
         }
     }
 }

@@ -1,6 +1,15 @@
 //! Errors of loading and running rules.
+//!
+//! ```
+//! let err = nesy::Program::from_source("a.nesy", "p(X) :- q(Y).\nr(X) :- s(Z).").unwrap_err();
+//! let nesy::Error::Rules(errors) = &err else { panic!("{err}") };
+//! assert_eq!(errors.len(), 2);
+//! // One line for logs; each diagnostic, with its caret, through miette.
+//! assert!(err.to_string().starts_with("a.nesy:1:3: "));
+//! assert_eq!(miette::Diagnostic::related(&err).unwrap().count(), 2);
+//! ```
 
-use nesy_lang::{Diagnostic, SourceFile};
+use nesy_lang::{Diagnostic, Location, Report, SourceFile};
 use std::path::PathBuf;
 
 /// What can go wrong when rule files are loaded or run.
@@ -16,23 +25,22 @@ pub enum Error {
         source: std::io::Error,
     },
     /// The checker found errors (each with its source, for rendering).
-    #[error("{}", rules_summary(.0))]
-    Rules(Vec<(SourceFile, Diagnostic)>),
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Rules(RuleErrors),
     /// A malformed line in an imported table.
-    #[error("{file}:{line}: {message}")]
+    #[error("{location}: {message}")]
     Import {
-        /// The file.
-        file: String,
-        /// 1-based line.
-        line: usize,
+        /// The file and line (the file alone when the reader cannot say).
+        location: Location,
         /// What is wrong.
         message: String,
     },
     /// A `@model` file exists but is not a model this build reads.
     #[error("{location}: {message}")]
     Model {
-        /// `file:line:col` of the `@model` declaration.
-        location: String,
+        /// The `@model` declaration.
+        location: Location,
         /// What is wrong with the file.
         message: String,
     },
@@ -47,16 +55,22 @@ pub enum Error {
         "a service reads only below the directories it was started with; move the file there"
     ))]
     Confined {
-        /// `file:line:col` of the directive.
-        location: String,
+        /// The directive.
+        location: Location,
         /// The path as written.
         path: String,
     },
-    /// Something this build cannot do yet.
+    /// The knowledge graph failed: RDF that does not parse, a store that
+    /// cannot be opened, a SPARQL query refused or failed.
+    #[cfg(feature = "kg")]
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Graph(#[from] GraphError),
+    /// Something this build leaves out (a cargo feature that is off).
     #[error("{location}: {message}")]
     Unsupported {
-        /// `file:line:col` of the directive.
-        location: String,
+        /// The directive that needs it.
+        location: Location,
         /// What and why.
         message: String,
     },
@@ -85,22 +99,109 @@ impl Error {
     }
 }
 
-fn rules_summary(errors: &[(SourceFile, Diagnostic)]) -> String {
-    match errors.first() {
-        Some((source, d)) => {
-            let at = source.locate(d);
-            let more = match errors.len() {
-                1 => String::new(),
-                n => format!(" (and {} more)", n - 1),
-            };
-            format!(
-                "{}:{}:{}: {}{more}",
-                source.name(),
-                at.line,
-                at.column,
-                d.message
-            )
+/// The checker's errors, each with its source. Displayed as one line (the
+/// first error, and how many more); as a miette diagnostic every error is
+/// a `related()` report with its source excerpt and caret.
+#[derive(Debug)]
+pub struct RuleErrors {
+    errors: Vec<(SourceFile, Diagnostic)>,
+    reports: Vec<Report>,
+}
+
+impl RuleErrors {
+    pub(crate) fn new(errors: Vec<(SourceFile, Diagnostic)>) -> Self {
+        let reports = errors
+            .iter()
+            .map(|(source, d)| source.report(d.clone()))
+            .collect();
+        RuleErrors { errors, reports }
+    }
+
+    /// Each error with the source it is in.
+    pub fn iter(&self) -> std::slice::Iter<'_, (SourceFile, Diagnostic)> {
+        self.errors.iter()
+    }
+
+    /// How many errors.
+    pub fn len(&self) -> usize {
+        self.errors.len()
+    }
+
+    /// Whether there are none (never, for an error returned by nesy).
+    pub fn is_empty(&self) -> bool {
+        self.errors.is_empty()
+    }
+}
+
+impl<'a> IntoIterator for &'a RuleErrors {
+    type Item = &'a (SourceFile, Diagnostic);
+    type IntoIter = std::slice::Iter<'a, (SourceFile, Diagnostic)>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.errors.iter()
+    }
+}
+
+impl std::fmt::Display for RuleErrors {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.errors.first() {
+            Some((source, d)) => {
+                write!(f, "{}: {}", source.locate(d), d.message)?;
+                match self.errors.len() {
+                    1 => Ok(()),
+                    n => write!(f, " (and {} more)", n - 1),
+                }
+            }
+            None => f.write_str("the rules have errors"),
         }
-        None => "the rules have errors".to_string(),
+    }
+}
+
+impl std::error::Error for RuleErrors {}
+
+impl miette::Diagnostic for RuleErrors {
+    fn code<'a>(&'a self) -> Option<Box<dyn std::fmt::Display + 'a>> {
+        Some(Box::new("nesy::rules"))
+    }
+
+    fn related<'a>(&'a self) -> Option<Box<dyn Iterator<Item = &'a dyn miette::Diagnostic> + 'a>> {
+        Some(Box::new(
+            self.reports.iter().map(|r| r as &dyn miette::Diagnostic),
+        ))
+    }
+}
+
+/// A knowledge-graph error, with the directive it happened at when it came
+/// from a rule file's `@import`.
+#[cfg(feature = "kg")]
+#[derive(Debug, thiserror::Error)]
+#[error("{}{source}", .location.as_ref().map(|l| format!("{l}: ")).unwrap_or_default())]
+pub struct GraphError {
+    /// The `@import`, when there is one.
+    pub location: Option<Location>,
+    /// What the graph said (boxed: it is large, and errors are moved on
+    /// every `?`).
+    #[source]
+    pub source: Box<nesy_kg::KgError>,
+}
+
+#[cfg(feature = "kg")]
+impl miette::Diagnostic for GraphError {
+    fn code<'a>(&'a self) -> Option<Box<dyn std::fmt::Display + 'a>> {
+        self.source.code()
+    }
+
+    fn help<'a>(&'a self) -> Option<Box<dyn std::fmt::Display + 'a>> {
+        self.source.help()
+    }
+}
+
+#[cfg(feature = "kg")]
+impl From<nesy_kg::KgError> for Error {
+    fn from(source: nesy_kg::KgError) -> Self {
+        Error::Graph(GraphError {
+            location: None,
+            source: Box::new(source),
+        })
     }
 }

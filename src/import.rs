@@ -10,7 +10,7 @@ use crate::program::{declared_types, is_graph_import};
 use crate::{Error, ReadPolicy};
 use nesy_engine::Value;
 use nesy_lang::ast::{ImportSource, Item};
-use nesy_lang::{Checked, ValueType};
+use nesy_lang::{Checked, Location, ValueType};
 use std::io::Read;
 use std::path::Path;
 
@@ -33,14 +33,12 @@ pub(crate) fn load_imports(
         let path = policy.check(&path, &located(checked, import.span))?;
         let types = declared_types(checked, &relation.text);
         let rows = read_table(&path, types.as_deref())?;
-        let display = path.display().to_string();
-        if let Some((line, first)) = rows.first()
+        if let Some((location, first)) = rows.first()
             && let Some(arity) = engine.arity(&relation.text)
             && arity != first.len()
         {
             return Err(Error::Import {
-                file: display,
-                line: *line,
+                location: location.clone(),
                 message: format!(
                     "`{}` has {arity} columns, but the file has {}",
                     relation.text,
@@ -48,8 +46,8 @@ pub(crate) fn load_imports(
                 ),
             });
         }
-        for (line, row) in rows {
-            engine.add_fact_from(&relation.text, row, &display, line)?;
+        for (location, row) in rows {
+            engine.add_fact_from(&relation.text, row, &location)?;
         }
     }
     Ok(())
@@ -89,9 +87,9 @@ fn load_graph_imports(
     policy: &ReadPolicy,
 ) -> Result<(), Error> {
     let located = |span: nesy_lang::ast::Span| located(checked, span);
-    let kg = |e: nesy_kg::KgError, at: String| Error::Unsupported {
-        location: at,
-        message: e.to_string(),
+    let kg = |e: nesy_kg::KgError, at: Location| crate::error::GraphError {
+        location: Some(at),
+        source: Box::new(e),
     };
     // RDF files are streamed straight into facts; they are also put into a
     // store only when a SPARQL import needs one to run over.
@@ -115,15 +113,15 @@ fn load_graph_imports(
         let Item::Import(import) = item else { continue };
         let at = located(import.span);
         let mut failure: Option<Error> = None;
-        let mut add = |predicate: &str, s: Value, o: Value, file: &str| {
+        let mut add = |predicate: &str, s: Value, o: Value, file: &Location| {
             if failure.is_some() {
                 return;
             }
             let result = match &import.relation {
                 Some(rel) => {
-                    engine.add_fact_from(&rel.text, vec![s, Value::iri(predicate), o], file, 0)
+                    engine.add_fact_from(&rel.text, vec![s, Value::iri(predicate), o], file)
                 }
-                None => engine.add_fact_from(&format!("<{predicate}>"), vec![s, o], file, 0),
+                None => engine.add_fact_from(&format!("<{predicate}>"), vec![s, o], file),
             };
             if let Err(e) = result {
                 failure = Some(e.into());
@@ -132,7 +130,8 @@ fn load_graph_imports(
         match &import.source {
             ImportSource::File(f) if is_graph_import(&import.source) => {
                 let path = policy.check(&tidy(&dir.join(&f.value)), &at)?;
-                let file = path.display().to_string();
+                // RDF parsers give no line per triple: the file alone.
+                let file = Location::file(path.display().to_string());
                 nesy_kg::for_each_triple(&path, |p, s, o| add(p, s, o, &file))
                     .map_err(|e| kg(e, at.clone()))?;
                 if needs_store {
@@ -145,7 +144,7 @@ fn load_graph_imports(
             ImportSource::Store(d) => {
                 let path = policy.check(&tidy(&dir.join(&d.value)), &at)?;
                 let store = nesy_kg::Graph::open(&path).map_err(|e| kg(e, at.clone()))?;
-                let file = path.display().to_string();
+                let file = Location::file(path.display().to_string());
                 for (p, s, o) in store.facts().map_err(|e| kg(e, at.clone()))? {
                     add(&p, s, o, &file);
                 }
@@ -165,16 +164,15 @@ fn load_graph_imports(
         let g = shared().map_err(|e| kg(e, at.clone()))?;
         let (_, rows) = g.select(&query.value).map_err(|e| kg(e, at.clone()))?;
         for row in rows {
-            engine.add_fact_from(&rel.text, row, &at, 0)?;
+            engine.add_fact_from(&rel.text, row, &at)?;
         }
     }
     Ok(())
 }
 
-/// `file:line:col` of a span of a checked source.
-fn located(checked: &Checked, span: nesy_lang::ast::Span) -> String {
-    let p = checked.source.position(span.start);
-    format!("{}:{}:{}", checked.source.name(), p.line, p.column)
+/// Where a span of a checked source is.
+fn located(checked: &Checked, span: nesy_lang::ast::Span) -> Location {
+    checked.source.location(span.start)
 }
 
 /// `rules/../knowledge/x.csv` as `knowledge/x.csv`, for messages (the
@@ -199,12 +197,17 @@ fn tidy(path: &Path) -> std::path::PathBuf {
     out
 }
 
-/// The rows of a table file, each with its line number.
+/// The rows of a table file, each with its line.
 pub(crate) fn read_table(
     path: &Path,
     types: Option<&[Option<ValueType>]>,
-) -> Result<Vec<(usize, Vec<Value>)>, Error> {
-    let display = path.display().to_string();
+) -> Result<Vec<(Location, Vec<Value>)>, Error> {
+    let file: std::sync::Arc<str> = path.display().to_string().into();
+    let at = |line: Option<usize>| Location {
+        file: file.clone(),
+        line,
+        column: None,
+    };
     let io_error = |source| Error::Io {
         path: path.to_path_buf(),
         source,
@@ -224,18 +227,18 @@ pub(crate) fn read_table(
         name = stem.to_string();
     }
     let text = String::from_utf8(bytes).map_err(|e| Error::Import {
-        file: display.clone(),
-        line: 1 + e
-            .as_bytes()
-            .iter()
-            .take(e.utf8_error().valid_up_to())
-            .filter(|&&b| b == b'\n')
-            .count(),
+        location: at(Some(
+            1 + e
+                .as_bytes()
+                .iter()
+                .take(e.utf8_error().valid_up_to())
+                .filter(|&&b| b == b'\n')
+                .count(),
+        )),
         message: "the file is not valid UTF-8".to_string(),
     })?;
-    let bad = |line: usize, message: String| Error::Import {
-        file: display.clone(),
-        line,
+    let bad = |line: Option<usize>, message: String| Error::Import {
+        location: at(line),
         message,
     };
     // A byte-order mark (spreadsheet exports) is not part of the first
@@ -251,13 +254,13 @@ pub(crate) fn read_table(
             .from_reader(text.as_bytes());
         let width = reader
             .headers()
-            .map_err(|e| bad(1, format!("cannot read the header row: {e}")))?
+            .map_err(|e| bad(Some(1), format!("cannot read the header row: {e}")))?
             .len();
         if let Some(types) = types
             && types.len() != width
         {
             return Err(bad(
-                1,
+                Some(1),
                 format!(
                     "the header has {width} columns, but the relation is declared with {}",
                     types.len()
@@ -267,7 +270,7 @@ pub(crate) fn read_table(
         let mut lines = nesy_lang::Lines::new(text.as_bytes());
         for record in reader.records() {
             let record = record.map_err(|e| {
-                let line = e.position().map_or(0, |p| {
+                let line = e.position().map(|p| {
                     nesy_lang::Lines::new(text.as_bytes()).line_of(p.byte() as usize) as usize
                 });
                 let message = match e.kind() {
@@ -282,7 +285,7 @@ pub(crate) fn read_table(
             })?;
             let line = record
                 .position()
-                .map_or(0, |p| lines.line_of(p.byte() as usize) as usize);
+                .map(|p| lines.line_of(p.byte() as usize) as usize);
             let row = record
                 .iter()
                 .enumerate()
@@ -291,7 +294,7 @@ pub(crate) fn read_table(
                 })
                 .collect::<Result<Vec<_>, String>>()
                 .map_err(|m| bad(line, m))?;
-            rows.push((line, row));
+            rows.push((at(line), row));
         }
     } else {
         let mut width = types.map(<[_]>::len);
@@ -305,7 +308,7 @@ pub(crate) fn read_table(
             let expected = *width.get_or_insert(fields.len());
             if fields.len() != expected {
                 return Err(bad(
-                    line_no,
+                    Some(line_no),
                     format!(
                         "expected {expected} tab-separated values, found {}",
                         fields.len()
@@ -319,8 +322,8 @@ pub(crate) fn read_table(
                     parse_value(field, types.and_then(|t| t.get(c).copied().flatten()))
                 })
                 .collect::<Result<Vec<_>, String>>()
-                .map_err(|m| bad(line_no, m))?;
-            rows.push((line_no, row));
+                .map_err(|m| bad(Some(line_no), m))?;
+            rows.push((at(Some(line_no)), row));
         }
     }
     Ok(rows)

@@ -31,7 +31,7 @@
 //! let broken = nesy::check_source("broken.nesy", "grandparent(X, Z) :- parent(X, Y).");
 //! let d = &broken.diagnostics[0];
 //! assert_eq!(d.code, "unsafe-variable");
-//! assert_eq!(broken.source.locate(d).column, 16);
+//! assert_eq!(broken.source.locate(d).to_string(), "broken.nesy:1:16");
 //! # Ok::<(), nesy::Error>(())
 //! ```
 mod confine;
@@ -48,7 +48,9 @@ pub use confine::ReadPolicy;
 pub use engine::{
     DecideOptions, Decision, DecisionResult, Engine, EngineBuilder, EngineInfo, Input, Row,
 };
-pub use error::Error;
+#[cfg(feature = "kg")]
+pub use error::GraphError;
+pub use error::{Error, RuleErrors};
 pub use nesy_engine::Error as EvalError;
 pub use nesy_engine::{
     Answers, Cancel, DEFAULT_K, Evaluation, ExplainOptions, Explanation, Failure, Limits,
@@ -56,7 +58,7 @@ pub use nesy_engine::{
     Strategy, StratumStats, TaggedEvaluation, TaggedRelation, TaggedRow, TestOutcome, TestResult,
     Value,
 };
-pub use nesy_lang::{Checked, Diagnostic, Severity, SourceFile, format_source};
+pub use nesy_lang::{Checked, Diagnostic, Location, Severity, SourceFile, format_source};
 
 /// The parts of an [`Explanation`]: what kind of step a node is, its
 /// tag, the rule that made it, and for facts that do not hold, the

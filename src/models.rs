@@ -116,13 +116,7 @@ pub(crate) fn load_models(
 ) -> Result<(), Error> {
     for item in &checked.program.items {
         let Item::Model(decl) = item else { continue };
-        let position = checked.source.position(decl.span.start);
-        let location = format!(
-            "{}:{}:{}",
-            checked.source.name(),
-            position.line,
-            position.column
-        );
+        let location = checked.source.location(decl.span.start);
         // Refused before anything is asked of the file, even whether it exists.
         let path = policy.check(&dir.join(&decl.path.value), &location)?;
         if !path.exists() {

@@ -1,5 +1,6 @@
 //! Loading rule files and their imports, and running them.
 
+use crate::error::RuleErrors;
 use crate::{Error, ReadPolicy};
 use nesy_engine::{
     Answers, Clock, Evaluation, ExplainOptions, Explanation, Limits, Query, SemiringKind,
@@ -119,7 +120,7 @@ impl Program {
             })
             .collect();
         if !errors.is_empty() {
-            return Err(Error::Rules(errors));
+            return Err(Error::Rules(RuleErrors::new(errors)));
         }
         let mut engine = nesy_engine::Program::new();
         for (c, _dir) in &checked {
@@ -292,10 +293,7 @@ impl Program {
         }
         graph
             .insert_triples(Some(graph_iri), &triples)
-            .map_err(|e| Error::Unsupported {
-                location: graph_iri.to_string(),
-                message: e.to_string(),
-            })
+            .map_err(Error::from)
     }
 
     /// Evaluates under a semiring: every tuple with its probability, and
@@ -424,12 +422,12 @@ impl Program {
                         "a goal is one or more literals, such as `ancestor(alice, X)`",
                     ));
                 }
-                return Err(Error::Rules(
+                return Err(Error::Rules(RuleErrors::new(
                     diagnostics
                         .into_iter()
                         .map(|d| (source.clone(), d))
                         .collect(),
-                ));
+                )));
             }
         };
         let mut unknown = Vec::new();
@@ -448,9 +446,9 @@ impl Program {
             }
         }
         if !unknown.is_empty() {
-            return Err(Error::Rules(
+            return Err(Error::Rules(RuleErrors::new(
                 unknown.into_iter().map(|d| (source.clone(), d)).collect(),
-            ));
+            )));
         }
         Ok(engine.compile_query(&source, &body.body, body.span)?)
     }
@@ -488,9 +486,8 @@ impl Program {
 fn no_models(checked: &Checked) -> Result<(), Error> {
     for item in &checked.program.items {
         if let Item::Model(m) = item {
-            let p = checked.source.position(m.span.start);
             return Err(Error::Unsupported {
-                location: format!("{}:{}:{}", checked.source.name(), p.line, p.column),
+                location: checked.source.location(m.span.start),
                 message:
                     "this build of nesy has no learned models: `@model` needs the `learn` feature"
                         .to_string(),

@@ -13,7 +13,7 @@
 //! let d = &checked.diagnostics[0];
 //! assert_eq!(d.code, "sparql-refused");
 //! // At the first brace past the nesting limit, inside the string.
-//! assert_eq!(checked.source.locate(d).column, 23 + 15 + 65);
+//! assert_eq!(checked.source.position(d.span.start).column, 23 + 15 + 65);
 //! ```
 
 use nesy_kg::{KgError, SparqlLimits};

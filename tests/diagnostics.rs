@@ -23,7 +23,7 @@ fn render(path: &Path) -> String {
     let checked = nesy::check_file(path).unwrap();
     let mut out = String::new();
     for d in &checked.diagnostics {
-        let at = checked.source.locate(d);
+        let at = checked.source.position(d.span.start);
         writeln!(
             out,
             "{}:{}: {}[{}]: {}",
@@ -72,4 +72,26 @@ fn every_broken_program_but_the_warnings_one_has_an_error() {
         );
         assert!(!checked.diagnostics.is_empty(), "{}", path.display());
     }
+}
+
+/// Every error of a program that does not load is rendered by miette (as
+/// a related report with its excerpt), not only the first.
+#[test]
+fn a_rules_error_renders_every_diagnostic() {
+    let err = nesy::Program::from_source("two.nesy", "p(X) :- q(Y).\nr(X) :- s(Z).\n").unwrap_err();
+    let nesy::Error::Rules(errors) = &err else {
+        panic!("expected rule errors, got {err:?}")
+    };
+    assert_eq!(errors.len(), 2);
+    assert_eq!(
+        err.to_string(),
+        "two.nesy:1:3: variable `X` in the head is not bound by the body (and 1 more)"
+    );
+    let mut out = String::new();
+    miette::GraphicalReportHandler::new_themed(miette::GraphicalTheme::unicode_nocolor())
+        .render_report(&mut out, &err)
+        .unwrap();
+    assert!(out.contains("two.nesy:1:"), "{out}");
+    assert!(out.contains("two.nesy:2:"), "{out}");
+    assert!(out.contains("r(X) :- s(Z)."), "{out}");
 }

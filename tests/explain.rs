@@ -58,7 +58,7 @@ fn check_tc_proof(node: &Explanation, edges: &BTreeSet<(String, String)>, first_
         }
         nesy::explanation::NodeKind::Rule => {
             let location = &node.rule.as_ref().unwrap().location;
-            match location.as_str() {
+            match location.to_string().as_str() {
                 l if l == format!("tc.nesy:{first_rule_line}:1") => {
                     assert_eq!(node.fact, format!("reach({}, {})", b("X"), b("Y")));
                     assert_eq!(node.premises.len(), 1);
@@ -121,7 +121,7 @@ fn why_not_names_the_missing_link() {
         why.attempts[1].bindings.get("Y"),
         Some(&Value::symbol("n2"))
     );
-    let text = why.attempts[1].rule.location.clone();
+    let text = why.attempts[1].rule.location.to_string();
     assert_eq!(text, "tc.nesy:5:1");
 }
 

@@ -103,8 +103,9 @@ fn nothing_is_loaded_when_a_line_is_bad() {
         dir.path(),
         "@import e from \"e.facts\".\nq(X) :- e(X, _).\n",
     ) {
-        Err(Error::Import { line, message, .. }) => {
-            assert_eq!(line, 2);
+        Err(Error::Import { location, message }) => {
+            assert_eq!(location.line, Some(2));
+            assert!(location.to_string().ends_with("e.facts:2"), "{location}");
             assert_eq!(message, "expected 2 tab-separated values, found 1");
         }
         other => panic!("expected an import error, got {other:?}"),
@@ -120,7 +121,7 @@ fn lines_are_counted_right_in_crlf_files() {
         dir.path(),
         "@import t from \"t.csv\".\n@decl t(a: int, b: int).\n",
     ) {
-        Err(Error::Import { line, .. }) => assert_eq!(line, 3),
+        Err(Error::Import { location, .. }) => assert_eq!(location.line, Some(3)),
         other => panic!("expected an import error, got {other:?}"),
     }
 }
@@ -167,6 +168,14 @@ fn malformed_rdf_is_an_error_with_file_line_and_column() {
     let message = err.to_string();
     assert!(message.contains("rules.nesy:1:1"), "{message}");
     assert!(message.contains("bad.ttl:2:"), "{message}");
+    // A graph error of its own, at the directive, with the graph's help.
+    let Error::Graph(graph) = &err else {
+        panic!("expected a graph error, got {err:?}")
+    };
+    assert_eq!(graph.location.as_ref().unwrap().line, Some(1));
+    assert!(matches!(*graph.source, nesy_kg::KgError::Syntax { .. }));
+    let help = miette::Diagnostic::help(&err).unwrap().to_string();
+    assert!(help.contains("nothing of this file was loaded"), "{help}");
 }
 
 #[test]
@@ -215,4 +224,41 @@ fn a_is_rdf_type() {
     let result = program.evaluate(&Limits::default()).unwrap();
     assert!(result.contains("person", &[Value::iri("http://e/ann")]));
     assert!(result.contains("same", &[Value::iri("http://e/ann")]));
+}
+
+/// The source of an imported fact in its explanation: `file:line` for a row
+/// of a table (the lines of a run of rows counted right), the file alone
+/// for an RDF triple, the `@import` directive for a SPARQL row.
+#[test]
+fn explanations_say_where_an_imported_fact_came_from() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "t.csv", "a,b\n1,2\n3,4\n\n5,6\n");
+    write(
+        dir.path(),
+        "g.ttl",
+        "@prefix e: <http://e/> .\ne:ann e:knows e:bob .\ne:bob e:knows e:cid .\n",
+    );
+    let program = load(
+        dir.path(),
+        "@import t from \"t.csv\".\n@import g from \"g.ttl\".\n@import k from sparql(\"SELECT ?x WHERE { ?x <http://e/knows> <http://e/cid> }\").\n",
+    )
+    .unwrap();
+    let source = |goal: &str| {
+        let explained = program
+            .explain(goal, &nesy::ExplainOptions::default(), &Limits::default())
+            .unwrap();
+        explained[0].source.clone().unwrap()
+    };
+    let csv = dir.path().join("t.csv").display().to_string();
+    assert_eq!(source("t(1, 2)"), format!("{csv}:2"));
+    assert_eq!(source("t(3, 4)"), format!("{csv}:3"));
+    // After the blank line.
+    assert_eq!(source("t(5, 6)"), format!("{csv}:5"));
+    let ttl = dir.path().join("g.ttl").display().to_string();
+    assert_eq!(
+        source("g(<http://e/bob>, <http://e/knows>, <http://e/cid>)"),
+        ttl
+    );
+    let rules = dir.path().join("rules.nesy").display().to_string();
+    assert_eq!(source("k(<http://e/bob>)"), format!("{rules}:3:1"));
 }

@@ -396,7 +396,7 @@ fn collect_rules(e: &Explanation, out: &mut Vec<String>) {
     let mut stack = vec![e];
     while let Some(node) = stack.pop() {
         if let Some(r) = &node.rule {
-            out.push(r.name.clone().unwrap_or_else(|| r.location.clone()));
+            out.push(r.name.clone().unwrap_or_else(|| r.location.to_string()));
         }
         stack.extend(&node.premises);
     }

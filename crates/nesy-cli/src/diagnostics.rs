@@ -19,20 +19,25 @@ pub(crate) fn render(
     let handler = miette::GraphicalReportHandler::new_themed(theme).with_context_lines(1);
     let mut out = String::new();
     for d in diagnostics {
-        let report = checked_source.report(d.clone()).without_code();
-        let location = checked_source.locate(d);
+        // The header says where and what, in the `file:line:col:` form
+        // editors and `grep` read; miette adds the excerpt, caret and help.
         out.push_str(&format!(
-            "{}:{}:{}: {}[{}]: {}\n",
-            checked_source.name(),
-            location.line,
-            location.column,
+            "{}: {}[{}]: {}\n",
+            checked_source.locate(d),
             d.severity,
             d.code,
             d.message
         ));
-        if handler.render_report(&mut out, &report).is_err() {
+        let report = checked_source
+            .report(d.clone())
+            .without_code()
+            .without_message();
+        let mut excerpt = String::new();
+        if handler.render_report(&mut excerpt, &report).is_err() {
             out.push_str("  (could not render the source excerpt)\n");
         }
+        // The first line is miette's `×` line, left empty.
+        out.push_str(excerpt.split_once('\n').map_or("", |(_, rest)| rest));
         out.push('\n');
     }
     out

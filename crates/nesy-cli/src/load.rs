@@ -23,13 +23,6 @@ pub(crate) fn load(paths: &[PathBuf]) -> Result<Program, CliError> {
 /// The checker's warnings, one line each (`nesy check` shows them in full).
 fn print_warnings(program: &Program) {
     for (source, d) in program.warnings() {
-        let at = source.locate(d);
-        errln!(
-            "warning: {}:{}:{}: {}",
-            source.name(),
-            at.line,
-            at.column,
-            d.message
-        );
+        errln!("warning: {}: {}", source.locate(d), d.message);
     }
 }

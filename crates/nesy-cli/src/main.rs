@@ -104,12 +104,12 @@ fn main() -> ExitCode {
     std::panic::set_hook(Box::new(|info| {
         let location = info
             .location()
-            .map(|l| format!(" at {}:{}", l.file(), l.line()))
-            .unwrap_or_default();
+            .map(|l| format!("{}:{}", l.file(), l.line()));
         // Never `eprintln!` here: with standard error closed it panics
         // again, inside the hook, and the process aborts.
         errln!(
-            "nesy: internal error{location}; this is a bug in nesy, please report it with the input that caused it"
+            "{}",
+            internal_error(panic_message(info.payload()), location.as_deref())
         );
     }));
     let cli = Cli::parse();
@@ -143,5 +143,42 @@ fn main() -> ExitCode {
             );
             ExitCode::FAILURE
         }
+    }
+}
+
+/// The message of a panic (`payload_as_str` is newer than our MSRV).
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> Option<&str> {
+    payload
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+}
+
+/// What a panic prints: its message and place (no backtrace: a user
+/// reports this line with their input).
+fn internal_error(message: Option<&str>, location: Option<&str>) -> String {
+    let mut out = String::from("nesy: internal error");
+    if let Some(location) = location {
+        out.push_str(&format!(" at {location}"));
+    }
+    if let Some(message) = message {
+        out.push_str(&format!(": {message}"));
+    }
+    out.push_str("; this is a bug in nesy, please report it with the input that caused it");
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_panic_says_its_message_and_place() {
+        assert_eq!(
+            super::internal_error(Some("index out of bounds"), Some("src/x.rs:3")),
+            "nesy: internal error at src/x.rs:3: index out of bounds; this is a bug in nesy, please report it with the input that caused it"
+        );
+        assert_eq!(
+            super::internal_error(None, None),
+            "nesy: internal error; this is a bug in nesy, please report it with the input that caused it"
+        );
     }
 }

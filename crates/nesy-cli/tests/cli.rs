@@ -69,6 +69,30 @@ fn help_never_refers_to_itself() {
     assert!(top.contains("/v1/decide"), "{top}");
 }
 
+/// A diagnostic's message is said once: on its `file:line:col:` header,
+/// not again on miette's `×` line under it.
+#[test]
+fn each_diagnostic_message_is_printed_once() {
+    let output = nesy()
+        .args(["check", &broken("unsafe_head")])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&output.stdout);
+    let message = "variable `Z` in the head is not bound by the body";
+    assert_eq!(text.matches(message).count(), 1, "{text}");
+    assert!(!text.contains('×'), "{text}");
+    assert!(text.contains("help: bind `Z`"), "{text}");
+    // With color too (the excerpt is rendered another way).
+    let output = assert_cmd::Command::cargo_bin("nesy")
+        .unwrap()
+        .current_dir(repo())
+        .args(["--color", "always", "check", &broken("unsafe_head")])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(text.matches(message).count(), 1, "{text}");
+}
+
 #[test]
 fn every_shipped_rule_file_checks() {
     nesy()

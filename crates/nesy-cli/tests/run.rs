@@ -292,7 +292,11 @@ fn integer_overflow_and_division_by_zero_are_errors_naming_the_rule() {
         .arg(&path)
         .assert()
         .code(1)
-        .stderr(predicate::str::contains("division by zero in 10 / 0"));
+        .stderr(predicate::str::contains("division by zero in 10 / 0"))
+        // The help says what to do, in a whole sentence.
+        .stderr(predicate::str::contains(
+            "help: the location is the rule whose arithmetic failed: guard it (for example `Y != 0` before `X / Y`) or keep its values in range\n",
+        ));
 }
 
 #[test]

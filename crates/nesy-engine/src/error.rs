@@ -1,5 +1,6 @@
 //! Errors of compiling and evaluating rules.
 
+use nesy_lang::Location;
 use std::time::Duration;
 
 /// What can go wrong when rules are compiled or evaluated.
@@ -8,11 +9,11 @@ use std::time::Duration;
 pub enum Error {
     /// A rule or fact the evaluator cannot take (the checker reports most of
     /// these earlier, with a caret).
-    #[error("{location}: {message}")]
+    #[error("{}{message}", prefix(.location))]
     #[diagnostic(code(nesy::compile))]
     Compile {
-        /// `file:line:col` of the offending text.
-        location: String,
+        /// Where the offending text is, when there is one.
+        location: Option<Location>,
         /// What is wrong.
         message: String,
     },
@@ -27,7 +28,7 @@ pub enum Error {
         /// The arity of the new use.
         found: usize,
         /// Where, if known.
-        location: Option<String>,
+        location: Option<Location>,
     },
     /// A relation name that is not in the program.
     #[error("unknown relation `{0}`")]
@@ -37,11 +38,13 @@ pub enum Error {
     #[error("{location}: {message}")]
     #[diagnostic(
         code(nesy::arithmetic),
-        help("the rule is named by its location; check the values it computes with")
+        help(
+            "the location is the rule whose arithmetic failed: guard it (for example `Y != 0` before `X / Y`) or keep its values in range"
+        )
     )]
     Arithmetic {
         /// The rule that computed it.
-        location: String,
+        location: Location,
         /// What happened, with the values.
         message: String,
     },
@@ -50,7 +53,7 @@ pub enum Error {
     #[diagnostic(code(nesy::model_call))]
     Model {
         /// The calling rule.
-        location: String,
+        location: Location,
         /// `model.method`.
         call: String,
         /// What the model said.
@@ -119,10 +122,17 @@ pub enum Error {
     },
 }
 
-fn at(location: &Option<String>) -> String {
+fn at(location: &Option<Location>) -> String {
     location
         .as_ref()
         .map(|l| format!(" at {l}"))
+        .unwrap_or_default()
+}
+
+fn prefix(location: &Option<Location>) -> String {
+    location
+        .as_ref()
+        .map(|l| format!("{l}: "))
         .unwrap_or_default()
 }
 

@@ -3,6 +3,7 @@
 //! syntax tree.
 
 use crate::model::Model;
+use nesy_lang::Location;
 use nesy_lang::ast::{AggregateFn, BinOp, CmpOp};
 use std::sync::Arc;
 
@@ -171,8 +172,8 @@ pub(crate) struct Rule {
     pub(crate) body: Vec<Lit>,
     pub(crate) var_names: Vec<String>,
     pub(crate) name: Option<String>,
-    /// `file:line:col`, for statistics and errors.
-    pub(crate) location: String,
+    /// Where the rule is written, for statistics and errors.
+    pub(crate) location: Location,
 }
 
 impl Rule {

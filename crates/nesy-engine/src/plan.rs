@@ -12,6 +12,7 @@
 use crate::Error;
 use crate::ir::{Aggregate, Arg, Call, Expr, Lit, RelId, Var};
 use crate::storage::{Store, Version};
+use nesy_lang::Location;
 use nesy_lang::ast::{AggregateFn, CmpOp};
 
 /// A value known when an operation runs.
@@ -84,7 +85,7 @@ pub(crate) fn plan(
     first: Option<usize>,
     bound: &mut [bool],
     stores: &mut [Store],
-    location: &str,
+    location: &Location,
 ) -> Result<Vec<Op>, Error> {
     let mut remaining: Vec<usize> = (0..body.len()).filter(|i| Some(*i) != first).collect();
     let mut ops = Vec::new();
@@ -110,7 +111,7 @@ pub(crate) fn plan(
         Ok(ops)
     } else {
         Err(Error::Compile {
-            location: location.to_string(),
+            location: Some(location.clone()),
             message: "cannot order the rule's body: a variable is never bound".to_string(),
         })
     }
@@ -178,7 +179,7 @@ fn non_atom(
     lit: &Lit,
     bound: &mut [bool],
     stores: &mut [Store],
-    location: &str,
+    location: &Location,
 ) -> Result<Op, Error> {
     Ok(match lit {
         Lit::Neg { rel, args } => {
@@ -244,7 +245,7 @@ fn non_atom(
         }
         Lit::Atom { .. } => {
             return Err(Error::Compile {
-                location: location.to_string(),
+                location: Some(location.clone()),
                 message: "internal: atom planned as a filter".to_string(),
             });
         }
@@ -255,7 +256,7 @@ fn aggregate(
     agg: &Aggregate,
     bound: &mut [bool],
     stores: &mut [Store],
-    location: &str,
+    location: &Location,
 ) -> Result<Op, Error> {
     let free_group: Vec<Var> = agg
         .group

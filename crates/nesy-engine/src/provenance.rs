@@ -510,7 +510,7 @@ impl TaggedBase {
         };
         self.evaluation.semiring.under(work).unwrap_or_else(|| {
             Err(Error::Compile {
-                location: String::new(),
+                location: None,
                 message: "a plain evaluation has no tagged base".to_string(),
             })
         })
@@ -528,7 +528,7 @@ impl TaggedBase {
         let clock = Clock::start(limits);
         let Some(state) = self.state.downcast_ref::<BaseState<S>>() else {
             return Err(Error::Compile {
-                location: String::new(),
+                location: None,
                 message: "the tagged base was made under another semiring".to_string(),
             });
         };

@@ -7,6 +7,7 @@ use crate::program::{Names, Query};
 use crate::storage::{Store, sort_dedup};
 use crate::value::{Interner, Value};
 use crate::{Error, split};
+use nesy_lang::Location;
 use serde::Serialize;
 
 /// The relations a program derives.
@@ -112,8 +113,8 @@ impl Answers {
 pub struct TestResult {
     /// The test's name.
     pub name: String,
-    /// `file:line:col` of the test.
-    pub location: String,
+    /// Where the test is written.
+    pub location: Location,
     /// Passed, failed, or could not run.
     pub outcome: TestOutcome,
 }
@@ -142,8 +143,8 @@ pub enum TestOutcome {
 pub struct Failure {
     /// The expectation as written, `not` included.
     pub expectation: String,
-    /// `file:line:col`.
-    pub location: String,
+    /// Where the expectation is written.
+    pub location: Location,
     /// What was found instead, briefly.
     pub reason: String,
 }

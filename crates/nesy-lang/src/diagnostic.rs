@@ -7,7 +7,8 @@
 //! let unsafe_var = checked.diagnostics.iter().find(|d| d.code == "unsafe-variable").unwrap();
 //! assert_eq!(unsafe_var.severity, Severity::Error);
 //! let located = checked.source.locate(unsafe_var);
-//! assert_eq!((located.line, located.column), (1, 13));
+//! assert_eq!((located.line, located.column), (Some(1), Some(13)));
+//! assert_eq!(located.to_string(), "family.nesy:1:13");
 //! ```
 
 use crate::ast::Span;
@@ -109,13 +110,83 @@ pub struct SourceFile {
     line_starts: Arc<[usize]>,
 }
 
-/// A diagnostic's position as a person reads it (1-based).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct Location {
+/// A place in a text as a person reads it (1-based).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct Position {
     /// 1-based line.
     pub line: usize,
     /// 1-based column, in characters.
     pub column: usize,
+}
+
+/// Where something was written: a file and, when known, the line and
+/// column. Displays as `file:line:column`, `file:line` (a row of an
+/// imported table) or `file` (a triple of an RDF file, whose parsers give
+/// no line per triple); serialized as that text.
+///
+/// ```
+/// use nesy_lang::Location;
+///
+/// assert_eq!(Location::at("rules/a.nesy", 3, 7).to_string(), "rules/a.nesy:3:7");
+/// assert_eq!(Location::line("data/people.csv", 12).to_string(), "data/people.csv:12");
+/// assert_eq!(Location::file("kg/world.ttl").to_string(), "kg/world.ttl");
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Location {
+    /// The file's path, as given.
+    pub file: Arc<str>,
+    /// 1-based line, when known.
+    pub line: Option<usize>,
+    /// 1-based column in characters, when known (only with a line).
+    pub column: Option<usize>,
+}
+
+impl Location {
+    /// A line and column of a file.
+    pub fn at(file: impl Into<Arc<str>>, line: usize, column: usize) -> Self {
+        Location {
+            file: file.into(),
+            line: Some(line),
+            column: Some(column),
+        }
+    }
+
+    /// A line of a file.
+    pub fn line(file: impl Into<Arc<str>>, line: usize) -> Self {
+        Location {
+            file: file.into(),
+            line: Some(line),
+            column: None,
+        }
+    }
+
+    /// A file, nothing finer.
+    pub fn file(file: impl Into<Arc<str>>) -> Self {
+        Location {
+            file: file.into(),
+            line: None,
+            column: None,
+        }
+    }
+}
+
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.file)?;
+        if let Some(line) = self.line {
+            write!(f, ":{line}")?;
+            if let Some(column) = self.column {
+                write!(f, ":{column}")?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Serialize for Location {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
 }
 
 impl SourceFile {
@@ -143,7 +214,7 @@ impl SourceFile {
     }
 
     /// The 1-based line and column of a byte offset (clamped to the text).
-    pub fn position(&self, offset: usize) -> Location {
+    pub fn position(&self, offset: usize) -> Position {
         let offset = offset.min(self.text.len());
         let line_index = self
             .line_starts
@@ -154,15 +225,21 @@ impl SourceFile {
             .text
             .get(line_start..offset)
             .map_or(offset - line_start, |prefix| prefix.chars().count());
-        Location {
+        Position {
             line: line_index + 1,
             column: column + 1,
         }
     }
 
+    /// The file, line and column of a byte offset.
+    pub fn location(&self, offset: usize) -> Location {
+        let at = self.position(offset);
+        Location::at(self.name.clone(), at.line, at.column)
+    }
+
     /// Where a diagnostic starts.
     pub fn locate(&self, diagnostic: &Diagnostic) -> Location {
-        self.position(diagnostic.span.start)
+        self.location(diagnostic.span.start)
     }
 
     /// The diagnostic as a report miette can render with this source.
@@ -171,6 +248,7 @@ impl SourceFile {
             diagnostic,
             named_source: NamedSource::new(&self.name, self.text.to_string()).with_language("nesy"),
             show_code: true,
+            show_message: true,
         }
     }
 
@@ -217,19 +295,38 @@ pub struct JsonDiagnostic {
 }
 
 /// A diagnostic bundled with its source, for rendering with miette.
-#[derive(Debug, thiserror::Error)]
-#[error("{}", diagnostic.message)]
+#[derive(Debug)]
 pub struct Report {
     diagnostic: Diagnostic,
     named_source: NamedSource<String>,
     show_code: bool,
+    show_message: bool,
 }
+
+impl fmt::Display for Report {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.show_message {
+            f.write_str(&self.diagnostic.message)?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for Report {}
 
 impl Report {
     /// The same report without the `nesy::code` header line, for output that
     /// already shows the code.
     pub fn without_code(mut self) -> Self {
         self.show_code = false;
+        self
+    }
+
+    /// The same report displaying no message: the source excerpt, labels
+    /// and help only, for output whose own header line already says it
+    /// (miette would repeat it on its `×` line).
+    pub fn without_message(mut self) -> Self {
+        self.show_message = false;
         self
     }
 }

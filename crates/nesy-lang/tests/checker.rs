@@ -105,5 +105,6 @@ fn diagnostics_locate_lines_and_columns_in_characters() {
         .find(|d| d.code == "unsafe-variable")
         .unwrap();
     let at = checked.source.locate(d);
-    assert_eq!((at.line, at.column), (2, 8));
+    assert_eq!((at.line, at.column), (Some(2), Some(8)));
+    assert_eq!(at.to_string(), "t.nesy:2:8");
 }

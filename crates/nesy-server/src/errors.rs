@@ -11,10 +11,7 @@ pub(crate) fn describe(e: &nesy::Error) -> String {
     match e {
         nesy::Error::Rules(diagnostics) => diagnostics
             .iter()
-            .map(|(source, d)| {
-                let p = source.position(d.span.start);
-                format!("{}:{}:{}: {}", source.name(), p.line, p.column, d.message)
-            })
+            .map(|(source, d)| format!("{}: {}", source.locate(d), d.message))
             .collect::<Vec<_>>()
             .join("\n"),
         other => other.to_string(),

@@ -45,6 +45,7 @@ use crate::semiring::{Plain, Semiring};
 use crate::storage::{Store, Version};
 use crate::tagging::Tagging;
 use crate::value::{Interner, Value};
+use nesy_lang::Location;
 use std::sync::atomic::AtomicBool;
 use strata::run_strata;
 use worker::Worker;
@@ -61,7 +62,7 @@ pub(super) struct RulePlan<'r> {
     pub(super) head: RelId,
     pub(super) head_args: &'r [Expr],
     pub(super) ops: Vec<Op>,
-    pub(super) location: &'r str,
+    pub(super) location: &'r Location,
     /// For delta plans: the relation whose new rows drive it.
     pub(super) delta: Option<RelId>,
 }

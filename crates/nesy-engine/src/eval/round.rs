@@ -227,7 +227,7 @@ impl<S: Semiring> Batch<'_, '_, S> {
                 .into_inner()
                 .unwrap_or_else(|e| e.into_inner())
                 .unwrap_or(Error::Compile {
-                    location: String::new(),
+                    location: None,
                     message: "evaluation failed".to_string(),
                 }));
         }

@@ -46,7 +46,7 @@ pub(super) fn run_strata<S: Semiring>(
             .map(|r| RuleStats {
                 rule: match &r.name {
                     Some(n) => format!("{} @name({n})", r.location),
-                    None => r.location.clone(),
+                    None => r.location.to_string(),
                 },
                 head: relations
                     .get(r.head)
@@ -399,7 +399,7 @@ pub(super) fn strata(n: usize, rules: &[Rule]) -> Result<Vec<Vec<RelId>>, Error>
             for (dep, needs_complete) in rule.dependencies() {
                 if needs_complete && members.contains(&dep) {
                     return Err(Error::Compile {
-                        location: rule.location.clone(),
+                        location: Some(rule.location.clone()),
                         message: "negation or aggregation through recursion: the rule reads a relation that depends on its own result".to_string(),
                     });
                 }

@@ -17,6 +17,7 @@ use crate::semiring::{Events, Semiring};
 use crate::storage::{self, Index, Store, Version};
 use crate::tagging::{EventKey, LocalEvents, Tagging, narrow_key};
 use crate::value::{Interner, PENDING, Scratch, Value};
+use nesy_lang::Location;
 use rustc_hash::FxHashMap;
 use std::sync::atomic::Ordering as AtomicOrdering;
 
@@ -32,7 +33,7 @@ pub(super) struct Worker<'a, S: Semiring> {
     pub(super) outs: Vec<Vec<u32>>,
     /// The width of each output buffer's rows.
     pub(super) widths: Vec<usize>,
-    pub(super) location: &'a str,
+    pub(super) location: &'a Location,
     pub(super) emitted: usize,
     /// Per plan depth, the last lookup's ranges.
     pub(super) cache: Vec<JoinCache>,
@@ -59,7 +60,7 @@ impl<'a, S: Semiring> Worker<'a, S> {
         ctx: &'a Ctx<'a>,
         interner: &'a Interner,
         vars: usize,
-        location: &'a str,
+        location: &'a Location,
         head: usize,
         tagging: Option<&'a Tagging<S>>,
         rule: usize,
@@ -288,7 +289,7 @@ impl Key {
 impl<'a, S: Semiring> Worker<'a, S> {
     pub(super) fn arithmetic(&self, message: String) -> Error {
         Error::Arithmetic {
-            location: self.location.to_string(),
+            location: self.location.clone(),
             message,
         }
     }
@@ -501,7 +502,7 @@ impl<'a, S: Semiring> Worker<'a, S> {
             .model
             .call(&call.method, &inputs)
             .map_err(|message| Error::Model {
-                location: self.location.to_string(),
+                location: self.location.clone(),
                 call: format!("{}.{}", call.model_name, call.method),
                 message,
             })?;
@@ -585,7 +586,7 @@ impl<'a, S: Semiring> Worker<'a, S> {
             // Another worker failed; its error is the one reported and this
             // one is dropped.
             return Err(Error::Compile {
-                location: self.location.to_string(),
+                location: Some(self.location.clone()),
                 message: "stopped because another part of the evaluation failed".to_string(),
             });
         }

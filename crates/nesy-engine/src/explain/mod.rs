@@ -46,6 +46,7 @@ use crate::program::Program;
 use crate::result::Evaluation;
 use crate::value::{Interner, Value};
 use crate::{Clock, Error, Limits};
+use nesy_lang::Location;
 use nesy_lang::ast::CmpOp;
 use proof::ProofStep;
 use rustc_hash::{FxHashMap, FxHashSet};
@@ -113,8 +114,8 @@ pub enum Tag {
 pub struct RuleRef {
     /// The `@name`, if the rule has one.
     pub name: Option<String>,
-    /// `file:line:col`.
-    pub location: String,
+    /// Where the rule is written (`file:line:col` in JSON).
+    pub location: Location,
 }
 
 /// What kind of step a node is.
@@ -303,7 +304,7 @@ impl Program {
     ) -> Result<Vec<Explanation>, Error> {
         let [Lit::Atom { rel, args }] = goal.rule.body.as_slice() else {
             return Err(Error::Compile {
-                location: goal.location.clone(),
+                location: Some(goal.location.clone()),
                 message: "explain takes one atom, such as `ancestor(alice, carol)`".to_string(),
             });
         };

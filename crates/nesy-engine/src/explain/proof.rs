@@ -88,7 +88,7 @@ impl Explainer<'_> {
         let mut proofs = Vec::new();
         if self.is_base(rel, &row) {
             let mut node = self.fact_node(rel, &row, NodeKind::Fact);
-            node.source = self.program.fact_origin(rel, &row);
+            node.source = self.program.fact_origin(rel, &row).map(|l| l.to_string());
             proofs.push(self.step(node, Vec::new()));
         }
         path.order.push((rel, row.clone()));

@@ -55,9 +55,13 @@ impl Explanation {
                 )));
             }
             for a in node.attempts.iter().rev() {
-                let by = a.rule.name.as_ref().map_or(a.rule.location.clone(), |n| {
-                    format!("`{n}` at {}", a.rule.location)
-                });
+                let by = a
+                    .rule
+                    .name
+                    .as_ref()
+                    .map_or(a.rule.location.to_string(), |n| {
+                        format!("`{n}` at {}", a.rule.location)
+                    });
                 if let Some(b) = &a.because {
                     stack.push(Work::Node(b, depth + 2));
                 }
@@ -83,7 +87,7 @@ impl Explanation {
     fn how(&self) -> String {
         let how = match (self.kind, &self.rule, &self.source) {
             (NodeKind::Rule, Some(rule), _) => {
-                let by = rule.name.as_ref().map_or(rule.location.clone(), |n| {
+                let by = rule.name.as_ref().map_or(rule.location.to_string(), |n| {
                     format!("rule `{n}` at {}", rule.location)
                 });
                 let bindings: Vec<String> = self
@@ -161,7 +165,12 @@ impl Explanation {
                     let _ = writeln!(
                         out,
                         "  n{aid} [label=\"rule {}\\n{}\\nfails: {}\", color=red, style=dashed];",
-                        escape(a.rule.name.as_deref().unwrap_or(&a.rule.location)),
+                        escape(
+                            &a.rule
+                                .name
+                                .clone()
+                                .unwrap_or_else(|| a.rule.location.to_string())
+                        ),
                         escape(&a.failed),
                         escape(&a.reason)
                     );
@@ -190,7 +199,7 @@ impl Explanation {
 
     fn write_dot_node(&self, out: &mut String, id: usize) {
         let detail = match (&self.rule, &self.source, &self.aggregate) {
-            (Some(r), _, _) => r.name.clone().unwrap_or_else(|| r.location.clone()),
+            (Some(r), _, _) => r.name.clone().unwrap_or_else(|| r.location.to_string()),
             (_, Some(s), _) => s.clone(),
             (_, _, Some(a)) => format!("{} over {} rows", a.function, a.size),
             _ => format!("{:?}", self.kind).to_lowercase(),

@@ -9,6 +9,7 @@ use super::{
 use crate::Error;
 use crate::ir::{Arg, Call, Expr, Lit, RelId, Rule, ground_args};
 use crate::value::Value;
+use nesy_lang::Location;
 use nesy_lang::ast::CmpOp;
 use std::collections::BTreeMap;
 
@@ -47,7 +48,7 @@ impl Explainer<'_> {
             body: vec![Lit::Atom { rel, args }],
             var_names: names,
             name: None,
-            location: String::new(),
+            location: Location::file("<goal>"),
         };
         let rows = self.answer(&rule)?;
         Ok(rows

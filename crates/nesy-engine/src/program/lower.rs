@@ -70,7 +70,7 @@ impl<'p> Lowering<'p> {
 
     pub(super) fn error(&self, offset: usize, message: impl Into<String>) -> Error {
         Error::Compile {
-            location: location(self.source, offset),
+            location: Some(location(self.source, offset)),
             message: message.into(),
         }
     }

@@ -11,8 +11,8 @@ use crate::ir::{Arg, Expr, Lit, RelId, RelationInfo, Rule};
 use crate::model::Model;
 use crate::value::{Interner, Value};
 use lower::{Lowering, for_each_literal_var};
-use nesy_lang::SourceFile;
 use nesy_lang::ast::{self, ConstValue, Item, Literal};
+use nesy_lang::{Location, SourceFile};
 use rustc_hash::FxHashMap;
 use std::sync::Arc;
 
@@ -54,16 +54,22 @@ impl std::fmt::Debug for Models {
     }
 }
 
-/// Where facts `first_row..first_row + rows` of a relation were written:
-/// row `first_row + i` is on line `line + i`.
+/// Where facts `first_row..first_row + rows` of a relation came from: for
+/// rows of an imported table (a line, no column), row `first_row + i` is
+/// on line `line + i`; otherwise every row of the run shares `location`
+/// (a fact written in a rule file, an RDF file, a SPARQL import).
 #[derive(Clone, Debug)]
 struct Origin {
     first_row: usize,
     rows: usize,
-    source: Arc<str>,
-    line: usize,
-    /// 0 for imported rows (whole lines).
-    column: usize,
+    location: Location,
+}
+
+impl Origin {
+    /// Whether its rows are lines of a table, numbered one after another.
+    fn numbers_lines(&self) -> bool {
+        self.location.line.is_some() && self.location.column.is_none()
+    }
 }
 
 /// A `?- goal.` of a source, compiled as a rule whose head holds the goal's
@@ -73,8 +79,8 @@ pub struct Query {
     pub(crate) rule: Rule,
     /// The goal as written, without `?-` and the final `.`.
     pub text: String,
-    /// `file:line:col`.
-    pub location: String,
+    /// Where the query is written.
+    pub location: Location,
     /// The named variables, in order of first appearance: the answer columns.
     pub variables: Vec<String>,
 }
@@ -84,8 +90,8 @@ pub struct Query {
 pub struct TestCase {
     /// The test's name.
     pub name: String,
-    /// `file:line:col` of the block.
-    pub location: String,
+    /// Where the block is written.
+    pub location: Location,
     pub(crate) source: SourceFile,
     pub(crate) given: Vec<ast::Clause>,
     pub(crate) expectations: Vec<ast::Expectation>,
@@ -194,8 +200,7 @@ impl Program {
             .flatten();
         if let Some(values) = ground {
             let rel = self.relation_id(&clause.head.relation, values.len(), source)?;
-            let at = source.position(clause.span.start);
-            self.note_origin(rel, source.name(), at.line, at.column);
+            self.note_origin(rel, location(source, clause.span.start));
             let probability = clause.probability.as_ref().map(|p| p.value);
             let row: Vec<u32> = values
                 .into_iter()
@@ -252,17 +257,17 @@ impl Program {
         Ok(())
     }
 
-    /// Adds one fact read from line `line` of `file` (an imported table), so
-    /// that explanations can say where it came from.
+    /// Adds one fact read from `origin` (a line of an imported table, an
+    /// RDF file, the `@import` of a SPARQL query), so that explanations can
+    /// say where it came from.
     pub fn add_fact_from(
         &mut self,
         relation: &str,
         values: Vec<Value>,
-        file: &str,
-        line: usize,
+        origin: &Location,
     ) -> Result<(), Error> {
         let rel = self.relation_by_text(relation, relation, values.len(), None)?;
-        self.note_origin(rel, file, line, 0);
+        self.note_origin(rel, origin.clone());
         let row: Vec<u32> = values
             .into_iter()
             .map(|v| Arc::make_mut(&mut self.interner).intern(v))
@@ -271,8 +276,10 @@ impl Program {
         Ok(())
     }
 
-    /// Records that the next row of `rel` comes from `file:line`.
-    fn note_origin(&mut self, rel: RelId, file: &str, line: usize, column: usize) {
+    /// Records that the next row of `rel` comes from `location`: runs of
+    /// rows from consecutive lines of one table, or from one place, share
+    /// one record.
+    fn note_origin(&mut self, rel: RelId, location: Location) {
         let arity = self.relations.get(rel).map_or(1, |r| r.arity.max(1));
         let next_row = self.facts.get(rel).map_or(0, |rows| rows.len() / arity);
         if self.origins.len() <= rel {
@@ -282,31 +289,30 @@ impl Program {
             return;
         };
         if let Some(last) = origins.last_mut()
-            && column == 0
-            && last.column == 0
-            && *last.source == *file
             && last.first_row + last.rows == next_row
-            && (if line == 0 {
-                last.line == 0
-            } else {
-                last.line + last.rows == line
-            })
         {
-            last.rows += 1;
-            return;
+            let continues = if last.numbers_lines() {
+                location.column.is_none()
+                    && last.location.file == location.file
+                    && last.location.line.map(|l| l + last.rows) == location.line
+            } else {
+                last.location == location
+            };
+            if continues {
+                last.rows += 1;
+                return;
+            }
         }
         origins.push(Origin {
             first_row: next_row,
             rows: 1,
-            source: Arc::from(file),
-            line,
-            column,
+            location,
         });
     }
 
-    /// Where a base fact was written (`file:line:col`) or imported
-    /// (`file:line`), if known.
-    pub(crate) fn fact_origin(&self, rel: RelId, row: &[u32]) -> Option<String> {
+    /// Where a base fact was written (`file:line:col`), imported from a
+    /// table (`file:line`) or from RDF (`file`), if known.
+    pub(crate) fn fact_origin(&self, rel: RelId, row: &[u32]) -> Option<Location> {
         let arity = self.relations.get(rel)?.arity.max(1);
         let key: Vec<u32> = if row.is_empty() {
             vec![0]
@@ -323,15 +329,11 @@ impl Program {
             .get(rel)?
             .iter()
             .find(|o| o.first_row <= index && index < o.first_row + o.rows)?;
-        let line = origin.line + (index - origin.first_row);
-        Some(if origin.line == 0 {
-            // RDF parsers give no line per triple: the file alone.
-            origin.source.to_string()
-        } else if origin.column == 0 {
-            format!("{}:{line}", origin.source)
-        } else {
-            format!("{}:{line}:{}", origin.source, origin.column)
-        })
+        let mut location = origin.location.clone();
+        if origin.numbers_lines() {
+            location.line = location.line.map(|l| l + (index - origin.first_row));
+        }
+        Some(location)
     }
 
     fn push_row(&mut self, rel: RelId, row: Vec<u32>) {
@@ -516,10 +518,10 @@ impl Program {
                 body: vec![Lit::Atom { rel, args: ir_args }],
                 var_names: variables.clone(),
                 name: None,
-                location: "<request>".to_string(),
+                location: Location::file("<request>"),
             },
             text: crate::explain::atom_text(relation, &shown),
-            location: "<request>".to_string(),
+            location: Location::file("<request>"),
             variables,
         })
     }
@@ -543,7 +545,7 @@ impl Program {
         text: &str,
         display: &str,
         arity: usize,
-        location: Option<String>,
+        location: Option<Location>,
     ) -> Result<RelId, Error> {
         let key = self.relation_key(text);
         if let Some(&id) = self.names.by_key.get(&key) {
@@ -592,8 +594,7 @@ impl Program {
     }
 }
 
-/// `file:line:col` of a byte offset.
-pub(crate) fn location(source: &SourceFile, offset: usize) -> String {
-    let p = source.position(offset);
-    format!("{}:{}:{}", source.name(), p.line, p.column)
+/// Where a byte offset of a source is.
+pub(crate) fn location(source: &SourceFile, offset: usize) -> Location {
+    source.location(offset)
 }

@@ -225,7 +225,11 @@ fn fmt_check_reports_unformatted_files_and_fmt_rewrites_them() {
         .args(["fmt", "--check", path])
         .assert()
         .code(1)
-        .stdout(predicate::str::contains("would reformat"));
+        .stdout(predicate::str::contains("would reformat"))
+        // The change itself, as a unified diff.
+        .stdout(predicate::str::contains(
+            "-p(X):-q(X).\n+p(X) :- q(X).\n q(a).\n",
+        ));
     assert_eq!(
         std::fs::read_to_string(&file).unwrap(),
         "p(X):-q(X).\nq(a).\n"
@@ -261,6 +265,12 @@ fn fmt_reads_standard_input() {
         .assert()
         .success()
         .stdout("?- p(X).\n");
+    nesy()
+        .args(["fmt", "--check", "-"])
+        .write_stdin("?-p( X ).\n")
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("-?-p( X ).\n+?- p(X).\n"));
 }
 
 #[test]

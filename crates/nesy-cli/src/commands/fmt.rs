@@ -35,6 +35,7 @@ pub(crate) fn run(args: &Args) -> CliResult {
                     if formatted == text {
                         ExitCode::SUCCESS
                     } else {
+                        out!("{}", diff("<stdin>", &text, &formatted));
                         ExitCode::FAILURE
                     }
                 } else {
@@ -72,6 +73,7 @@ pub(crate) fn run(args: &Args) -> CliResult {
                 changed += 1;
                 if check_only {
                     outln!("would reformat {}", file.display());
+                    out!("{}", diff(&file.display().to_string(), &text, &formatted));
                     failed = true;
                 } else if let Err(e) = files::write_atomically(file, &formatted) {
                     errln!("error: cannot write `{}`: {e}", file.display());
@@ -99,4 +101,26 @@ pub(crate) fn run(args: &Args) -> CliResult {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// What formatting would change, as a unified diff (as `rustfmt --check`
+/// and `black --diff` show it).
+fn diff(name: &str, text: &str, formatted: &str) -> String {
+    similar::TextDiff::from_lines(text, formatted)
+        .unified_diff()
+        .context_radius(2)
+        .header(name, &format!("{name} (formatted)"))
+        .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_diff_shows_the_changed_lines() {
+        let diff = super::diff("a.nesy", "p(X):-q(X).\nq(a).\n", "p(X) :- q(X).\nq(a).\n");
+        assert_eq!(
+            diff,
+            "--- a.nesy\n+++ a.nesy (formatted)\n@@ -1,2 +1,2 @@\n-p(X):-q(X).\n+p(X) :- q(X).\n q(a).\n"
+        );
+    }
 }

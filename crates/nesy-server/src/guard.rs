@@ -188,3 +188,55 @@ where
     })
     .await
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ServerConfig;
+    use axum::http::HeaderValue;
+
+    fn with_token(dir: &std::path::Path) -> Arc<State> {
+        let rules = dir.join("r.nesy");
+        std::fs::write(&rules, "p(1).\n").unwrap();
+        State::new(ServerConfig {
+            rules: vec![rules],
+            token: Some("s3cret".to_string()),
+            ..ServerConfig::default()
+        })
+        .unwrap()
+    }
+
+    fn asking(value: &str) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::AUTHORIZATION, HeaderValue::from_str(value).unwrap());
+        headers
+    }
+
+    #[test]
+    fn the_token_is_a_bearer_token_in_any_case_and_nothing_else() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = with_token(dir.path());
+        assert!(authorized(&state, &asking("Bearer s3cret")).is_ok());
+        assert!(authorized(&state, &asking("bearer  s3cret ")).is_ok());
+        assert!(authorized(&state, &asking("Basic s3cret")).is_err());
+        assert!(authorized(&state, &asking("Bearer s3cre")).is_err());
+        assert!(authorized(&state, &asking("Bearer s3cret2")).is_err());
+        assert!(authorized(&state, &asking("s3cret")).is_err());
+        assert!(authorized(&state, &HeaderMap::new()).is_err());
+    }
+
+    #[test]
+    fn equal_bytes_compare_equal_and_nothing_else_does() {
+        assert!(constant_time_eq(b"abc", b"abc"));
+        assert!(constant_time_eq(b"", b""));
+        assert!(!constant_time_eq(b"abc", b"abd"));
+        assert!(!constant_time_eq(b"abc", b"ab"));
+    }
+
+    #[test]
+    fn a_malformed_body_is_a_400() {
+        let refused = parse::<serde_json::Value>(Ok(Bytes::from_static(b"{\"a\": }"))).unwrap_err();
+        let response = refused.into_response();
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    }
+}

@@ -114,8 +114,20 @@ impl State {
             self.config.log_key.as_deref(),
             latency,
         );
-        if let Ok(mut f) = log.lock() {
-            let _ = writeln!(f, "{line}");
+        // A poisoned lock still holds a usable file: a line is whole or
+        // not written at all (one `write` of the whole line).
+        let mut file = log
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Err(e) = file.write_all(format!("{line}\n").as_bytes()) {
+            // Counted in /metrics; said on standard error for the 1st, 2nd,
+            // 4th, 8th... failure, so a full disk does not flood it.
+            let failures = self.metrics.decision_log_failed();
+            if failures.is_power_of_two() {
+                crate::listen::say(&format!(
+                    "nesy serve: cannot write the decision log ({failures} lines lost so far): {e}"
+                ));
+            }
         }
     }
 }

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 /// Says something on standard error; a closed stderr is not an error of
 /// the server's (a daemon may have none).
-fn say(line: &str) {
+pub(crate) fn say(line: &str) {
     let _ = writeln!(std::io::stderr(), "{line}");
 }
 

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
 /// Latency bucket bounds, seconds.
@@ -27,6 +27,8 @@ pub struct Metrics {
     /// Evaluations whose work has not stopped yet (whatever their
     /// requests were answered).
     running: AtomicUsize,
+    /// Decision-log lines that could not be written.
+    log_failures: AtomicU64,
 }
 
 /// Counts one evaluation as running until dropped.
@@ -65,6 +67,17 @@ impl Metrics {
         Running(&self.running)
     }
 
+    /// Counts a decision-log line that could not be written; the count so
+    /// far.
+    pub(crate) fn decision_log_failed(&self) -> u64 {
+        self.log_failures.fetch_add(1, Ordering::Relaxed) + 1
+    }
+
+    /// Decision-log lines that could not be written.
+    pub fn decision_log_errors(&self) -> u64 {
+        self.log_failures.load(Ordering::Relaxed)
+    }
+
     /// Evaluations running now.
     pub fn evaluations_running(&self) -> usize {
         self.running.load(Ordering::SeqCst)
@@ -82,6 +95,16 @@ impl Metrics {
             out,
             "nesy_evaluations_running {}",
             self.evaluations_running()
+        );
+        let _ = writeln!(
+            out,
+            "# HELP nesy_decision_log_errors_total Decision-log lines that could not be written."
+        );
+        let _ = writeln!(out, "# TYPE nesy_decision_log_errors_total counter");
+        let _ = writeln!(
+            out,
+            "nesy_decision_log_errors_total {}",
+            self.decision_log_errors()
         );
         let Ok(all) = self.series.lock() else {
             return out;

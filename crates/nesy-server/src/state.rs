@@ -79,12 +79,19 @@ impl State {
     }
 
     /// Builds the engine again from the same files and swaps it in; on
-    /// failure the old one keeps serving and the error is returned.
+    /// failure the old one keeps serving and the error is returned. `Ok`
+    /// means the new engine answers the next request.
     pub fn reload(&self) -> Result<(), ServeError> {
-        let served = build(&self.config, &self.allowed)?;
-        if let Ok(mut slot) = self.served.write() {
-            *slot = Arc::new(served);
-        }
+        let served = Arc::new(build(&self.config, &self.allowed)?);
+        // A thread that panicked holding the slot poisons it, but cannot
+        // have left it half-written (it holds one `Arc`): the poison is
+        // cleared and the swap made, rather than reporting a reload that
+        // swapped nothing.
+        let mut slot = self.served.write().unwrap_or_else(|poisoned| {
+            self.served.clear_poison();
+            poisoned.into_inner()
+        });
+        *slot = served;
         Ok(())
     }
 
@@ -94,7 +101,12 @@ impl State {
     }
 
     pub(crate) fn current(&self) -> Option<Arc<Served>> {
-        self.served.read().ok().map(|s| Arc::clone(&s))
+        // Poison cannot leave the slot half-written (see `reload`).
+        let slot = self
+            .served
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        Some(Arc::clone(&slot))
     }
 }
 
@@ -135,4 +147,75 @@ pub(crate) fn build(config: &ServerConfig, allowed: &[PathBuf]) -> Result<Served
         engine,
         graph: Arc::new(graph),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn state_serving(dir: &Path, rules: &str) -> Arc<State> {
+        let file = dir.join("r.nesy");
+        std::fs::write(&file, rules).unwrap();
+        State::new(ServerConfig {
+            rules: vec![file],
+            ..ServerConfig::default()
+        })
+        .unwrap()
+    }
+
+    fn rules_served(state: &State) -> String {
+        let served = state.current().unwrap();
+        served.engine.sources()[0].1.clone()
+    }
+
+    /// A panic while the engine slot was held must not make a reload
+    /// report success and swap nothing.
+    #[test]
+    fn a_reload_after_a_panic_holding_the_slot_swaps_the_engine() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = state_serving(dir.path(), "p(1).\n");
+        let poisoner = Arc::clone(&state);
+        let _ = std::thread::spawn(move || {
+            let _slot = poisoner.served.write().unwrap();
+            panic!("a bug while holding the slot");
+        })
+        .join();
+        assert!(state.served.is_poisoned());
+        std::fs::write(dir.path().join("r.nesy"), "p(2).\n").unwrap();
+        state.reload().unwrap();
+        assert_eq!(rules_served(&state), "p(2).\n");
+        assert!(!state.served.is_poisoned());
+    }
+
+    /// A refused reload keeps the old engine.
+    #[test]
+    fn a_refused_reload_keeps_the_old_engine() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = state_serving(dir.path(), "p(1).\n");
+        std::fs::write(dir.path().join("r.nesy"), "p(X) :- q(Y).\n").unwrap();
+        let refused = state.reload().unwrap_err();
+        assert!(refused.to_string().contains("r.nesy:1:"), "{refused}");
+        assert_eq!(rules_served(&state), "p(1).\n");
+    }
+
+    /// Imports are confined to the directories of the served files.
+    #[test]
+    fn files_outside_the_served_directories_are_refused() {
+        let served = tempfile::tempdir().unwrap();
+        let outside = tempfile::tempdir().unwrap();
+        std::fs::write(outside.path().join("t.csv"), "a\n1\n").unwrap();
+        let rules = format!(
+            "@import t from \"{}\".\n",
+            outside.path().join("t.csv").display()
+        );
+        let file = served.path().join("r.nesy");
+        std::fs::write(&file, rules).unwrap();
+        let refused = State::new(ServerConfig {
+            rules: vec![file],
+            ..ServerConfig::default()
+        })
+        .err()
+        .unwrap();
+        assert!(matches!(refused, ServeError::Confined(_)), "{refused}");
+    }
 }

@@ -330,6 +330,27 @@ async fn the_decision_log_masks_listed_fields() {
     assert!(line["latency_us"].as_u64().is_some() && line["id"].as_str().is_some());
 }
 
+/// A decision whose log line cannot be written is still answered; the
+/// lost line is counted in /metrics (and said on standard error).
+#[cfg(target_os = "linux")]
+#[tokio::test]
+async fn decision_log_write_errors_are_counted() {
+    let dir = tempfile::tempdir().unwrap();
+    // Every write to /dev/full fails with "no space left on device".
+    let s = state(dir.path(), |c| c.decision_log = Some("/dev/full".into()));
+    let ask = r#"{"input": {"applicant": [{"id": "a1", "income": 50000, "debt": 4000}]}}"#;
+    for _ in 0..2 {
+        let (status, body, _) = call(&s, "POST", "/v1/decide/approve", Some(ask), &[]).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+    assert_eq!(s.metrics().decision_log_errors(), 2);
+    let (_, _, metrics) = call(&s, "GET", "/metrics", None, &[]).await;
+    assert!(
+        metrics.contains("nesy_decision_log_errors_total 2\n"),
+        "{metrics}"
+    );
+}
+
 #[tokio::test]
 async fn sparql_sees_knowledge_and_derived_triples() {
     let dir = tempfile::tempdir().unwrap();

@@ -6,7 +6,6 @@
 //! read whole before any of its rows is added, so an error loses nothing
 //! silently: the load fails naming the file and line.
 
-use crate::program::{declared_types, is_graph_import};
 use crate::{Error, ReadPolicy};
 use nesy_engine::Value;
 use nesy_lang::ast::{ImportSource, Item};
@@ -195,6 +194,34 @@ fn tidy(path: &Path) -> std::path::PathBuf {
         out.push(".");
     }
     out
+}
+
+/// The type a `@decl` gives each column of `relation`, if declared.
+fn declared_types(checked: &Checked, relation: &str) -> Option<Vec<Option<ValueType>>> {
+    checked.program.items.iter().find_map(|item| match item {
+        Item::Decl(d) if d.relation.text == relation => Some(
+            d.fields
+                .iter()
+                .map(|f| ValueType::from_name(&f.ty.text))
+                .collect(),
+        ),
+        _ => None,
+    })
+}
+
+/// Whether an import reads RDF, a store or SPARQL (the knowledge graph's
+/// part) rather than a table.
+fn is_graph_import(source: &ImportSource) -> bool {
+    match source {
+        ImportSource::File(f) => {
+            let lower = f.value.to_ascii_lowercase();
+            let lower = lower.strip_suffix(".gz").unwrap_or(&lower);
+            !nesy_lang::TABLE_FORMATS
+                .iter()
+                .any(|ext| lower.ends_with(&format!(".{ext}")))
+        }
+        ImportSource::Store(_) | ImportSource::Sparql(_) => true,
+    }
 }
 
 /// The rows of a table file, each with its line.

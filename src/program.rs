@@ -6,8 +6,8 @@ use nesy_engine::{
     Answers, Clock, Evaluation, ExplainOptions, Explanation, Limits, Query, SemiringKind,
     TaggedEvaluation, TestResult, Value,
 };
-use nesy_lang::ast::{ImportSource, Item, Literal};
-use nesy_lang::{Checked, Diagnostic, SourceFile, ValueType};
+use nesy_lang::ast::{Item, Literal};
+use nesy_lang::{Checked, Diagnostic, SourceFile};
 use std::path::{Path, PathBuf};
 
 /// Rules and facts loaded from rule files (with their `@import`s) or text.
@@ -495,32 +495,4 @@ fn no_models(checked: &Checked) -> Result<(), Error> {
         }
     }
     Ok(())
-}
-
-/// The type a `@decl` gives each column of `relation`, if declared.
-pub(crate) fn declared_types(checked: &Checked, relation: &str) -> Option<Vec<Option<ValueType>>> {
-    checked.program.items.iter().find_map(|item| match item {
-        Item::Decl(d) if d.relation.text == relation => Some(
-            d.fields
-                .iter()
-                .map(|f| ValueType::from_name(&f.ty.text))
-                .collect(),
-        ),
-        _ => None,
-    })
-}
-
-/// Whether an import reads RDF, a store or SPARQL (the knowledge graph's
-/// part) rather than a table.
-pub(crate) fn is_graph_import(source: &ImportSource) -> bool {
-    match source {
-        ImportSource::File(f) => {
-            let lower = f.value.to_ascii_lowercase();
-            let lower = lower.strip_suffix(".gz").unwrap_or(&lower);
-            !nesy_lang::TABLE_FORMATS
-                .iter()
-                .any(|ext| lower.ends_with(&format!(".{ext}")))
-        }
-        ImportSource::Store(_) | ImportSource::Sparql(_) => true,
-    }
 }

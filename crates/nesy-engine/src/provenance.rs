@@ -38,13 +38,13 @@
 //! is certain), and their results count as certain.
 
 use crate::eval::{self, Outcome};
-use crate::explain::atom_text;
 use crate::ir::{Lit, RelId, Rule, Var, name_wildcards};
 use crate::program::Program;
 use crate::result::Evaluation;
 use crate::semiring::{Events, Proof, Semiring, SemiringKind, UnderSemiring, proof_probability};
 use crate::storage::Store;
 use crate::tagging::{EventKey, EventTable, RuleTags, TagTable, Tagging};
+use crate::value::atom_text;
 use crate::value::{Interner, Value};
 use crate::{Clock, Error, Limits};
 use rustc_hash::FxHashMap;

@@ -332,3 +332,12 @@ impl<'a> Scratch<'a> {
         }
     }
 }
+
+/// `name(a, b)` as written in rules; `name` alone for no arguments.
+pub(crate) fn atom_text(name: &str, args: &[String]) -> String {
+    if args.is_empty() {
+        name.to_string()
+    } else {
+        format!("{name}({})", args.join(", "))
+    }
+}

@@ -44,7 +44,7 @@ use crate::eval;
 use crate::ir::{Arg, Expr, Lit, RelId, Rule, name_wildcards};
 use crate::program::Program;
 use crate::result::Evaluation;
-use crate::value::{Interner, Value};
+use crate::value::{Interner, Value, atom_text};
 use crate::{Clock, Error, Limits};
 use nesy_lang::Location;
 use nesy_lang::ast::CmpOp;
@@ -576,13 +576,4 @@ fn outer_vars(body: &[Lit]) -> Vec<usize> {
     vars.sort_unstable();
     vars.dedup();
     vars
-}
-
-/// `name(a, b)` as written in rules; `name` alone for no arguments.
-pub(crate) fn atom_text(name: &str, args: &[String]) -> String {
-    if args.is_empty() {
-        name.to_string()
-    } else {
-        format!("{name}({})", args.join(", "))
-    }
 }

@@ -3,12 +3,12 @@
 //! rules; and the texts of literals and model calls under bindings.
 
 use super::{
-    Attempt, Explainer, Explanation, Instance, ModelCallNode, NodeKind, RuleRef, Tag, atom_text,
+    Attempt, Explainer, Explanation, Instance, ModelCallNode, NodeKind, RuleRef, Tag,
     instantiate_partial, outer_vars,
 };
 use crate::Error;
 use crate::ir::{Arg, Call, Expr, Lit, RelId, Rule, ground_args};
-use crate::value::Value;
+use crate::value::{Value, atom_text};
 use nesy_lang::Location;
 use nesy_lang::ast::CmpOp;
 use std::collections::BTreeMap;

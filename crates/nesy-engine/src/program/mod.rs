@@ -520,7 +520,7 @@ impl Program {
                 name: None,
                 location: Location::file("<request>"),
             },
-            text: crate::explain::atom_text(relation, &shown),
+            text: crate::value::atom_text(relation, &shown),
             location: Location::file("<request>"),
             variables,
         })

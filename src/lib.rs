@@ -39,7 +39,7 @@ mod engine;
 mod error;
 mod import;
 #[cfg(feature = "learn")]
-mod models;
+mod model_files;
 mod program;
 #[cfg(feature = "kg")]
 mod sparql_check;

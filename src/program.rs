@@ -125,7 +125,7 @@ impl Program {
         let mut engine = nesy_engine::Program::new();
         for (c, _dir) in &checked {
             #[cfg(feature = "learn")]
-            crate::models::load_models(&mut engine, c, _dir, policy)?;
+            crate::model_files::load_models(&mut engine, c, _dir, policy)?;
             #[cfg(not(feature = "learn"))]
             no_models(c)?;
         }

@@ -302,6 +302,19 @@ fn misused_models_are_clear_errors() {
         corrupt.contains("rules.nesy:1:1") && corrupt.contains("bad.tree"),
         "{corrupt}"
     );
+    // A model file of a kind nesy does not know is an error of its own,
+    // not a tree that fails to load.
+    std::fs::write(
+        dir.path().join("odd.model"),
+        "{\"format\": \"nesy-model\", \"version\": 1, \"kind\": \"bayes\"}",
+    )
+    .unwrap();
+    let unknown = error("@model odd = \"odd.model\".\nf(1).\n");
+    assert!(
+        unknown.contains("rules.nesy:1:1")
+            && unknown.contains("of kind `bayes`, which this nesy does not read"),
+        "{unknown}"
+    );
     // A missing file is a warning; calling it is an error.
     let missing =
         error("@model gone = \"gone.tree\".\nf(1.0).\ng(C) :- f(A), gone.predict(A, C, _).\n");

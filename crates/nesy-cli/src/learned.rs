@@ -6,7 +6,7 @@ use crate::output::print_out;
 use clap::ValueEnum;
 use indicatif::{ProgressBar, ProgressStyle};
 use nesy::learn::link::rules::{self as mined, RuleSet};
-use nesy::learn::link::{Direction, Graph, LinkScorer, Triple, Vocab, graph};
+use nesy::learn::link::{Direction, LinkScorer, Triple, TripleIndex, Vocab, graph};
 use nesy::learn::{Table, TreeModel};
 use std::io::IsTerminal;
 use std::path::Path;
@@ -76,7 +76,7 @@ pub(crate) fn load_rules(
             path.display()
         )));
     }
-    Ok(RuleSet::new(rules, Graph::new(vocab, train.to_vec())))
+    Ok(RuleSet::new(rules, TripleIndex::new(vocab, train.to_vec())))
 }
 
 /// A borrowed rule set as a scorer.

@@ -2,7 +2,7 @@
 //! constants interned. Planning and evaluation work on this, never on the
 //! syntax tree.
 
-use crate::model::Model;
+use crate::foreign::ForeignPredicate;
 use nesy_lang::Location;
 use nesy_lang::ast::{AggregateFn, BinOp, CmpOp};
 use std::sync::Arc;
@@ -69,7 +69,7 @@ pub(crate) enum Lit {
 #[derive(Clone)]
 pub(crate) struct Call {
     pub(crate) model_name: String,
-    pub(crate) model: Arc<dyn Model>,
+    pub(crate) model: Arc<dyn ForeignPredicate>,
     pub(crate) method: String,
     pub(crate) inputs: Vec<Arg>,
     pub(crate) outputs: Vec<Arg>,

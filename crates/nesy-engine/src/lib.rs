@@ -32,10 +32,10 @@
 mod error;
 mod eval;
 mod explain;
+mod foreign;
 mod ir;
 mod limits;
 mod magic;
-mod model;
 mod plan;
 mod prepared;
 mod program;
@@ -53,8 +53,8 @@ pub use explain::{
     AggregateGroup, Attempt, ExplainOptions, Explanation, MAX_PROOF_DEPTH, MAX_WHY_NOT_DEPTH,
     ModelCallNode, NodeKind, RuleRef, Tag,
 };
+pub use foreign::{ForeignPredicate, ModelExplanation, ModelOutput, Signature};
 pub use limits::{Cancel, Clock, Limits};
-pub use model::{Model, ModelExplanation, ModelOutput, Signature};
 pub use prepared::Prepared;
 pub use program::{Program, Query, TestCase};
 pub use provenance::{TaggedEvaluation, TaggedRelation, TaggedRow};

@@ -40,7 +40,7 @@ mod error;
 pub mod export;
 pub mod link;
 pub mod metrics;
-pub mod model;
+pub mod model_file;
 pub mod soft;
 pub mod table;
 pub mod train;
@@ -48,7 +48,7 @@ pub mod tree;
 
 pub use error::{Error, Result};
 pub use metrics::Metrics;
-pub use model::{
+pub use model_file::{
     Cart, Classifier, DecisionPath, Fit, FitOptions, Forest, Header, Prediction, Soft, Trained,
     TreeModel, Variant,
 };

@@ -4,7 +4,7 @@
 use crate::cart::CartParams;
 use crate::error::Result;
 use crate::metrics::Metrics;
-use crate::model::{
+use crate::model_file::{
     Cart, Classifier, DataInfo, FORMAT, Fit, FitOptions, Forest, Header, Soft, Trained, VERSION,
     Variant,
 };

@@ -10,7 +10,9 @@
 
 use nesy_learn::link::kge::{self, Kge, KgeFile, KgeHeader, KgeKind, KgeParams};
 use nesy_learn::link::rules::{self, Body, MineParams, RuleSet};
-use nesy_learn::link::{Direction, Graph, Hybrid, LinkScorer, Triple, Vocab, evaluate, graph};
+use nesy_learn::link::{
+    Direction, Hybrid, LinkScorer, Triple, TripleIndex, Vocab, evaluate, graph,
+};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -43,7 +45,7 @@ fn nations() -> Nations {
 }
 
 fn mine(n: &Nations) -> RuleSet {
-    let graph = Graph::new(&n.vocab, n.train.clone());
+    let graph = TripleIndex::new(&n.vocab, n.train.clone());
     let params = MineParams {
         max_length: 2,
         samples_per_relation: 60,
@@ -239,7 +241,7 @@ fn embedding_files_round_trip_and_reject_corruption() {
     let back = KgeFile::load(&path).unwrap();
     assert_eq!(back.model, model);
     assert_eq!(back.header, header);
-    assert_eq!(nesy_learn::model::model_kind(&path).unwrap(), "kge");
+    assert_eq!(nesy_learn::model_file::model_kind(&path).unwrap(), "kge");
     let bytes = std::fs::read(&path).unwrap();
     std::fs::write(&path, &bytes[..bytes.len() - 100]).unwrap();
     let err = KgeFile::load(&path).unwrap_err().to_string();

@@ -55,7 +55,7 @@ pub(crate) fn run(args: &Args) -> CliResult {
         &model_path.display().to_string(),
     );
     match output {
-        Some(path) => match nesy::learn::model::write_atomic(path, text.as_bytes()) {
+        Some(path) => match nesy::learn::model_file::write_atomic(path, text.as_bytes()) {
             Ok(()) => {
                 errln!("wrote {} ({} rules)", path.display(), tree.leaves().len());
                 Ok(ExitCode::SUCCESS)

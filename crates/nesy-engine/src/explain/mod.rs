@@ -153,7 +153,7 @@ pub struct ModelCallNode {
     pub probability: f64,
     /// The model's own explanation (a decision path), when it gives one.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub explanation: Option<crate::model::ModelExplanation>,
+    pub explanation: Option<crate::foreign::ModelExplanation>,
 }
 
 /// The group an aggregate premise summarised.

@@ -7,8 +7,8 @@ mod run;
 pub(crate) use names::Names;
 
 use crate::Error;
+use crate::foreign::ForeignPredicate;
 use crate::ir::{Arg, Expr, Lit, RelId, RelationInfo, Rule};
-use crate::model::Model;
 use crate::value::{Interner, Value};
 use lower::{Lowering, for_each_literal_var};
 use nesy_lang::ast::{self, ConstValue, Item, Literal};
@@ -46,7 +46,7 @@ pub struct Program {
 
 /// Registered models by name.
 #[derive(Clone, Default)]
-pub(crate) struct Models(pub(crate) FxHashMap<String, Arc<dyn Model>>);
+pub(crate) struct Models(pub(crate) FxHashMap<String, Arc<dyn ForeignPredicate>>);
 
 impl std::fmt::Debug for Models {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -105,7 +105,7 @@ impl Program {
 
     /// Registers a model that rules call as `name.method(...)`. Register
     /// models before adding the sources that call them.
-    pub fn add_model(&mut self, name: &str, model: Arc<dyn Model>) {
+    pub fn add_model(&mut self, name: &str, model: Arc<dyn ForeignPredicate>) {
         self.models.0.insert(name.to_string(), model);
     }
 

@@ -110,7 +110,7 @@ pub fn read_tsv(path: &Path) -> Result<Vec<(String, String, String)>> {
 
 /// The training graph, indexed both ways for walking paths.
 #[derive(Clone, Debug)]
-pub struct Graph {
+pub struct TripleIndex {
     /// Number of entities.
     pub entities: usize,
     /// Number of relations.
@@ -123,9 +123,9 @@ pub struct Graph {
     pub inn: Vec<Vec<(u32, u32)>>,
 }
 
-impl Graph {
+impl TripleIndex {
     /// Indexes triples over a vocabulary's entities and relations.
-    pub fn new(vocab: &Vocab, triples: Vec<Triple>) -> Graph {
+    pub fn new(vocab: &Vocab, triples: Vec<Triple>) -> TripleIndex {
         let n = vocab.entities.len();
         let mut out = vec![Vec::new(); n];
         let mut inn = vec![Vec::new(); n];
@@ -141,7 +141,7 @@ impl Graph {
             v.sort_unstable();
             v.dedup();
         }
-        Graph {
+        TripleIndex {
             entities: n,
             relations: vocab.relations.len(),
             triples,

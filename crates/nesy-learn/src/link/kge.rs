@@ -651,7 +651,7 @@ impl KgeFile {
         );
         let data = safetensors::serialize(views, Some(metadata))
             .map_err(|e| Error::Training(e.to_string()))?;
-        crate::model::write_atomic(path, &data)
+        crate::model_file::write_atomic(path, &data)
     }
 
     /// Reads an embedding file, checking its header and shapes.
@@ -682,18 +682,20 @@ impl KgeFile {
         }
         let header: KgeHeader = serde_json::from_value(value)
             .map_err(|e| bad(format!("its nesy header is invalid: {e}")))?;
-        if header.format != crate::model::FORMAT || header.version != crate::model::VERSION {
+        if header.format != crate::model_file::FORMAT
+            || header.version != crate::model_file::VERSION
+        {
             return Err(bad(format!(
                 "format {} version {}, expected {} version {}",
                 header.format,
                 header.version,
-                crate::model::FORMAT,
-                crate::model::VERSION
+                crate::model_file::FORMAT,
+                crate::model_file::VERSION
             )));
         }
         let tensors = safetensors::SafeTensors::deserialize(&bytes)
             .map_err(|e| bad(format!("corrupt tensors: {e}")))?;
-        let read = |name: &str| crate::model::read_f32(&tensors, name).map_err(&bad);
+        let read = |name: &str| crate::model_file::read_f32(&tensors, name).map_err(&bad);
         let model = Kge {
             kind: header.model,
             dim: header.dim,

@@ -12,7 +12,7 @@ pub mod kge;
 pub mod rules;
 
 pub use eval::{Direction, LinkMetrics, LinkScorer, evaluate};
-pub use graph::{Graph, Triple, Vocab};
+pub use graph::{Triple, TripleIndex, Vocab};
 
 /// Rules and an embedding mixed: `w * rule score + (1 - w) * the
 /// embedding's calibrated probability`, with `w` chosen on validation

@@ -21,7 +21,7 @@
 //! AnyBURL ranks by the maximum for the same reason.)
 
 use super::eval::{Direction, LinkScorer};
-use super::graph::{Graph, Vocab};
+use super::graph::{TripleIndex, Vocab};
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
@@ -111,7 +111,7 @@ const MIN_SUPPORT: usize = 2;
 const MIN_CONFIDENCE: f64 = 0.01;
 
 /// Mines rules from the graph.
-pub fn mine(graph: &Graph, params: &MineParams) -> Vec<Rule> {
+pub fn mine(graph: &TripleIndex, params: &MineParams) -> Vec<Rule> {
     let start = Instant::now();
     let mut rng = ChaCha8Rng::seed_from_u64(params.seed);
     let mut by_relation: BTreeMap<u32, Vec<(u32, u32)>> = BTreeMap::new();
@@ -197,7 +197,7 @@ pub fn mine(graph: &Graph, params: &MineParams) -> Vec<Rule> {
     rules
 }
 
-fn neighbours(graph: &Graph, e: u32) -> Vec<(Step, u32)> {
+fn neighbours(graph: &TripleIndex, e: u32) -> Vec<(Step, u32)> {
     let mut out = Vec::new();
     for &(relation, t) in graph
         .out
@@ -232,7 +232,7 @@ fn neighbours(graph: &Graph, e: u32) -> Vec<(Step, u32)> {
 
 /// Paths from x to y of 1..=max_length steps, not using the triple itself.
 fn paths(
-    graph: &Graph,
+    graph: &TripleIndex,
     x: u32,
     y: u32,
     triple: (u32, u32, u32),
@@ -278,7 +278,7 @@ fn paths(
 
 /// The entities a cyclic body reaches from `from` (forwards) or, walking
 /// it backwards, from its end.
-fn walk(graph: &Graph, from: u32, path: &[Step], backwards: bool) -> HashSet<u32> {
+fn walk(graph: &TripleIndex, from: u32, path: &[Step], backwards: bool) -> HashSet<u32> {
     let mut frontier: HashSet<u32> = HashSet::from([from]);
     let steps: Vec<Step> = if backwards {
         path.iter()
@@ -305,7 +305,7 @@ fn walk(graph: &Graph, from: u32, path: &[Step], backwards: bool) -> HashSet<u32
 }
 
 /// Whether `step(v, other)` holds (`other` `None`: for some entity).
-fn constant_body_holds(graph: &Graph, v: u32, step: Step, other: Option<u32>) -> bool {
+fn constant_body_holds(graph: &TripleIndex, v: u32, step: Step, other: Option<u32>) -> bool {
     let mut reached = graph.step(v, step.relation, step.inverse);
     match other {
         Some(o) => reached.any(|e| e == o),
@@ -313,7 +313,7 @@ fn constant_body_holds(graph: &Graph, v: u32, step: Step, other: Option<u32>) ->
     }
 }
 
-fn score(graph: &Graph, head: u32, body: Body) -> Option<Rule> {
+fn score(graph: &TripleIndex, head: u32, body: Body) -> Option<Rule> {
     let (support, groundings) = match &body {
         Body::Cyclic(path) => {
             let mut support = 0;
@@ -363,7 +363,7 @@ pub struct RuleSet {
     /// The rules, best first.
     pub rules: Vec<Rule>,
     /// The graph they are applied to.
-    pub graph: Graph,
+    pub graph: TripleIndex,
     by_head: HashMap<u32, Vec<usize>>,
 }
 
@@ -378,7 +378,7 @@ pub struct Support {
 
 impl RuleSet {
     /// Indexes rules for application to `graph`.
-    pub fn new(rules: Vec<Rule>, graph: Graph) -> RuleSet {
+    pub fn new(rules: Vec<Rule>, graph: TripleIndex) -> RuleSet {
         let mut by_head: HashMap<u32, Vec<usize>> = HashMap::new();
         for (i, r) in rules.iter().enumerate() {
             by_head.entry(r.head).or_default().push(i);
@@ -480,7 +480,7 @@ impl RuleSet {
                 .collect(),
         };
         // Depth-first search for one instance.
-        fn search(g: &Graph, at: u32, steps: &[Step], goal: u32, out: &mut Vec<u32>) -> bool {
+        fn search(g: &TripleIndex, at: u32, steps: &[Step], goal: u32, out: &mut Vec<u32>) -> bool {
             let Some((s, rest)) = steps.split_first() else {
                 return at == goal;
             };

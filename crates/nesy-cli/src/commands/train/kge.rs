@@ -100,8 +100,8 @@ pub(crate) fn run(args: &Args) -> CliResult {
     };
     bar.finish_and_clear();
     let header = KgeHeader {
-        format: nesy::learn::model::FORMAT.to_string(),
-        version: nesy::learn::model::VERSION,
+        format: nesy::learn::model_file::FORMAT.to_string(),
+        version: nesy::learn::model_file::VERSION,
         kind: "kge".to_string(),
         model: args.model,
         dim: params.dim,

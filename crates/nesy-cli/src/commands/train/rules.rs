@@ -4,7 +4,7 @@
 use crate::error::{CliResult, fail};
 use crate::learned::{finish, read_triples};
 use nesy::learn::link::rules::{self as mined, MineParams};
-use nesy::learn::link::{Graph, Vocab};
+use nesy::learn::link::{TripleIndex, Vocab};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -40,7 +40,7 @@ pub(crate) fn run(args: &Args) -> CliResult {
     let named = read_triples(&args.train)?;
     let vocab = Vocab::of(&[&named]);
     let (triples, _) = vocab.ids(&named);
-    let graph = Graph::new(&vocab, triples);
+    let graph = TripleIndex::new(&vocab, triples);
     if args.max_length == 0 || args.max_length > 4 {
         return Err(fail("--max-length must be 1 to 4"));
     }
@@ -60,7 +60,7 @@ pub(crate) fn run(args: &Args) -> CliResult {
     }
     let import = relative(&args.output, &args.train);
     let text = mined::to_nesy(&rules, &vocab, &import, &args.train.display().to_string());
-    nesy::learn::model::write_atomic(&args.output, text.as_bytes()).map_err(fail)?;
+    nesy::learn::model_file::write_atomic(&args.output, text.as_bytes()).map_err(fail)?;
     let cyclic = rules
         .iter()
         .filter(|r| matches!(r.body, mined::Body::Cyclic(_)))

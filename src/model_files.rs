@@ -10,7 +10,7 @@
 //! semiring.
 
 use crate::error::Error;
-use nesy_engine::{Model, ModelExplanation, ModelOutput, Signature, Value};
+use nesy_engine::{ForeignPredicate, ModelExplanation, ModelOutput, Signature, Value};
 use nesy_lang::Checked;
 use nesy_lang::ast::Item;
 use nesy_learn::link::kge::KgeFile;
@@ -42,7 +42,7 @@ impl TreeCalls {
     }
 }
 
-impl Model for TreeCalls {
+impl ForeignPredicate for TreeCalls {
     fn describe(&self) -> String {
         let variant = match self.model.header.variant {
             nesy_learn::Variant::Cart => "CART tree",
@@ -126,16 +126,25 @@ pub(crate) fn load_models(
             location: location.clone(),
             message: e.to_string(),
         };
-        let kind = nesy_learn::model::model_kind(&path).map_err(failed)?;
-        let model: Arc<dyn Model> = match kind.as_str() {
+        let kind = nesy_learn::model_file::model_kind(&path).map_err(failed)?;
+        let model: Arc<dyn ForeignPredicate> = match kind.as_str() {
             "kge" => Arc::new(KgeCalls {
                 path: decl.path.value.clone(),
                 file: KgeFile::load(&path).map_err(failed)?,
             }),
-            _ => Arc::new(TreeCalls {
+            "tree" => Arc::new(TreeCalls {
                 path: decl.path.value.clone(),
                 model: TreeModel::load(&path).map_err(failed)?,
             }),
+            other => {
+                return Err(Error::Model {
+                    location,
+                    message: format!(
+                        "`{}` is a model of kind `{other}`, which this nesy does not read (it reads `tree` and `kge`)",
+                        decl.path.value
+                    ),
+                });
+            }
         };
         engine.add_model(&decl.name.text, model);
     }
@@ -169,7 +178,7 @@ impl KgeCalls {
     }
 }
 
-impl Model for KgeCalls {
+impl ForeignPredicate for KgeCalls {
     fn describe(&self) -> String {
         format!("{} embedding {}", self.file.header.model, self.path)
     }

@@ -2,7 +2,7 @@
 //! `name.method(inputs..., outputs...)`.
 //!
 //! The engine knows nothing of trees or embeddings: a caller registers an
-//! implementation of [`Model`] under the name `@model` declares
+//! implementation of [`ForeignPredicate`] under the name `@model` declares
 //! ([`crate::Program::add_model`]) before adding the sources that call it.
 
 use crate::value::Value;
@@ -40,7 +40,7 @@ pub struct ModelExplanation {
 }
 
 /// A learned model the engine can call.
-pub trait Model: Send + Sync {
+pub trait ForeignPredicate: Send + Sync {
     /// What it is, for explanations: `CART tree models/credit.tree`.
     fn describe(&self) -> String;
     /// The signature of `method`, or why there is no such method.

@@ -39,6 +39,8 @@ mod engine;
 mod error;
 mod import;
 #[cfg(feature = "learn")]
+mod model_check;
+#[cfg(feature = "learn")]
 mod model_files;
 mod program;
 #[cfg(feature = "kg")]
@@ -95,13 +97,21 @@ pub fn check_source(name: &str, text: &str) -> Checked {
     checked
 }
 
-/// Reads and checks a rule file (as [`nesy_lang::check_file`]), and the
-/// SPARQL of its `sparql("...")` imports.
+/// Reads and checks a rule file (as [`nesy_lang::check_file`]), the SPARQL
+/// of its `sparql("...")` imports and its calls to `@model` trees.
 pub fn check_file(path: &std::path::Path) -> std::io::Result<Checked> {
-    #[allow(unused_mut, reason = "without the kg feature nothing is added")]
+    #[allow(unused_mut, reason = "without kg and learn nothing is added")]
     let mut checked = nesy_lang::check_file(path)?;
     #[cfg(feature = "kg")]
     sparql_check::add_sparql_diagnostics(&mut checked);
+    #[cfg(feature = "learn")]
+    {
+        let dir = path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(std::path::Path::new("."));
+        model_check::add_model_diagnostics(&mut checked, dir, &ReadPolicy::anywhere());
+    }
     Ok(checked)
 }
 pub use program::Program;

@@ -109,6 +109,8 @@ impl Program {
             policy.check_source(c, dir)?;
             #[cfg(feature = "kg")]
             crate::sparql_check::add_sparql_diagnostics(c);
+            #[cfg(feature = "learn")]
+            crate::model_check::add_model_diagnostics(c, dir, policy);
         }
         let errors: Vec<(SourceFile, Diagnostic)> = checked
             .iter()

@@ -184,6 +184,9 @@ fn json_output_matches_the_corpus_expectations() {
                 d["code"].as_str().unwrap(),
                 d["message"].as_str().unwrap()
             ));
+            if let Some(help) = d["help"].as_str() {
+                lines.push_str(&format!("  help: {help}\n"));
+            }
         }
         let expected = std::fs::read_to_string(path.with_extension("expected")).unwrap();
         assert_eq!(lines, expected, "{relative}");

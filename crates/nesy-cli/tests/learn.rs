@@ -221,6 +221,14 @@ fn export_rules_run_in_the_engine_and_agree_with_predict() {
     }
     let data = dir.path().join("flowers.nesy");
     std::fs::write(&data, facts).unwrap();
+    // The exported rules check without a warning (a feature a leaf does
+    // not test is written `_Name`, not left a singleton).
+    nesy()
+        .arg("check")
+        .arg(&rules)
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("0 errors, 0 warnings"));
     let run = json_stdout(nesy().arg("run").arg(&rules).arg(&data).args([
         "-r",
         "species",

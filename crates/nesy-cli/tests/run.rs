@@ -643,3 +643,42 @@ fn run_why_lists_proofs_and_tags_the_queries() {
         serde_json::json!([0.76])
     );
 }
+
+/// A relation used but never defined is a warning for `nesy check` and an
+/// error for `nesy run`: run, the program would quietly answer nothing.
+#[test]
+fn run_refuses_a_relation_nothing_defines() {
+    let (_dir, path) = temp_rules("parent(alice, bob).\nchild(X) :- parnet(X, _).\n");
+    nesy().arg("check").arg(&path).assert().code(0);
+    nesy()
+        .arg("run")
+        .arg(&path)
+        .assert()
+        .code(1)
+        .stdout("")
+        .stderr(predicate::str::contains(
+            "error[undefined-relation]: relation `parnet` is used but never defined",
+        ))
+        .stderr(predicate::str::contains("help: did you mean `parent`?"))
+        .stderr(predicate::str::contains(
+            "error: 1 relation used but never defined; nothing was run",
+        ));
+    // Declared, it is an input whose facts come at run time: it runs.
+    let (_dir, declared) =
+        temp_rules("@decl parnet(a: symbol, b: symbol).\nchild(X) :- parnet(X, _).\n");
+    nesy().arg("run").arg(&declared).assert().code(0);
+    // Defined by another file of the program: it runs, without a warning.
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("rules.nesy");
+    let facts = dir.path().join("facts.nesy");
+    std::fs::write(&rules, "child(X) :- parnet(X, _).\n").unwrap();
+    std::fs::write(&facts, "parnet(ann, bob).\n").unwrap();
+    nesy()
+        .arg("run")
+        .arg(&rules)
+        .arg(&facts)
+        .assert()
+        .code(0)
+        .stderr("")
+        .stdout(predicate::str::contains("ann"));
+}

@@ -18,6 +18,7 @@
 
 use crate::ast::*;
 use crate::diagnostic::Diagnostic;
+use crate::walk::{all_clauses, for_each_atom, for_each_expr, suggest, variables};
 use petgraph::algo::{astar, has_path_connecting};
 use petgraph::graph::{DiGraph, NodeIndex};
 use serde::Serialize;
@@ -152,83 +153,9 @@ pub fn check_program(program: &Program, options: &CheckOptions) -> Vec<Diagnosti
     let mut checker = Checker::new(program, options);
     checker.run();
     let mut diagnostics = checker.diagnostics;
+    diagnostics.extend(crate::lints::lints(program));
     diagnostics.sort_by_key(|d| (d.span.start, d.span.end));
     diagnostics
-}
-
-/// Every clause of the program: top-level ones and those in `given` blocks.
-fn all_clauses(program: &Program) -> impl Iterator<Item = &Clause> {
-    program
-        .items
-        .iter()
-        .flat_map(|item| -> Box<dyn Iterator<Item = &Clause>> {
-            match item {
-                Item::Clause(c) => Box::new(std::iter::once(c)),
-                Item::Test(t) => Box::new(t.entries.iter().flat_map(|e| match e {
-                    TestEntry::Given(g) => g.clauses.iter().collect::<Vec<_>>(),
-                    TestEntry::Expect(_) => Vec::new(),
-                })),
-                _ => Box::new(std::iter::empty()),
-            }
-        })
-}
-
-/// Calls `f` on every relation atom in `literals`: positive, negated, and
-/// inside aggregates (recursively).
-fn for_each_atom<'a>(literals: &'a [Literal], f: &mut dyn FnMut(&'a Atom)) {
-    for literal in literals {
-        match literal {
-            Literal::Atom(a) => f(a),
-            Literal::Negation(Negation {
-                target: NegationTarget::Atom(a),
-                ..
-            }) => f(a),
-            Literal::Aggregate(agg) => for_each_atom(&agg.body, f),
-            _ => {}
-        }
-    }
-}
-
-/// Calls `f` on every expression of the literals (recursing into aggregates).
-fn for_each_expr<'a>(literals: &'a [Literal], f: &mut dyn FnMut(&'a Expr)) {
-    for literal in literals {
-        match literal {
-            Literal::Atom(a) => a.args.iter().for_each(&mut *f),
-            Literal::Negation(n) => match &n.target {
-                NegationTarget::Atom(a) => a.args.iter().for_each(&mut *f),
-                NegationTarget::ModelCall(m) => m.args.iter().for_each(&mut *f),
-            },
-            Literal::ModelCall(m) => m.args.iter().for_each(&mut *f),
-            Literal::Comparison(c) => {
-                f(&c.lhs);
-                f(&c.rhs);
-            }
-            Literal::Aggregate(agg) => {
-                agg.terms.iter().for_each(&mut *f);
-                for_each_expr(&agg.body, f);
-            }
-        }
-    }
-}
-
-/// Every variable occurrence in a list of literals, in order.
-fn variables(literals: &[Literal]) -> Vec<Variable> {
-    let mut out = Vec::new();
-    for literal in literals {
-        match literal {
-            Literal::Aggregate(agg) => {
-                out.push(agg.result.clone());
-                for t in &agg.terms {
-                    t.for_each_var(&mut |v| out.push(v.clone()));
-                }
-                out.extend(variables(&agg.body));
-            }
-            other => for_each_expr(std::slice::from_ref(other), &mut |e| {
-                e.for_each_var(&mut |v| out.push(v.clone()))
-            }),
-        }
-    }
-    out
 }
 
 struct Checker<'a> {
@@ -1416,14 +1343,4 @@ fn plural(n: usize, word: &str) -> String {
     } else {
         format!("{n} {word}s")
     }
-}
-
-/// The closest candidate by edit distance, if close enough to be a typo.
-fn suggest<'c>(name: &str, candidates: impl Iterator<Item = &'c str>) -> Option<&'c str> {
-    candidates
-        .filter(|c| *c != name)
-        .map(|c| (strsim::damerau_levenshtein(name, c), c))
-        .filter(|(d, c)| *d <= if name.len() <= 4 { 1 } else { 2 } && *d < c.len().min(name.len()))
-        .min()
-        .map(|(_, c)| c)
 }

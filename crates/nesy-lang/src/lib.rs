@@ -25,7 +25,9 @@ mod diagnostic;
 mod format;
 mod lexer;
 mod lines;
+mod lints;
 mod parser;
+mod walk;
 
 pub use check::{
     BUILTIN_PREFIXES, CheckOptions, RDF_FORMATS, TABLE_FORMATS, ValueType, check_program,

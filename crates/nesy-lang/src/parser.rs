@@ -212,7 +212,82 @@ fn syntax_error(source: &str, item_start: usize, error: &pest::error::Error<Rule
     } else {
         format!("expected {alternatives}")
     };
-    Diagnostic::error("syntax", Span::new(at, at + width), message).with_label(label)
+    let d = Diagnostic::error("syntax", Span::new(at, at + width), message).with_label(label);
+    match neighbour_syntax(source, item_start, at) {
+        Some(help) => d.with_help(help),
+        None => d,
+    }
+}
+
+/// A hint when the text at a syntax error is how a neighbouring language
+/// (Prolog, Soufflé, most programming languages) says what nesy says
+/// otherwise.
+fn neighbour_syntax(source: &str, item_start: usize, at: usize) -> Option<String> {
+    let rest = source.get(at..)?;
+    let before = source.get(item_start..at)?.trim_end();
+    // The literal after a negation sign, for the hint's example.
+    let negated = |sign: &str| {
+        let literal = literal_text(rest.get(sign.len()..)?.trim_start());
+        Some(if literal.is_empty() {
+            "p(X)".to_string()
+        } else {
+            literal
+        })
+    };
+    if rest.starts_with("\\+") {
+        let literal = negated("\\+")?;
+        return Some(format!(
+            "negation is written `not {literal}` (Prolog's `\\+ {literal}`)"
+        ));
+    }
+    if rest.starts_with('!') && !rest.starts_with("!=") {
+        let literal = negated("!")?;
+        return Some(format!(
+            "negation is written `not {literal}`, not `!{literal}`"
+        ));
+    }
+    let word_before: &str = before
+        .rsplit(|c: char| !(c.is_alphanumeric() || c == '_'))
+        .next()
+        .unwrap_or("");
+    if rest.starts_with(':') && ["count", "sum", "min", "max", "mean"].contains(&word_before) {
+        return Some(format!(
+            "write `{word_before} {{ X : ... }}`, naming what the aggregate is over before `:` (Soufflé's `{word_before} : {{ ... }}`)"
+        ));
+    }
+    if let Some(after) = rest.strip_prefix("is")
+        && after.starts_with(char::is_whitespace)
+        && word_before.starts_with(|c: char| c.is_uppercase() || c == '_')
+    {
+        let expression = literal_text(after.trim_start());
+        return Some(format!(
+            "write `{word_before} = {expression}`: nesy computes with `=` (Prolog's `is`)"
+        ));
+    }
+    None
+}
+
+/// The text of the literal or expression at the start of `text`: up to the
+/// first `,` or `.` outside brackets (or the end of the line).
+fn literal_text(text: &str) -> String {
+    let mut depth = 0usize;
+    let mut end = text.len();
+    for (i, c) in text.char_indices() {
+        match c {
+            '(' | '[' | '{' => depth += 1,
+            ')' | ']' | '}' => depth = depth.saturating_sub(1),
+            ',' | '.' if depth == 0 && !text[i + 1..].starts_with(|d: char| d.is_ascii_digit()) => {
+                end = i;
+                break;
+            }
+            '\n' => {
+                end = i;
+                break;
+            }
+            _ => {}
+        }
+    }
+    text[..end].trim().to_string()
 }
 
 /// What the parser would have accepted at the error, in a rule writer's words.

@@ -32,7 +32,20 @@ pub fn tree_rules(tree: &Tree, schema: &Schema, name: &str, input: &str, source:
         "// Output: {name}(Id, Class), weighted by the leaf's share of Class among\n// the training rows that reached it ({}).",
         schema.classes.join(", ")
     );
-    let body_atom = format!("{input}(Id, {})", vars.join(", "));
+    // The input is declared: its facts come from another file or at run
+    // time, and the declaration types them.
+    let fields: Vec<String> = schema
+        .features
+        .iter()
+        .map(|f| {
+            let ty = match f.kind {
+                crate::table::FeatureKind::Numeric => "number",
+                crate::table::FeatureKind::Categorical { .. } => "string",
+            };
+            format!("{}: {ty}", field_name(&f.name))
+        })
+        .collect();
+    let _ = writeln!(out, "@decl {input}(id: any, {}).", fields.join(", "));
     for (i, (tests, counts)) in tree.leaves().iter().enumerate() {
         let p = normalise(counts, classes);
         let class = argmax(&p);
@@ -52,7 +65,24 @@ pub fn tree_rules(tree: &Tree, schema: &Schema, name: &str, input: &str, source:
                 .join(", ")
         );
         let _ = writeln!(out, "@name({name}_leaf_{i})");
-        let mut body = vec![body_atom.clone()];
+        // Features no test of this leaf reads are written `_Name`: named
+        // for the reader, and no singleton-variable warning.
+        let tested: Vec<usize> = tests
+            .iter()
+            .filter_map(|&(column, _, _)| columns.get(column).map(|&(feature, _)| feature))
+            .collect();
+        let args: Vec<String> = vars
+            .iter()
+            .enumerate()
+            .map(|(f, v)| {
+                if tested.contains(&f) {
+                    v.clone()
+                } else {
+                    format!("_{v}")
+                }
+            })
+            .collect();
+        let mut body = vec![format!("{input}(Id, {})", args.join(", "))];
         for &(column, goes_left, threshold) in tests {
             let Some(&(feature, category)) = columns.get(column) else {
                 continue;
@@ -81,6 +111,25 @@ pub fn tree_rules(tree: &Tree, schema: &Schema, name: &str, input: &str, source:
         );
     }
     out
+}
+
+/// A feature's name as a declaration's field name: lowercase letters,
+/// digits and `_`, starting with a letter.
+fn field_name(feature: &str) -> String {
+    let mut name: String = feature
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if !name.starts_with(|c: char| c.is_ascii_lowercase()) {
+        name.insert(0, 'f');
+    }
+    name
 }
 
 /// `sepal_length` -> `SepalLength`: a variable per feature, unique.

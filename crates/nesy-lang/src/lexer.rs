@@ -228,3 +228,79 @@ pub(crate) fn unescape(body: &str) -> Result<String, (usize, String)> {
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recovery_resumes_after_the_items_final_dot() {
+        let source = "p(X :- q(X).\nr(1).";
+        // The error sits at `:-`; the next item starts after `q(X).`.
+        assert_eq!(&source[recovery_point(source, 0, 4)..], "\nr(1).");
+    }
+
+    #[test]
+    fn a_dot_inside_a_number_string_or_comment_does_not_end_the_item() {
+        let source = "p(1.5, \"a. b\") /* c. d */ :- bad x.\nr(1).";
+        let error_at = source.find("bad").unwrap();
+        assert_eq!(&source[recovery_point(source, 0, error_at)..], "\nr(1).");
+    }
+
+    #[test]
+    fn a_test_block_ends_at_its_closing_brace_or_the_next_directive() {
+        let source = "@test \"t\" { p(1) q. }\nr(1).";
+        let error_at = source.find('q').unwrap();
+        assert_eq!(&source[recovery_point(source, 0, error_at)..], "\nr(1).");
+        let open = "@test \"t\" { p(1) q.\n@input r.";
+        let error_at = open.find('q').unwrap();
+        assert_eq!(&open[recovery_point(open, 0, error_at)..], "@input r.");
+    }
+
+    #[test]
+    fn recovery_always_moves_forward_to_a_char_boundary() {
+        let source = "é";
+        let at = recovery_point(source, 0, 0);
+        assert_eq!(at, source.len());
+        assert!(recovery_point("", 0, 0) <= 1);
+    }
+
+    #[test]
+    fn an_unclosed_string_is_reported_where_it_opens() {
+        let source = "p(\"abc).\nq(1).";
+        // The parser fails at the end of the line the string swallowed.
+        let d = unterminated(source, 0, source.find('\n').unwrap()).expect("unterminated");
+        assert_eq!(d.code, "unterminated-string");
+        assert_eq!(d.span.start, 2);
+        // Closed on its line, with an escaped quote inside: fine.
+        assert!(unterminated("p(\"a\\\"b\").", 0, 9).is_none());
+    }
+
+    #[test]
+    fn long_strings_and_block_comments_must_close() {
+        let long = "p(\"\"\"abc\n).";
+        assert_eq!(
+            unterminated(long, 0, 8).unwrap().code,
+            "unterminated-string"
+        );
+        assert!(unterminated("p(\"\"\"a\nb\"\"\").", 0, 7).is_none());
+        let comment = "p(1). /* never closed";
+        let d = unterminated(comment, 0, 6).unwrap();
+        assert_eq!(d.code, "unterminated-comment");
+        assert_eq!(d.span.start, 6);
+    }
+
+    #[test]
+    fn escapes_decode_and_bad_ones_say_where() {
+        assert_eq!(unescape(r#"a\"b\\c\n\t\u{e9}"#).unwrap(), "a\"b\\c\n\té");
+        assert_eq!(unescape(r"ab\q").unwrap_err().0, 2);
+        assert!(
+            unescape(r"\u{d800}")
+                .unwrap_err()
+                .1
+                .contains("Unicode scalar")
+        );
+        assert!(unescape(r"\u41").unwrap_err().1.contains("expected `{`"));
+        assert!(unescape("x\\").unwrap_err().1.contains("cannot end"));
+    }
+}

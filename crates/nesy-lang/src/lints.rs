@@ -253,3 +253,27 @@ fn unmatched_constants(program: &Program, clauses: &[&Clause], places: &Places) 
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn variable_like_names_are_one_letter_and_digits() {
+        for name in ["x", "u", "g", "x1", "a42"] {
+            assert!(looks_like_a_variable(name), "{name}");
+        }
+        for name in ["bob", "X", "x_1", "", "1x", "é"] {
+            assert!(!looks_like_a_variable(name), "{name}");
+        }
+    }
+
+    #[test]
+    fn local_names_drop_prefixes_namespaces_and_case() {
+        assert_eq!(local_name("ex:Bob"), "bob");
+        assert_eq!(local_name("<http://e.org/people#Bob>"), "bob");
+        assert_eq!(local_name("<http://e.org/bob>"), "bob");
+        assert_eq!(local_name("\"Bob\""), "bob");
+        assert_eq!(local_name("bob"), "bob");
+    }
+}

@@ -960,3 +960,82 @@ fn negate_constant(c: Constant, span: Span) -> Built<Expr> {
     };
     Ok(Expr::Const(Constant { value, text, span }))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hint(source: &str, at: &str) -> Option<String> {
+        neighbour_syntax(source, 0, source.find(at).unwrap())
+    }
+
+    #[test]
+    fn negation_from_other_languages_gets_the_nesy_spelling() {
+        let bang = hint("p(X) :- q(X), !r(X, 1).", "!").unwrap();
+        assert!(bang.contains("`not r(X, 1)`"), "{bang}");
+        let prolog = hint("p(X) :- q(X), \\+ r(X).", "\\+").unwrap();
+        assert!(prolog.contains("`not r(X)`"), "{prolog}");
+        // `!=` is a comparison, not a negation.
+        assert_eq!(hint("p(X) :- q(X, Y), X != Y.", "!="), None);
+    }
+
+    #[test]
+    fn souffle_aggregates_and_prolog_is_get_hints() {
+        let count = hint("n(C) :- C = count : { p(_) }.", ": {").unwrap();
+        assert!(count.contains("`count { X : ... }`"), "{count}");
+        let is = hint("n(Y) :- m(X), Y is X + 1.", "is ").unwrap();
+        assert!(is.contains("`Y = X + 1`"), "{is}");
+        // `is` after a constant is not Prolog arithmetic.
+        assert_eq!(hint("n(Y) :- m(x is 1).", "is "), None);
+    }
+
+    #[test]
+    fn a_literals_text_stops_at_a_comma_or_dot_outside_brackets() {
+        assert_eq!(literal_text("r(X, 1.5), s(X)."), "r(X, 1.5)");
+        assert_eq!(literal_text("X + 1.\nq(1)."), "X + 1");
+        assert_eq!(literal_text("f(g(a, b))"), "f(g(a, b))");
+    }
+
+    #[test]
+    fn alternatives_are_joined_as_a_sentence() {
+        let words = |n: usize| (0..n).map(|i| format!("t{i}")).collect::<Vec<_>>();
+        assert_eq!(join_alternatives(&[]), "");
+        assert_eq!(join_alternatives(&words(1)), "t0");
+        assert_eq!(join_alternatives(&words(3)), "t0, t1 or t2");
+        assert!(join_alternatives(&words(10)).ends_with("t7 or ..."));
+    }
+
+    #[test]
+    fn numbers_out_of_range_are_errors_and_negation_folds_into_constants() {
+        let span = Span::new(0, 1);
+        assert!(matches!(parse_number("42", span), Ok(ConstValue::Int(42))));
+        assert!(matches!(parse_number("1e3", span), Ok(ConstValue::Float(f)) if f == 1000.0));
+        assert_eq!(
+            parse_number("9223372036854775808", span).unwrap_err().code,
+            "number-out-of-range"
+        );
+        assert_eq!(
+            parse_number("1e400", span).unwrap_err().code,
+            "number-out-of-range"
+        );
+        // i64::MIN is written as the negation of a literal one past i64::MAX.
+        let min = Constant {
+            value: ConstValue::Int(0),
+            text: "9223372036854775808".into(),
+            span,
+        };
+        assert!(matches!(
+            negate_constant(min, span),
+            Ok(Expr::Const(Constant {
+                value: ConstValue::Int(i64::MIN),
+                ..
+            }))
+        ));
+    }
+
+    #[test]
+    fn iris_lose_their_angle_brackets_only_when_both_are_there() {
+        assert_eq!(strip_iri("<http://e/a>"), "http://e/a");
+        assert_eq!(strip_iri("<http://e/a"), "<http://e/a");
+    }
+}

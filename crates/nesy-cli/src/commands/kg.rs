@@ -4,7 +4,7 @@ use crate::error::{CliError, CliResult};
 use crate::output::{aligned, plural, print_out};
 use clap::{Args, Subcommand, ValueEnum};
 use nesy::kg::{Graph, KgError};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 /// Where the graph is: an on-disk store, or files loaded for this command.
@@ -133,184 +133,206 @@ pub(crate) fn run(command: &Command) -> CliResult {
             files,
             store,
             graph,
-        } => {
-            let target = match &store {
-                Some(dir) => Graph::open(dir),
-                None => Graph::in_memory(),
-            };
-            let target = target?;
-            let mut total = 0;
-            for file in files {
-                // A progress bar for files large enough to wait for, on a
-                // terminal only (indicatif draws nothing otherwise).
-                let size = std::fs::metadata(file).map(|m| m.len()).unwrap_or(0);
-                let bar = if size > 8 << 20 {
-                    indicatif::ProgressBar::new(size)
-                } else {
-                    indicatif::ProgressBar::hidden()
-                };
-                bar.set_style(
-                    indicatif::ProgressStyle::with_template(
-                        "{msg} [{bar:30}] {bytes}/{total_bytes} ({eta})",
-                    )
-                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-                );
-                bar.set_message(file.display().to_string());
-                let loaded = target
-                    .load_file_with_progress(file, graph.as_deref(), |read| bar.set_position(read));
-                bar.finish_and_clear();
-                let summary = loaded?;
-                total += summary.quads;
-                outln!(
-                    "{}: {} in {:.2} s",
-                    file.display(),
-                    plural(summary.quads, "triple"),
-                    summary.time.as_secs_f64()
-                );
-            }
-            outln!("{} loaded", plural(total, "triple"));
-            Ok(ExitCode::SUCCESS)
-        }
+        } => load(files, store.as_deref(), graph.as_deref()),
         Command::Query {
             source,
-            query,
+            query: text,
             file,
             format,
             union,
-        } => {
-            let text = match (query, file) {
-                (Some(q), _) => q.clone(),
-                (None, Some(f)) => match std::fs::read_to_string(f) {
-                    Ok(t) => t,
-                    Err(e) => {
-                        return Err(CliError::Usage(format!(
-                            "cannot read `{}`: {e}",
-                            f.display()
-                        )));
-                    }
-                },
-                (None, None) => return Err(CliError::Usage("give a query or --file".to_string())),
-            };
-            let graph = open(source)?;
-            let ext = match format {
-                ResultFormat::Table | ResultFormat::Tsv => "tsv",
-                ResultFormat::Csv => "csv",
-                ResultFormat::Json => "json",
-                ResultFormat::Xml => "xml",
-            };
-            let mut out = Vec::new();
-            graph.write_query_with(&text, ext, *union, &mut out)?;
-            let text = String::from_utf8_lossy(&out).to_string();
-            let text = if *format == ResultFormat::Table {
-                table(&text)
-            } else {
-                text
-            };
-            print_out(&text);
-            Ok(ExitCode::SUCCESS)
-        }
-        Command::Update { source, update } => {
-            let graph = open(source)?;
-            graph.update(update)?;
-            Ok(ExitCode::SUCCESS)
-        }
-        Command::Export { source, format } => {
-            let graph = open(source)?;
-            let stdout = std::io::stdout();
-            graph.export(format, stdout.lock())?;
-            Ok(ExitCode::SUCCESS)
-        }
+        } => query(source, text.as_deref(), file.as_deref(), *format, *union),
+        Command::Update {
+            source,
+            update: text,
+        } => update(source, text),
+        Command::Export { source, format } => export(source, format),
         Command::Show {
             source,
             entity,
             depth,
             format,
-        } => {
-            let view = open(source).and_then(|g| nesy::kg::GraphView::from_graph(&g))?;
-            let Some(focus) = view.find(entity) else {
-                return Err(CliError::Usage(format!(
-                    "no entity `{entity}` in the graph (give its IRI)"
-                )));
-            };
-            let edges = view.neighbourhood(&focus, *depth);
-            let text = if format == "json" {
-                let edges: Vec<serde_json::Value> = edges
-                    .iter()
-                    .map(|(s, p, o)| serde_json::json!({"subject": s, "predicate": p, "object": o}))
-                    .collect();
-                format!(
-                    "{:#}\n",
-                    serde_json::json!({"entity": focus, "edges": edges})
-                )
-            } else {
-                nesy::kg::edges_to_dot(&edges, Some(&focus))
-            };
-            print_out(&text);
+        } => show(source, entity, *depth, format),
+        Command::Path { source, from, to } => path(source, from, to),
+        Command::Stats { source } => stats(source),
+    }
+}
+
+/// `nesy kg load`: each file all or nothing, with a summary.
+fn load(files: &[PathBuf], store: Option<&Path>, graph: Option<&str>) -> CliResult {
+    let target = match &store {
+        Some(dir) => Graph::open(dir),
+        None => Graph::in_memory(),
+    };
+    let target = target?;
+    let mut total = 0;
+    for file in files {
+        // A progress bar for files large enough to wait for, on a
+        // terminal only (indicatif draws nothing otherwise).
+        let size = std::fs::metadata(file).map(|m| m.len()).unwrap_or(0);
+        let bar = if size > 8 << 20 {
+            indicatif::ProgressBar::new(size)
+        } else {
+            indicatif::ProgressBar::hidden()
+        };
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{msg} [{bar:30}] {bytes}/{total_bytes} ({eta})",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        bar.set_message(file.display().to_string());
+        let loaded = target.load_file_with_progress(file, graph, |read| bar.set_position(read));
+        bar.finish_and_clear();
+        let summary = loaded?;
+        total += summary.quads;
+        outln!(
+            "{}: {} in {:.2} s",
+            file.display(),
+            plural(summary.quads, "triple"),
+            summary.time.as_secs_f64()
+        );
+    }
+    outln!("{} loaded", plural(total, "triple"));
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `nesy kg query`.
+fn query(
+    source: &Source,
+    query: Option<&str>,
+    file: Option<&Path>,
+    format: ResultFormat,
+    union: bool,
+) -> CliResult {
+    let text = match (query, file) {
+        (Some(q), _) => q.to_string(),
+        (None, Some(f)) => std::fs::read_to_string(f)
+            .map_err(|e| CliError::Usage(format!("cannot read `{}`: {e}", f.display())))?,
+        (None, None) => return Err(CliError::Usage("give a query or --file".to_string())),
+    };
+    let graph = open(source)?;
+    let ext = match format {
+        ResultFormat::Table | ResultFormat::Tsv => "tsv",
+        ResultFormat::Csv => "csv",
+        ResultFormat::Json => "json",
+        ResultFormat::Xml => "xml",
+    };
+    let mut out = Vec::new();
+    graph.write_query_with(&text, ext, union, &mut out)?;
+    let text = String::from_utf8_lossy(&out).to_string();
+    let text = if format == ResultFormat::Table {
+        table(&text)
+    } else {
+        text
+    };
+    print_out(&text);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `nesy kg update`.
+fn update(source: &Source, update: &str) -> CliResult {
+    let graph = open(source)?;
+    graph.update(update)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `nesy kg export`.
+fn export(source: &Source, format: &str) -> CliResult {
+    let graph = open(source)?;
+    let stdout = std::io::stdout();
+    graph.export(format, stdout.lock())?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `nesy kg show`: an entity's neighbourhood as DOT or JSON.
+fn show(source: &Source, entity: &str, depth: usize, format: &str) -> CliResult {
+    let view = open(source).and_then(|g| nesy::kg::GraphView::from_graph(&g))?;
+    let Some(focus) = view.find(entity) else {
+        return Err(CliError::Usage(format!(
+            "no entity `{entity}` in the graph (give its IRI)"
+        )));
+    };
+    let edges = view.neighbourhood(&focus, depth);
+    let text = if format == "json" {
+        let edges: Vec<serde_json::Value> = edges
+            .iter()
+            .map(|(s, p, o)| serde_json::json!({"subject": s, "predicate": p, "object": o}))
+            .collect();
+        format!(
+            "{:#}\n",
+            serde_json::json!({"entity": focus, "edges": edges})
+        )
+    } else {
+        nesy::kg::edges_to_dot(&edges, Some(&focus))
+    };
+    print_out(&text);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `nesy kg path`: the shortest relation path between two entities.
+fn path(source: &Source, from: &str, to: &str) -> CliResult {
+    let view = open(source).and_then(|g| nesy::kg::GraphView::from_graph(&g))?;
+    let (Some(a), Some(b)) = (view.find(from), view.find(to)) else {
+        return Err(CliError::Usage(format!(
+            "`{from}` or `{to}` is not an entity of the graph"
+        )));
+    };
+    match view.shortest_path(&a, &b) {
+        Some(steps) => {
+            outln!("{a}");
+            for step in steps {
+                let mark = if step.backwards { "^" } else { "" };
+                outln!("  -{mark}<{}>-> {}", step.label, step.to);
+            }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Path { source, from, to } => {
-            let view = open(source).and_then(|g| nesy::kg::GraphView::from_graph(&g))?;
-            let (Some(a), Some(b)) = (view.find(from), view.find(to)) else {
-                return Err(CliError::Usage(format!(
-                    "`{from}` or `{to}` is not an entity of the graph"
-                )));
-            };
-            match view.shortest_path(&a, &b) {
-                Some(steps) => {
-                    outln!("{a}");
-                    for step in steps {
-                        let mark = if step.backwards { "^" } else { "" };
-                        outln!("  -{mark}<{}>-> {}", step.label, step.to);
-                    }
-                    Ok(ExitCode::SUCCESS)
-                }
-                None => {
-                    outln!("no path from {a} to {b}");
-                    Err(CliError::Reported)
-                }
-            }
-        }
-        Command::Stats { source } => {
-            let graph = open(source)?;
-            let count = |q: &str| {
-                graph.select(q).map(|(_, rows)| {
-                    rows.first()
-                        .and_then(|r| r.first())
-                        .map(|v| v.to_plain_string())
-                        .unwrap_or_default()
-                })
-            };
-            let lines = [
-                (
-                    "triples",
-                    "SELECT (COUNT(*) AS ?n) WHERE { { ?s ?p ?o } UNION { GRAPH ?g { ?s ?p ?o } } }",
-                ),
-                (
-                    "subjects",
-                    "SELECT (COUNT(DISTINCT ?s) AS ?n) WHERE { { ?s ?p ?o } UNION { GRAPH ?g { ?s ?p ?o } } }",
-                ),
-                (
-                    "predicates",
-                    "SELECT (COUNT(DISTINCT ?p) AS ?n) WHERE { { ?s ?p ?o } UNION { GRAPH ?g { ?s ?p ?o } } }",
-                ),
-                (
-                    "classes",
-                    "SELECT (COUNT(DISTINCT ?c) AS ?n) WHERE { { ?s a ?c } UNION { GRAPH ?g { ?s a ?c } } }",
-                ),
-            ];
-            for (name, q) in lines {
-                outln!("{name:<11}{}", count(q)?);
-            }
-            let (_, rows) = graph.select("SELECT ?p (COUNT(*) AS ?n) WHERE { { ?s ?p ?o } UNION { GRAPH ?g { ?s ?p ?o } } } GROUP BY ?p ORDER BY DESC(?n) LIMIT 10")?;
-            outln!("top predicates:");
-            for row in rows {
-                if let [p, n] = row.as_slice() {
-                    outln!("  {:>8}  {}", n.to_plain_string(), p.to_plain_string());
-                }
-            }
-            Ok(ExitCode::SUCCESS)
+        None => {
+            outln!("no path from {a} to {b}");
+            Err(CliError::Reported)
         }
     }
+}
+
+/// `nesy kg stats`: counts and the top predicates.
+fn stats(source: &Source) -> CliResult {
+    let graph = open(source)?;
+    let count = |q: &str| {
+        graph.select(q).map(|(_, rows)| {
+            rows.first()
+                .and_then(|r| r.first())
+                .map(|v| v.to_plain_string())
+                .unwrap_or_default()
+        })
+    };
+    let lines = [
+        (
+            "triples",
+            "SELECT (COUNT(*) AS ?n) WHERE { { ?s ?p ?o } UNION { GRAPH ?g { ?s ?p ?o } } }",
+        ),
+        (
+            "subjects",
+            "SELECT (COUNT(DISTINCT ?s) AS ?n) WHERE { { ?s ?p ?o } UNION { GRAPH ?g { ?s ?p ?o } } }",
+        ),
+        (
+            "predicates",
+            "SELECT (COUNT(DISTINCT ?p) AS ?n) WHERE { { ?s ?p ?o } UNION { GRAPH ?g { ?s ?p ?o } } }",
+        ),
+        (
+            "classes",
+            "SELECT (COUNT(DISTINCT ?c) AS ?n) WHERE { { ?s a ?c } UNION { GRAPH ?g { ?s a ?c } } }",
+        ),
+    ];
+    for (name, q) in lines {
+        outln!("{name:<11}{}", count(q)?);
+    }
+    let (_, rows) = graph.select("SELECT ?p (COUNT(*) AS ?n) WHERE { { ?s ?p ?o } UNION { GRAPH ?g { ?s ?p ?o } } } GROUP BY ?p ORDER BY DESC(?n) LIMIT 10")?;
+    outln!("top predicates:");
+    for row in rows {
+        if let [p, n] = row.as_slice() {
+            outln!("  {:>8}  {}", n.to_plain_string(), p.to_plain_string());
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// SPARQL TSV results as aligned columns.

@@ -5,7 +5,9 @@
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(text) = std::str::from_utf8(data) else { return };
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
     let checked = nesy_lang::check_source("fuzz.nesy", text);
     for d in &checked.diagnostics {
         assert!(d.span.end <= text.len() && text.is_char_boundary(d.span.start));

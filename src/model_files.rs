@@ -64,6 +64,8 @@ impl ForeignPredicate for TreeCalls {
                     .collect(),
                 outputs: vec!["Class".to_string(), "Probability".to_string()],
                 entity_inputs: true,
+                // One input has one class: `prob`'s answers are exclusive.
+                exclusive: method == "prob",
             }),
             other => Err(format!(
                 "a decision tree has no method `{other}` (it has `predict` and `prob`)"
@@ -190,11 +192,14 @@ impl ForeignPredicate for KgeCalls {
                 inputs: names(&["Relation", "Head", "Tail"]),
                 outputs: names(&["Score"]),
                 entity_inputs: false,
+                exclusive: false,
             }),
             "top" => Ok(Signature {
                 inputs: names(&["Relation", "Head", "K"]),
                 outputs: names(&["Tail"]),
                 entity_inputs: false,
+                // A head may have several tails.
+                exclusive: false,
             }),
             other => Err(format!(
                 "an embedding has no method `{other}` (it has `score` and `top`)"

@@ -222,18 +222,24 @@ impl Program {
         options: &ExplainOptions,
         limits: &Limits,
     ) -> Result<Vec<Vec<Explanation>>, Error> {
+        self.explain_atoms_under(goals, options, SemiringKind::Bool, limits)
+    }
+
+    /// [`Program::explain_atoms`] as a semiring computes them (see
+    /// [`Program::explain_tagged`]).
+    pub fn explain_atoms_under(
+        &self,
+        goals: &[(String, Vec<Option<Value>>)],
+        options: &ExplainOptions,
+        semiring: SemiringKind,
+        limits: &Limits,
+    ) -> Result<Vec<Vec<Explanation>>, Error> {
         let mut engine = self.engine.clone();
         let queries = goals
             .iter()
             .map(|(relation, args)| engine.atom_query(relation, args))
             .collect::<Result<Vec<_>, _>>()?;
-        // One deadline for all of them, not one each.
-        let clock = Clock::start(limits);
-        let mut evaluation = engine.evaluate(limits)?;
-        queries
-            .iter()
-            .map(|q| Ok(engine.explain_with(&mut evaluation, q, options, limits, &clock)?))
-            .collect()
+        explain_queries(&engine, &queries, options, semiring, limits)
     }
 
     /// Writes every derived relation of two columns back as triples into
@@ -358,8 +364,11 @@ impl Program {
         })
     }
 
-    /// [`Program::explain`] with every node tagged by its probability under
-    /// a semiring.
+    /// [`Program::explain`] as a semiring computes it: each answer of
+    /// non-zero probability with the proofs its probability was counted
+    /// from (best first, with their events; `max-prob` and `add-mult`, which
+    /// keep no proofs, show the most likely one). When no answer has a
+    /// non-zero probability, why not, as [`Program::explain`] says it.
     pub fn explain_tagged(
         &self,
         goal: &str,
@@ -369,17 +378,8 @@ impl Program {
     ) -> Result<Vec<Explanation>, Error> {
         let mut engine = self.engine.clone();
         let query = self.compile_goal(&mut engine, goal)?;
-        let clock = Clock::start(limits);
-        let mut evaluation = engine.evaluate(limits)?;
-        let mut explanations =
-            engine.explain_with(&mut evaluation, &query, options, limits, &clock)?;
-        if semiring != SemiringKind::Bool {
-            let tagged = engine.evaluate_tagged(semiring, limits)?;
-            for e in &mut explanations {
-                e.apply_tags(&tagged);
-            }
-        }
-        Ok(explanations)
+        let mut explained = explain_queries(&engine, &[query], options, semiring, limits)?;
+        Ok(explained.pop().unwrap_or_default())
     }
 
     /// Compiles a goal into `engine`, which must be (a clone of) this
@@ -497,4 +497,59 @@ fn no_models(checked: &Checked) -> Result<(), Error> {
         }
     }
     Ok(())
+}
+
+/// Explains each query, the program evaluated once for all of them (one
+/// deadline for all, not one each). Under a semiring, an answer of non-zero
+/// probability shows the proofs the semiring kept (for `max-prob` and
+/// `add-mult`, which keep none, the most likely of `why`'s); a query
+/// with none gets the plain why-not, tagged.
+fn explain_queries(
+    engine: &nesy_engine::Program,
+    queries: &[Query],
+    options: &ExplainOptions,
+    semiring: SemiringKind,
+    limits: &Limits,
+) -> Result<Vec<Vec<Explanation>>, Error> {
+    let clock = Clock::start(limits);
+    if semiring == SemiringKind::Bool {
+        let mut evaluation = engine.evaluate(limits)?;
+        return queries
+            .iter()
+            .map(|q| Ok(engine.explain_with(&mut evaluation, q, options, limits, &clock)?))
+            .collect();
+    }
+    let mut tagged = engine.evaluate_tagged(semiring, limits)?;
+    let best = match semiring {
+        SemiringKind::TopK(_) | SemiringKind::Why => None,
+        // Every minimal proof, so that the best is exact under negation
+        // too (`top-k(1)` keeps only the best proof of a negated tuple).
+        _ => Some(engine.evaluate_tagged(SemiringKind::Why, limits)?),
+    };
+    let mut plain: Option<nesy_engine::Evaluation> = None;
+    let mut out = Vec::with_capacity(queries.len());
+    for query in queries {
+        let explained = engine.explain_tagged(
+            &mut tagged,
+            best.as_ref(),
+            query,
+            options.max_proofs,
+            limits,
+            &clock,
+        )?;
+        if !explained.is_empty() {
+            out.push(explained);
+            continue;
+        }
+        let evaluation = match &mut plain {
+            Some(evaluation) => evaluation,
+            None => plain.insert(engine.evaluate(limits)?),
+        };
+        let mut why_not = engine.explain_with(evaluation, query, options, limits, &clock)?;
+        for e in &mut why_not {
+            e.apply_tags(&tagged);
+        }
+        out.push(why_not);
+    }
+    Ok(out)
 }

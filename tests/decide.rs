@@ -11,7 +11,7 @@
 )]
 
 use nesy::Semiring;
-use nesy::{Engine, Error, Input, Limits, Program, Value};
+use nesy::{DecideOptions, Engine, Error, Input, Limits, Program, Value};
 use proptest::prelude::*;
 
 const RULES: &str = "
@@ -430,4 +430,41 @@ fn the_engine_shows_its_sources_base_and_explanations() {
     let json: serde_json::Value = serde_json::from_str(&e.to_json()).unwrap();
     assert_eq!(json["holds"], true);
     assert_eq!(engine.info().semiring, "bool");
+}
+
+#[test]
+fn a_decision_under_a_semiring_explains_what_it_computed() {
+    // Plain evaluation takes the flag as true, so there `permit` does not
+    // hold; under top-k it has p = 0.95, and its explanation must say so.
+    let engine = Engine::builder()
+        .rules_text(
+            "policy.nesy",
+            "@input request.
+             0.05 :: flagged(r1).
+             deny(R) :- flagged(R).
+             decision(R, permit) :- request(R), not deny(R).
+             decision(R, deny) :- request(R), deny(R).",
+        )
+        .semiring(Semiring::TopK(10))
+        .build()
+        .unwrap();
+    let input = Input::new().fact("request", vec![Value::symbol("r1")]);
+    let decision = engine
+        .decide("decision", &input, &DecideOptions::explained())
+        .unwrap();
+    let permit = decision
+        .results
+        .iter()
+        .find(|r| r.args[1] == Value::symbol("permit"))
+        .unwrap();
+    assert!((permit.probability - 0.95).abs() < 1e-12);
+    let why = permit.explanation.as_ref().unwrap();
+    assert!(why.holds);
+    let text = why.to_string();
+    assert!(
+        text.starts_with("decision(r1, permit)  [p = 0.950000"),
+        "{text}"
+    );
+    assert!(text.contains("not flagged(r1)"), "{text}");
+    assert!(!text.contains("does not hold"), "{text}");
 }

@@ -161,6 +161,50 @@ fn the_models_probability_is_the_tag() {
 }
 
 #[test]
+fn a_classifiers_classes_exclude_each_other() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = TreeModel::load(&train_iris(dir.path(), Variant::Forest)).unwrap();
+    let x = [6.0, 2.9, 4.5, 1.5];
+    let distribution = model.classifier.predict(&x).distribution;
+    // The test means something only where two classes are possible.
+    assert!(
+        distribution.iter().filter(|&&p| p > 0.0).count() >= 2,
+        "{distribution:?}"
+    );
+    let rules = "@model iris = \"iris.tree\".\n\
+        flower(f1, 6.0, 2.9, 4.5, 1.5).\n\
+        class(F, C) :- flower(F, A, B, C2, D), iris.prob(A, B, C2, D, C, _).\n\
+        some_class(F) :- class(F, _).\n\
+        not_setosa(F) :- class(F, \"versicolor\").\n\
+        not_setosa(F) :- class(F, \"virginica\").\n\
+        two_classes(F) :- class(F, \"versicolor\"), class(F, \"virginica\").\n";
+    let program = program(dir.path(), rules).unwrap();
+    for semiring in [Semiring::TopK(10), Semiring::Why] {
+        let (tagged, _) = program
+            .evaluate_tagged(semiring, &Limits::default())
+            .unwrap();
+        let f1 = [Value::symbol("f1")];
+        // One input has one class: some class holds for sure, and "this
+        // class or that" is the sum, not a noisy-or.
+        let some = tagged.probability("some_class", &f1).unwrap();
+        assert!((some - 1.0).abs() < 1e-9, "{semiring}: {some}");
+        let either = tagged.probability("not_setosa", &f1).unwrap();
+        let sum = distribution[1] + distribution[2];
+        assert!((either - sum).abs() < 1e-9, "{semiring}: {either} vs {sum}");
+        assert_eq!(tagged.probability("two_classes", &f1).unwrap_or(0.0), 0.0);
+        for (class, p) in ["setosa", "versicolor", "virginica"]
+            .iter()
+            .zip(&distribution)
+        {
+            let ours = tagged
+                .probability("class", &[Value::symbol("f1"), Value::string(class)])
+                .unwrap_or(0.0);
+            assert!((ours - p).abs() < 1e-9, "{semiring}: {class} {ours} vs {p}");
+        }
+    }
+}
+
+#[test]
 fn exported_rules_give_the_models_predictions() {
     let dir = tempfile::tempdir().unwrap();
     let path = train_iris(dir.path(), Variant::Cart);

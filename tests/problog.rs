@@ -162,3 +162,40 @@ fn small_k_keeps_the_most_likely_proofs() {
         plain_eval.relation("knows").unwrap().len()
     );
 }
+
+#[test]
+fn the_heads_of_a_disjunction_exclude_each_other() {
+    let program = Program::from_source(
+        "w.nesy",
+        "0.2 :: weather(sun); 0.5 :: weather(rain); 0.3 :: weather(snow).
+         both :- weather(sun), weather(rain).
+         wet :- weather(rain). wet :- weather(snow).
+         dry :- not wet.",
+    )
+    .unwrap();
+    for semiring in [Semiring::TopK(10), Semiring::Why] {
+        let (tagged, _) = program
+            .evaluate_tagged(semiring, &Limits::default())
+            .unwrap();
+        // A proof that takes two heads of one disjunction is dropped.
+        assert!(tagged.proofs("both", &[]).is_empty(), "{semiring}");
+        assert_eq!(tagged.probability("both", &[]).unwrap_or(0.0), 0.0);
+        // "Any of them" is their sum, not a noisy-or (0.65).
+        let wet = tagged.probability("wet", &[]).unwrap();
+        assert!((wet - 0.8).abs() < 1e-12, "{semiring}: {wet}");
+        let dry = tagged.probability("dry", &[]).unwrap();
+        assert!((dry - 0.2).abs() < 1e-12, "{semiring}: {dry}");
+    }
+    // Each head's probability is the one written, under every semiring.
+    for semiring in [Semiring::MaxProb, Semiring::AddMult, Semiring::TopK(1)] {
+        let (tagged, _) = program
+            .evaluate_tagged(semiring, &Limits::default())
+            .unwrap();
+        for (head, p) in [("sun", 0.2), ("rain", 0.5), ("snow", 0.3)] {
+            let ours = tagged
+                .probability("weather", &[Value::symbol(head)])
+                .unwrap();
+            assert!((ours - p).abs() < 1e-12, "{semiring}: {head} {ours}");
+        }
+    }
+}

@@ -311,12 +311,25 @@ impl Engine {
                 Err(_) if !keep => Vec::new(),
                 Err(e) => return Err(e),
             };
+            // Under a semiring, what it computed: the proofs it kept (the
+            // plain proofs still name the rules used).
+            let mut shown_trees = if keep && semiring != SemiringKind::Bool {
+                let goals = goals.get(..rows.len().min(shown)).unwrap_or_default();
+                program
+                    .explain_atoms_under(goals, &ExplainOptions::default(), semiring, &limits)?
+                    .into_iter()
+            } else {
+                Vec::new().into_iter()
+            };
             let mut proofs = proofs.into_iter();
             for result in results.iter_mut().take(shown) {
                 let first = proofs.next().and_then(|e| e.into_iter().next());
-                if let Some(x) = first {
-                    collect_rules(&x, &mut rules_used);
-                    result.explanation = keep.then_some(x);
+                if let Some(x) = &first {
+                    collect_rules(x, &mut rules_used);
+                }
+                let tagged = shown_trees.next().and_then(|e| e.into_iter().next());
+                if keep {
+                    result.explanation = tagged.or(first);
                 }
             }
             if rows.is_empty() {

@@ -31,10 +31,18 @@ def to_problog(text):
             continue
         line = re.sub(r"(\d(?:\.\d+)?)\s*::\s*", r"\1::", line)
         line = line.replace("!=", "\\=").replace("not ", "\\+ ")
+        # nesy computes with `=`, Prolog with `is`.
+        line = re.sub(r"\b([A-Z]\w*) = ([^,.]*[-+*/][^,.]*)", r"\1 is \2", line)
         lines.append(line)
         for clause in re.findall(r"(?:^|\.\s*)(?:[\d.]+::)?([a-z_]\w*)(\(([^)]*)\))?\s*:-", line):
             name, _, args = clause
             heads[name] = 0 if not args else args.count(",") + 1
+        # The heads of an annotated disjunction (`p::h1; p::h2 [:- body].`).
+        if ";" in line:
+            for head in line.split(":-")[0].split(";"):
+                m = re.match(r"\s*[\d.]+::([a-z_]\w*)(\(([^)]*)\))?", head)
+                if m:
+                    heads[m.group(1)] = 0 if not m.group(3) else m.group(3).count(",") + 1
     for name, arity in sorted(heads.items()):
         args = ",".join("_" * 1 for _ in range(arity))
         lines.append(f"query({name}({args}))." if arity else f"query({name}).")

@@ -617,8 +617,86 @@ fn query_and_explain_carry_probabilities_under_a_semiring() {
         "--format",
         "json",
     ]));
+    // What max-prob computed: the most likely proof, its events below it.
     assert!((json["tag"].as_f64().unwrap() - 0.72).abs() < 1e-12);
-    assert!((json["premises"][0]["tag"].as_f64().unwrap() - 0.9).abs() < 1e-12);
+    assert_eq!(json["kind"], "proofs");
+    assert_eq!(json["semiring"], "max-prob");
+    let proof = &json["premises"][0];
+    assert_eq!(proof["kind"], "proof");
+    assert!((proof["tag"].as_f64().unwrap() - 0.72).abs() < 1e-12);
+    assert_eq!(proof["premises"][0]["fact"], "edge(a, b)");
+    assert!((proof["premises"][0]["tag"].as_f64().unwrap() - 0.9).abs() < 1e-12);
+}
+
+#[test]
+fn an_explanation_under_a_semiring_is_of_what_it_computed() {
+    // Plain evaluation takes every probabilistic fact as true, so there
+    // `dry :- not wet.` does not hold; its probability is 0.24, and the
+    // explanation shows the proof counted: rain and sprinkler both fail.
+    // (max-prob and add-mult negate `wet`'s own tag: 0.3 and 0.1.)
+    for (semiring, p) in [
+        ("top-k", "0.24"),
+        ("why", "0.24"),
+        ("max-prob", "0.3"),
+        ("add-mult", "0.1"),
+    ] {
+        let out = nesy()
+            .args([
+                "explain",
+                "rules/probabilistic.nesy",
+                "dry",
+                "--semiring",
+                semiring,
+            ])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{semiring}");
+        let text = String::from_utf8(out.stdout).unwrap();
+        assert!(
+            text.starts_with(&format!("dry  [p = {p}")),
+            "{semiring}: {text}"
+        );
+        assert!(
+            !text.contains("NOT ") && !text.contains("does not hold"),
+            "{semiring}: {text}"
+        );
+        assert!(
+            text.contains("not rain  [p = 0.300000; must not happen]"),
+            "{semiring}: {text}"
+        );
+        assert!(
+            text.contains("not sprinkler  [p = 0.800000; must not happen]"),
+            "{text}"
+        );
+    }
+    // In DOT, a negation that holds is not drawn as a failure.
+    let dot = nesy()
+        .args([
+            "explain",
+            "rules/probabilistic.nesy",
+            "dry",
+            "--semiring",
+            "why",
+            "--format",
+            "dot",
+        ])
+        .output()
+        .unwrap();
+    let dot = String::from_utf8(dot.stdout).unwrap();
+    assert!(dot.contains("not rain") && !dot.contains("red"), "{dot}");
+    // Nothing of non-zero probability: why not, as plain evaluation says it.
+    let out = nesy()
+        .args([
+            "explain",
+            "rules/probabilistic.nesy",
+            "path(d, a)",
+            "--semiring",
+            "top-k",
+        ])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.starts_with("NOT path(d, a)"), "{text}");
 }
 
 #[test]

@@ -18,6 +18,10 @@ pub struct Signature {
     /// Whether one entity may stand for the inputs, read from binary
     /// relations named like them (see the language guide).
     pub entity_inputs: bool,
+    /// Whether the answers of one call exclude each other (a classifier's
+    /// classes): under a semiring they are one annotated disjunction, so
+    /// "class a or class b" has the sum of their probabilities.
+    pub exclusive: bool,
 }
 
 /// One answer of a call: output values and how much the model believes

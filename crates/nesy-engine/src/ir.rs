@@ -73,6 +73,8 @@ pub(crate) struct Call {
     pub(crate) method: String,
     pub(crate) inputs: Vec<Arg>,
     pub(crate) outputs: Vec<Arg>,
+    /// The answers of one call exclude each other ([`crate::Signature`]).
+    pub(crate) exclusive: bool,
 }
 
 impl PartialEq for Call {

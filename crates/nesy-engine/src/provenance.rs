@@ -165,6 +165,49 @@ impl TaggedEvaluation {
             .unwrap_or_default()
     }
 
+    /// The proofs kept for a tuple, most likely first: each its
+    /// probability and its events (name, whether it must happen, its
+    /// probability).
+    pub(crate) fn kept_proofs(&self, relation: &str, tuple: &[Value]) -> Vec<KeptProof> {
+        let Some(rel) = self.support.relation_id(relation) else {
+            return Vec::new();
+        };
+        let Some(ids) = tuple
+            .iter()
+            .map(|v| self.support.interner.get(v))
+            .collect::<Option<Vec<u32>>>()
+        else {
+            return Vec::new();
+        };
+        let Some(proofs) = self.tags.get(rel).and_then(|t| t.proofs.get(&ids)) else {
+            return Vec::new();
+        };
+        let events = self.event_view();
+        let mut kept: Vec<KeptProof> = proofs
+            .iter()
+            .map(|proof| KeptProof {
+                probability: proof_probability(proof, events),
+                events: proof
+                    .iter()
+                    .map(|&l| {
+                        let event = l >> 1;
+                        ProofEvent {
+                            name: self
+                                .event_names
+                                .get(event as usize)
+                                .cloned()
+                                .unwrap_or_default(),
+                            happens: l & 1 == 0,
+                            probability: events.probability(event),
+                        }
+                    })
+                    .collect(),
+            })
+            .collect();
+        kept.sort_by(|a, b| b.probability.total_cmp(&a.probability));
+        kept
+    }
+
     /// The probability of the most likely proof kept for a tuple
     /// (`top-k`, `why`).
     pub fn best_proof_probability(&self, relation: &str, tuple: &[Value]) -> Option<f64> {
@@ -260,7 +303,7 @@ impl Program {
             tags.instance_vars.push(vars);
             tags.var_names.push(rule.var_names.clone());
             tags.weights
-                .push(self.rule_weights.get(index).copied().flatten());
+                .push(self.rule_weights.get(index).cloned().flatten());
             tags.rule_ids.push(index);
         }
         (rules, tags)
@@ -291,7 +334,12 @@ impl Program {
                 .iter()
                 .map(|&id| self.interner.value(id).clone())
                 .collect();
-            events.add(EventKey::Fact(i), *p, self.fact_text(*rel, &values));
+            let mut name = self.fact_text(*rel, &values);
+            if let Some(Some(choice)) = self.fact_choices.get(i) {
+                // The event is the choice, of conditional probability.
+                name = format!("choice {} of {}: {name}", choice.position + 1, choice.heads);
+            }
+            events.add(EventKey::Fact(i), *p, name);
         }
         let tables = (0..n)
             .map(|r| Arc::new(TagTable::new(self.columns(r).max(1))))
@@ -371,7 +419,18 @@ impl Program {
             if wanted(*rel)
                 && let Some(store) = stores.get_mut(*rel)
             {
-                tagging.merge(sr, *rel, store, row, vec![sr.event(i as u32, *p)]);
+                // A head of an annotated disjunction: the choices before
+                // it fail, its own happens.
+                let mut tag = sr.event(i as u32, *p);
+                let events = tagging.events.view();
+                let earlier = self.fact_choices.get(i).and_then(Option::as_ref);
+                for &j in earlier.map_or(&[][..], |c| c.earlier.as_slice()) {
+                    if let Some((_, _, q)) = self.probabilistic_facts.get(j) {
+                        let fails = sr.negate(&sr.event(j as u32, *q), events);
+                        tag = sr.mul(&tag, &fails, events);
+                    }
+                }
+                tagging.merge(sr, *rel, store, row, vec![tag]);
             }
         }
     }
@@ -446,6 +505,22 @@ impl Program {
         let args: Vec<String> = values.iter().map(Value::to_string).collect();
         atom_text(name, &args)
     }
+}
+
+/// One proof kept for a tuple.
+pub(crate) struct KeptProof {
+    pub(crate) probability: f64,
+    pub(crate) events: Vec<ProofEvent>,
+}
+
+/// An event of a kept proof.
+pub(crate) struct ProofEvent {
+    /// What it is: a fact, a rule instance, a choice, a model answer.
+    pub(crate) name: String,
+    /// Whether the proof needs it to happen (or not to).
+    pub(crate) happens: bool,
+    /// The event's own probability.
+    pub(crate) probability: f64,
 }
 
 /// A whole-program tagged evaluation kept for requests on top of it

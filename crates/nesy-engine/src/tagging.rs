@@ -94,6 +94,10 @@ pub(crate) enum EventKey {
     /// A weighted rule's ground instance: rule index and its variables'
     /// values.
     Rule(usize, Vec<Value>),
+    /// A choice of an annotated disjunction's ground instance: the rule
+    /// of its first head, the choice's position, and the values of the
+    /// body's variables ordered by name (shared by all its heads).
+    Choice(usize, usize, Vec<Value>),
     /// A model's answer: model, method, inputs, outputs.
     Call(String, String, Vec<Value>, Vec<Value>),
 }
@@ -168,10 +172,23 @@ impl LocalEvents {
     }
 }
 
+/// The weight of a rule: each ground instance's tag is multiplied by it.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct RuleWeight {
+    /// The probabilities of the instance's choices: `[p]` for `p :: rule`
+    /// (one event); for the head at position `i` of an annotated
+    /// disjunction, the conditional probabilities of choices `0..=i` (the
+    /// first `i` must fail, the last happen).
+    pub(crate) choices: Vec<f64>,
+    /// For a disjunction: the index of its first head's rule, which names
+    /// the choice events its heads share for one instance.
+    pub(crate) disjunction: Option<usize>,
+}
+
 /// What tagging needs of each rule evaluated, by position.
 #[derive(Clone, Default)]
 pub(crate) struct RuleTags {
-    pub(crate) weights: Vec<Option<f64>>,
+    pub(crate) weights: Vec<Option<RuleWeight>>,
     pub(crate) instance_vars: Vec<Vec<Var>>,
     pub(crate) var_names: Vec<Vec<String>>,
     pub(crate) rule_ids: Vec<usize>,
@@ -183,7 +200,7 @@ impl RuleTags {
         RuleTags {
             weights: picked
                 .iter()
-                .map(|&i| self.weights.get(i).copied().flatten())
+                .map(|&i| self.weights.get(i).cloned().flatten())
                 .collect(),
             instance_vars: picked
                 .iter()
@@ -207,8 +224,8 @@ pub(crate) struct Tagging<S: Semiring> {
     /// does not derive again (those are never written).
     pub(crate) tables: Vec<Arc<TagTable<S::Tag>>>,
     pub(crate) events: EventTable,
-    /// Per rule: its weight (`p :: rule`).
-    pub(crate) weights: Vec<Option<f64>>,
+    /// Per rule: its weight (`p :: rule`, or a disjunction's head).
+    pub(crate) weights: Vec<Option<RuleWeight>>,
     /// Per rule: the variables whose values make one of its instances.
     pub(crate) instance_vars: Vec<Vec<Var>>,
     /// Per rule: its variables' names (to name its instances).

@@ -224,6 +224,29 @@ pub struct Clause {
     pub body: Vec<Literal>,
     /// The whole clause, from its name to the final `.`.
     pub span: Span,
+    /// One head of an annotated disjunction, `p1 :: h1; p2 :: h2 :- body.`:
+    /// each head is a clause of its own, sharing the name, body and span.
+    pub choice: Option<Choice>,
+}
+
+/// Where a clause sits in an annotated disjunction: its heads are
+/// mutually exclusive (at most one holds for each ground instance of the
+/// body), with the probabilities written.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Choice {
+    /// This clause's head among `heads`.
+    pub position: usize,
+    /// Every head of the disjunction, in order.
+    pub heads: Vec<Alternative>,
+}
+
+/// One head of an annotated disjunction.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Alternative {
+    /// Its probability (required; the checker reports a missing one).
+    pub probability: Option<Probability>,
+    /// The head atom.
+    pub head: Atom,
 }
 
 impl Clause {
@@ -236,12 +259,33 @@ impl Clause {
 /// The `p` of `p :: ...`.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Probability {
-    /// Its value.
+    /// Its value: as written, the initial value of `t(p)`, and 0.5 for
+    /// `t(_)` until training draws one.
     pub value: f64,
-    /// As written.
+    /// Fixed or learned.
+    pub kind: ProbabilityKind,
+    /// As written (normalised: `0.3`, `t(0.3)`, `t(_)`).
     pub text: String,
     /// Where it is.
     pub span: Span,
+}
+
+/// Whether a probability is written or learned.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum ProbabilityKind {
+    /// `0.3`: as written.
+    Fixed,
+    /// `t(0.3)`: learned, starting from the value written.
+    Tunable,
+    /// `t(_)`: learned, starting from a value drawn from the seed.
+    Seeded,
+}
+
+impl Probability {
+    /// Whether training may change it (`t(...)`).
+    pub fn is_tunable(&self) -> bool {
+        self.kind != ProbabilityKind::Fixed
+    }
 }
 
 /// `relation(arg, ...)`.

@@ -148,6 +148,10 @@ pub struct CheckOptions {
     pub base_dir: Option<PathBuf>,
 }
 
+/// How far over 1 the probabilities of an annotated disjunction may sum:
+/// floating-point rounding, not a real excess.
+const DISJUNCTION_SLACK: f64 = 1e-9;
+
 /// Checks a parsed program; returns its diagnostics in source order.
 pub fn check_program(program: &Program, options: &CheckOptions) -> Vec<Diagnostic> {
     let mut checker = Checker::new(program, options);
@@ -155,6 +159,9 @@ pub fn check_program(program: &Program, options: &CheckOptions) -> Vec<Diagnosti
     let mut diagnostics = checker.diagnostics;
     diagnostics.extend(crate::lints::lints(program));
     diagnostics.sort_by_key(|d| (d.span.start, d.span.end));
+    // The heads of an annotated disjunction share their body: what is
+    // wrong with it is said once.
+    diagnostics.dedup();
     diagnostics
 }
 
@@ -207,6 +214,8 @@ impl<'a> Checker<'a> {
                 _ => {}
             }
         }
+        self.disjunctions(&clauses);
+        self.tunable_in_tests();
         self.duplicate_names(&clauses);
         self.stratification(&clauses);
         self.undefined_relations(&clauses);
@@ -597,17 +606,8 @@ impl<'a> Checker<'a> {
     // -------------------------------------------------------------- clauses
 
     fn clause(&mut self, clause: &Clause) {
-        if let Some(p) = &clause.probability
-            && !(0.0..=1.0).contains(&p.value)
-        {
-            let d = Diagnostic::error(
-                "probability-out-of-range",
-                p.span,
-                format!("probability `{}` is outside [0, 1]", p.text),
-            )
-            .with_label("not a probability")
-            .with_help("write a probability between 0 and 1, e.g. `0.9 :: ...`");
-            self.push(d);
+        if let Some(p) = &clause.probability {
+            self.probability(p);
         }
         self.atom_names(&clause.head);
         self.names_in_literals(&clause.body);
@@ -995,9 +995,99 @@ impl<'a> Checker<'a> {
 
     // ------------------------------------------------------ whole program
 
+    /// A written probability lies in [0, 1]; a tunable one strictly
+    /// inside (0, 1), where learning can move it either way.
+    fn probability(&mut self, p: &Probability) {
+        if p.kind == ProbabilityKind::Tunable && !(p.value > 0.0 && p.value < 1.0) {
+            let d = Diagnostic::error(
+                "probability-out-of-range",
+                p.span,
+                format!("tunable probability `{}` is outside (0, 1)", p.text),
+            )
+            .with_label("not a starting point for learning")
+            .with_help("start a tunable probability strictly between 0 and 1, e.g. `t(0.5)`, or write `t(_)` to draw it from the seed");
+            self.push(d);
+        } else if !(0.0..=1.0).contains(&p.value) {
+            let d = Diagnostic::error(
+                "probability-out-of-range",
+                p.span,
+                format!("probability `{}` is outside [0, 1]", p.text),
+            )
+            .with_label("not a probability")
+            .with_help("write a probability between 0 and 1, e.g. `0.9 :: ...`");
+            self.push(d);
+        }
+    }
+
+    /// Every head of an annotated disjunction has a probability, and
+    /// together they sum to at most 1 (with room for rounding: a hundred
+    /// heads of `0.01` sum to 1.0000000000000007).
+    fn disjunctions(&mut self, clauses: &[&Clause]) {
+        for clause in clauses {
+            let Some(choice) = &clause.choice else {
+                continue;
+            };
+            if choice.position != 0 {
+                continue;
+            }
+            let mut sum = 0.0;
+            for alternative in &choice.heads {
+                match &alternative.probability {
+                    Some(p) => sum += p.value,
+                    None => {
+                        let d = Diagnostic::error(
+                            "disjunction-without-probability",
+                            alternative.head.span,
+                            "a head of an annotated disjunction has no probability",
+                        )
+                        .with_label("no `p ::` here")
+                        .with_help("give every head a probability, e.g. `0.5 :: heads(C); 0.5 :: tails(C) :- coin(C).`");
+                        self.push(d);
+                    }
+                }
+            }
+            if sum > 1.0 + DISJUNCTION_SLACK {
+                let d = Diagnostic::error(
+                    "disjunction-over-one",
+                    clause.span,
+                    format!("the probabilities of this annotated disjunction sum to {sum}, more than 1"),
+                )
+                .with_label("at most one of these heads holds")
+                .with_help("its heads exclude each other, so their probabilities sum to at most 1 (what is left is the chance that none holds)");
+                self.push(d);
+            }
+        }
+    }
+
+    /// A test's `given` facts are the case it checks: nothing to learn.
+    fn tunable_in_tests(&mut self) {
+        for item in &self.program.items {
+            let Item::Test(t) = item else { continue };
+            for entry in &t.entries {
+                let TestEntry::Given(g) = entry else { continue };
+                for clause in &g.clauses {
+                    if let Some(p) = clause.probability.as_ref().filter(|p| p.is_tunable()) {
+                        let d = Diagnostic::error(
+                            "tunable-out-of-place",
+                            p.span,
+                            format!("`{}` in a test's `given` block", p.text),
+                        )
+                        .with_label("nothing is learned here")
+                        .with_help("write the probability the test assumes, e.g. `0.5 :: ...`");
+                        self.push(d);
+                    }
+                }
+            }
+        }
+    }
+
     fn duplicate_names(&mut self, clauses: &[&Clause]) {
         let mut names: HashMap<&str, Span> = HashMap::new();
-        for clause in clauses {
+        // The heads of a disjunction share the one name written.
+        for clause in clauses
+            .iter()
+            .filter(|c| c.choice.as_ref().is_none_or(|c| c.position == 0))
+        {
             if let Some(name) = &clause.name
                 && let Some(first) = names.insert(&name.text, name.span)
             {

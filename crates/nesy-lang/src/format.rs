@@ -40,7 +40,12 @@ pub fn format_program(program: &Program, source: &str) -> String {
         next_comment: 0,
         out: String::new(),
     };
-    let nodes: Vec<Node<'_>> = program.items.iter().map(Node::Item).collect();
+    let nodes: Vec<Node<'_>> = program
+        .items
+        .iter()
+        .filter(|i| !matches!(i, Item::Clause(c) if later_head(c)))
+        .map(Node::Item)
+        .collect();
     printer.sequence(&nodes, source.len(), 0, None);
     printer.out
 }
@@ -158,7 +163,12 @@ impl Printer<'_> {
             Node::Entry(TestEntry::Given(g)) => {
                 self.indent(indent);
                 self.out.push_str("given {");
-                let clauses: Vec<Node<'_>> = g.clauses.iter().map(Node::Clause).collect();
+                let clauses: Vec<Node<'_>> = g
+                    .clauses
+                    .iter()
+                    .filter(|c| !later_head(c))
+                    .map(Node::Clause)
+                    .collect();
                 self.block(&clauses, g.span, indent);
             }
             Node::Entry(TestEntry::Expect(e)) => {
@@ -218,12 +228,19 @@ impl Printer<'_> {
             self.indent(indent);
             self.out.push_str(&format!("@name({})\n", name.text));
         }
-        let mut lead = String::new();
-        if let Some(p) = &c.probability {
-            lead.push_str(&p.text);
-            lead.push_str(" :: ");
-        }
-        lead.push_str(&atom(&c.head));
+        let head = |probability: &Option<Probability>, head: &Atom| match probability {
+            Some(p) => format!("{} :: {}", p.text, atom(head)),
+            None => atom(head),
+        };
+        let mut lead = match &c.choice {
+            Some(choice) => choice
+                .heads
+                .iter()
+                .map(|a| head(&a.probability, &a.head))
+                .collect::<Vec<_>>()
+                .join("; "),
+            None => head(&c.probability, &c.head),
+        };
         if c.body.is_empty() {
             self.indent(indent);
             self.out.push_str(&lead);
@@ -277,6 +294,12 @@ impl Printer<'_> {
             }
         }
     }
+}
+
+/// A head of an annotated disjunction after the first: the first prints
+/// them all.
+fn later_head(c: &Clause) -> bool {
+    c.choice.as_ref().is_some_and(|choice| choice.position > 0)
 }
 
 fn directive(item: &Item) -> String {

@@ -71,8 +71,8 @@ pub fn parse(source: &str) -> Parsed {
                     consumed = consumed.max(pair.as_span().end());
                     let builder = Builder { offset: pos };
                     builder.collect_comments(&pair, &mut parsed.program.comments);
-                    match builder.item(pair) {
-                        Ok(item) => parsed.program.items.push(item),
+                    match builder.items(pair) {
+                        Ok(items) => parsed.program.items.extend(items),
                         Err(diagnostic) => parsed.diagnostics.push(*diagnostic),
                     }
                 }
@@ -116,7 +116,7 @@ fn build_program(pairs: pest::iterators::Pairs<'_, Rule>) -> Option<Parsed> {
             Rule::COMMENT => builder.collect_comments(&pair, &mut parsed.program.comments),
             _ => {
                 builder.collect_comments(&pair, &mut parsed.program.comments);
-                parsed.program.items.push(builder.item(pair).ok()?);
+                parsed.program.items.extend(builder.items(pair).ok()?);
             }
         }
     }
@@ -381,7 +381,8 @@ fn rule_name(rule: Rule) -> Option<&'static str> {
         Rule::variable => "a variable",
         Rule::expr | Rule::comparison => "an expression",
         Rule::string | Rule::short_string | Rule::long_string | Rule::file_source => "a string",
-        Rule::number | Rule::probability => "a number",
+        Rule::number | Rule::probability | Rule::weight => "a number",
+        Rule::tunable => "a tunable probability `t(...)`",
         Rule::iri => "an IRI `<...>`",
         Rule::prefix_label => "a prefix label like `ex:`",
         Rule::cmp_op => "a comparison operator",
@@ -472,6 +473,15 @@ impl Builder {
         it.next().ok_or_else(|| internal(parent, what))
     }
 
+    /// The items of one parsed item: one, or a clause per head of an
+    /// annotated disjunction.
+    fn items(&self, pair: Pair<'_, Rule>) -> Built<Vec<Item>> {
+        if pair.as_rule() == Rule::clause {
+            return Ok(self.clauses(pair)?.into_iter().map(Item::Clause).collect());
+        }
+        Ok(vec![self.item(pair)?])
+    }
+
     fn item(&self, pair: Pair<'_, Rule>) -> Built<Item> {
         let span = self.span(&pair);
         Ok(match pair.as_rule() {
@@ -486,7 +496,7 @@ impl Builder {
                     .collect(),
                 span,
             }),
-            Rule::clause => Item::Clause(self.clause(pair)?),
+            Rule::clause => return Err(internal(span, "a clause is built by `items`")),
             Rule::query => {
                 let mut it = inner(pair);
                 let body = self.next(&mut it, span, "query body")?;
@@ -511,8 +521,11 @@ impl Builder {
                 Rule::given => {
                     let clauses = inner(p)
                         .filter(|c| c.as_rule() == Rule::clause)
-                        .map(|c| self.clause(c))
-                        .collect::<Built<Vec<_>>>()?;
+                        .map(|c| self.clauses(c))
+                        .collect::<Built<Vec<_>>>()?
+                        .into_iter()
+                        .flatten()
+                        .collect();
                     entries.push(TestEntry::Given(Given {
                         clauses,
                         span: pspan,
@@ -646,11 +659,11 @@ impl Builder {
         Ok(ModelDecl { name, path, span })
     }
 
-    fn clause(&self, pair: Pair<'_, Rule>) -> Built<Clause> {
+    /// A clause, or one per head of an annotated disjunction.
+    fn clauses(&self, pair: Pair<'_, Rule>) -> Built<Vec<Clause>> {
         let span = self.span(&pair);
         let mut name = None;
-        let mut probability = None;
-        let mut head = None;
+        let mut heads = Vec::new();
         let mut body = Vec::new();
         for p in inner(pair) {
             match p.as_rule() {
@@ -659,32 +672,81 @@ impl Builder {
                         .find(|q| q.as_rule() == Rule::name_ident)
                         .map(|q| self.name(&q));
                 }
-                Rule::probability => {
-                    let pspan = self.span(&p);
-                    let text = p.as_str().to_string();
-                    let value = text.parse::<f64>().map_err(|_| {
-                        Box::new(Diagnostic::error(
-                            "syntax",
-                            pspan,
-                            format!("invalid number `{text}`"),
-                        ))
-                    })?;
-                    probability = Some(Probability {
-                        value,
-                        text,
-                        span: pspan,
+                Rule::clause_head => {
+                    let mut probability = None;
+                    let mut head = None;
+                    for q in inner(p) {
+                        match q.as_rule() {
+                            Rule::probability => probability = Some(self.probability(q)?),
+                            Rule::atom => head = Some(self.atom(q, 0)?),
+                            _ => {}
+                        }
+                    }
+                    heads.push(Alternative {
+                        probability,
+                        head: head.ok_or_else(|| internal(span, "clause head"))?,
                     });
                 }
-                Rule::atom => head = Some(self.atom(p, 0)?),
                 Rule::body => body = self.body(p, 0)?,
                 _ => {}
             }
         }
-        Ok(Clause {
-            name,
-            probability,
-            head: head.ok_or_else(|| internal(span, "clause head"))?,
-            body,
+        let disjunction = heads.len() > 1;
+        Ok(heads
+            .iter()
+            .enumerate()
+            .map(|(position, alternative)| Clause {
+                name: name.clone(),
+                probability: alternative.probability.clone(),
+                head: alternative.head.clone(),
+                body: body.clone(),
+                span,
+                choice: disjunction.then(|| Choice {
+                    position,
+                    heads: heads.clone(),
+                }),
+            })
+            .collect())
+    }
+
+    /// `0.3`, `t(0.3)` or `t(_)`.
+    fn probability(&self, pair: Pair<'_, Rule>) -> Built<Probability> {
+        let span = self.span(&pair);
+        let number = |p: &Pair<'_, Rule>| -> Built<(f64, String)> {
+            let text = p.as_str().to_string();
+            let value = text.parse::<f64>().map_err(|_| {
+                Box::new(Diagnostic::error(
+                    "syntax",
+                    self.span(p),
+                    format!("invalid number `{text}`"),
+                ))
+            })?;
+            Ok((value, text))
+        };
+        let first = inner(pair)
+            .next()
+            .ok_or_else(|| internal(span, "probability"))?;
+        let (value, kind, text) = match first.as_rule() {
+            Rule::tunable => {
+                let written = inner(first)
+                    .next()
+                    .ok_or_else(|| internal(span, "tunable probability"))?;
+                if written.as_rule() == Rule::weight {
+                    let (value, text) = number(&written)?;
+                    (value, ProbabilityKind::Tunable, format!("t({text})"))
+                } else {
+                    (0.5, ProbabilityKind::Seeded, "t(_)".to_string())
+                }
+            }
+            _ => {
+                let (value, text) = number(&first)?;
+                (value, ProbabilityKind::Fixed, text)
+            }
+        };
+        Ok(Probability {
+            value,
+            kind,
+            text,
             span,
         })
     }

@@ -108,3 +108,49 @@ fn diagnostics_locate_lines_and_columns_in_characters() {
     assert_eq!((at.line, at.column), (Some(2), Some(8)));
     assert_eq!(at.to_string(), "t.nesy:2:8");
 }
+
+#[test]
+fn annotated_disjunctions_parse_into_one_clause_per_head() {
+    let checked = check_source(
+        "t.nesy",
+        "toss(c). @name(coin) 0.5 :: heads(C); t(_) :: tails(C) :- toss(C).",
+    );
+    assert!(checked.diagnostics.is_empty(), "{:?}", checked.diagnostics);
+    let clauses: Vec<&nesy_lang::ast::Clause> = checked
+        .program
+        .items
+        .iter()
+        .filter_map(|i| match i {
+            nesy_lang::ast::Item::Clause(c) if c.choice.is_some() => Some(c),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(clauses.len(), 2);
+    assert_eq!(clauses[1].head.relation.text, "tails");
+    assert_eq!(clauses[1].choice.as_ref().unwrap().position, 1);
+    assert_eq!(clauses[1].name.as_ref().unwrap().text, "coin");
+    assert!(clauses[1].probability.as_ref().unwrap().is_tunable());
+    assert!(!clauses[0].probability.as_ref().unwrap().is_tunable());
+}
+
+#[test]
+fn a_disjunction_may_sum_to_one_up_to_rounding() {
+    // A hundred heads of 0.01 sum to 1.0000000000000007 in floating point.
+    let heads: Vec<String> = (0..100).map(|i| format!("0.01 :: pick({i})")).collect();
+    let source = format!("{}.", heads.join("; "));
+    assert_eq!(codes(&source), Vec::<&str>::new());
+    assert_eq!(codes("0.5 :: a; 0.5000001 :: b."), ["disjunction-over-one"]);
+}
+
+#[test]
+fn what_is_wrong_with_a_disjunctions_body_is_said_once() {
+    // The body is shared by both heads' clauses.
+    assert_eq!(
+        codes("0.5 :: a(X); 0.5 :: b(X) :- p(X), q(Y). p(1). q(2)."),
+        ["singleton-variable"]
+    );
+    assert_eq!(
+        codes("p(1). 0.5 :: a(X); 0.5 :: b(X) :- p(X), undefined_thing(X)."),
+        ["undefined-relation"]
+    );
+}

@@ -11,11 +11,12 @@
 
 use super::Ctx;
 use crate::Error;
+use crate::foreign::ModelOutput;
 use crate::ir::{Call, Expr, RelId, Var};
 use crate::plan::{Op, Src};
 use crate::semiring::{Events, Semiring};
 use crate::storage::{self, Index, Store, Version};
-use crate::tagging::{EventKey, LocalEvents, Tagging, narrow_key};
+use crate::tagging::{EventKey, LocalEvents, RuleWeight, Tagging, narrow_key};
 use crate::value::{Interner, PENDING, Scratch, Value};
 use nesy_lang::Location;
 use rustc_hash::FxHashMap;
@@ -125,12 +126,14 @@ impl<'a, S: Semiring> Worker<'a, S> {
     }
 
     /// The tag of a model's answer: one event per distinct call.
+    /// For one of exclusive answers, `choice` is its place and their count.
     pub(super) fn call_tag(
         &mut self,
         call: &Call,
         inputs: &[Value],
         outputs: &[Value],
         p: f64,
+        choice: Option<(usize, usize)>,
     ) -> Result<S::Tag, Error> {
         self.event_tag(
             || {
@@ -149,8 +152,11 @@ impl<'a, S: Semiring> Worker<'a, S> {
                         .collect::<Vec<_>>()
                         .join(", ")
                 };
+                let prefix = choice
+                    .map(|(i, n)| format!("choice {} of {n}: ", i + 1))
+                    .unwrap_or_default();
                 format!(
-                    "{}.{}({}) -> ({})",
+                    "{prefix}{}.{}({}) -> ({})",
                     call.model_name,
                     call.method,
                     list(inputs),
@@ -161,10 +167,21 @@ impl<'a, S: Semiring> Worker<'a, S> {
     }
 
     /// The tag of the weighted rule instance the frame holds: each binding
-    /// of the rule's variables is an independent event, as in ProbLog.
-    pub(super) fn rule_instance_tag(&mut self, p: f64) -> Result<S::Tag, Error> {
+    /// of the rule's variables is an independent event, as in ProbLog. For
+    /// a head of an annotated disjunction, the choices before it fail and
+    /// its own happens; the heads of one instance share those choices.
+    pub(super) fn rule_instance_tag(&mut self, weight: &RuleWeight) -> Result<S::Tag, Error> {
+        let Some((&own, earlier)) = weight.choices.split_last() else {
+            return Ok(self.sr.one());
+        };
         if !S::EVENTS {
-            return Ok(self.sr.event(0, p));
+            let events = self.event_probabilities();
+            let mut tag = self.sr.event(0, own);
+            for &q in earlier {
+                let fails = self.sr.negate(&self.sr.event(0, q), events);
+                tag = self.sr.mul(&tag, &fails, events);
+            }
+            return Ok(tag);
         }
         let vars: &[Var] = self
             .tagging
@@ -188,17 +205,41 @@ impl<'a, S: Semiring> Worker<'a, S> {
                     .collect()
             })
             .unwrap_or_default();
-        let text = || {
-            let bindings: Vec<String> = names
+        let bindings = || -> String {
+            names
                 .iter()
                 .zip(&values)
                 .filter(|(n, _)| !n.starts_with('_'))
                 .map(|(n, v)| format!("{n} = {v}"))
-                .collect();
-            format!("rule {location} with {}", bindings.join(", "))
+                .collect::<Vec<_>>()
+                .join(", ")
         };
-        let key_values = values.clone();
-        self.event_tag(|| EventKey::Rule(rule, key_values), p, text)
+        let Some(first) = weight.disjunction else {
+            let text = format!("rule {location} with {}", bindings());
+            let key_values = values.clone();
+            return self.event_tag(|| EventKey::Rule(rule, key_values), own, || text);
+        };
+        // The heads' rules number their variables apart: name the instance
+        // by the values in the order of the variables' names.
+        let mut named: Vec<(&String, &Value)> = names.iter().zip(&values).collect();
+        named.sort();
+        let key_values: Vec<Value> = named.into_iter().map(|(_, v)| v.clone()).collect();
+        let text = bindings();
+        let count = weight.choices.len();
+        let mut tag = self.sr.one();
+        for (position, &q) in weight.choices.iter().enumerate() {
+            let key = EventKey::Choice(first, position, key_values.clone());
+            let name = || format!("choice {} of rule {location} with {text}", position + 1);
+            let event = self.event_tag(|| key, q, name)?;
+            let events = self.event_probabilities();
+            let factor = if position + 1 == count {
+                event
+            } else {
+                self.sr.negate(&event, events)
+            };
+            tag = self.sr.mul(&tag, &factor, events);
+        }
+        Ok(tag)
     }
 
     /// `not rel(key...)` under tags: the product of the negations of the
@@ -506,10 +547,13 @@ impl<'a, S: Semiring> Worker<'a, S> {
                 call: format!("{}.{}", call.model_name, call.method),
                 message,
             })?;
-        for answer in answers {
-            let answer_tag = if self.tags_on() {
-                let t = self.call_tag(call, &inputs, &answer.values, answer.probability)?;
-                let t = self.sr.mul(tag, &t, self.event_probabilities());
+        let mut answer_tags = Vec::new();
+        if self.tags_on() {
+            answer_tags = self.answer_tags(call, &inputs, &answers)?;
+        }
+        for (i, answer) in answers.into_iter().enumerate() {
+            let answer_tag = if let Some(t) = answer_tags.get(i) {
+                let t = self.sr.mul(tag, t, self.event_probabilities());
                 if self.sr.is_zero(&t) {
                     continue;
                 }
@@ -536,6 +580,41 @@ impl<'a, S: Semiring> Worker<'a, S> {
             }
         }
         Ok(())
+    }
+
+    /// The tags of a call's answers: each its own event, or for exclusive
+    /// answers one annotated disjunction in the order given (answer `i`
+    /// holds when the choices of the answers before it fail and its own
+    /// happens, with probability `p_i / (1 - p_0 - ... - p_{i-1})`).
+    fn answer_tags(
+        &mut self,
+        call: &Call,
+        inputs: &[Value],
+        answers: &[ModelOutput],
+    ) -> Result<Vec<S::Tag>, Error> {
+        let mut tags = Vec::with_capacity(answers.len());
+        let mut failed = self.sr.one();
+        let mut left = 1.0;
+        let count = answers.len();
+        for (i, answer) in answers.iter().enumerate() {
+            if !call.exclusive {
+                tags.push(self.call_tag(call, inputs, &answer.values, answer.probability, None)?);
+                continue;
+            }
+            let p = answer.probability;
+            let q = if left > 0.0 {
+                (p / left).clamp(0.0, 1.0)
+            } else {
+                0.0
+            };
+            left -= p;
+            let choice = self.call_tag(call, inputs, &answer.values, q, Some((i, count)))?;
+            let events = self.event_probabilities();
+            tags.push(self.sr.mul(&failed, &choice, events));
+            let fails = self.sr.negate(&choice, events);
+            failed = self.sr.mul(&failed, &fails, events);
+        }
+        Ok(tags)
     }
 
     /// Finds the rows starting with `key` in each run of `idx`, into
@@ -605,10 +684,11 @@ impl<'a, S: Semiring> Worker<'a, S> {
         if self.tags_on() {
             let t = match self
                 .tagging
-                .and_then(|t| t.weights.get(self.rule).copied().flatten())
+                .and_then(|t| t.weights.get(self.rule))
+                .and_then(Option::as_ref)
             {
-                Some(p) => {
-                    let weight = self.rule_instance_tag(p)?;
+                Some(weight) => {
+                    let weight = self.rule_instance_tag(weight)?;
                     self.sr.mul(tag, &weight, self.event_probabilities())
                 }
                 None => tag.clone(),

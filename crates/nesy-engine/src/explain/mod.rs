@@ -34,10 +34,12 @@
 //!
 //! The parts: this file holds the tree's types and the entry points;
 //! `render.rs` draws a tree as text and DOT; `proof.rs` searches proofs;
-//! `why_not.rs` says why a fact does not hold.
+//! `why_not.rs` says why a fact does not hold; `tagged.rs` explains what a
+//! semiring computed from the proofs it kept.
 
 mod proof;
 mod render;
+mod tagged;
 mod why_not;
 
 use crate::eval;
@@ -136,6 +138,15 @@ pub enum NodeKind {
     Missing,
     /// A learned model's answer (see `model`).
     Model,
+    /// A tuple's probability under a semiring; its premises are the
+    /// proofs it was computed from.
+    Proofs,
+    /// One proof kept by the semiring; its premises are its events.
+    Proof,
+    /// An event of a proof: a probabilistic fact, a weighted rule's
+    /// instance, a choice of an annotated disjunction or a model's answer
+    /// (`not ...`: one that must not happen).
+    Event,
 }
 
 /// A model call in a proof: which model, what it answered, and why.
@@ -230,6 +241,9 @@ pub struct Explanation {
     /// shown.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub truncated: bool,
+    /// For [`NodeKind::Proofs`]: the semiring that computed the tag.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub semiring: Option<String>,
     /// The relation and tuple of the node, for tagging.
     #[serde(skip)]
     atom: Option<(String, Vec<Value>)>,
@@ -251,6 +265,7 @@ impl Explanation {
             alternatives: Vec::new(),
             model: None,
             truncated: false,
+            semiring: None,
             atom: None,
         }
     }

@@ -118,6 +118,19 @@ impl Explanation {
                 None => "model".to_string(),
             },
             (NodeKind::Rule, None, _) => String::new(),
+            (NodeKind::Proofs, _, _) => {
+                let semiring = self.semiring.as_deref().unwrap_or("the semiring");
+                match self.premises.len() {
+                    0 => format!("by {semiring}"),
+                    1 => format!("by {semiring}, from this proof"),
+                    n => format!("by {semiring}, from these {n} proofs"),
+                }
+            }
+            (NodeKind::Proof, _, _) => "all of these".to_string(),
+            (NodeKind::Event, _, _) if self.fact.starts_with("not ") => {
+                "must not happen".to_string()
+            }
+            (NodeKind::Event, _, _) => "happens".to_string(),
         };
         let how = if self.truncated {
             format!("{how}; its proof goes deeper than shown")
@@ -216,7 +229,7 @@ impl Explanation {
         };
         // Base facts are shaded, failed goals red.
         let style = match self.kind {
-            NodeKind::Fact => ", style=\"rounded,filled\", fillcolor=\"#eeeeee\"",
+            NodeKind::Fact | NodeKind::Event => ", style=\"rounded,filled\", fillcolor=\"#eeeeee\"",
             NodeKind::Missing => ", fontcolor=red",
             _ => "",
         };

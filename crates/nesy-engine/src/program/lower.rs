@@ -230,6 +230,7 @@ impl<'p> Lowering<'p> {
                 method: m.method.text.clone(),
                 inputs,
                 outputs,
+                exclusive: signature.exclusive,
             })),
             value,
         ))

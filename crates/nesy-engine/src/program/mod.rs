@@ -9,6 +9,7 @@ pub(crate) use names::Names;
 use crate::Error;
 use crate::foreign::ForeignPredicate;
 use crate::ir::{Arg, Expr, Lit, RelId, RelationInfo, Rule};
+use crate::tagging::RuleWeight;
 use crate::value::{Interner, Value};
 use lower::{Lowering, for_each_literal_var};
 use nesy_lang::ast::{self, ConstValue, Item, Literal};
@@ -34,14 +35,32 @@ pub struct Program {
     /// Per relation, where runs of its facts came from (for explanations;
     /// one entry per written fact, one per run of consecutive imported lines).
     origins: Vec<Vec<Origin>>,
-    /// `p :: fact.`: each occurrence an independent event.
+    /// `p :: fact.`: each occurrence an independent event. A head of an
+    /// annotated disjunction holds its choice's conditional probability.
     pub(crate) probabilistic_facts: Vec<(RelId, Vec<u32>, f64)>,
+    /// Per probabilistic fact: where it sits in an annotated disjunction,
+    /// if it is a head of one.
+    pub(crate) fact_choices: Vec<Option<FactChoice>>,
     /// The weight of each rule (`p :: head :- body.`), by rule index.
-    pub(crate) rule_weights: Vec<Option<f64>>,
+    pub(crate) rule_weights: Vec<Option<RuleWeight>>,
     /// Models rules may call, by `@model` name.
     pub(crate) models: Models,
     /// The keys of the `@input` relations, if any source declares some.
     inputs: Option<Vec<String>>,
+}
+
+/// A fact that is a head of an annotated disjunction: its event is the
+/// choice for it, which holds with the conditional probability
+/// (`conditional_choices`).
+#[derive(Clone, Debug)]
+pub(crate) struct FactChoice {
+    /// Its place among the heads.
+    pub(crate) position: usize,
+    /// How many heads the disjunction has.
+    pub(crate) heads: usize,
+    /// The places among `probabilistic_facts` of the heads before it,
+    /// whose choices must fail for it to hold.
+    pub(crate) earlier: Vec<usize>,
 }
 
 /// Registered models by name.
@@ -210,7 +229,22 @@ impl Program {
                 })
                 .collect();
             if let Some(p) = probability {
+                let (p, choice) = match &clause.choice {
+                    Some(choice) => {
+                        let conditional = conditional_choices(choice);
+                        let n = self.probabilistic_facts.len();
+                        let earlier = (n.saturating_sub(choice.position)..n).collect();
+                        let place = FactChoice {
+                            position: choice.position,
+                            heads: choice.heads.len(),
+                            earlier,
+                        };
+                        (conditional.last().copied().unwrap_or(p), Some(place))
+                    }
+                    None => (p, None),
+                };
                 self.probabilistic_facts.push((rel, row.clone(), p));
+                self.fact_choices.push(choice);
             }
             self.push_row(rel, row);
             return Ok(());
@@ -232,8 +266,18 @@ impl Program {
         let var_names = lowering.vars;
         let head = self.relation_id(&clause.head.relation, clause.head.args.len(), source)?;
         self.rule_weights.resize(self.rules.len(), None);
-        self.rule_weights
-            .push(clause.probability.as_ref().map(|p| p.value));
+        let weight = match (&clause.choice, &clause.probability) {
+            (Some(choice), Some(_)) => Some(RuleWeight {
+                choices: conditional_choices(choice),
+                disjunction: Some(self.rules.len().saturating_sub(choice.position)),
+            }),
+            (None, Some(p)) => Some(RuleWeight {
+                choices: vec![p.value],
+                disjunction: None,
+            }),
+            (_, None) => None,
+        };
+        self.rule_weights.push(weight);
         self.rules.push(Rule {
             head,
             head_args,
@@ -597,4 +641,26 @@ impl Program {
 /// Where a byte offset of a source is.
 pub(crate) fn location(source: &SourceFile, offset: usize) -> Location {
     source.location(offset)
+}
+
+/// The probabilities of the choices an annotated disjunction's head at
+/// `choice.position` depends on. Head `i` holds when choices `0..i` fail
+/// and choice `i` happens, so choice `i` has probability
+/// `p_i / (1 - p_0 - ... - p_{i-1})` and head `i` exactly `p_i`; a proof
+/// that takes two heads holds a choice and its negation, and is dropped.
+/// (ProbLog's encoding of annotated disjunctions as independent facts.)
+fn conditional_choices(choice: &ast::Choice) -> Vec<f64> {
+    let mut left = 1.0;
+    let mut out = Vec::with_capacity(choice.position + 1);
+    for alternative in choice.heads.iter().take(choice.position + 1) {
+        let p = alternative.probability.as_ref().map_or(0.0, |p| p.value);
+        let q = if left > 0.0 {
+            (p / left).clamp(0.0, 1.0)
+        } else {
+            0.0
+        };
+        out.push(q);
+        left -= p;
+    }
+    out
 }

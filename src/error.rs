@@ -28,6 +28,17 @@ pub enum Error {
     #[error(transparent)]
     #[diagnostic(transparent)]
     Rules(RuleErrors),
+    /// A malformed line of a training or evaluation examples file.
+    #[error("{location}: {message}")]
+    Examples {
+        /// The file and line.
+        location: Location,
+        /// What is wrong.
+        message: String,
+    },
+    /// Training could not run as asked (nothing to learn, bad options).
+    #[error("{0}")]
+    Training(String),
     /// A malformed line in an imported table.
     #[error("{location}: {message}")]
     Import {

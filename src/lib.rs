@@ -45,6 +45,7 @@ mod model_files;
 mod program;
 #[cfg(feature = "kg")]
 mod sparql_check;
+mod train;
 
 pub use confine::ReadPolicy;
 pub use engine::{
@@ -115,6 +116,7 @@ pub fn check_file(path: &std::path::Path) -> std::io::Result<Checked> {
     Ok(checked)
 }
 pub use program::Program;
+pub use train::{EpochReport, Example, ExampleScores, TrainOptions, Trained};
 
 /// The Rust examples of `docs/service.md` and `docs/models.md` are
 /// compiled and run as doctests.

@@ -31,8 +31,8 @@ use std::path::{Path, PathBuf};
 /// ```
 #[derive(Clone, Debug)]
 pub struct Program {
-    engine: nesy_engine::Program,
-    sources: Vec<Checked>,
+    pub(crate) engine: nesy_engine::Program,
+    pub(crate) sources: Vec<Checked>,
 }
 
 impl Program {
@@ -521,7 +521,7 @@ fn explain_queries(
     }
     let mut tagged = engine.evaluate_tagged(semiring, limits)?;
     let best = match semiring {
-        SemiringKind::TopK(_) | SemiringKind::Why => None,
+        kind if kind.keeps_proofs() => None,
         // Every minimal proof, so that the best is exact under negation
         // too (`top-k(1)` keeps only the best proof of a negated tuple).
         _ => Some(engine.evaluate_tagged(SemiringKind::Why, limits)?),

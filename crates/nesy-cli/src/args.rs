@@ -24,12 +24,13 @@ pub(crate) enum OutputFormat {
 pub(crate) struct SemiringArgs {
     /// Tag every tuple: `bool` (plain), `max-prob` (most likely proof),
     /// `add-mult` (sum of proofs, clamped), `top-k` (exact over the k most
-    /// likely proofs; also written `top-k(K)`), `why` (all proofs).
+    /// likely proofs; also written `top-k(K)`), `why` (all proofs),
+    /// `diff-top-k` (top-k, differentiable: what `train program` uses).
     /// Probabilities are printed as the last column (tsv, csv, table) or
     /// as `{"tuple": [...], "probability": p}` (json).
     #[arg(long, default_value = "bool", value_name = "NAME")]
     semiring: String,
-    /// The k of `--semiring top-k` (default 10).
+    /// The k of `--semiring top-k` and `diff-top-k` (default 10).
     #[arg(short = 'k', long = "top-k", value_name = "K")]
     k: Option<usize>,
 }
@@ -37,9 +38,15 @@ pub(crate) struct SemiringArgs {
 impl SemiringArgs {
     /// The semiring asked for (a usage error when unknown).
     pub(crate) fn kind(&self) -> Result<Semiring, CliError> {
-        let named = self.semiring.parse::<Semiring>().map_err(CliError::Usage)?;
+        self.kind_as(&self.semiring)
+    }
+
+    /// The semiring `name`, with this `-k`.
+    pub(crate) fn kind_as(&self, name: &str) -> Result<Semiring, CliError> {
+        let named = name.parse::<Semiring>().map_err(CliError::Usage)?;
         Ok(match (named, self.k) {
             (Semiring::TopK(_), Some(k)) => Semiring::TopK(k.max(1)),
+            (Semiring::DiffTopK(_), Some(k)) => Semiring::DiffTopK(k.max(1)),
             (other, _) => other,
         })
     }

@@ -440,3 +440,121 @@ fn the_credit_example_combines_the_tree_with_policy() {
                 .and(predicate::str::contains("`\"bad\" = \"good\"` fails")),
         );
 }
+
+#[test]
+fn train_program_writes_the_learned_file_and_its_summary() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |out: &std::path::Path| {
+        json_stdout(
+            nesy()
+                .args([
+                    "train",
+                    "program",
+                    "examples/learning/dice.nesy",
+                    "--examples",
+                    "examples/learning/rolls.tsv",
+                    "--valid",
+                    "examples/learning/rolls.tsv",
+                    "--epochs",
+                    "300",
+                    "--batch",
+                    "10",
+                    "--lr",
+                    "0.05",
+                    "--seed",
+                    "3",
+                    "--format",
+                    "json",
+                    "-o",
+                ])
+                .arg(out),
+        )
+    };
+    let (first, second) = (dir.path().join("a.nesy"), dir.path().join("b.nesy"));
+    let json = run(&first);
+    for key in [
+        "epochs",
+        "loss",
+        "valid_accuracy",
+        "weights",
+        "seconds_per_epoch",
+    ] {
+        assert!(json.get(key).is_some(), "{key} missing: {json}");
+    }
+    assert_eq!(json["epochs"], 300);
+    assert_eq!(json["valid_accuracy"], 0.5);
+    let text = std::fs::read_to_string(&first).unwrap();
+    assert!(
+        text.contains(
+            "t(0.2) :: roll(D, 1); t(0.3) :: roll(D, 2); t(0.5) :: roll(D, 3) :- die(D)."
+        ),
+        "{text}"
+    );
+    // Same seed, same inputs: the same bytes; and the output trains again.
+    run(&second);
+    assert_eq!(
+        std::fs::read(&first).unwrap(),
+        std::fs::read(&second).unwrap()
+    );
+    nesy().args(["check"]).arg(&first).assert().success();
+    let scores = json_stdout(nesy().args(["eval", "program"]).arg(&first).args([
+        "--examples",
+        "examples/learning/rolls.tsv",
+        "--format",
+        "json",
+    ]));
+    assert_eq!(scores["examples"], 10);
+    assert_eq!(scores["accuracy"], 0.5);
+    let expected = 2.0 * 0.2f64.ln() + 3.0 * 0.3f64.ln() + 5.0 * 0.5f64.ln();
+    assert!((scores["log_likelihood"].as_f64().unwrap() - expected).abs() < 1e-4);
+}
+
+#[test]
+fn train_program_says_what_is_wrong() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.tsv");
+    std::fs::write(&bad, "roll(d1, 1)\t1\nroll(d1, 2)\n").unwrap();
+    nesy()
+        .args([
+            "train",
+            "program",
+            "examples/learning/dice.nesy",
+            "--examples",
+        ])
+        .arg(&bad)
+        .arg("-o")
+        .arg(dir.path().join("out.nesy"))
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains(
+            "bad.tsv:2: expected `atom<TAB>probability`",
+        ));
+    let fixed = dir.path().join("fixed.nesy");
+    std::fs::write(&fixed, "0.5 :: a.\n").unwrap();
+    let examples = dir.path().join("a.tsv");
+    std::fs::write(&examples, "a\t1\n").unwrap();
+    nesy()
+        .args(["train", "program"])
+        .arg(&fixed)
+        .arg("--examples")
+        .arg(&examples)
+        .arg("-o")
+        .arg(dir.path().join("out.nesy"))
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("no tunable probability"));
+    let over = dir.path().join("over.nesy");
+    std::fs::write(&over, "t(1.5) :: a.\n").unwrap();
+    nesy()
+        .args(["train", "program"])
+        .arg(&over)
+        .arg("--examples")
+        .arg(&examples)
+        .arg("-o")
+        .arg(dir.path().join("out.nesy"))
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains(
+            "tunable probability `t(1.5)` is outside (0, 1)",
+        ));
+}

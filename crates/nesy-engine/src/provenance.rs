@@ -63,6 +63,8 @@ pub struct TaggedEvaluation {
     pub(crate) event_names: Vec<String>,
     /// Each event's probability.
     events: Vec<f64>,
+    /// What each event is (for gradients).
+    pub(crate) event_keys: Vec<EventKey>,
     semiring: SemiringKind,
 }
 
@@ -165,6 +167,16 @@ impl TaggedEvaluation {
             .unwrap_or_default()
     }
 
+    /// The proofs kept for a tuple (none for a semiring that keeps none).
+    pub(crate) fn proof_set(&self, relation: &str, tuple: &[Value]) -> Option<&[Proof]> {
+        let rel = self.support.relation_id(relation)?;
+        let ids: Vec<u32> = tuple
+            .iter()
+            .map(|v| self.support.interner.get(v))
+            .collect::<Option<_>>()?;
+        self.tags.get(rel)?.proofs.get(&ids).map(Vec::as_slice)
+    }
+
     /// The proofs kept for a tuple, most likely first: each its
     /// probability and its events (name, whether it must happen, its
     /// probability).
@@ -234,7 +246,7 @@ impl TaggedEvaluation {
         self.tags.get(rel)?.probabilities.get(ids).copied()
     }
 
-    fn event_view(&self) -> Events<'_> {
+    pub(crate) fn event_view(&self) -> Events<'_> {
         Events::known(&self.events)
     }
 }
@@ -277,6 +289,7 @@ impl TaggedEvaluation {
             tags,
             event_names: Vec::new(),
             events: Vec::new(),
+            event_keys: Vec::new(),
             semiring: SemiringKind::Bool,
         }
     }
@@ -496,6 +509,7 @@ impl Program {
             tags,
             event_names: tagging.events.names.clone(),
             events: tagging.events.probabilities.clone(),
+            event_keys: tagging.events.keys.clone(),
             semiring: kind,
         })
     }

@@ -107,6 +107,9 @@ pub(crate) enum EventKey {
 pub(crate) struct EventTable {
     pub(crate) probabilities: Vec<f64>,
     pub(crate) names: Vec<String>,
+    /// What each event is, by id (for gradients: which parameters its
+    /// probability depends on).
+    pub(crate) keys: Vec<EventKey>,
     ids: FxHashMap<EventKey, u32>,
 }
 
@@ -118,6 +121,7 @@ impl EventTable {
         let id = self.probabilities.len() as u32;
         self.probabilities.push(p);
         self.names.push(name);
+        self.keys.push(key.clone());
         self.ids.insert(key, id);
         id
     }
@@ -175,6 +179,9 @@ impl LocalEvents {
 /// The weight of a rule: each ground instance's tag is multiplied by it.
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) struct RuleWeight {
+    /// Where the probabilities of the heads up to this one come from
+    /// (one for `p :: rule`): what the gradient follows.
+    pub(crate) heads: Vec<Weight>,
     /// The probabilities of the instance's choices: `[p]` for `p :: rule`
     /// (one event); for the head at position `i` of an annotated
     /// disjunction, the conditional probabilities of choices `0..=i` (the
@@ -183,6 +190,25 @@ pub(crate) struct RuleWeight {
     /// For a disjunction: the index of its first head's rule, which names
     /// the choice events its heads share for one instance.
     pub(crate) disjunction: Option<usize>,
+}
+
+/// Where a probability comes from.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) enum Weight {
+    /// Written: `0.3 :: ...`.
+    Fixed(f64),
+    /// Tunable, `t(...) :: ...`: its value is the program's parameter.
+    Tunable(ParamKey),
+}
+
+/// A tunable probability (`t(...)`), by where it is written: the source's
+/// name and the byte offset of the `t(...)`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ParamKey {
+    /// The source file's name, as given.
+    pub file: std::sync::Arc<str>,
+    /// Where its `t(...)` starts in that file.
+    pub offset: usize,
 }
 
 /// What tagging needs of each rule evaluated, by position.

@@ -1033,6 +1033,8 @@ impl<'a> Checker<'a> {
             let mut sum = 0.0;
             for alternative in &choice.heads {
                 match &alternative.probability {
+                    // `t(_)` starts wherever there is room.
+                    Some(p) if p.kind == ProbabilityKind::Seeded => {}
                     Some(p) => sum += p.value,
                     None => {
                         let d = Diagnostic::error(

@@ -224,7 +224,7 @@ fn run_tagged(program: &Program, args: &Args, semiring: Semiring, limits: &Limit
                     .iter()
                     .map(|row| {
                         let mut cell = json!({"tuple": row.tuple, "probability": round_probability(row.probability)});
-                        if matches!(semiring, Semiring::Why | Semiring::TopK(_))
+                        if semiring.keeps_proofs()
                             && let Some(obj) = cell.as_object_mut() {
                                 obj.insert("proofs".to_string(), json!(tagged.proofs(&r.name, &row.tuple)));
                             }

@@ -9,12 +9,13 @@ pub(crate) use names::Names;
 use crate::Error;
 use crate::foreign::ForeignPredicate;
 use crate::ir::{Arg, Expr, Lit, RelId, RelationInfo, Rule};
-use crate::tagging::RuleWeight;
+use crate::tagging::{EventKey, ParamKey, RuleWeight, Weight};
 use crate::value::{Interner, Value};
 use lower::{Lowering, for_each_literal_var};
 use nesy_lang::ast::{self, ConstValue, Item, Literal};
 use nesy_lang::{Location, SourceFile};
 use rustc_hash::FxHashMap;
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 /// Rules and facts, compiled and ready to evaluate.
@@ -41,6 +42,11 @@ pub struct Program {
     /// Per probabilistic fact: where it sits in an annotated disjunction,
     /// if it is a head of one.
     pub(crate) fact_choices: Vec<Option<FactChoice>>,
+    /// Per probabilistic fact: where the probabilities of the heads up to
+    /// it come from (one, outside a disjunction).
+    pub(crate) fact_weights: Vec<Vec<Weight>>,
+    /// The values of the tunable probabilities (`t(...)`).
+    pub(crate) parameters: BTreeMap<ParamKey, f64>,
     /// The weight of each rule (`p :: head :- body.`), by rule index.
     pub(crate) rule_weights: Vec<Option<RuleWeight>>,
     /// Models rules may call, by `@model` name.
@@ -228,23 +234,20 @@ impl Program {
                     Arc::make_mut(&mut self.interner).intern(value)
                 })
                 .collect();
-            if let Some(p) = probability {
-                let (p, choice) = match &clause.choice {
-                    Some(choice) => {
-                        let conditional = conditional_choices(choice);
-                        let n = self.probabilistic_facts.len();
-                        let earlier = (n.saturating_sub(choice.position)..n).collect();
-                        let place = FactChoice {
-                            position: choice.position,
-                            heads: choice.heads.len(),
-                            earlier,
-                        };
-                        (conditional.last().copied().unwrap_or(p), Some(place))
+            if probability.is_some() {
+                let heads = self.head_weights(source, clause);
+                let q = self.conditional(&heads).last().copied().unwrap_or(1.0);
+                let choice = clause.choice.as_ref().map(|choice| {
+                    let n = self.probabilistic_facts.len();
+                    FactChoice {
+                        position: choice.position,
+                        heads: choice.heads.len(),
+                        earlier: (n.saturating_sub(choice.position)..n).collect(),
                     }
-                    None => (p, None),
-                };
-                self.probabilistic_facts.push((rel, row.clone(), p));
+                });
+                self.probabilistic_facts.push((rel, row.clone(), q));
                 self.fact_choices.push(choice);
+                self.fact_weights.push(heads);
             }
             self.push_row(rel, row);
             return Ok(());
@@ -266,17 +269,17 @@ impl Program {
         let var_names = lowering.vars;
         let head = self.relation_id(&clause.head.relation, clause.head.args.len(), source)?;
         self.rule_weights.resize(self.rules.len(), None);
-        let weight = match (&clause.choice, &clause.probability) {
-            (Some(choice), Some(_)) => Some(RuleWeight {
-                choices: conditional_choices(choice),
-                disjunction: Some(self.rules.len().saturating_sub(choice.position)),
-            }),
-            (None, Some(p)) => Some(RuleWeight {
-                choices: vec![p.value],
-                disjunction: None,
-            }),
-            (_, None) => None,
-        };
+        let weight = clause.probability.as_ref().map(|_| {
+            let heads = self.head_weights(source, clause);
+            RuleWeight {
+                choices: self.conditional(&heads),
+                disjunction: clause
+                    .choice
+                    .as_ref()
+                    .map(|choice| self.rules.len().saturating_sub(choice.position)),
+                heads,
+            }
+        });
         self.rule_weights.push(weight);
         self.rules.push(Rule {
             head,
@@ -287,6 +290,194 @@ impl Program {
             location: location(source, clause.span.start),
         });
         Ok(())
+    }
+
+    /// Where the probabilities of a clause's heads up to its own come
+    /// from; registers its tunable ones as parameters.
+    fn head_weights(&mut self, source: &SourceFile, clause: &ast::Clause) -> Vec<Weight> {
+        let own = [(clause.probability.clone())];
+        let heads: Vec<Option<ast::Probability>> = match &clause.choice {
+            Some(choice) => choice
+                .heads
+                .iter()
+                .take(choice.position + 1)
+                .map(|a| a.probability.clone())
+                .collect(),
+            None => own.to_vec(),
+        };
+        // `t(_)` heads of a disjunction share the room the others leave.
+        let all: Vec<&ast::Probability> = match &clause.choice {
+            Some(choice) => choice
+                .heads
+                .iter()
+                .filter_map(|a| a.probability.as_ref())
+                .collect(),
+            None => clause.probability.iter().collect(),
+        };
+        let seeded = all
+            .iter()
+            .filter(|p| p.kind == ast::ProbabilityKind::Seeded)
+            .count();
+        let written: f64 = all
+            .iter()
+            .filter(|p| p.kind != ast::ProbabilityKind::Seeded)
+            .map(|p| p.value)
+            .sum();
+        let seeded_start = if clause.choice.is_some() && seeded > 0 {
+            ((1.0 - written) / seeded as f64).clamp(0.0, 0.5)
+        } else {
+            0.5
+        };
+        heads
+            .into_iter()
+            .map(|p| match p {
+                Some(p) if p.is_tunable() => {
+                    let key = ParamKey {
+                        file: source.name().into(),
+                        offset: p.span.start,
+                    };
+                    let start = if p.kind == ast::ProbabilityKind::Seeded {
+                        seeded_start
+                    } else {
+                        p.value
+                    };
+                    self.parameters.entry(key.clone()).or_insert(start);
+                    Weight::Tunable(key)
+                }
+                Some(p) => Weight::Fixed(p.value),
+                None => Weight::Fixed(0.0),
+            })
+            .collect()
+    }
+
+    fn weight_value(&self, weight: &Weight) -> f64 {
+        match weight {
+            Weight::Fixed(p) => *p,
+            Weight::Tunable(key) => self.parameters.get(key).copied().unwrap_or(0.5),
+        }
+    }
+
+    fn conditional(&self, heads: &[Weight]) -> Vec<f64> {
+        let values: Vec<f64> = heads.iter().map(|w| self.weight_value(w)).collect();
+        conditional_choices(&values)
+    }
+
+    /// The tunable probabilities (`t(...)`) and their values, by place.
+    pub fn parameters(&self) -> Vec<(ParamKey, f64)> {
+        self.parameters
+            .iter()
+            .map(|(k, v)| (k.clone(), *v))
+            .collect()
+    }
+
+    /// Gives tunable probabilities new values (unknown keys are ignored);
+    /// the events that depend on them follow.
+    pub fn set_parameters(&mut self, values: impl IntoIterator<Item = (ParamKey, f64)>) {
+        for (key, value) in values {
+            if let Some(slot) = self.parameters.get_mut(&key) {
+                *slot = value;
+            }
+        }
+        let facts: Vec<f64> = self
+            .fact_weights
+            .iter()
+            .map(|heads| self.conditional(heads).last().copied().unwrap_or(1.0))
+            .collect();
+        for ((_, _, q), new) in self.probabilistic_facts.iter_mut().zip(facts) {
+            *q = new;
+        }
+        let rules: Vec<Option<Vec<f64>>> = self
+            .rule_weights
+            .iter()
+            .map(|w| w.as_ref().map(|w| self.conditional(&w.heads)))
+            .collect();
+        for (weight, choices) in self.rule_weights.iter_mut().zip(rules) {
+            if let (Some(weight), Some(choices)) = (weight, choices) {
+                weight.choices = choices;
+            }
+        }
+    }
+
+    /// Projects the tunable heads of each annotated disjunction back where
+    /// the heads' probabilities sum to more than 1 (after a learning step):
+    /// the same amount is taken from each (the Euclidean projection, which
+    /// keeps gradient descent's fixed point the maximum-likelihood one),
+    /// none going below `floor`.
+    pub fn normalize_disjunctions(&mut self, floor: f64) {
+        const ROOM: f64 = 1e-9;
+        let lists: Vec<Vec<Weight>> = self
+            .fact_weights
+            .iter()
+            .chain(self.rule_weights.iter().flatten().map(|w| &w.heads))
+            .filter(|heads| heads.len() > 1)
+            .cloned()
+            .collect();
+        for heads in &lists {
+            let sum: f64 = heads.iter().map(|w| self.weight_value(w)).sum();
+            if sum <= 1.0 {
+                continue;
+            }
+            let fixed: f64 = heads
+                .iter()
+                .filter_map(|w| match w {
+                    Weight::Fixed(p) => Some(*p),
+                    Weight::Tunable(_) => None,
+                })
+                .sum();
+            let tunable: Vec<(ParamKey, f64)> = heads
+                .iter()
+                .filter_map(|w| match w {
+                    Weight::Tunable(key) => Some((key.clone(), self.weight_value(w))),
+                    Weight::Fixed(_) => None,
+                })
+                .collect();
+            let budget = (1.0 - ROOM - fixed).max(0.0);
+            // The shift tau with sum(max(p - tau, floor)) = budget, by
+            // bisection (the sum falls as tau grows).
+            let total =
+                |tau: f64| -> f64 { tunable.iter().map(|(_, p)| (p - tau).max(floor)).sum() };
+            let (mut lo, mut hi) = (0.0, 1.0);
+            for _ in 0..100 {
+                let mid = (lo + hi) / 2.0;
+                if total(mid) > budget {
+                    lo = mid;
+                } else {
+                    hi = mid;
+                }
+            }
+            let projected: Vec<(ParamKey, f64)> = tunable
+                .into_iter()
+                .map(|(key, p)| (key, (p - hi).max(floor)))
+                .collect();
+            self.set_parameters(projected);
+        }
+    }
+
+    /// How an event's probability moves with each parameter it depends on.
+    pub(crate) fn event_sensitivity(&self, key: &EventKey) -> Vec<(ParamKey, f64)> {
+        let heads: &[Weight] = match key {
+            EventKey::Fact(i) => self.fact_weights.get(*i).map_or(&[], Vec::as_slice),
+            EventKey::Rule(rule, _) => self
+                .rule_weights
+                .get(*rule)
+                .and_then(Option::as_ref)
+                .map_or(&[], |w| w.heads.as_slice()),
+            EventKey::Choice(first, position, _) => self
+                .rule_weights
+                .get(first + position)
+                .and_then(Option::as_ref)
+                .map_or(&[], |w| w.heads.as_slice()),
+            EventKey::Call(..) => &[],
+        };
+        let values: Vec<f64> = heads.iter().map(|w| self.weight_value(w)).collect();
+        heads
+            .iter()
+            .zip(choice_sensitivity(&values))
+            .filter_map(|(w, d)| match w {
+                Weight::Tunable(key) => Some((key.clone(), d)),
+                Weight::Fixed(_) => None,
+            })
+            .collect()
     }
 
     /// Adds one fact. The relation is created if new; its arity must match
@@ -617,6 +808,12 @@ impl Program {
         Ok(id)
     }
 
+    /// The value a constant of rule text stands for (prefixed names
+    /// expanded with this program's prefixes).
+    pub fn constant_value(&self, value: &ConstValue) -> Value {
+        self.constant(value)
+    }
+
     fn constant(&self, value: &ConstValue) -> Value {
         match value {
             ConstValue::Symbol(s) => Value::symbol(s),
@@ -643,17 +840,17 @@ pub(crate) fn location(source: &SourceFile, offset: usize) -> Location {
     source.location(offset)
 }
 
-/// The probabilities of the choices an annotated disjunction's head at
-/// `choice.position` depends on. Head `i` holds when choices `0..i` fail
-/// and choice `i` happens, so choice `i` has probability
-/// `p_i / (1 - p_0 - ... - p_{i-1})` and head `i` exactly `p_i`; a proof
-/// that takes two heads holds a choice and its negation, and is dropped.
-/// (ProbLog's encoding of annotated disjunctions as independent facts.)
-fn conditional_choices(choice: &ast::Choice) -> Vec<f64> {
+/// The probabilities of the choices a head depends on, from the
+/// probabilities `p` of the heads up to it (one outside a disjunction).
+/// Head `i` holds when choices `0..i` fail and choice `i` happens, so
+/// choice `i` has probability `p_i / (1 - p_0 - ... - p_{i-1})` and head
+/// `i` exactly `p_i`; a proof that takes two heads holds a choice and its
+/// negation, and is dropped. (ProbLog's encoding of annotated disjunctions
+/// as independent facts.)
+fn conditional_choices(p: &[f64]) -> Vec<f64> {
     let mut left = 1.0;
-    let mut out = Vec::with_capacity(choice.position + 1);
-    for alternative in choice.heads.iter().take(choice.position + 1) {
-        let p = alternative.probability.as_ref().map_or(0.0, |p| p.value);
+    let mut out = Vec::with_capacity(p.len());
+    for &p in p {
         let q = if left > 0.0 {
             (p / left).clamp(0.0, 1.0)
         } else {
@@ -662,5 +859,22 @@ fn conditional_choices(choice: &ast::Choice) -> Vec<f64> {
         out.push(q);
         left -= p;
     }
+    out
+}
+
+/// How the probability of the last choice of [`conditional_choices`]
+/// moves with each head's probability: `q = p_j / L` with
+/// `L = 1 - p_0 - ... - p_{j-1}`, so `dq/dp_j = 1 / L` and
+/// `dq/dp_k = p_j / L^2` for `k < j`.
+fn choice_sensitivity(p: &[f64]) -> Vec<f64> {
+    let Some((&last, before)) = p.split_last() else {
+        return Vec::new();
+    };
+    let left = 1.0 - before.iter().sum::<f64>();
+    if left <= 0.0 {
+        return vec![0.0; p.len()];
+    }
+    let mut out = vec![last / (left * left); before.len()];
+    out.push(1.0 / left);
     out
 }

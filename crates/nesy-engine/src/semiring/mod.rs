@@ -13,7 +13,7 @@ mod plain;
 mod proofs;
 
 pub(crate) use add_mult::AddMult;
-pub(crate) use count::dnf_probability;
+pub(crate) use count::{dnf_gradient, dnf_probability};
 pub(crate) use max_prob::MaxProb;
 pub(crate) use plain::Plain;
 pub(crate) use proofs::{Proofs, proof_probability};
@@ -113,12 +113,28 @@ pub enum SemiringKind {
     /// Every minimal proof (sets of base facts), for explanations; the
     /// probability is computed exactly from them.
     Why,
+    /// `top-k` for learning: the same proofs and probabilities, and with
+    /// them the gradient of a tuple's probability with respect to every
+    /// tunable probability (`Program::gradient`).
+    DiffTopK(usize),
+}
+
+impl SemiringKind {
+    /// Whether tags are proofs (`top-k`, `diff-top-k`, `why`): proofs can
+    /// be listed, explained and differentiated.
+    pub fn keeps_proofs(self) -> bool {
+        matches!(
+            self,
+            SemiringKind::TopK(_) | SemiringKind::DiffTopK(_) | SemiringKind::Why
+        )
+    }
 }
 
 impl SemiringKind {
     /// The names a semiring is written with, as `FromStr` reads them
     /// (`top-k` also as `top-k(K)`).
-    pub const NAMES: [&'static str; 5] = ["bool", "max-prob", "add-mult", "top-k", "why"];
+    pub const NAMES: [&'static str; 6] =
+        ["bool", "max-prob", "add-mult", "top-k", "why", "diff-top-k"];
 
     /// Runs `work` monomorphized for this kind's semiring; `None` for
     /// `bool`, which keeps no tags. The one place kinds meet semirings:
@@ -131,6 +147,7 @@ impl SemiringKind {
             SemiringKind::AddMult => work.run(&AddMult, self),
             SemiringKind::TopK(k) => work.run(&Proofs { k: k.max(1) }, self),
             SemiringKind::Why => work.run(&Proofs { k: WHY_LIMIT }, self),
+            SemiringKind::DiffTopK(k) => work.run(&Proofs { k: k.max(1) }, self),
         })
     }
 }
@@ -151,6 +168,7 @@ impl std::fmt::Display for SemiringKind {
             SemiringKind::AddMult => f.write_str("add-mult"),
             SemiringKind::TopK(k) => write!(f, "top-k({k})"),
             SemiringKind::Why => f.write_str("why"),
+            SemiringKind::DiffTopK(k) => write!(f, "diff-top-k({k})"),
         }
     }
 }
@@ -159,7 +177,7 @@ impl std::fmt::Display for SemiringKind {
 ///
 /// ```
 /// use nesy_engine::SemiringKind;
-/// for kind in [SemiringKind::Bool, SemiringKind::MaxProb, SemiringKind::TopK(3), SemiringKind::Why] {
+/// for kind in [SemiringKind::Bool, SemiringKind::MaxProb, SemiringKind::TopK(3), SemiringKind::Why, SemiringKind::DiffTopK(5)] {
 ///     assert_eq!(kind.to_string().parse::<SemiringKind>(), Ok(kind));
 /// }
 /// assert_eq!("top-k".parse::<SemiringKind>(), Ok(SemiringKind::TopK(10)));
@@ -170,7 +188,7 @@ impl FromStr for SemiringKind {
     fn from_str(s: &str) -> Result<Self, String> {
         let unknown = || {
             format!(
-                "unknown semiring `{s}`: use {}, or top-k(K)",
+                "unknown semiring `{s}`: use {}, or top-k(K), diff-top-k(K)",
                 SemiringKind::NAMES.join(", ")
             )
         };
@@ -180,13 +198,18 @@ impl FromStr for SemiringKind {
             "add-mult" => SemiringKind::AddMult,
             "top-k" => SemiringKind::TopK(DEFAULT_K),
             "why" => SemiringKind::Why,
+            "diff-top-k" => SemiringKind::DiffTopK(DEFAULT_K),
             other => {
-                let k = other
-                    .strip_prefix("top-k(")
-                    .and_then(|r| r.strip_suffix(')'))
-                    .ok_or_else(unknown)?;
+                let (k, make): (&str, fn(usize) -> SemiringKind) =
+                    if let Some(k) = other.strip_prefix("diff-top-k(") {
+                        (k, SemiringKind::DiffTopK)
+                    } else {
+                        let k = other.strip_prefix("top-k(").ok_or_else(unknown)?;
+                        (k, SemiringKind::TopK)
+                    };
+                let k = k.strip_suffix(')').ok_or_else(unknown)?;
                 match k.trim().parse::<usize>() {
-                    Ok(k) if k >= 1 => SemiringKind::TopK(k),
+                    Ok(k) if k >= 1 => make(k),
                     _ => return Err(format!("`{s}`: k is a whole number of at least 1")),
                 }
             }

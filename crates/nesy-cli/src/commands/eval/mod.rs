@@ -4,6 +4,7 @@ use crate::error::CliResult;
 use clap::Subcommand;
 
 mod link;
+mod program;
 mod tree;
 
 /// What `nesy eval` evaluates.
@@ -14,6 +15,9 @@ pub(crate) enum Command {
     Link(link::Args),
     /// A tree model on a labelled CSV: accuracy, macro-F1, confusion matrix.
     Tree(tree::Args),
+    /// A rule file's probabilities on labelled conclusions: accuracy and
+    /// log-likelihood.
+    Program(program::Args),
 }
 
 /// `nesy eval ...`.
@@ -21,5 +25,6 @@ pub(crate) fn run(command: &Command) -> CliResult {
     match command {
         Command::Link(args) => link::run(args),
         Command::Tree(args) => tree::run(args),
+        Command::Program(args) => program::run(args),
     }
 }

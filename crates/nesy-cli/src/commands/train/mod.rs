@@ -1,10 +1,11 @@
-//! `nesy train`: a decision tree, mined rules or a knowledge-graph
-//! embedding.
+//! `nesy train`: a decision tree, mined rules, a knowledge-graph
+//! embedding, or a rule file's tunable probabilities.
 
 use crate::error::CliResult;
 use clap::Subcommand;
 
 mod kge;
+mod program;
 mod rules;
 mod tree;
 
@@ -18,6 +19,9 @@ pub(crate) enum Command {
     Rules(rules::Args),
     /// A knowledge-graph embedding in candle (link prediction, neural).
     Kge(kge::Args),
+    /// The tunable probabilities `t(...)` of a rule file, from labelled
+    /// conclusions, by gradient descent through the rules.
+    Program(program::Args),
 }
 
 /// `nesy train ...`.
@@ -26,5 +30,6 @@ pub(crate) fn run(command: &Command) -> CliResult {
         Command::Tree(args) => tree::run(args),
         Command::Rules(args) => rules::run(args),
         Command::Kge(args) => kge::run(args),
+        Command::Program(args) => program::run(args),
     }
 }

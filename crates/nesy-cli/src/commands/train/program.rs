@@ -1,0 +1,136 @@
+//! `nesy train program`: the tunable probabilities (`t(...)`) of a rule
+//! file, learned from labelled conclusions by gradient descent through the
+//! rules (`diff-top-k`).
+
+use crate::args::{LimitArgs, SemiringArgs};
+use crate::error::{CliError, CliResult};
+use crate::learned::{SummaryFormat, epoch_bar, finish};
+use crate::load::load;
+use nesy::{Semiring, TrainOptions};
+use std::path::PathBuf;
+
+/// `nesy train program`.
+#[derive(clap::Args, Debug)]
+pub(crate) struct Args {
+    /// Rule files; the tunable probabilities are in the first.
+    #[arg(required = true, value_name = "FILE")]
+    files: Vec<PathBuf>,
+    /// Training examples: `atom<TAB>probability` per line.
+    #[arg(long, value_name = "EX.tsv")]
+    examples: PathBuf,
+    /// Validation examples, scored after each epoch.
+    #[arg(long, value_name = "V.tsv")]
+    valid: Option<PathBuf>,
+    /// gradient: descent on the cross-entropy through `diff-top-k`.
+    #[arg(long, value_enum, default_value_t = Method::Gradient)]
+    method: Method,
+    #[command(flatten)]
+    semiring: SemiringArgs,
+    /// Passes over the examples.
+    #[arg(long, default_value_t = 10)]
+    epochs: usize,
+    /// Examples per step.
+    #[arg(long, default_value_t = 16)]
+    batch: usize,
+    /// Step size.
+    #[arg(long, default_value_t = 0.1)]
+    lr: f64,
+    /// Seeds the example order and the starting values of `t(_)`.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    #[command(flatten)]
+    limits: LimitArgs,
+    /// The trained rule file to write (`t(...)` replaced by learned values).
+    #[arg(long, short = 'o', value_name = "OUT.nesy")]
+    output: PathBuf,
+    /// Summary format.
+    #[arg(long, value_enum, default_value_t = SummaryFormat::Text)]
+    format: SummaryFormat,
+}
+
+/// How the probabilities are learned.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Method {
+    /// Gradient descent on the cross-entropy of the examples.
+    Gradient,
+}
+
+/// `nesy train program`.
+pub(crate) fn run(args: &Args) -> CliResult {
+    let program = load(&args.files)?;
+    let examples = program.read_examples(&args.examples)?;
+    let valid = match &args.valid {
+        Some(path) => program.read_examples(path)?,
+        None => Vec::new(),
+    };
+    // diff-top-k unless told otherwise (`-k` alone sets its k).
+    let semiring = match args.semiring.kind()? {
+        Semiring::Bool => match args.semiring.kind_as("diff-top-k")? {
+            Semiring::TopK(k) | Semiring::DiffTopK(k) => Semiring::DiffTopK(k),
+            other => other,
+        },
+        other => other,
+    };
+    let options = TrainOptions {
+        semiring,
+        epochs: args.epochs,
+        batch: args.batch,
+        learning_rate: args.lr,
+        seed: args.seed,
+        limits: args.limits.limits(),
+    };
+    let bar = epoch_bar(args.epochs as u64, true);
+    let mut progress = |report: &nesy::EpochReport| {
+        bar.set_position(report.epoch as u64);
+        bar.set_message(match report.valid_accuracy {
+            Some(a) => format!("loss {:.4} valid accuracy {a:.4}", report.loss),
+            None => format!("loss {:.4}", report.loss),
+        });
+    };
+    let trained = match program.train(&examples, &valid, &options, &mut progress) {
+        Ok(t) => t,
+        Err(e) => {
+            bar.abandon();
+            return Err(e.into());
+        }
+    };
+    bar.finish_and_clear();
+    let text = trained.program.trained_source(0).unwrap_or_default();
+    std::fs::write(&args.output, text)
+        .map_err(|e| CliError::Failed(format!("cannot write `{}`: {e}", args.output.display())))?;
+    let losses: Vec<f64> = trained.epochs.iter().map(|e| e.loss).collect();
+    let valid_accuracy = trained.epochs.last().and_then(|e| e.valid_accuracy);
+    match args.format {
+        SummaryFormat::Json => finish(&format!(
+            "{}\n",
+            serde_json::json!({
+                "epochs": trained.epochs.len(),
+                "loss": losses.last(),
+                "loss_per_epoch": losses,
+                "valid_accuracy": valid_accuracy,
+                "weights": trained.weights,
+                "seconds_per_epoch": trained.seconds_per_epoch,
+                "output": args.output.display().to_string(),
+            })
+        )),
+        SummaryFormat::Text => {
+            let mut text = format!(
+                "trained {} tunable probabilities on {} examples, {} epochs under {semiring} ({:.3} s per epoch); final loss {:.4}",
+                trained.weights.len(),
+                examples.len(),
+                trained.epochs.len(),
+                trained.seconds_per_epoch,
+                losses.last().copied().unwrap_or(0.0),
+            );
+            if let Some(a) = valid_accuracy {
+                text.push_str(&format!(", valid accuracy {a:.4}"));
+            }
+            text.push('\n');
+            for (what, value) in &trained.weights {
+                text.push_str(&format!("  {value:.6}  {what}\n"));
+            }
+            text.push_str(&format!("saved {}\n", args.output.display()));
+            finish(&text)
+        }
+    }
+}

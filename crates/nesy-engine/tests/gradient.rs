@@ -1,0 +1,101 @@
+//! Gradients of probabilities with respect to tunable probabilities,
+//! against central finite differences: tunable facts, rule weights and
+//! annotated disjunctions (whose choices depend on every head before
+//! them), with negation.
+#![allow(clippy::unwrap_used, clippy::indexing_slicing, reason = "tests")]
+
+use nesy_engine::{Clock, Limits, Program, SemiringKind, Value};
+use nesy_lang::check_source;
+use proptest::prelude::*;
+
+fn program(text: &str) -> Program {
+    let checked = check_source("g.nesy", text);
+    assert!(
+        checked.diagnostics.iter().all(|d| !d.is_error()),
+        "{:?}",
+        checked.diagnostics
+    );
+    let mut program = Program::new();
+    program
+        .add_source(&checked.source, &checked.program)
+        .unwrap();
+    program
+}
+
+fn probability(program: &Program, relation: &str, tuple: &[Value]) -> f64 {
+    let tagged = program
+        .evaluate_tagged(SemiringKind::DiffTopK(1000), &Limits::default())
+        .unwrap();
+    tagged.probability(relation, tuple).unwrap_or(0.0)
+}
+
+/// A program over tunable edges, a tunable rule and a tunable
+/// disjunction, with the starting values given.
+fn source(p: &[f64; 7]) -> String {
+    format!(
+        "t({}) :: edge(a, b). t({}) :: edge(b, c). t({}) :: edge(a, c).
+         path(X, Y) :- edge(X, Y).
+         path(X, Z) :- edge(X, Y), path(Y, Z).
+         t({}) :: shortcut(X, Y) :- path(X, Y).
+         node(a). node(c).
+         t({}) :: colour(N, red); t({}) :: colour(N, green); 0.1 :: colour(N, blue) :- node(N).
+         same :- colour(a, C), colour(c, C).
+         lonely :- node(N), not shortcut(a, N), colour(N, red).
+         t({}) :: noise.
+         goal :- same, not noise.
+         goal :- lonely.",
+        p[0], p[1], p[2], p[3], p[4], p[5], p[6]
+    )
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(24))]
+
+    #[test]
+    fn gradients_match_finite_differences(
+        p in proptest::array::uniform7(0.05f64..0.95),
+    ) {
+        // The disjunction's tunable heads must leave room for blue (0.1).
+        let mut p = p;
+        let scale = (p[4] + p[5]) / 0.85;
+        if scale > 1.0 {
+            p[4] /= scale;
+            p[5] /= scale;
+        }
+        let program = program(&source(&p));
+        let limits = Limits::default();
+        let tagged = program.evaluate_tagged(SemiringKind::DiffTopK(1000), &limits).unwrap();
+        let parameters = program.parameters();
+        prop_assert_eq!(parameters.len(), 7);
+        for (relation, tuple) in [
+            ("goal", vec![]),
+            ("same", vec![]),
+            ("lonely", vec![]),
+            ("shortcut", vec![Value::symbol("a"), Value::symbol("c")]),
+        ] {
+            let (value, gradient) = program
+                .gradient(&tagged, relation, &tuple, &Clock::start(&limits))
+                .unwrap();
+            prop_assert!((value - probability(&program, relation, &tuple)).abs() < 1e-12);
+            for (key, at) in &parameters {
+                let h = 1e-6;
+                let mut up = program.clone();
+                up.set_parameters([(key.clone(), at + h)]);
+                let mut down = program.clone();
+                down.set_parameters([(key.clone(), at - h)]);
+                let numeric = (probability(&up, relation, &tuple)
+                    - probability(&down, relation, &tuple))
+                    / (2.0 * h);
+                let ours = gradient
+                    .iter()
+                    .find(|(k, _)| k == key)
+                    .map_or(0.0, |(_, d)| *d);
+                prop_assert!(
+                    (numeric - ours).abs() < 1e-5,
+                    "{}{:?} by the t(...) at {}: {} vs {}",
+                    relation, tuple, key.offset, ours, numeric
+                );
+            }
+        }
+    }
+}

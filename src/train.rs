@@ -1,0 +1,498 @@
+//! Learning a program's tunable probabilities (`t(...)`) from examples,
+//! by gradient descent through the rules: each example's probability is
+//! computed under `diff-top-k` with its gradient, and the parameters
+//! follow the gradient of the cross-entropy.
+//!
+//! ```
+//! use nesy::{Example, Program, TrainOptions, Value};
+//!
+//! let program = Program::from_source("coin.nesy", "t(0.5) :: heads.")?;
+//! // Eight tosses, six heads: the most likely probability is 0.75.
+//! let examples: Vec<Example> = (0..8)
+//!     .map(|i| Example::new("heads", vec![], if i < 6 { 1.0 } else { 0.0 }))
+//!     .collect();
+//! let options = TrainOptions { epochs: 200, batch: 8, learning_rate: 0.05, ..TrainOptions::default() };
+//! let trained = program.train(&examples, &[], &options, &mut |_| {})?;
+//! assert!((trained.weights["heads"] - 0.75).abs() < 1e-3);
+//! assert!(trained.program.trained_source(0).unwrap().contains("t(0.75) :: heads."));
+//! # Ok::<(), nesy::Error>(())
+//! ```
+
+use crate::{Error, Program};
+use nesy_engine::{Clock, Limits, ParamKey, SemiringKind, TaggedEvaluation, Value};
+use nesy_lang::ast::{Clause, Item, Literal, ProbabilityKind, TestEntry};
+use nesy_lang::{Location, SourceFile};
+use rand::seq::SliceRandom;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Instant;
+
+/// One labelled conclusion: an atom and the probability it should have
+/// (DeepProbLog's query examples: `addition(img3, img9, 12)` with 1).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Example {
+    /// The relation.
+    pub relation: String,
+    /// The atom's values.
+    pub tuple: Vec<Value>,
+    /// The probability it should have, in [0, 1].
+    pub target: f64,
+    /// Where it was read, if from a file.
+    pub location: Option<Location>,
+}
+
+impl Example {
+    /// An example made in code.
+    pub fn new(relation: &str, tuple: Vec<Value>, target: f64) -> Self {
+        Example {
+            relation: relation.to_string(),
+            tuple,
+            target,
+            location: None,
+        }
+    }
+}
+
+/// How to train.
+#[derive(Clone, Debug)]
+pub struct TrainOptions {
+    /// The semiring examples are counted under (`diff-top-k(K)`; exact
+    /// when K covers every proof).
+    pub semiring: SemiringKind,
+    /// Passes over the examples.
+    pub epochs: usize,
+    /// Examples per step.
+    pub batch: usize,
+    /// Step size of gradient descent on the probabilities.
+    pub learning_rate: f64,
+    /// Seeds the example order and the starting values of `t(_)`.
+    pub seed: u64,
+    /// Bounds each evaluation.
+    pub limits: Limits,
+}
+
+impl Default for TrainOptions {
+    fn default() -> Self {
+        TrainOptions {
+            semiring: SemiringKind::DiffTopK(nesy_engine::DEFAULT_K),
+            epochs: 10,
+            batch: 16,
+            learning_rate: 0.1,
+            seed: 0,
+            limits: Limits::default(),
+        }
+    }
+}
+
+/// What one epoch gave.
+#[derive(Clone, Debug, PartialEq)]
+pub struct EpochReport {
+    /// Counted from 1.
+    pub epoch: usize,
+    /// Mean cross-entropy of the training examples during the epoch.
+    pub loss: f64,
+    /// On the validation examples after the epoch, if there are any.
+    pub valid_accuracy: Option<f64>,
+}
+
+/// A trained program and how training went.
+#[derive(Clone, Debug)]
+pub struct Trained {
+    /// The program with the learned values.
+    pub program: Program,
+    /// One report per epoch.
+    pub epochs: Vec<EpochReport>,
+    /// The learned values, by what they weigh: the fact (`edge(a, b)`), the
+    /// rule (its `@name`, or `rule FILE:LINE:COL`) and head.
+    pub weights: BTreeMap<String, f64>,
+    /// Wall time per epoch.
+    pub seconds_per_epoch: f64,
+}
+
+/// How well a program predicts examples.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct ExampleScores {
+    /// Examples predicted right: `r(a, b, v)` with target 1 is right when
+    /// `v` is the most probable last argument given the others (with
+    /// target 0, when it is not); an atom of no arguments is right when its
+    /// probability is on the target's side of 0.5.
+    pub accuracy: f64,
+    /// The sum over examples of `t ln p + (1 - t) ln (1 - p)`.
+    pub log_likelihood: f64,
+    /// How many examples.
+    pub examples: usize,
+}
+
+/// Keeps probabilities off 0 and 1, where a log has no gradient.
+const EDGE: f64 = 1e-4;
+
+impl Program {
+    /// Reads an examples file: one example per line, `atom<TAB>probability`
+    /// (`addition(img3, img9, 12)`, a tab, `1`); blank lines and lines starting
+    /// with `#` or `%` are skipped. A malformed line is an error naming the
+    /// file and line.
+    pub fn read_examples(&self, path: &Path) -> Result<Vec<Example>, Error> {
+        let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let file: std::sync::Arc<str> = path.display().to_string().into();
+        let mut examples = Vec::new();
+        for (i, line) in text.lines().enumerate() {
+            let location = Location {
+                file: file.clone(),
+                line: Some(i + 1),
+                column: None,
+            };
+            let bad = |message: String| Error::Examples {
+                location: location.clone(),
+                message,
+            };
+            let trimmed = line.trim();
+            if trimmed.is_empty() || trimmed.starts_with('#') || trimmed.starts_with('%') {
+                continue;
+            }
+            let Some((atom, target)) = line.rsplit_once('\t') else {
+                return Err(bad(
+                    "expected `atom<TAB>probability`, e.g. `edge(a, b)\t1`".to_string()
+                ));
+            };
+            let target: f64 = target
+                .trim()
+                .parse()
+                .map_err(|_| bad(format!("`{}` is not a probability", target.trim())))?;
+            if !(0.0..=1.0).contains(&target) {
+                return Err(bad(format!("the target {target} is outside [0, 1]")));
+            }
+            let (relation, tuple) = self.ground_atom(atom.trim()).map_err(bad)?;
+            examples.push(Example {
+                relation,
+                tuple,
+                target,
+                location: Some(location),
+            });
+        }
+        Ok(examples)
+    }
+
+    /// `r(a, 1, "x")` as a relation and values; every argument a constant.
+    fn ground_atom(&self, text: &str) -> Result<(String, Vec<Value>), String> {
+        let parsed = nesy_lang::parse(&format!("?- {text}."));
+        let atom = match parsed.program.items.as_slice() {
+            [Item::Query(q)] if parsed.diagnostics.is_empty() => match q.body.as_slice() {
+                [Literal::Atom(atom)] => atom.clone(),
+                _ => return Err(format!("`{text}` is not one atom")),
+            },
+            _ => return Err(format!("`{text}` is not an atom")),
+        };
+        let tuple = atom
+            .args
+            .iter()
+            .map(|a| match a {
+                nesy_lang::ast::Expr::Const(c) => Ok(self.engine.constant_value(&c.value)),
+                _ => Err(format!("`{text}`: every argument of an example is a value")),
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let arity = self
+            .engine
+            .relations()
+            .find(|(name, _)| *name == atom.relation.text)
+            .map(|(_, arity)| arity);
+        match arity {
+            None => {
+                return Err(format!(
+                    "no relation `{}` in the program",
+                    atom.relation.text
+                ));
+            }
+            Some(Some(n)) if n != tuple.len() => {
+                return Err(format!(
+                    "`{}` has {n} arguments in the program, {} here",
+                    atom.relation.text,
+                    tuple.len()
+                ));
+            }
+            _ => {}
+        }
+        Ok((atom.relation.text, tuple))
+    }
+
+    /// Learns the program's tunable probabilities from `examples`: each
+    /// epoch visits them in a seeded order, in batches; each batch is
+    /// evaluated once under `options.semiring`, and each probability moves
+    /// against the mean gradient of the cross-entropy (kept inside (0, 1),
+    /// and an annotated disjunction's heads summing to at most 1).
+    /// `t(_)` starts from a value drawn from the seed. Same seed, same
+    /// result. `progress` hears each epoch.
+    pub fn train(
+        &self,
+        examples: &[Example],
+        valid: &[Example],
+        options: &TrainOptions,
+        progress: &mut dyn FnMut(&EpochReport),
+    ) -> Result<Trained, Error> {
+        if !options.semiring.keeps_proofs() {
+            return Err(Error::Training(format!(
+                "training counts proofs: use diff-top-k, not {}",
+                options.semiring
+            )));
+        }
+        let mut engine = self.engine.clone();
+        if engine.parameters().is_empty() {
+            return Err(Error::Training(
+                "nothing to learn: the program has no tunable probability `t(...)`".to_string(),
+            ));
+        }
+        if examples.is_empty() {
+            return Err(Error::Training("no training examples".to_string()));
+        }
+        let mut rng = ChaCha8Rng::seed_from_u64(options.seed);
+        let seeded: Vec<(ParamKey, f64)> = self
+            .tunable()
+            .into_iter()
+            .filter(|t| t.kind == ProbabilityKind::Seeded)
+            .map(|t| (t.key, rng.gen_range(0.1..0.9)))
+            .collect();
+        engine.set_parameters(seeded);
+        engine.normalize_disjunctions(EDGE);
+        let mut order: Vec<usize> = (0..examples.len()).collect();
+        let mut reports = Vec::new();
+        let start = Instant::now();
+        let batch = options.batch.max(1);
+        for epoch in 1..=options.epochs {
+            order.shuffle(&mut rng);
+            let mut loss = 0.0;
+            for chunk in order.chunks(batch) {
+                let tagged = engine.evaluate_tagged(options.semiring, &options.limits)?;
+                let clock = Clock::start(&options.limits);
+                let mut step: BTreeMap<ParamKey, f64> = BTreeMap::new();
+                for &i in chunk {
+                    let Some(example) = examples.get(i) else {
+                        continue;
+                    };
+                    let (p, gradient) =
+                        engine.gradient(&tagged, &example.relation, &example.tuple, &clock)?;
+                    let p = p.clamp(EDGE, 1.0 - EDGE);
+                    let t = example.target;
+                    loss -= t * p.ln() + (1.0 - t) * (1.0 - p).ln();
+                    // d(cross-entropy)/dp
+                    let d_loss = (p - t) / (p * (1.0 - p));
+                    for (key, d) in gradient {
+                        *step.entry(key).or_default() += d_loss * d;
+                    }
+                }
+                let n = chunk.len() as f64;
+                let current: BTreeMap<ParamKey, f64> = engine.parameters().into_iter().collect();
+                let updated: Vec<(ParamKey, f64)> = step
+                    .into_iter()
+                    .filter_map(|(key, g)| {
+                        let value = current.get(&key)?;
+                        let moved = value - options.learning_rate * g / n;
+                        Some((key, moved.clamp(EDGE, 1.0 - EDGE)))
+                    })
+                    .collect();
+                engine.set_parameters(updated);
+                engine.normalize_disjunctions(EDGE);
+            }
+            let mut trained = self.clone();
+            trained.engine = engine.clone();
+            let valid_accuracy = if valid.is_empty() {
+                None
+            } else {
+                Some(
+                    trained
+                        .score(valid, options.semiring, &options.limits)?
+                        .accuracy,
+                )
+            };
+            let report = EpochReport {
+                epoch,
+                loss: loss / examples.len() as f64,
+                valid_accuracy,
+            };
+            progress(&report);
+            reports.push(report);
+        }
+        let seconds_per_epoch = start.elapsed().as_secs_f64() / options.epochs.max(1) as f64;
+        let mut program = self.clone();
+        program.engine = engine;
+        let weights = program.learned_weights();
+        Ok(Trained {
+            program,
+            epochs: reports,
+            weights,
+            seconds_per_epoch,
+        })
+    }
+
+    /// Accuracy and log-likelihood of `examples` under `semiring` (see
+    /// [`ExampleScores`]).
+    pub fn score(
+        &self,
+        examples: &[Example],
+        semiring: SemiringKind,
+        limits: &Limits,
+    ) -> Result<ExampleScores, Error> {
+        let tagged = self.engine.evaluate_tagged(semiring, limits)?;
+        let mut right = 0usize;
+        let mut log_likelihood = 0.0;
+        for example in examples {
+            let p = tagged
+                .probability(&example.relation, &example.tuple)
+                .unwrap_or(0.0)
+                .clamp(EDGE, 1.0 - EDGE);
+            let t = example.target;
+            log_likelihood += t * p.ln() + (1.0 - t) * (1.0 - p).ln();
+            let predicted = most_probable(&tagged, example) == Some(true);
+            if predicted == (t >= 0.5) {
+                right += 1;
+            }
+        }
+        Ok(ExampleScores {
+            accuracy: if examples.is_empty() {
+                0.0
+            } else {
+                right as f64 / examples.len() as f64
+            },
+            log_likelihood,
+            examples: examples.len(),
+        })
+    }
+
+    /// Source `index` with each `t(...)` written as its current value
+    /// (`t(0.731)`, so that it can be trained again), formatted as `nesy
+    /// fmt` would.
+    pub fn trained_source(&self, index: usize) -> Option<String> {
+        let checked = self.sources.get(index)?;
+        let values: BTreeMap<ParamKey, f64> = self.engine.parameters().into_iter().collect();
+        let mut text = checked.source.text().to_string();
+        let mut tunable: Vec<Tunable> = self
+            .tunable()
+            .into_iter()
+            .filter(|t| *t.key.file == *checked.source.name())
+            .collect();
+        tunable.sort_by_key(|t| std::cmp::Reverse(t.key.offset));
+        for t in tunable {
+            let Some(value) = values.get(&t.key) else {
+                continue;
+            };
+            text.replace_range(t.span.0..t.span.1, &format!("t({})", short(*value)));
+        }
+        Some(nesy_lang::format_source(&text).unwrap_or(text))
+    }
+
+    /// The learned values by what they weigh.
+    fn learned_weights(&self) -> BTreeMap<String, f64> {
+        let values: BTreeMap<ParamKey, f64> = self.engine.parameters().into_iter().collect();
+        let mut out = BTreeMap::new();
+        for t in self.tunable() {
+            if let Some(value) = values.get(&t.key) {
+                let mut name = t.what.clone();
+                if out.contains_key(&name) {
+                    name = format!("{name} at {}", t.location);
+                }
+                out.insert(name, round(*value));
+            }
+        }
+        out
+    }
+
+    /// Every `t(...)` of the sources, in order.
+    fn tunable(&self) -> Vec<Tunable> {
+        let mut out = Vec::new();
+        for checked in &self.sources {
+            let source = &checked.source;
+            for item in &checked.program.items {
+                match item {
+                    Item::Clause(c) => tunable_of(source, c, &mut out),
+                    Item::Test(t) => {
+                        for entry in &t.entries {
+                            if let TestEntry::Given(g) = entry {
+                                for c in &g.clauses {
+                                    tunable_of(source, c, &mut out);
+                                }
+                            }
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+        out
+    }
+}
+
+/// A `t(...)` in a source.
+struct Tunable {
+    key: ParamKey,
+    kind: ProbabilityKind,
+    /// Its bytes in the source.
+    span: (usize, usize),
+    /// What it weighs, for people.
+    what: String,
+    location: Location,
+}
+
+fn tunable_of(source: &SourceFile, clause: &Clause, out: &mut Vec<Tunable>) {
+    let Some(p) = clause.probability.as_ref().filter(|p| p.is_tunable()) else {
+        return;
+    };
+    let head = source
+        .text()
+        .get(clause.head.span.start..clause.head.span.end)
+        .unwrap_or_default()
+        .to_string();
+    let what = if clause.is_fact() {
+        head
+    } else {
+        let rule = match &clause.name {
+            Some(name) => name.text.clone(),
+            None => format!("rule {}", source.location(clause.span.start)),
+        };
+        format!("{rule}: {head}")
+    };
+    out.push(Tunable {
+        key: ParamKey {
+            file: source.name().into(),
+            offset: p.span.start,
+        },
+        kind: p.kind,
+        span: (p.span.start, p.span.end),
+        what,
+        location: source.location(p.span.start),
+    });
+}
+
+/// Whether the example's last value is the most probable one given the
+/// others (`None`: the relation is unknown).
+fn most_probable(tagged: &TaggedEvaluation, example: &Example) -> Option<bool> {
+    let relation = tagged.relation(&example.relation)?;
+    let Some((last, given)) = example.tuple.split_last() else {
+        let p = tagged.probability(&example.relation, &[]).unwrap_or(0.0);
+        return Some(p >= 0.5);
+    };
+    let best = relation
+        .rows
+        .iter()
+        .filter(|r| r.tuple.get(..given.len()) == Some(given))
+        .max_by(|a, b| {
+            a.probability
+                .total_cmp(&b.probability)
+                .then_with(|| b.tuple.cmp(&a.tuple))
+        })?;
+    Some(best.tuple.last() == Some(last))
+}
+
+/// Six decimals, as few digits as that needs (`0.75`, not `0.750000`).
+fn short(value: f64) -> String {
+    let text = format!("{:.6}", round(value));
+    let text = text.trim_end_matches('0');
+    text.strip_suffix('.')
+        .map_or(text.to_string(), |t| format!("{t}.0"))
+}
+
+fn round(value: f64) -> f64 {
+    (value * 1e6).round() / 1e6
+}

@@ -1,0 +1,186 @@
+//! Learning tunable probabilities through the rules: maximum likelihood
+//! where it is known in closed form, recovery of a program's probabilities
+//! from its conclusions, reproducibility, and bad examples files.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "tests fail loudly"
+)]
+
+use nesy::{Error, Example, Program, TrainOptions, Value};
+
+fn sym(s: &str) -> Value {
+    Value::symbol(s)
+}
+
+#[test]
+fn a_tunable_disjunction_learns_the_frequencies() {
+    // Maximum likelihood for one die is the frequency of each face; the
+    // heads start from the seed (t(_)).
+    let program = Program::from_source(
+        "dice.nesy",
+        "die(d1).\nt(_) :: roll(D, 1); t(_) :: roll(D, 2); t(_) :: roll(D, 3) :- die(D).\n",
+    )
+    .unwrap();
+    let faces = [1, 1, 2, 2, 2, 3, 3, 3, 3, 3];
+    let examples: Vec<Example> = faces
+        .iter()
+        .map(|&f| Example::new("roll", vec![sym("d1"), Value::Int(f)], 1.0))
+        .collect();
+    let options = TrainOptions {
+        epochs: 300,
+        batch: 10,
+        learning_rate: 0.05,
+        ..TrainOptions::default()
+    };
+    let trained = program
+        .train(&examples, &[], &options, &mut |_| {})
+        .unwrap();
+    let learned: Vec<f64> = trained.weights.values().copied().collect();
+    for (ours, frequency) in learned.iter().zip([0.2, 0.3, 0.5]) {
+        assert!((ours - frequency).abs() < 1e-3, "{learned:?}");
+    }
+    // Losses fall.
+    assert!(trained.epochs.last().unwrap().loss < trained.epochs[0].loss);
+}
+
+#[test]
+fn probabilities_are_recovered_from_conclusions_only() {
+    // The edges' probabilities are learned from paths alone: a-c can be
+    // reached directly or through b, so its path probability mixes all
+    // three edges.
+    let truth = [0.8, 0.4, 0.3];
+    let rules = |p: [&str; 3]| {
+        format!(
+            "{} :: edge(a, b). {} :: edge(b, c). {} :: edge(a, c).
+             path(X, Y) :- edge(X, Y).
+             path(X, Z) :- edge(X, Y), path(Y, Z).",
+            p[0], p[1], p[2]
+        )
+    };
+    let reference = Program::from_source("truth.nesy", &rules(["0.8", "0.4", "0.3"])).unwrap();
+    let (tagged, _) = reference
+        .evaluate_tagged(nesy::Semiring::TopK(100), &nesy::Limits::default())
+        .unwrap();
+    let examples: Vec<Example> = [("a", "b"), ("b", "c"), ("a", "c")]
+        .iter()
+        .map(|(x, y)| {
+            let tuple = vec![sym(x), sym(y)];
+            let p = tagged.probability("path", &tuple).unwrap();
+            Example::new("path", tuple, p)
+        })
+        .collect();
+    let program =
+        Program::from_source("learn.nesy", &rules(["t(0.5)", "t(0.5)", "t(0.5)"])).unwrap();
+    let options = TrainOptions {
+        epochs: 2000,
+        batch: 3,
+        learning_rate: 0.1,
+        ..TrainOptions::default()
+    };
+    let trained = program
+        .train(&examples, &[], &options, &mut |_| {})
+        .unwrap();
+    for (edge, truth) in ["edge(a, b)", "edge(b, c)", "edge(a, c)"].iter().zip(truth) {
+        let ours = trained.weights[*edge];
+        assert!((ours - truth).abs() < 0.01, "{edge}: {ours} vs {truth}");
+    }
+    let text = trained.program.trained_source(0).unwrap();
+    assert!(text.starts_with("t(0.8"), "{text}");
+}
+
+#[test]
+fn the_same_seed_gives_the_same_bytes() {
+    let source = "t(_) :: a. t(_) :: b. c :- a, not b.\n";
+    let program = Program::from_source("s.nesy", source).unwrap();
+    let examples = vec![
+        Example::new("c", vec![], 1.0),
+        Example::new("a", vec![], 1.0),
+        Example::new("b", vec![], 0.0),
+    ];
+    let run = |seed| {
+        let options = TrainOptions {
+            epochs: 3,
+            batch: 2,
+            learning_rate: 0.01,
+            seed,
+            ..TrainOptions::default()
+        };
+        let trained = program
+            .train(&examples, &examples, &options, &mut |_| {})
+            .unwrap();
+        (trained.program.trained_source(0).unwrap(), trained.epochs)
+    };
+    let (first, epochs) = run(7);
+    assert_eq!(run(7).0, first);
+    assert_ne!(run(8).0, first, "t(_) starts from the seed");
+    assert!(epochs.iter().all(|e| e.valid_accuracy.is_some()));
+    assert!(first.contains("t(0."), "{first}");
+}
+
+#[test]
+fn bad_examples_files_say_where() {
+    let program = Program::from_source("p.nesy", "t(0.5) :: edge(a, b).\n").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    for (text, line, says) in [
+        (
+            "edge(a, b)\t1\nedge(a, b) 1\n",
+            2,
+            "expected `atom<TAB>probability`",
+        ),
+        ("edge(a, b)\t1.5\n", 1, "outside [0, 1]"),
+        ("# comment\n\nedge(a, b)\tyes\n", 3, "is not a probability"),
+        (
+            "edge(a, X)\t1\n",
+            1,
+            "every argument of an example is a value",
+        ),
+        ("nope(a)\t1\n", 1, "no relation `nope`"),
+        ("edge(a)\t1\n", 1, "has 2 arguments"),
+        ("edge(a, b\t1\n", 1, "is not an atom"),
+    ] {
+        let path = dir.path().join("ex.tsv");
+        std::fs::write(&path, text).unwrap();
+        let error = program.read_examples(&path).unwrap_err();
+        let message = error.to_string();
+        assert!(matches!(error, Error::Examples { .. }), "{message}");
+        assert!(message.contains(&format!("ex.tsv:{line}: ")), "{message}");
+        assert!(message.contains(says), "{message}");
+    }
+    let missing = program
+        .read_examples(&dir.path().join("none.tsv"))
+        .unwrap_err();
+    assert!(matches!(missing, Error::Io { .. }));
+}
+
+#[test]
+fn training_needs_something_to_learn() {
+    let fixed = Program::from_source("f.nesy", "0.5 :: a.\n").unwrap();
+    let examples = vec![Example::new("a", vec![], 1.0)];
+    let error = fixed
+        .train(&examples, &[], &TrainOptions::default(), &mut |_| {})
+        .unwrap_err();
+    assert!(
+        error.to_string().contains("no tunable probability"),
+        "{error}"
+    );
+    let tunable = Program::from_source("t.nesy", "t(0.5) :: a.\n").unwrap();
+    let error = tunable
+        .train(&[], &[], &TrainOptions::default(), &mut |_| {})
+        .unwrap_err();
+    assert!(
+        error.to_string().contains("no training examples"),
+        "{error}"
+    );
+    let options = TrainOptions {
+        semiring: nesy::Semiring::MaxProb,
+        ..TrainOptions::default()
+    };
+    let error = tunable
+        .train(&examples, &[], &options, &mut |_| {})
+        .unwrap_err();
+    assert!(error.to_string().contains("diff-top-k"), "{error}");
+}

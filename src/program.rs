@@ -470,10 +470,17 @@ impl Program {
 
     /// Runs every `@test` block, in order.
     pub fn run_tests(&self, limits: &Limits) -> Vec<TestResult> {
+        self.run_tests_under(SemiringKind::Bool, limits)
+    }
+
+    /// Runs every `@test` block, its `prob(atom) = p +- e.` expectations
+    /// computed under `semiring` (`top-k` when it is `bool`); the other
+    /// expectations are about the program as plain Datalog.
+    pub fn run_tests_under(&self, semiring: SemiringKind, limits: &Limits) -> Vec<TestResult> {
         self.engine
             .tests()
             .iter()
-            .map(|t| self.engine.run_test(t, limits))
+            .map(|t| self.engine.run_test_under(t, semiring, limits))
             .collect()
     }
 

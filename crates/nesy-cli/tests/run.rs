@@ -760,3 +760,22 @@ fn run_refuses_a_relation_nothing_defines() {
         .stderr("")
         .stdout(predicate::str::contains("ann"));
 }
+
+#[test]
+fn tests_assert_probabilities_under_the_semiring_asked() {
+    nesy()
+        .args(["test", "rules/probabilistic.nesy"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "\"probabilities of paths and of no rain\" ... ok",
+        ));
+    // Under max-prob, path(a, c) is its best proof (0.72), not 0.86.
+    nesy()
+        .args(["test", "rules/probabilistic.nesy", "--semiring", "max-prob"])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains(
+            "expected `prob(path(a, c)) = 0.86 +- 0.000001`, but its probability under max-prob is 0.72",
+        ));
+}

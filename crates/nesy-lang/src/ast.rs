@@ -654,8 +654,23 @@ pub struct Given {
 pub struct Expectation {
     /// `true` for `not atom.` (must not hold).
     pub negated: bool,
+    /// `prob(atom) = p +- e.`: the probability it must have.
+    pub probability: Option<ExpectedProbability>,
     /// The atom; its variables are existential.
     pub atom: Atom,
     /// The whole expectation.
     pub span: Span,
+}
+
+/// The `= p +- e` of `prob(atom) = p +- e.`
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ExpectedProbability {
+    /// The probability expected.
+    pub value: f64,
+    /// How far off it may be (`1e-9` when not written).
+    pub tolerance: f64,
+    /// `p` as written.
+    pub text: String,
+    /// `e` as written, if it is.
+    pub tolerance_text: Option<String>,
 }

@@ -208,6 +208,9 @@ impl<'a> Checker<'a> {
                             self.atom_names(&e.atom);
                             self.plain_arguments(&e.atom);
                             self.atom_types(&e.atom, &mut HashMap::new());
+                            if let Some(p) = &e.probability {
+                                self.expected_probability(e, p);
+                            }
                         }
                     }
                 }
@@ -1015,6 +1018,32 @@ impl<'a> Checker<'a> {
             )
             .with_label("not a probability")
             .with_help("write a probability between 0 and 1, e.g. `0.9 :: ...`");
+            self.push(d);
+        }
+    }
+
+    /// `prob(atom) = p +- e.`: a ground atom, `p` a probability, `e` not
+    /// negative.
+    fn expected_probability(&mut self, e: &Expectation, p: &ExpectedProbability) {
+        if e.atom.args.iter().any(|a| !matches!(a, Expr::Const(_))) {
+            let d = Diagnostic::error(
+                "probability-of-pattern",
+                e.atom.span,
+                "`prob(...)` asks the probability of one fact: its arguments are values",
+            )
+            .with_help("write the fact, e.g. `prob(reach(a, d)) = 0.61 +- 0.001.`");
+            self.push(d);
+        }
+        if !(0.0..=1.0).contains(&p.value) || p.tolerance < 0.0 {
+            let d = Diagnostic::error(
+                "probability-out-of-range",
+                e.span,
+                format!(
+                    "`{} +- {}` is not a probability and a tolerance",
+                    p.text, p.tolerance
+                ),
+            )
+            .with_help("expect a probability between 0 and 1, within a tolerance of at least 0");
             self.push(d);
         }
     }

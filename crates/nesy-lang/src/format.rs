@@ -177,7 +177,16 @@ impl Printer<'_> {
                 if e.negated {
                     self.out.push_str("not ");
                 }
-                self.out.push_str(&atom(&e.atom));
+                match &e.probability {
+                    Some(p) => {
+                        self.out
+                            .push_str(&format!("prob({}) = {}", atom(&e.atom), p.text));
+                        if let Some(t) = &p.tolerance_text {
+                            self.out.push_str(&format!(" +- {t}"));
+                        }
+                    }
+                    None => self.out.push_str(&atom(&e.atom)),
+                }
                 self.out.push('.');
             }
             Node::Item(other) => {

@@ -534,15 +534,44 @@ impl Builder {
                 Rule::expectation => {
                     let mut negated = false;
                     let mut atom = None;
-                    for q in inner(p) {
+                    let mut numbers: Vec<(f64, String)> = Vec::new();
+                    let mut probable = false;
+                    let mut parts: Vec<Pair<'_, Rule>> = inner(p).collect();
+                    if let Some(q) = parts.pop_if(|q| q.as_rule() == Rule::expect_prob) {
+                        probable = true;
+                        parts = inner(q).collect();
+                    }
+                    for q in parts {
                         match q.as_rule() {
                             Rule::expect_not => negated = true,
                             Rule::atom => atom = Some(self.atom(q, 0)?),
+                            Rule::weight => {
+                                let text = q.as_str().to_string();
+                                let value = text.parse::<f64>().map_err(|_| {
+                                    Box::new(Diagnostic::error(
+                                        "syntax",
+                                        self.span(&q),
+                                        format!("invalid number `{text}`"),
+                                    ))
+                                })?;
+                                numbers.push((value, text));
+                            }
                             _ => {}
                         }
                     }
+                    let probability = probable.then(|| {
+                        let (value, text) = numbers.first().cloned().unwrap_or_default();
+                        let tolerance = numbers.get(1).cloned();
+                        ExpectedProbability {
+                            value,
+                            tolerance: tolerance.as_ref().map_or(1e-9, |t| t.0),
+                            text,
+                            tolerance_text: tolerance.map(|t| t.1),
+                        }
+                    });
                     entries.push(TestEntry::Expect(Expectation {
                         negated,
+                        probability,
                         atom: atom.ok_or_else(|| internal(pspan, "expected atom"))?,
                         span: pspan,
                     }));

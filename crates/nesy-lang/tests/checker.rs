@@ -154,3 +154,25 @@ fn what_is_wrong_with_a_disjunctions_body_is_said_once() {
         ["undefined-relation"]
     );
 }
+
+#[test]
+fn a_probability_expectation_names_one_fact_and_a_probability() {
+    let test = |body: &str| format!("p(a). @test \"t\" {{ {body} }}");
+    assert_eq!(
+        codes(&test("prob(p(a)) = 0.5 +- 0.01.")),
+        Vec::<&str>::new()
+    );
+    assert_eq!(
+        codes(&test("prob(p(X)) = 0.5.")),
+        ["probability-of-pattern"]
+    );
+    assert_eq!(
+        codes(&test("prob(p(a)) = 1.5.")),
+        ["probability-out-of-range"]
+    );
+    // A relation named `prob` is still a relation.
+    assert_eq!(
+        codes("prob(a). @test \"t\" { prob(a). }"),
+        Vec::<&str>::new()
+    );
+}

@@ -1,6 +1,6 @@
 //! `nesy test`: run the `@test` blocks of rule files.
 
-use crate::args::LimitArgs;
+use crate::args::{LimitArgs, SemiringArgs};
 use crate::diagnostics::report;
 use crate::error::{CliError, CliResult};
 use crate::files;
@@ -16,6 +16,10 @@ pub(crate) struct Args {
     /// Rule files, or directories to search for `.nesy` files.
     #[arg(required = true)]
     paths: Vec<PathBuf>,
+    /// What `prob(atom) = p +- e.` expectations are computed under
+    /// (`top-k` when `bool`).
+    #[command(flatten)]
+    semiring: SemiringArgs,
     #[command(flatten)]
     limits: LimitArgs,
 }
@@ -24,6 +28,7 @@ pub(crate) struct Args {
 pub(crate) fn run(args: &Args) -> CliResult {
     let files = files::collect(&args.paths).map_err(CliError::Usage)?;
     let limits = args.limits.limits();
+    let semiring = args.semiring.kind()?;
     let (mut passed, mut failed, mut unloadable) = (0, 0, 0);
     let mut out = String::new();
     for file in &files {
@@ -44,7 +49,7 @@ pub(crate) fn run(args: &Args) -> CliResult {
                 continue;
             }
         };
-        for result in program.run_tests(&limits) {
+        for result in program.run_tests_under(semiring, &limits) {
             match &result.outcome {
                 TestOutcome::Passed => {
                     passed += 1;

@@ -116,7 +116,7 @@ pub fn check_file(path: &std::path::Path) -> std::io::Result<Checked> {
     Ok(checked)
 }
 pub use program::Program;
-pub use train::{EpochReport, Example, ExampleScores, TrainOptions, Trained};
+pub use train::{EpochReport, Example, ExampleScores, Interpretation, TrainOptions, Trained};
 
 /// The Rust examples of `docs/service.md` and `docs/models.md` are
 /// compiled and run as doctests.

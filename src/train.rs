@@ -125,6 +125,10 @@ pub struct ExampleScores {
     pub examples: usize,
 }
 
+/// One interpretation: atoms observed true or false (ProbLog's
+/// `evidence(atom, true).`).
+pub type Interpretation = Vec<(String, Vec<Value>, bool)>;
+
 /// Keeps probabilities off 0 and 1, where a log has no gradient.
 const EDGE: f64 = 1e-4;
 
@@ -175,6 +179,66 @@ impl Program {
             });
         }
         Ok(examples)
+    }
+
+    /// Reads ProbLog's evidence files (`problog lfi`'s examples): lines
+    /// `evidence(atom, true).` or `evidence(atom, false).` (`evidence(atom).`
+    /// is true), interpretations separated by lines of dashes; `%` starts a
+    /// comment. A malformed line is an error naming the file and line.
+    pub fn read_interpretations(&self, path: &Path) -> Result<Vec<Interpretation>, Error> {
+        let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let file: std::sync::Arc<str> = path.display().to_string().into();
+        let mut all = Vec::new();
+        let mut current: Interpretation = Vec::new();
+        for (i, line) in text.lines().enumerate() {
+            let location = Location {
+                file: file.clone(),
+                line: Some(i + 1),
+                column: None,
+            };
+            let line = line.split('%').next().unwrap_or_default().trim();
+            if line.is_empty() {
+                continue;
+            }
+            if line.len() >= 3 && line.chars().all(|c| c == '-') {
+                all.push(std::mem::take(&mut current));
+                continue;
+            }
+            let bad = |message: String| Error::Examples {
+                location: location.clone(),
+                message,
+            };
+            let inner = line
+                .strip_prefix("evidence(")
+                .and_then(|r| r.strip_suffix('.'))
+                .and_then(|r| r.trim_end().strip_suffix(')'))
+                .ok_or_else(|| {
+                    bad("expected `evidence(atom, true).` or `evidence(atom, false).`".to_string())
+                })?;
+            let (atom, holds) = match inner.rsplit_once(',').map(|(a, v)| (a, v.trim())) {
+                Some((atom, "true")) => (atom, true),
+                Some((atom, "false")) => (atom, false),
+                Some((atom, value))
+                    if value.chars().all(|c| c.is_ascii_lowercase())
+                        && self.ground_atom(atom.trim()).is_ok() =>
+                {
+                    return Err(bad(format!(
+                        "the observed value is `true` or `false`, not `{value}`"
+                    )));
+                }
+                _ => (inner, true),
+            };
+            let (relation, tuple) = self.ground_atom(atom.trim()).map_err(bad)?;
+            current.push((relation, tuple, holds));
+        }
+        if !current.is_empty() {
+            all.push(current);
+        }
+        all.retain(|i| !i.is_empty());
+        Ok(all)
     }
 
     /// `r(a, 1, "x")` as a relation and values; every argument a constant.
@@ -327,6 +391,103 @@ impl Program {
         })
     }
 
+    /// Learns the tunable probabilities from interpretations by
+    /// expectation maximization, as `problog lfi` does: each iteration
+    /// evaluates the program once, takes each tunable event's posterior
+    /// given each interpretation's evidence, and sets each probability to
+    /// the mean posterior of its events (a fact: one per interpretation; a
+    /// rule: one per ground instance). It stops after `options.epochs`
+    /// iterations or when no probability moves by more than 1e-10. `t(_)`
+    /// starts from the seed. Annotated disjunctions are not learned this
+    /// way yet (an error says so); use [`Program::train`].
+    pub fn train_em(
+        &self,
+        interpretations: &[Interpretation],
+        options: &TrainOptions,
+        progress: &mut dyn FnMut(&EpochReport),
+    ) -> Result<Trained, Error> {
+        if !options.semiring.keeps_proofs() {
+            return Err(Error::Training(format!(
+                "learning from interpretations counts proofs: use diff-top-k, not {}",
+                options.semiring
+            )));
+        }
+        let mut engine = self.engine.clone();
+        if engine.parameters().is_empty() {
+            return Err(Error::Training(
+                "nothing to learn: the program has no tunable probability `t(...)`".to_string(),
+            ));
+        }
+        if interpretations.is_empty() {
+            return Err(Error::Training("no interpretations".to_string()));
+        }
+        let mut rng = ChaCha8Rng::seed_from_u64(options.seed);
+        let seeded: Vec<(ParamKey, f64)> = self
+            .tunable()
+            .into_iter()
+            .filter(|t| t.kind == ProbabilityKind::Seeded)
+            .map(|t| (t.key, rng.gen_range(0.1..0.9)))
+            .collect();
+        engine.set_parameters(seeded);
+        let start = Instant::now();
+        let mut reports = Vec::new();
+        for epoch in 1..=options.epochs.max(1) {
+            let tagged = engine.evaluate_tagged(options.semiring, &options.limits)?;
+            let clock = Clock::start(&options.limits);
+            let mut sums: BTreeMap<ParamKey, (f64, usize)> = BTreeMap::new();
+            let mut log_likelihood = 0.0;
+            for evidence in interpretations {
+                let counts = engine.expected_counts(&tagged, evidence, &clock)?;
+                if counts.evidence <= 0.0 {
+                    return Err(Error::Training(
+                        "an interpretation's evidence has probability 0 under the program"
+                            .to_string(),
+                    ));
+                }
+                log_likelihood += counts.evidence.ln();
+                for (key, (posterior, n)) in counts.counts {
+                    let entry = sums.entry(key).or_default();
+                    entry.0 += posterior;
+                    entry.1 += n;
+                }
+            }
+            let current: BTreeMap<ParamKey, f64> = engine.parameters().into_iter().collect();
+            let mut moved: f64 = 0.0;
+            let updated: Vec<(ParamKey, f64)> = sums
+                .into_iter()
+                .filter(|(_, (_, n))| *n > 0)
+                .map(|(key, (sum, n))| {
+                    let value = sum / n as f64;
+                    if let Some(old) = current.get(&key) {
+                        moved = moved.max((value - old).abs());
+                    }
+                    (key, value)
+                })
+                .collect();
+            engine.set_parameters(updated);
+            let report = EpochReport {
+                epoch,
+                loss: -log_likelihood / interpretations.len() as f64,
+                valid_accuracy: None,
+            };
+            progress(&report);
+            reports.push(report);
+            if moved < 1e-10 {
+                break;
+            }
+        }
+        let seconds_per_epoch = start.elapsed().as_secs_f64() / reports.len().max(1) as f64;
+        let mut program = self.clone();
+        program.engine = engine;
+        let weights = program.learned_weights();
+        Ok(Trained {
+            program,
+            epochs: reports,
+            weights,
+            seconds_per_epoch,
+        })
+    }
+
     /// Accuracy and log-likelihood of `examples` under `semiring` (see
     /// [`ExampleScores`]).
     pub fn score(
@@ -378,7 +539,10 @@ impl Program {
             let Some(value) = values.get(&t.key) else {
                 continue;
             };
-            text.replace_range(t.span.0..t.span.1, &format!("t({})", short(*value)));
+            // A tunable probability stays inside (0, 1), so that the file
+            // checks and trains again: 0 and 1 are written 1e-6 inside.
+            let value = value.clamp(1e-6, 1.0 - 1e-6);
+            text.replace_range(t.span.0..t.span.1, &format!("t({})", short(value)));
         }
         Some(nesy_lang::format_source(&text).unwrap_or(text))
     }

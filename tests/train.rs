@@ -184,3 +184,88 @@ fn training_needs_something_to_learn() {
         .unwrap_err();
     assert!(error.to_string().contains("diff-top-k"), "{error}");
 }
+
+#[test]
+fn em_learns_what_problog_lfi_learns() {
+    // tests/lfi/: programs, ProbLog evidence files, and the weights
+    // `problog lfi` learned (tests/lfi/regenerate.py).
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/lfi");
+    let mut programs: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "nesy"))
+        .collect();
+    programs.sort();
+    assert!(programs.len() >= 3, "the LFI corpus went missing");
+    for path in programs {
+        let program = Program::from_files(&[&path]).unwrap();
+        let interpretations = program
+            .read_interpretations(&path.with_extension("ev"))
+            .unwrap();
+        let options = TrainOptions {
+            epochs: 1000,
+            ..TrainOptions::default()
+        };
+        let trained = program
+            .train_em(&interpretations, &options, &mut |_| {})
+            .unwrap();
+        let text = trained.program.trained_source(0).unwrap();
+        let ours: Vec<f64> = text
+            .split("t(")
+            .skip(1)
+            .map(|rest| rest.split(')').next().unwrap().parse().unwrap())
+            .collect();
+        let theirs: Vec<f64> = std::fs::read_to_string(path.with_extension("expected"))
+            .unwrap()
+            .lines()
+            .map(|l| l.parse().unwrap())
+            .collect();
+        assert_eq!(ours.len(), theirs.len(), "{}", path.display());
+        for (i, (a, b)) in ours.iter().zip(&theirs).enumerate() {
+            assert!(
+                (a - b).abs() < 1e-3,
+                "{}: t(...) number {}: nesy {a}, problog lfi {b}",
+                path.display(),
+                i + 1
+            );
+        }
+    }
+}
+
+#[test]
+fn evidence_files_say_where_they_are_wrong() {
+    let program = Program::from_source("p.nesy", "t(0.5) :: a. b :- a.\n").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ev.pl");
+    std::fs::write(&path, "evidence(a, true).\n---\nevidence(b, maybe).\n").unwrap();
+    let error = program.read_interpretations(&path).unwrap_err().to_string();
+    assert!(
+        error.contains("ev.pl:3: the observed value is `true` or `false`, not `maybe`"),
+        "{error}"
+    );
+    std::fs::write(
+        &path,
+        "% two interpretations\nevidence(a).\n-----\nevidence(b, false).\n",
+    )
+    .unwrap();
+    let read = program.read_interpretations(&path).unwrap();
+    assert_eq!(read.len(), 2);
+    assert_eq!(read[1], vec![("b".to_string(), vec![], false)]);
+    std::fs::write(&path, "observe(a).\n").unwrap();
+    let error = program.read_interpretations(&path).unwrap_err().to_string();
+    assert!(
+        error.contains("ev.pl:1: expected `evidence(atom, true).`"),
+        "{error}"
+    );
+    // Disjunctions are learned by gradient descent, not EM (yet).
+    let dice = Program::from_source("d.nesy", "t(0.3) :: x; t(0.3) :: y.\n").unwrap();
+    let error = dice
+        .train_em(
+            &[vec![("x".to_string(), vec![], true)]],
+            &TrainOptions::default(),
+            &mut |_| {},
+        )
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("annotated disjunctions"), "{error}");
+}

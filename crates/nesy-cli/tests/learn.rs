@@ -558,3 +558,33 @@ fn train_program_says_what_is_wrong() {
             "tunable probability `t(1.5)` is outside (0, 1)",
         ));
 }
+
+#[test]
+fn train_program_by_em_reads_problog_evidence() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("alarm.nesy");
+    let json = json_stdout(
+        nesy()
+            .args([
+                "train",
+                "program",
+                "tests/lfi/alarm.nesy",
+                "--method",
+                "em",
+                "--examples",
+                "tests/lfi/alarm.ev",
+                "--format",
+                "json",
+                "-o",
+            ])
+            .arg(&out),
+    );
+    assert_eq!(json["weights"]["burglary"], 0.6);
+    assert_eq!(json["weights"]["p_alarm2"], 0.0);
+    let text = std::fs::read_to_string(&out).unwrap();
+    assert!(
+        text.starts_with("t(0.6) :: burglary.\nt(0.999999) :: earthquake."),
+        "{text}"
+    );
+    nesy().args(["check"]).arg(&out).assert().success();
+}

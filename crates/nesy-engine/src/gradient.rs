@@ -57,3 +57,86 @@ impl Program {
         Ok((p, by_parameter.into_iter().collect()))
     }
 }
+
+/// What one interpretation says of the tunable probabilities (learning
+/// from interpretations, EM's expectation step).
+#[derive(Clone, Debug, Default)]
+pub struct ExpectedCounts {
+    /// The probability of the evidence.
+    pub evidence: f64,
+    /// Per parameter: the sum of the posterior probabilities of its events
+    /// (a tunable fact is one event; a tunable rule one per ground
+    /// instance), and how many events that is.
+    pub counts: BTreeMap<ParamKey, (f64, usize)>,
+}
+
+impl Program {
+    /// EM's expectation step for one interpretation: the probability of
+    /// `evidence` (atoms with the truth value observed) under `tagged` (a
+    /// semiring that keeps proofs), and for each independent tunable event
+    /// its posterior given the evidence. The evidence's DNF is the product
+    /// of its atoms' proofs and of the negations of the atoms observed
+    /// false; the posterior of an event `e` of probability `q` is
+    /// `q (P + (1 - q) dP/dq) / P` (the evidence's probability is linear in
+    /// `q`), so one backward pass gives every posterior. Annotated
+    /// disjunctions are not learned this way yet: an error says so.
+    pub fn expected_counts(
+        &self,
+        tagged: &TaggedEvaluation,
+        evidence: &[(String, Vec<Value>, bool)],
+        clock: &Clock,
+    ) -> Result<ExpectedCounts, Error> {
+        use crate::semiring::{Proofs, Semiring};
+        let sr = Proofs { k: usize::MAX };
+        let events = tagged.event_view();
+        let mut dnf = sr.one();
+        for (relation, tuple, holds) in evidence {
+            let proofs = tagged
+                .proof_set(relation, tuple)
+                .map(<[_]>::to_vec)
+                .unwrap_or_default();
+            let term = if *holds {
+                proofs
+            } else {
+                sr.negate(&proofs, events)
+            };
+            dnf = sr.mul(&dnf, &term, events);
+            clock.check()?;
+        }
+        let (p, gradient) = dnf_gradient(&dnf, events, clock)?;
+        let gradient: BTreeMap<u32, f64> = gradient.into_iter().collect();
+        let mut counts: BTreeMap<ParamKey, (f64, usize)> = BTreeMap::new();
+        for (id, key) in tagged.event_keys.iter().enumerate() {
+            let sensitivity = self.event_sensitivity(key);
+            let [(parameter, _)] = sensitivity.as_slice() else {
+                if sensitivity.len() > 1 {
+                    return Err(Error::Compile {
+                        location: None,
+                        message: "learning from interpretations (EM) does not learn annotated disjunctions yet; use gradient descent".to_string(),
+                    });
+                }
+                continue;
+            };
+            if self.event_in_disjunction(key) {
+                return Err(Error::Compile {
+                    location: None,
+                    message: "learning from interpretations (EM) does not learn annotated disjunctions yet; use gradient descent".to_string(),
+                });
+            }
+            let q = events.probability(id as u32);
+            let d = gradient.get(&(id as u32)).copied().unwrap_or(0.0);
+            let posterior = if p > 0.0 {
+                (q * (p + (1.0 - q) * d) / p).clamp(0.0, 1.0)
+            } else {
+                q
+            };
+            let entry = counts.entry(parameter.clone()).or_default();
+            entry.0 += posterior;
+            entry.1 += 1;
+        }
+        Ok(ExpectedCounts {
+            evidence: p,
+            counts,
+        })
+    }
+}

@@ -453,6 +453,15 @@ impl Program {
         }
     }
 
+    /// Whether an event is a choice of an annotated disjunction.
+    pub(crate) fn event_in_disjunction(&self, key: &EventKey) -> bool {
+        match key {
+            EventKey::Fact(i) => matches!(self.fact_choices.get(*i), Some(Some(_))),
+            EventKey::Choice(..) => true,
+            EventKey::Rule(..) | EventKey::Call(..) => false,
+        }
+    }
+
     /// How an event's probability moves with each parameter it depends on.
     pub(crate) fn event_sensitivity(&self, key: &EventKey) -> Vec<(ParamKey, f64)> {
         let heads: &[Weight] = match key {

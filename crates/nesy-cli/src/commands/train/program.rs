@@ -15,20 +15,24 @@ pub(crate) struct Args {
     /// Rule files; the tunable probabilities are in the first.
     #[arg(required = true, value_name = "FILE")]
     files: Vec<PathBuf>,
-    /// Training examples: `atom<TAB>probability` per line.
+    /// Training examples: `atom<TAB>probability` per line; with `--method
+    /// em`, ProbLog's evidence file (`evidence(atom, true).` lines,
+    /// interpretations separated by lines of dashes).
     #[arg(long, value_name = "EX.tsv")]
     examples: PathBuf,
     /// Validation examples, scored after each epoch.
     #[arg(long, value_name = "V.tsv")]
     valid: Option<PathBuf>,
-    /// gradient: descent on the cross-entropy through `diff-top-k`.
+    /// gradient: descent on the cross-entropy through `diff-top-k`; em:
+    /// learning from interpretations, as `problog lfi`.
     #[arg(long, value_enum, default_value_t = Method::Gradient)]
     method: Method,
     #[command(flatten)]
     semiring: SemiringArgs,
-    /// Passes over the examples.
-    #[arg(long, default_value_t = 10)]
-    epochs: usize,
+    /// Passes over the examples (default 10); for `em`, most iterations
+    /// (default 1000; it stops sooner when nothing moves).
+    #[arg(long)]
+    epochs: Option<usize>,
     /// Examples per step.
     #[arg(long, default_value_t = 16)]
     batch: usize,
@@ -53,16 +57,17 @@ pub(crate) struct Args {
 pub(crate) enum Method {
     /// Gradient descent on the cross-entropy of the examples.
     Gradient,
+    /// Expectation maximization from interpretations (`problog lfi`).
+    Em,
 }
 
 /// `nesy train program`.
 pub(crate) fn run(args: &Args) -> CliResult {
     let program = load(&args.files)?;
-    let examples = program.read_examples(&args.examples)?;
-    let valid = match &args.valid {
-        Some(path) => program.read_examples(path)?,
-        None => Vec::new(),
-    };
+    let epochs = args.epochs.unwrap_or(match args.method {
+        Method::Gradient => 10,
+        Method::Em => 1000,
+    });
     // diff-top-k unless told otherwise (`-k` alone sets its k).
     let semiring = match args.semiring.kind()? {
         Semiring::Bool => match args.semiring.kind_as("diff-top-k")? {
@@ -73,13 +78,13 @@ pub(crate) fn run(args: &Args) -> CliResult {
     };
     let options = TrainOptions {
         semiring,
-        epochs: args.epochs,
+        epochs,
         batch: args.batch,
         learning_rate: args.lr,
         seed: args.seed,
         limits: args.limits.limits(),
     };
-    let bar = epoch_bar(args.epochs as u64, true);
+    let bar = epoch_bar(epochs as u64, true);
     let mut progress = |report: &nesy::EpochReport| {
         bar.set_position(report.epoch as u64);
         bar.set_message(match report.valid_accuracy {
@@ -87,7 +92,28 @@ pub(crate) fn run(args: &Args) -> CliResult {
             None => format!("loss {:.4}", report.loss),
         });
     };
-    let trained = match program.train(&examples, &valid, &options, &mut progress) {
+    let (trained, count) = match args.method {
+        Method::Gradient => {
+            let examples = program.read_examples(&args.examples)?;
+            let valid = match &args.valid {
+                Some(path) => program.read_examples(path)?,
+                None => Vec::new(),
+            };
+            (
+                program.train(&examples, &valid, &options, &mut progress),
+                examples.len(),
+            )
+        }
+        Method::Em => {
+            let interpretations = program.read_interpretations(&args.examples)?;
+            let count = interpretations.len();
+            (
+                program.train_em(&interpretations, &options, &mut progress),
+                count,
+            )
+        }
+    };
+    let trained = match trained {
         Ok(t) => t,
         Err(e) => {
             bar.abandon();
@@ -117,7 +143,7 @@ pub(crate) fn run(args: &Args) -> CliResult {
             let mut text = format!(
                 "trained {} tunable probabilities on {} examples, {} epochs under {semiring} ({:.3} s per epoch); final loss {:.4}",
                 trained.weights.len(),
-                examples.len(),
+                count,
                 trained.epochs.len(),
                 trained.seconds_per_epoch,
                 losses.last().copied().unwrap_or(0.0),

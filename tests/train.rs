@@ -269,3 +269,56 @@ fn evidence_files_say_where_they_are_wrong() {
         .to_string();
     assert!(error.contains("annotated disjunctions"), "{error}");
 }
+
+#[test]
+fn explanations_of_a_trained_program_show_the_learned_weights() {
+    let program = Program::from_source(
+        "likes.nesy",
+        "person(a).\n@name(taste) t(0.5) :: likes(X) :- person(X).\n",
+    )
+    .unwrap();
+    let examples: Vec<Example> = [1.0, 1.0, 1.0, 0.0]
+        .iter()
+        .map(|&t| Example::new("likes", vec![sym("a")], t))
+        .collect();
+    let options = TrainOptions {
+        epochs: 300,
+        batch: 4,
+        learning_rate: 0.05,
+        ..TrainOptions::default()
+    };
+    let trained = program
+        .train(&examples, &[], &options, &mut |_| {})
+        .unwrap();
+    let learned = trained.weights["taste: likes(X)"];
+    assert!((learned - 0.75).abs() < 1e-3, "{learned}");
+    let limits = nesy::Limits::default();
+    // Plain: the rule node carries its learned weight.
+    let plain = trained
+        .program
+        .explain("likes(a)", &nesy::ExplainOptions::default(), &limits)
+        .unwrap();
+    let weight = plain[0].rule.as_ref().unwrap().probability.unwrap();
+    assert!((weight - learned).abs() < 1e-9);
+    assert!(
+        plain[0].to_string().contains("(weight 0.75"),
+        "{}",
+        plain[0]
+    );
+    // Under a semiring: the instance's event, with the learned probability.
+    let tagged = trained
+        .program
+        .explain_tagged(
+            "likes(a)",
+            &nesy::ExplainOptions::default(),
+            nesy::Semiring::TopK(10),
+            &limits,
+        )
+        .unwrap();
+    let text = tagged[0].to_string();
+    assert!(text.starts_with("likes(a)  [p = 0.75"), "{text}");
+    assert!(
+        text.contains("rule likes.nesy:2:1 with X = a  [p = 0.75"),
+        "{text}"
+    );
+}

@@ -118,6 +118,10 @@ pub struct RuleRef {
     pub name: Option<String>,
     /// Where the rule is written (`file:line:col` in JSON).
     pub location: Location,
+    /// The rule's probability (`p :: rule`, a disjunction head's, or a
+    /// tunable one's current, learned value), if it has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub probability: Option<f64>,
 }
 
 /// What kind of step a node is.

@@ -292,6 +292,7 @@ impl Explainer<'_> {
         node.rule = Some(RuleRef {
             name: rule.name.clone(),
             location: rule.location.clone(),
+            probability: self.program.rule_probability(rule),
         });
         node.bindings = bindings;
         node

@@ -90,6 +90,11 @@ impl Explanation {
                 let by = rule.name.as_ref().map_or(rule.location.to_string(), |n| {
                     format!("rule `{n}` at {}", rule.location)
                 });
+                let by = match rule.probability {
+                    // Rounded: a learned 0.75 is not 0.7499999999999999.
+                    Some(p) => format!("{by} (weight {})", (p * 1e9).round() / 1e9),
+                    None => by,
+                };
                 let bindings: Vec<String> = self
                     .bindings
                     .iter()

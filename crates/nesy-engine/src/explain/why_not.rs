@@ -314,6 +314,7 @@ impl Explainer<'_> {
                 rule: RuleRef {
                     name: rule.name.clone(),
                     location: rule.location.clone(),
+                    probability: self.program.rule_probability(rule),
                 },
                 bindings,
                 failed: failure.failed,

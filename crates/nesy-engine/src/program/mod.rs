@@ -453,6 +453,14 @@ impl Program {
         }
     }
 
+    /// The probability written (or learned) for a rule, if it has one: a
+    /// disjunction head's own, not its choice's.
+    pub(crate) fn rule_probability(&self, rule: &Rule) -> Option<f64> {
+        let index = self.rules.iter().position(|r| std::ptr::eq(r, rule))?;
+        let weight = self.rule_weights.get(index)?.as_ref()?;
+        weight.heads.last().map(|w| self.weight_value(w))
+    }
+
     /// Whether an event is a choice of an annotated disjunction.
     pub(crate) fn event_in_disjunction(&self, key: &EventKey) -> bool {
         match key {

@@ -297,30 +297,10 @@ impl Program {
         options: &TrainOptions,
         progress: &mut dyn FnMut(&EpochReport),
     ) -> Result<Trained, Error> {
-        if !options.semiring.keeps_proofs() {
-            return Err(Error::Training(format!(
-                "training counts proofs: use diff-top-k, not {}",
-                options.semiring
-            )));
-        }
-        let mut engine = self.engine.clone();
-        if engine.parameters().is_empty() {
-            return Err(Error::Training(
-                "nothing to learn: the program has no tunable probability `t(...)`".to_string(),
-            ));
-        }
         if examples.is_empty() {
             return Err(Error::Training("no training examples".to_string()));
         }
-        let mut rng = ChaCha8Rng::seed_from_u64(options.seed);
-        let seeded: Vec<(ParamKey, f64)> = self
-            .tunable()
-            .into_iter()
-            .filter(|t| t.kind == ProbabilityKind::Seeded)
-            .map(|t| (t.key, rng.gen_range(0.1..0.9)))
-            .collect();
-        engine.set_parameters(seeded);
-        engine.normalize_disjunctions(EDGE);
+        let (mut engine, mut rng) = self.start_training(options)?;
         let mut order: Vec<usize> = (0..examples.len()).collect();
         let mut reports = Vec::new();
         let start = Instant::now();
@@ -406,29 +386,10 @@ impl Program {
         options: &TrainOptions,
         progress: &mut dyn FnMut(&EpochReport),
     ) -> Result<Trained, Error> {
-        if !options.semiring.keeps_proofs() {
-            return Err(Error::Training(format!(
-                "learning from interpretations counts proofs: use diff-top-k, not {}",
-                options.semiring
-            )));
-        }
-        let mut engine = self.engine.clone();
-        if engine.parameters().is_empty() {
-            return Err(Error::Training(
-                "nothing to learn: the program has no tunable probability `t(...)`".to_string(),
-            ));
-        }
         if interpretations.is_empty() {
             return Err(Error::Training("no interpretations".to_string()));
         }
-        let mut rng = ChaCha8Rng::seed_from_u64(options.seed);
-        let seeded: Vec<(ParamKey, f64)> = self
-            .tunable()
-            .into_iter()
-            .filter(|t| t.kind == ProbabilityKind::Seeded)
-            .map(|t| (t.key, rng.gen_range(0.1..0.9)))
-            .collect();
-        engine.set_parameters(seeded);
+        let (mut engine, _) = self.start_training(options)?;
         let start = Instant::now();
         let mut reports = Vec::new();
         for epoch in 1..=options.epochs.max(1) {
@@ -486,6 +447,38 @@ impl Program {
             weights,
             seconds_per_epoch,
         })
+    }
+
+    /// The engine training starts from: its `t(_)` drawn from the seed
+    /// (disjunctions projected back under 1), and the seeded generator,
+    /// which goes on to order the examples. Refuses a semiring that keeps
+    /// no proofs and a program with nothing to learn.
+    fn start_training(
+        &self,
+        options: &TrainOptions,
+    ) -> Result<(nesy_engine::Program, ChaCha8Rng), Error> {
+        if !options.semiring.keeps_proofs() {
+            return Err(Error::Training(format!(
+                "training counts proofs: use diff-top-k, not {}",
+                options.semiring
+            )));
+        }
+        let mut engine = self.engine.clone();
+        if engine.parameters().is_empty() {
+            return Err(Error::Training(
+                "nothing to learn: the program has no tunable probability `t(...)`".to_string(),
+            ));
+        }
+        let mut rng = ChaCha8Rng::seed_from_u64(options.seed);
+        let seeded: Vec<(ParamKey, f64)> = self
+            .tunable()
+            .into_iter()
+            .filter(|t| t.kind == ProbabilityKind::Seeded)
+            .map(|t| (t.key, rng.gen_range(0.1..0.9)))
+            .collect();
+        engine.set_parameters(seeded);
+        engine.normalize_disjunctions(EDGE);
+        Ok((engine, rng))
     }
 
     /// Accuracy and log-likelihood of `examples` under `semiring` (see

@@ -135,36 +135,22 @@ impl TaggedEvaluation {
     /// The proofs kept for a tuple (`top-k`, `why`), each a list of the
     /// base facts, rule instances and negations it uses.
     pub fn proofs(&self, relation: &str, tuple: &[Value]) -> Vec<Vec<String>> {
-        let Some(rel) = self.support.relation_id(relation) else {
-            return Vec::new();
-        };
-        let Some(ids) = tuple
-            .iter()
-            .map(|v| self.support.interner.get(v))
-            .collect::<Option<Vec<u32>>>()
-        else {
-            return Vec::new();
-        };
-        self.tags
-            .get(rel)
-            .and_then(|t| t.proofs.get(&ids))
-            .map(|ps| {
-                ps.iter()
-                    .map(|p| {
-                        p.iter()
-                            .filter_map(|&l| {
-                                let name = self.event_names.get((l >> 1) as usize)?;
-                                Some(if l & 1 == 1 {
-                                    format!("not {name}")
-                                } else {
-                                    name.clone()
-                                })
-                            })
-                            .collect()
+        self.kept_proofs(relation, tuple)
+            .into_iter()
+            .map(|proof| {
+                proof
+                    .events
+                    .into_iter()
+                    .map(|e| {
+                        if e.happens {
+                            e.name
+                        } else {
+                            format!("not {}", e.name)
+                        }
                     })
                     .collect()
             })
-            .unwrap_or_default()
+            .collect()
     }
 
     /// The proofs kept for a tuple (none for a semiring that keeps none).
@@ -181,17 +167,7 @@ impl TaggedEvaluation {
     /// probability and its events (name, whether it must happen, its
     /// probability).
     pub(crate) fn kept_proofs(&self, relation: &str, tuple: &[Value]) -> Vec<KeptProof> {
-        let Some(rel) = self.support.relation_id(relation) else {
-            return Vec::new();
-        };
-        let Some(ids) = tuple
-            .iter()
-            .map(|v| self.support.interner.get(v))
-            .collect::<Option<Vec<u32>>>()
-        else {
-            return Vec::new();
-        };
-        let Some(proofs) = self.tags.get(rel).and_then(|t| t.proofs.get(&ids)) else {
+        let Some(proofs) = self.proof_set(relation, tuple) else {
             return Vec::new();
         };
         let events = self.event_view();

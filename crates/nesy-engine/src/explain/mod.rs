@@ -321,12 +321,7 @@ impl Program {
         limits: &Limits,
         clock: &Clock,
     ) -> Result<Vec<Explanation>, Error> {
-        let [Lit::Atom { rel, args }] = goal.rule.body.as_slice() else {
-            return Err(Error::Compile {
-                location: Some(goal.location.clone()),
-                message: "explain takes one atom, such as `ancestor(alice, carol)`".to_string(),
-            });
-        };
+        let (rel, args) = goal_atom(goal)?;
         let options = ExplainOptions {
             why_not_depth: options.why_not_depth.min(MAX_WHY_NOT_DEPTH),
             max_depth: options.max_depth.clamp(1, MAX_PROOF_DEPTH),
@@ -381,6 +376,17 @@ impl Program {
             }
         }
         Ok(out)
+    }
+}
+
+/// The one atom an explained goal is.
+fn goal_atom(goal: &crate::Query) -> Result<(&RelId, &[Arg]), Error> {
+    match goal.rule.body.as_slice() {
+        [Lit::Atom { rel, args }] => Ok((rel, args)),
+        _ => Err(Error::Compile {
+            location: Some(goal.location.clone()),
+            message: "explain takes one atom, such as `ancestor(alice, carol)`".to_string(),
+        }),
     }
 }
 

@@ -5,7 +5,7 @@
 
 use super::{Explanation, NodeKind, Tag};
 use crate::eval;
-use crate::ir::{Arg, Lit};
+use crate::ir::Arg;
 use crate::limits::{Clock, Limits};
 use crate::program::Program;
 use crate::provenance::TaggedEvaluation;
@@ -30,12 +30,7 @@ impl Program {
         limits: &Limits,
         clock: &Clock,
     ) -> Result<Vec<Explanation>, Error> {
-        let [Lit::Atom { rel, args }] = goal.rule.body.as_slice() else {
-            return Err(Error::Compile {
-                location: Some(goal.location.clone()),
-                message: "explain takes one atom, such as `ancestor(alice, carol)`".to_string(),
-            });
-        };
+        let (rel, args) = super::goal_atom(goal)?;
         let Some(name) = self.relations.get(*rel).map(|r| r.name.clone()) else {
             return Ok(Vec::new());
         };

@@ -119,14 +119,7 @@ impl Program {
         {
             let answers = evaluation.answer(query, limits)?;
             if answers.holds() == expectation.negated {
-                let text = test
-                    .source
-                    .text()
-                    .get(expectation.span.start..expectation.span.end)
-                    .unwrap_or_default()
-                    .trim()
-                    .trim_end_matches('.')
-                    .to_string();
+                let text = expectation_text(test, expectation);
                 let reason = if expectation.negated {
                     describe_found(&answers)
                 } else {
@@ -187,14 +180,7 @@ impl Program {
                 .probability(&expectation.atom.relation.text, &tuple)
                 .unwrap_or(0.0);
             if (got - want.value).abs() > want.tolerance {
-                let text = test
-                    .source
-                    .text()
-                    .get(expectation.span.start..expectation.span.end)
-                    .unwrap_or_default()
-                    .trim()
-                    .trim_end_matches('.')
-                    .to_string();
+                let text = expectation_text(test, expectation);
                 failures.push(Failure {
                     expectation: text,
                     location: location(&test.source, expectation.span.start),
@@ -217,4 +203,15 @@ fn describe_found(answers: &Answers) -> String {
         .map(|(v, x)| format!("{v} = {x}"))
         .collect();
     format!("it holds, for example with {}", first.join(", "))
+}
+
+/// An expectation as written, without its final `.`.
+fn expectation_text(test: &TestCase, expectation: &ast::Expectation) -> String {
+    test.source
+        .text()
+        .get(expectation.span.start..expectation.span.end)
+        .unwrap_or_default()
+        .trim()
+        .trim_end_matches('.')
+        .to_string()
 }

@@ -59,38 +59,42 @@ pub(crate) fn dnf_probability(
             values.push(p);
             continue;
         }
-        let mut counts: FxHashMap<u32, usize> = FxHashMap::default();
-        for p in &proofs {
-            for &l in p {
-                *counts.entry(l >> 1).or_default() += 1;
-            }
-        }
-        let Some((&pivot, _)) = counts
-            .iter()
-            .max_by_key(|(e, c)| (**c, std::cmp::Reverse(**e)))
-        else {
+        let Some((pivot, with, without)) = shannon_split(&proofs) else {
             values.push(0.0);
             continue;
         };
         let pe = events.probability(pivot);
-        let (yes, no) = (pivot << 1, (pivot << 1) | 1);
-        // The event happens: its positive literal is satisfied (dropped),
-        // proofs needing it not to happen fail. And the other way round.
-        let branch = |holds: u32, fails: u32| -> Vec<Proof> {
-            proofs
-                .iter()
-                .filter(|p| !p.contains(&fails))
-                .map(|p| p.iter().copied().filter(|&l| l != holds).collect())
-                .collect()
-        };
-        let with = branch(yes, no);
-        let without = branch(no, yes);
         // `with` is counted first, as the recursion did.
         tasks.push(Task::Combine { key: proofs, pe });
         tasks.push(Task::Count(without));
         tasks.push(Task::Count(with));
     }
     Ok(values.pop().unwrap_or(0.0))
+}
+
+/// One step of Shannon expansion: the most frequent event (ties to the
+/// lowest id), and the proofs when it happens (its positive literal is
+/// satisfied and dropped, proofs needing it not to happen fail) and when
+/// it does not (the other way round). `None` for proofs with no event.
+fn shannon_split(proofs: &[Proof]) -> Option<(u32, Vec<Proof>, Vec<Proof>)> {
+    let mut counts: FxHashMap<u32, usize> = FxHashMap::default();
+    for p in proofs {
+        for &l in p {
+            *counts.entry(l >> 1).or_default() += 1;
+        }
+    }
+    let (&pivot, _) = counts
+        .iter()
+        .max_by_key(|(e, c)| (**c, std::cmp::Reverse(**e)))?;
+    let (yes, no) = (pivot << 1, (pivot << 1) | 1);
+    let branch = |holds: u32, fails: u32| -> Vec<Proof> {
+        proofs
+            .iter()
+            .filter(|p| !p.contains(&fails))
+            .map(|p| p.iter().copied().filter(|&l| l != holds).collect())
+            .collect()
+    };
+    Some((pivot, branch(yes, no), branch(no, yes)))
 }
 
 /// One node of the counting circuit [`dnf_gradient`] builds.
@@ -164,30 +168,11 @@ pub(crate) fn dnf_gradient(
             built.push(id);
             continue;
         }
-        let mut counts: FxHashMap<u32, usize> = FxHashMap::default();
-        for p in &proofs {
-            for &l in p {
-                *counts.entry(l >> 1).or_default() += 1;
-            }
-        }
-        let Some((&pivot, _)) = counts
-            .iter()
-            .max_by_key(|(e, c)| (**c, std::cmp::Reverse(**e)))
-        else {
+        let Some((pivot, with, without)) = shannon_split(&proofs) else {
             nodes.push(Node::Const(0.0));
             built.push(nodes.len() - 1);
             continue;
         };
-        let (yes, no) = (pivot << 1, (pivot << 1) | 1);
-        let branch = |holds: u32, fails: u32| -> Vec<Proof> {
-            proofs
-                .iter()
-                .filter(|p| !p.contains(&fails))
-                .map(|p| p.iter().copied().filter(|&l| l != holds).collect())
-                .collect()
-        };
-        let with = branch(yes, no);
-        let without = branch(no, yes);
         tasks.push(Task::Join {
             key: proofs,
             event: pivot,

@@ -42,10 +42,14 @@ mod import;
 mod model_check;
 #[cfg(feature = "learn")]
 mod model_files;
+#[cfg(feature = "learn")]
+mod net_calls;
 mod program;
 #[cfg(feature = "kg")]
 mod sparql_check;
 mod train;
+#[cfg(feature = "learn")]
+mod train_nets;
 
 pub use confine::ReadPolicy;
 pub use engine::{

@@ -10,6 +10,7 @@
 //! semiring.
 
 use crate::error::Error;
+use crate::net_calls::{NetCalls, NetModel};
 use nesy_engine::{ForeignPredicate, ModelExplanation, ModelOutput, Signature, Value};
 use nesy_lang::Checked;
 use nesy_lang::ast::Item;
@@ -115,7 +116,8 @@ pub(crate) fn load_models(
     checked: &Checked,
     dir: &Path,
     policy: &crate::ReadPolicy,
-) -> Result<(), Error> {
+) -> Result<Vec<(String, Arc<NetModel>)>, Error> {
+    let mut nets = Vec::new();
     for item in &checked.program.items {
         let Item::Model(decl) = item else { continue };
         let location = checked.source.location(decl.span.start);
@@ -138,11 +140,19 @@ pub(crate) fn load_models(
                 path: decl.path.value.clone(),
                 model: TreeModel::load(&path).map_err(failed)?,
             }),
+            "net" => {
+                let model = Arc::new(load_net(&path, policy, &location).map_err(failed)?);
+                nets.push((decl.name.text.clone(), Arc::clone(&model)));
+                Arc::new(NetCalls {
+                    path: decl.path.value.clone(),
+                    model,
+                })
+            }
             other => {
                 return Err(Error::Model {
                     location,
                     message: format!(
-                        "`{}` is a model of kind `{other}`, which this nesy does not read (it reads `tree` and `kge`)",
+                        "`{}` is a model of kind `{other}`, which this nesy does not read (it reads `tree`, `kge` and `net`)",
                         decl.path.value
                     ),
                 });
@@ -150,7 +160,28 @@ pub(crate) fn load_models(
         };
         engine.add_model(&decl.name.text, model);
     }
-    Ok(())
+    Ok(nets)
+}
+
+/// A network and the input table its file names (relative to the file),
+/// read under the same policy as the rules' own files.
+fn load_net(
+    path: &Path,
+    policy: &crate::ReadPolicy,
+    location: &nesy_lang::Location,
+) -> Result<NetModel, nesy_learn::Error> {
+    let (net, header) = nesy_learn::net::Net::load(path, &nesy_learn::device("cpu")?)?;
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let table = policy
+        .check(&dir.join(&header.input.table), location)
+        .map_err(|e| nesy_learn::Error::Invalid(e.to_string()))?;
+    let inputs = nesy_learn::net::NetInputs::read(&table, &header.input.id, &net.spec.features)?;
+    Ok(NetModel {
+        net,
+        inputs,
+        header,
+        file: path.to_path_buf(),
+    })
 }
 
 /// A knowledge-graph embedding answering `score(R, H, T) -> (Score)` (the

@@ -33,6 +33,10 @@ use std::path::{Path, PathBuf};
 pub struct Program {
     pub(crate) engine: nesy_engine::Program,
     pub(crate) sources: Vec<Checked>,
+    /// The networks of `@model` declarations of kind `net`, by name: what
+    /// training through the rules updates.
+    #[cfg(feature = "learn")]
+    pub(crate) nets: Vec<(String, std::sync::Arc<crate::net_calls::NetModel>)>,
 }
 
 impl Program {
@@ -125,9 +129,16 @@ impl Program {
             return Err(Error::Rules(RuleErrors::new(errors)));
         }
         let mut engine = nesy_engine::Program::new();
+        #[cfg(feature = "learn")]
+        let mut nets = Vec::new();
         for (c, _dir) in &checked {
             #[cfg(feature = "learn")]
-            crate::model_files::load_models(&mut engine, c, _dir, policy)?;
+            nets.extend(crate::model_files::load_models(
+                &mut engine,
+                c,
+                _dir,
+                policy,
+            )?);
             #[cfg(not(feature = "learn"))]
             no_models(c)?;
         }
@@ -140,6 +151,8 @@ impl Program {
         Ok(Program {
             engine,
             sources: checked.into_iter().map(|(c, _)| c).collect(),
+            #[cfg(feature = "learn")]
+            nets,
         })
     }
 

@@ -27,6 +27,8 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::collections::BTreeMap;
 use std::path::Path;
+#[cfg(feature = "learn")]
+use std::sync::Arc;
 use std::time::Instant;
 
 /// One labelled conclusion: an atom and the probability it should have
@@ -39,6 +41,9 @@ pub struct Example {
     pub tuple: Vec<Value>,
     /// The probability it should have, in [0, 1].
     pub target: f64,
+    /// Facts the example brings (its inputs, as a decision request's):
+    /// added while it is evaluated.
+    pub facts: Vec<(String, Vec<Value>)>,
     /// Where it was read, if from a file.
     pub location: Option<Location>,
 }
@@ -50,6 +55,7 @@ impl Example {
             relation: relation.to_string(),
             tuple,
             target,
+            facts: Vec::new(),
             location: None,
         }
     }
@@ -69,6 +75,8 @@ pub struct TrainOptions {
     pub learning_rate: f64,
     /// Seeds the example order and the starting values of `t(_)`.
     pub seed: u64,
+    /// AdamW's step size for the networks of neural predicates.
+    pub network_learning_rate: f64,
     /// Bounds each evaluation.
     pub limits: Limits,
 }
@@ -81,6 +89,7 @@ impl Default for TrainOptions {
             batch: 16,
             learning_rate: 0.1,
             seed: 0,
+            network_learning_rate: 1e-3,
             limits: Limits::default(),
         }
     }
@@ -134,9 +143,11 @@ const EDGE: f64 = 1e-4;
 
 impl Program {
     /// Reads an examples file: one example per line, `atom<TAB>probability`
-    /// (`addition(img3, img9, 12)`, a tab, `1`); blank lines and lines starting
-    /// with `#` or `%` are skipped. A malformed line is an error naming the
-    /// file and line.
+    /// (`addition(img3, img9, 12)`, a tab, `1`), optionally a third column
+    /// of facts the example brings, separated by `;` (`pair(img3, img9)`:
+    /// its inputs, added while it is evaluated); blank lines and lines
+    /// starting with `#` or `%` are skipped. A malformed line is an error
+    /// naming the file and line.
     pub fn read_examples(&self, path: &Path) -> Result<Vec<Example>, Error> {
         let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
             path: path.to_path_buf(),
@@ -158,11 +169,26 @@ impl Program {
             if trimmed.is_empty() || trimmed.starts_with('#') || trimmed.starts_with('%') {
                 continue;
             }
-            let Some((atom, target)) = line.rsplit_once('\t') else {
+            let mut columns = line.split('\t');
+            let atom = columns.next().unwrap_or_default();
+            let (Some(target), facts) = (columns.next(), columns.next()) else {
                 return Err(bad(
                     "expected `atom<TAB>probability`, e.g. `edge(a, b)\t1`".to_string()
                 ));
             };
+            if columns.next().is_some() {
+                return Err(bad(
+                    "expected at most three columns: atom, probability, facts".to_string(),
+                ));
+            }
+            let facts = facts
+                .unwrap_or_default()
+                .split(';')
+                .map(str::trim)
+                .filter(|f| !f.is_empty())
+                .map(|f| self.ground_atom(f.trim_end_matches('.')))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(bad)?;
             let target: f64 = target
                 .trim()
                 .parse()
@@ -175,6 +201,7 @@ impl Program {
                 relation,
                 tuple,
                 target,
+                facts,
                 location: Some(location),
             });
         }
@@ -301,6 +328,12 @@ impl Program {
             return Err(Error::Training("no training examples".to_string()));
         }
         let (mut engine, mut rng) = self.start_training(options)?;
+        #[cfg(feature = "learn")]
+        let mut nets = crate::train_nets::NetTraining::start(
+            &self.nets,
+            &mut engine,
+            options.network_learning_rate,
+        )?;
         let mut order: Vec<usize> = (0..examples.len()).collect();
         let mut reports = Vec::new();
         let start = Instant::now();
@@ -309,24 +342,32 @@ impl Program {
             order.shuffle(&mut rng);
             let mut loss = 0.0;
             for chunk in order.chunks(batch) {
-                let tagged = engine.evaluate_tagged(options.semiring, &options.limits)?;
+                let batch_examples: Vec<&Example> =
+                    chunk.iter().filter_map(|&i| examples.get(i)).collect();
+                let (tagged, with_facts) = evaluate_batch(&engine, &batch_examples, options)?;
+                let evaluated = with_facts.as_ref().unwrap_or(&engine);
                 let clock = Clock::start(&options.limits);
                 let mut step: BTreeMap<ParamKey, f64> = BTreeMap::new();
-                for &i in chunk {
-                    let Some(example) = examples.get(i) else {
-                        continue;
-                    };
-                    let (p, gradient) =
-                        engine.gradient(&tagged, &example.relation, &example.tuple, &clock)?;
-                    let p = p.clamp(EDGE, 1.0 - EDGE);
+                #[cfg(feature = "learn")]
+                let mut net_gradients = crate::train_nets::NetGradients::default();
+                for example in &batch_examples {
+                    let gradient =
+                        evaluated.gradient(&tagged, &example.relation, &example.tuple, &clock)?;
+                    let p = gradient.probability.clamp(EDGE, 1.0 - EDGE);
                     let t = example.target;
                     loss -= t * p.ln() + (1.0 - t) * (1.0 - p).ln();
                     // d(cross-entropy)/dp
                     let d_loss = (p - t) / (p * (1.0 - p));
-                    for (key, d) in gradient {
+                    for (key, d) in gradient.parameters {
                         *step.entry(key).or_default() += d_loss * d;
                     }
+                    #[cfg(feature = "learn")]
+                    for (answer, d) in &gradient.answers {
+                        net_gradients.add(&nets, answer, d_loss * d);
+                    }
                 }
+                #[cfg(feature = "learn")]
+                net_gradients.apply(&mut nets, chunk.len() as f64)?;
                 let n = chunk.len() as f64;
                 let current: BTreeMap<ParamKey, f64> = engine.parameters().into_iter().collect();
                 let updated: Vec<(ParamKey, f64)> = step
@@ -342,6 +383,13 @@ impl Program {
             }
             let mut trained = self.clone();
             trained.engine = engine.clone();
+            #[cfg(feature = "learn")]
+            {
+                trained.nets = nets
+                    .iter()
+                    .map(|n| (n.name.clone(), Arc::clone(&n.model)))
+                    .collect();
+            }
             let valid_accuracy = if valid.is_empty() {
                 None
             } else {
@@ -362,6 +410,13 @@ impl Program {
         let seconds_per_epoch = start.elapsed().as_secs_f64() / options.epochs.max(1) as f64;
         let mut program = self.clone();
         program.engine = engine;
+        #[cfg(feature = "learn")]
+        {
+            program.nets = nets
+                .iter()
+                .map(|n| (n.name.clone(), Arc::clone(&n.model)))
+                .collect();
+        }
         let weights = program.learned_weights();
         Ok(Trained {
             program,
@@ -464,9 +519,14 @@ impl Program {
             )));
         }
         let mut engine = self.engine.clone();
-        if engine.parameters().is_empty() {
+        #[cfg(feature = "learn")]
+        let networks = !self.nets.is_empty();
+        #[cfg(not(feature = "learn"))]
+        let networks = false;
+        if engine.parameters().is_empty() && !networks {
             return Err(Error::Training(
-                "nothing to learn: the program has no tunable probability `t(...)`".to_string(),
+                "nothing to learn: the program has no tunable probability `t(...)` and no network"
+                    .to_string(),
             ));
         }
         let mut rng = ChaCha8Rng::seed_from_u64(options.seed);
@@ -489,7 +549,13 @@ impl Program {
         semiring: SemiringKind,
         limits: &Limits,
     ) -> Result<ExampleScores, Error> {
-        let tagged = self.engine.evaluate_tagged(semiring, limits)?;
+        let options = TrainOptions {
+            semiring,
+            limits: limits.clone(),
+            ..TrainOptions::default()
+        };
+        let all: Vec<&Example> = examples.iter().collect();
+        let (tagged, _) = evaluate_batch(&self.engine, &all, &options)?;
         let mut right = 0usize;
         let mut log_likelihood = 0.0;
         for example in examples {
@@ -519,6 +585,16 @@ impl Program {
     /// (`t(0.731)`, so that it can be trained again), formatted as `nesy
     /// fmt` would.
     pub fn trained_source(&self, index: usize) -> Option<String> {
+        self.trained_source_with(index, &BTreeMap::new())
+    }
+
+    /// [`Program::trained_source`], each `@model` named in `models` reading
+    /// the file given there instead.
+    fn trained_source_with(
+        &self,
+        index: usize,
+        models: &BTreeMap<String, String>,
+    ) -> Option<String> {
         let checked = self.sources.get(index)?;
         let values: BTreeMap<ParamKey, f64> = self.engine.parameters().into_iter().collect();
         let mut text = checked.source.text().to_string();
@@ -527,6 +603,18 @@ impl Program {
             .into_iter()
             .filter(|t| *t.key.file == *checked.source.name())
             .collect();
+        let mut edits: Vec<(usize, usize, String)> = Vec::new();
+        for item in &checked.program.items {
+            if let Item::Model(decl) = item
+                && let Some(file) = models.get(&decl.name.text)
+            {
+                edits.push((
+                    decl.path.span.start,
+                    decl.path.span.end,
+                    format!("{file:?}"),
+                ));
+            }
+        }
         tunable.sort_by_key(|t| std::cmp::Reverse(t.key.offset));
         for t in tunable {
             let Some(value) = values.get(&t.key) else {
@@ -535,9 +623,37 @@ impl Program {
             // A tunable probability stays inside (0, 1), so that the file
             // checks and trains again: 0 and 1 are written 1e-6 inside.
             let value = value.clamp(1e-6, 1.0 - 1e-6);
-            text.replace_range(t.span.0..t.span.1, &format!("t({})", short(value)));
+            edits.push((t.span.0, t.span.1, format!("t({})", short(value))));
+        }
+        edits.sort_by_key(|e| std::cmp::Reverse(e.0));
+        for (start, end, replacement) in edits {
+            text.replace_range(start..end, &replacement);
         }
         Some(nesy_lang::format_source(&text).unwrap_or(text))
+    }
+
+    /// Writes the trained program: the first rule file with its learned
+    /// values to `output`, and each network of a neural predicate beside it
+    /// (`OUT.NAME.net`, the file's `@model` pointing at it). Returns the
+    /// files written.
+    pub fn write_trained(&self, output: &Path) -> Result<Vec<std::path::PathBuf>, Error> {
+        #[cfg_attr(not(feature = "learn"), allow(unused_mut))]
+        let mut written = Vec::new();
+        #[cfg_attr(not(feature = "learn"), allow(unused_mut))]
+        let mut models: BTreeMap<String, String> = BTreeMap::new();
+        #[cfg(feature = "learn")]
+        for (name, model) in &self.nets {
+            let (path, file_name) = crate::train_nets::save_network(name, model, output)?;
+            models.insert(name.clone(), file_name);
+            written.push(path);
+        }
+        let text = self.trained_source_with(0, &models).unwrap_or_default();
+        std::fs::write(output, text).map_err(|source| Error::Io {
+            path: output.to_path_buf(),
+            source,
+        })?;
+        written.insert(0, output.to_path_buf());
+        Ok(written)
     }
 
     /// The learned values by what they weigh.
@@ -579,6 +695,29 @@ impl Program {
         }
         out
     }
+}
+
+/// Evaluates `engine` with the facts the examples bring (a copy with them
+/// added, returned too, when there are any).
+fn evaluate_batch(
+    engine: &nesy_engine::Program,
+    examples: &[&Example],
+    options: &TrainOptions,
+) -> Result<(TaggedEvaluation, Option<nesy_engine::Program>), Error> {
+    if examples.iter().all(|e| e.facts.is_empty()) {
+        return Ok((
+            engine.evaluate_tagged(options.semiring, &options.limits)?,
+            None,
+        ));
+    }
+    let mut with_facts = engine.clone();
+    for example in examples {
+        for (relation, values) in &example.facts {
+            with_facts.add_fact(relation, values.clone())?;
+        }
+    }
+    let tagged = with_facts.evaluate_tagged(options.semiring, &options.limits)?;
+    Ok((tagged, Some(with_facts)))
 }
 
 /// A `t(...)` in a source.

@@ -588,3 +588,50 @@ fn train_program_by_em_reads_problog_evidence() {
     );
     nesy().args(["check"]).arg(&out).assert().success();
 }
+
+#[test]
+fn train_net_and_eval_net() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("points.csv");
+    let mut text = String::from("id,x,y,class\n");
+    for i in 0..60 {
+        let (x, y) = ((i % 10) as f64, (i / 10) as f64);
+        let class = if x > y { "above" } else { "below" };
+        text.push_str(&format!("p{i},{x},{y},{class}\n"));
+    }
+    std::fs::write(&data, text).unwrap();
+    let model = dir.path().join("m.net");
+    let json = json_stdout(
+        nesy()
+            .args(["train", "net", "--data"])
+            .arg(&data)
+            .args([
+                "--target", "class", "--epochs", "200", "--lr", "0.05", "--format", "json", "-o",
+            ])
+            .arg(&model),
+    );
+    assert_eq!(json["classes"], serde_json::json!(["above", "below"]));
+    assert!(
+        json["training"]["train_accuracy"].as_f64().unwrap() > 0.9,
+        "{json}"
+    );
+    let scores = json_stdout(
+        nesy()
+            .args(["eval", "net", "--model"])
+            .arg(&model)
+            .arg("--data")
+            .arg(&data)
+            .args(["--format", "json"]),
+    );
+    assert_eq!(scores["rows"], 60);
+    assert_eq!(scores["accuracy"], json["training"]["train_accuracy"]);
+    // Training on labels needs the label column.
+    nesy()
+        .args(["train", "net", "--data"])
+        .arg(&data)
+        .args(["--classes", "above,below", "-o"])
+        .arg(dir.path().join("n.net"))
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("needs `--target`"));
+}

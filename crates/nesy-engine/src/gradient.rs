@@ -10,10 +10,10 @@
 //! program.add_source(&checked.source, &checked.program)?;
 //! let limits = Limits::default();
 //! let tagged = program.evaluate_tagged(SemiringKind::DiffTopK(10), &limits)?;
-//! let (p, gradient) = program.gradient(&tagged, "c", &[], &Clock::start(&limits))?;
-//! assert!((p - 0.75).abs() < 1e-12); // 1 - (1 - a)(1 - b)
+//! let gradient = program.gradient(&tagged, "c", &[], &Clock::start(&limits))?;
+//! assert!((gradient.probability - 0.75).abs() < 1e-12); // 1 - (1 - a)(1 - b)
 //! // d c / d a = 1 - b = 0.5, and the same for b.
-//! assert!(gradient.iter().all(|(_, d)| (d - 0.5).abs() < 1e-12));
+//! assert!(gradient.parameters.iter().all(|(_, d)| (d - 0.5).abs() < 1e-12));
 //! # Ok::<(), nesy_engine::Error>(())
 //! ```
 
@@ -22,39 +22,106 @@ use crate::limits::Clock;
 use crate::program::Program;
 use crate::provenance::TaggedEvaluation;
 use crate::semiring::dnf_gradient;
-use crate::tagging::ParamKey;
+use crate::tagging::{EventKey, ParamKey};
 use crate::value::Value;
 use std::collections::BTreeMap;
+
+/// A tuple's probability and its gradient (see [`Program::gradient`]).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Gradient {
+    /// The probability.
+    pub probability: f64,
+    /// By tunable probability (`t(...)`).
+    pub parameters: Vec<(ParamKey, f64)>,
+    /// By model answer: the derivative with respect to the answer's event
+    /// probability (for exclusive answers, the conditional probability of
+    /// its choice; see [`Program::answer_gradient`]).
+    pub answers: Vec<(ModelAnswer, f64)>,
+}
+
+/// One answer of a model call.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct ModelAnswer {
+    /// The model's `@model` name.
+    pub model: String,
+    /// The method called.
+    pub method: String,
+    /// The inputs.
+    pub inputs: Vec<Value>,
+    /// The outputs this answer gave.
+    pub outputs: Vec<Value>,
+}
 
 impl Program {
     /// The probability of a tuple under `tagged` (a semiring that keeps
     /// proofs: `diff-top-k`, `top-k`, `why`), and its gradient with
-    /// respect to each tunable probability it depends on: weighted model
-    /// counting over the kept proofs, differentiated in reverse mode, then
-    /// through each event's dependence on the parameters (an annotated
-    /// disjunction's choices depend on every head before them). A tuple
-    /// without proofs has probability 0 and no gradient.
+    /// respect to each tunable probability it depends on and each model
+    /// answer it uses: weighted model counting over the kept proofs,
+    /// differentiated in reverse mode, then through each event's
+    /// dependence on the parameters (an annotated disjunction's choices
+    /// depend on every head before them). A tuple without proofs has
+    /// probability 0 and no gradient.
     pub fn gradient(
         &self,
         tagged: &TaggedEvaluation,
         relation: &str,
         tuple: &[Value],
         clock: &Clock,
-    ) -> Result<(f64, Vec<(ParamKey, f64)>), Error> {
+    ) -> Result<Gradient, Error> {
         let Some(proofs) = tagged.proof_set(relation, tuple) else {
-            return Ok((0.0, Vec::new()));
+            return Ok(Gradient::default());
         };
         let (p, by_event) = dnf_gradient(proofs, tagged.event_view(), clock)?;
         let mut by_parameter: BTreeMap<ParamKey, f64> = BTreeMap::new();
+        let mut answers = Vec::new();
         for (event, d) in by_event {
             let Some(key) = tagged.event_keys.get(event as usize) else {
                 continue;
             };
+            if let EventKey::Call(model, method, inputs, outputs) = key {
+                answers.push((
+                    ModelAnswer {
+                        model: model.clone(),
+                        method: method.clone(),
+                        inputs: inputs.clone(),
+                        outputs: outputs.clone(),
+                    },
+                    d,
+                ));
+                continue;
+            }
             for (parameter, sensitivity) in self.event_sensitivity(key) {
                 *by_parameter.entry(parameter).or_default() += d * sensitivity;
             }
         }
-        Ok((p, by_parameter.into_iter().collect()))
+        Ok(Gradient {
+            probability: p,
+            parameters: by_parameter.into_iter().collect(),
+            answers,
+        })
+    }
+
+    /// Carries derivatives with respect to the events of one call's
+    /// exclusive answers (`answers[i]`: its choice, of conditional
+    /// probability `p_i / (1 - p_0 - ... - p_{i-1})`) to derivatives with
+    /// respect to the answers' probabilities `p`, in answer order.
+    pub fn answer_gradient(probabilities: &[f64], by_choice: &[f64]) -> Vec<f64> {
+        let mut out = vec![0.0; probabilities.len()];
+        for (j, d) in by_choice.iter().enumerate() {
+            if *d == 0.0 {
+                continue;
+            }
+            let heads = probabilities.get(..=j).unwrap_or(probabilities);
+            for (k, s) in crate::program::choice_sensitivity(heads)
+                .into_iter()
+                .enumerate()
+            {
+                if let Some(slot) = out.get_mut(k) {
+                    *slot += d * s;
+                }
+            }
+        }
+        out
     }
 }
 
@@ -138,5 +205,50 @@ impl Program {
             evidence: p,
             counts,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::indexing_slicing, reason = "tests")]
+    use super::*;
+
+    /// The choices' conditional probabilities of answer probabilities `p`.
+    fn choices(p: &[f64]) -> Vec<f64> {
+        let mut left = 1.0;
+        p.iter()
+            .map(|&p| {
+                let q = p / left;
+                left -= p;
+                q
+            })
+            .collect()
+    }
+
+    #[test]
+    fn answer_gradients_follow_the_choices_back_to_the_probabilities() {
+        // F(q) = sum c_j q_j^2, so dF/dq_j = 2 c_j q_j; the derivative with
+        // respect to each p_k must match finite differences of F(q(p)).
+        let p = [0.1, 0.25, 0.3, 0.15, 0.2];
+        let c = [0.7, -1.3, 2.0, 0.4, 1.1];
+        let f = |p: &[f64]| -> f64 { choices(p).iter().zip(&c).map(|(q, c)| c * q * q).sum() };
+        let by_choice: Vec<f64> = choices(&p)
+            .iter()
+            .zip(&c)
+            .map(|(q, c)| 2.0 * c * q)
+            .collect();
+        let ours = Program::answer_gradient(&p, &by_choice);
+        for k in 0..p.len() {
+            let h = 1e-6;
+            let (mut up, mut down) = (p, p);
+            up[k] += h;
+            down[k] -= h;
+            let numeric = (f(&up) - f(&down)) / (2.0 * h);
+            assert!(
+                (ours[k] - numeric).abs() < 1e-5,
+                "p_{k}: {} vs {numeric}",
+                ours[k]
+            );
+        }
     }
 }

@@ -41,6 +41,7 @@ pub mod export;
 pub mod link;
 pub mod metrics;
 pub mod model_file;
+pub mod net;
 pub mod soft;
 pub mod table;
 pub mod train;

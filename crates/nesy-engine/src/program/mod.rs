@@ -134,6 +134,28 @@ impl Program {
         self.models.0.insert(name.to_string(), model);
     }
 
+    /// Puts `model` in the place of the model registered as `name`, in the
+    /// registry and in every rule and query already compiled against it
+    /// (so a trained copy of a network answers from now on).
+    pub fn replace_model(&mut self, name: &str, model: Arc<dyn ForeignPredicate>) {
+        fn swap(body: &mut [Lit], name: &str, model: &Arc<dyn ForeignPredicate>) {
+            for lit in body {
+                match lit {
+                    Lit::Call(call) if call.model_name == name => call.model = Arc::clone(model),
+                    Lit::Agg(aggregate) => swap(&mut aggregate.body, name, model),
+                    _ => {}
+                }
+            }
+        }
+        for rule in &mut self.rules {
+            swap(&mut rule.body, name, &model);
+        }
+        for query in &mut self.queries {
+            swap(&mut query.rule.body, name, &model);
+        }
+        self.models.0.insert(name.to_string(), model);
+    }
+
     /// Whether a model of this name is registered.
     pub fn has_model(&self, name: &str) -> bool {
         self.models.0.contains_key(name)
@@ -883,7 +905,7 @@ fn conditional_choices(p: &[f64]) -> Vec<f64> {
 /// moves with each head's probability: `q = p_j / L` with
 /// `L = 1 - p_0 - ... - p_{j-1}`, so `dq/dp_j = 1 / L` and
 /// `dq/dp_k = p_j / L^2` for `k < j`.
-fn choice_sensitivity(p: &[f64]) -> Vec<f64> {
+pub(crate) fn choice_sensitivity(p: &[f64]) -> Vec<f64> {
     let Some((&last, before)) = p.split_last() else {
         return Vec::new();
     };

@@ -4,6 +4,7 @@ use crate::error::CliResult;
 use clap::Subcommand;
 
 mod link;
+mod net;
 mod program;
 mod tree;
 
@@ -15,6 +16,8 @@ pub(crate) enum Command {
     Link(link::Args),
     /// A tree model on a labelled CSV: accuracy, macro-F1, confusion matrix.
     Tree(tree::Args),
+    /// A network's accuracy on labelled rows.
+    Net(net::Args),
     /// A rule file's probabilities on labelled conclusions: accuracy and
     /// log-likelihood.
     Program(program::Args),
@@ -25,6 +28,7 @@ pub(crate) fn run(command: &Command) -> CliResult {
     match command {
         Command::Link(args) => link::run(args),
         Command::Tree(args) => tree::run(args),
+        Command::Net(args) => net::run(args),
         Command::Program(args) => program::run(args),
     }
 }

@@ -5,6 +5,7 @@ use crate::error::CliResult;
 use clap::Subcommand;
 
 mod kge;
+mod net;
 mod program;
 mod rules;
 mod tree;
@@ -19,6 +20,9 @@ pub(crate) enum Command {
     Rules(rules::Args),
     /// A knowledge-graph embedding in candle (link prediction, neural).
     Kge(kge::Args),
+    /// The network of a neural predicate (an MLP in candle over a table's
+    /// rows): trained on labels, or saved untrained for `train program`.
+    Net(net::Args),
     /// The tunable probabilities `t(...)` of a rule file, from labelled
     /// conclusions, by gradient descent through the rules.
     Program(program::Args),
@@ -30,6 +34,7 @@ pub(crate) fn run(command: &Command) -> CliResult {
         Command::Tree(args) => tree::run(args),
         Command::Rules(args) => rules::run(args),
         Command::Kge(args) => kge::run(args),
+        Command::Net(args) => net::run(args),
         Command::Program(args) => program::run(args),
     }
 }

@@ -3,7 +3,7 @@
 //! rules (`diff-top-k`).
 
 use crate::args::{LimitArgs, SemiringArgs};
-use crate::error::{CliError, CliResult};
+use crate::error::CliResult;
 use crate::learned::{SummaryFormat, epoch_bar, finish};
 use crate::load::load;
 use nesy::{Semiring, TrainOptions};
@@ -42,6 +42,9 @@ pub(crate) struct Args {
     /// Seeds the example order and the starting values of `t(_)`.
     #[arg(long, default_value_t = 0)]
     seed: u64,
+    /// AdamW's step size for the networks of neural predicates.
+    #[arg(long, default_value_t = 1e-3)]
+    net_lr: f64,
     #[command(flatten)]
     limits: LimitArgs,
     /// The trained rule file to write (`t(...)` replaced by learned values).
@@ -82,6 +85,7 @@ pub(crate) fn run(args: &Args) -> CliResult {
         batch: args.batch,
         learning_rate: args.lr,
         seed: args.seed,
+        network_learning_rate: args.net_lr,
         limits: args.limits.limits(),
     };
     let bar = epoch_bar(epochs as u64, true);
@@ -121,9 +125,7 @@ pub(crate) fn run(args: &Args) -> CliResult {
         }
     };
     bar.finish_and_clear();
-    let text = trained.program.trained_source(0).unwrap_or_default();
-    std::fs::write(&args.output, text)
-        .map_err(|e| CliError::Failed(format!("cannot write `{}`: {e}", args.output.display())))?;
+    let written = trained.program.write_trained(&args.output)?;
     let losses: Vec<f64> = trained.epochs.iter().map(|e| e.loss).collect();
     let valid_accuracy = trained.epochs.last().and_then(|e| e.valid_accuracy);
     match args.format {
@@ -137,6 +139,7 @@ pub(crate) fn run(args: &Args) -> CliResult {
                 "weights": trained.weights,
                 "seconds_per_epoch": trained.seconds_per_epoch,
                 "output": args.output.display().to_string(),
+                "files": written.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
             })
         )),
         SummaryFormat::Text => {
@@ -155,7 +158,9 @@ pub(crate) fn run(args: &Args) -> CliResult {
             for (what, value) in &trained.weights {
                 text.push_str(&format!("  {value:.6}  {what}\n"));
             }
-            text.push_str(&format!("saved {}\n", args.output.display()));
+            for path in &written {
+                text.push_str(&format!("saved {}\n", path.display()));
+            }
             finish(&text)
         }
     }

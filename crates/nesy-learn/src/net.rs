@@ -1,0 +1,599 @@
+//! Networks for neural predicates: a small MLP classifier in candle whose
+//! softmax over its classes is, in rules, one annotated disjunction
+//! (`digit.prob(I, D, P)` binds every class `D` of input `I`).
+//!
+//! A network reads its inputs by entity: its file names a table (a CSV with
+//! an id column and the feature columns) and a rule passes the id.
+//!
+//! ```
+//! use nesy_learn::net::{Net, NetSpec};
+//!
+//! let spec = NetSpec { features: vec!["x".into(), "y".into()], hidden: vec![8], classes: vec!["a".into(), "b".into()] };
+//! let net = Net::new(spec, vec![0.0, 0.0], vec![1.0, 1.0], 7, &candle_core::Device::Cpu)?;
+//! let p = net.probabilities(&[vec![0.5, -1.0]])?;
+//! assert!((p[0].iter().sum::<f64>() - 1.0).abs() < 1e-6);
+//! # Ok::<(), nesy_learn::Error>(())
+//! ```
+//!
+//! Weights start from our own seeded ChaCha RNG (candle's CPU RNG cannot
+//! be seeded), Glorot-uniform; biases at 0. Inputs are standardised with
+//! the mean and deviation of the data the network was made for.
+
+use crate::error::{Error, Result};
+use crate::model_file::{FORMAT, VERSION, read_f32, write_atomic};
+use candle_core::{D, DType, Device, Tensor, Var};
+use candle_nn::{AdamW, Optimizer, ParamsAdamW};
+use rand::seq::SliceRandom;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::path::Path;
+
+/// The optimiser a network trains with (AdamW).
+pub type NetOptimizer = AdamW;
+
+/// The shape of a network.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct NetSpec {
+    /// The feature columns, in order.
+    pub features: Vec<String>,
+    /// The widths of the hidden layers (ReLU).
+    pub hidden: Vec<usize>,
+    /// The classes, in the order of the softmax.
+    pub classes: Vec<String>,
+}
+
+/// Where a network reads its inputs: a CSV with an id column and the
+/// feature columns.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct NetInput {
+    /// The table, relative to the model file (or absolute).
+    pub table: String,
+    /// The column of entity ids.
+    pub id: String,
+}
+
+/// A network's file header (safetensors metadata `nesy`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct NetHeader {
+    /// Always [`FORMAT`].
+    pub format: String,
+    /// [`VERSION`].
+    pub version: u32,
+    /// `net`.
+    pub kind: String,
+    /// The shape.
+    pub spec: NetSpec,
+    /// Where inputs are read.
+    pub input: NetInput,
+    /// How it was made (seed, training, metrics).
+    pub training: serde_json::Value,
+    /// `nesy VERSION`.
+    pub created_by: String,
+}
+
+/// An MLP classifier.
+pub struct Net {
+    /// Its shape.
+    pub spec: NetSpec,
+    layers: Vec<(Var, Var)>,
+    mean: Vec<f32>,
+    std: Vec<f32>,
+    device: Device,
+}
+
+impl Net {
+    /// A fresh network: Glorot-uniform weights from `seed`, zero biases;
+    /// inputs standardised by `mean` and `std` (one per feature).
+    pub fn new(
+        spec: NetSpec,
+        mean: Vec<f32>,
+        std: Vec<f32>,
+        seed: u64,
+        device: &Device,
+    ) -> Result<Net> {
+        let n = spec.features.len();
+        if n == 0 || spec.classes.len() < 2 {
+            return Err(Error::Invalid(
+                "a network needs at least one feature and two classes".to_string(),
+            ));
+        }
+        if mean.len() != n || std.len() != n {
+            return Err(Error::Invalid(
+                "one mean and deviation per feature".to_string(),
+            ));
+        }
+        if spec.hidden.contains(&0) {
+            return Err(Error::Invalid(
+                "hidden layers have at least one unit".to_string(),
+            ));
+        }
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let mut widths = vec![n];
+        widths.extend(&spec.hidden);
+        widths.push(spec.classes.len());
+        let mut layers = Vec::new();
+        for pair in widths.windows(2) {
+            let [a, b] = pair else { continue };
+            let bound = (6.0 / (a + b) as f32).sqrt();
+            let w: Vec<f32> = (0..a * b).map(|_| rng.gen_range(-bound..bound)).collect();
+            layers.push((
+                Var::from_tensor(&Tensor::from_vec(w, (*a, *b), device)?)?,
+                Var::from_tensor(&Tensor::zeros(*b, DType::F32, device)?)?,
+            ));
+        }
+        Ok(Net {
+            spec,
+            layers,
+            mean,
+            std: std
+                .into_iter()
+                .map(|s| if s > 0.0 { s } else { 1.0 })
+                .collect(),
+            device: device.clone(),
+        })
+    }
+
+    /// A copy with weights of its own (training the copy leaves this one
+    /// as it is).
+    pub fn duplicate(&self) -> Result<Net> {
+        let layers = self
+            .layers
+            .iter()
+            .map(|(w, b)| {
+                Ok((
+                    Var::from_tensor(&w.as_tensor().copy()?)?,
+                    Var::from_tensor(&b.as_tensor().copy()?)?,
+                ))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Net {
+            spec: self.spec.clone(),
+            layers,
+            mean: self.mean.clone(),
+            std: self.std.clone(),
+            device: self.device.clone(),
+        })
+    }
+
+    /// A fresh network for the rows of `inputs`, standardised by their
+    /// mean and deviation.
+    pub fn for_inputs(
+        spec: NetSpec,
+        inputs: &NetInputs,
+        seed: u64,
+        device: &Device,
+    ) -> Result<Net> {
+        let n = spec.features.len();
+        let rows = inputs.rows.len().max(1) as f64;
+        let mut mean = vec![0f64; n];
+        for row in &inputs.rows {
+            for (m, v) in mean.iter_mut().zip(row) {
+                *m += f64::from(*v) / rows;
+            }
+        }
+        let mut var = vec![0f64; n];
+        for row in &inputs.rows {
+            for ((s, v), m) in var.iter_mut().zip(row).zip(&mean) {
+                *s += (f64::from(*v) - m).powi(2) / rows;
+            }
+        }
+        let mean = mean.into_iter().map(|m| m as f32).collect();
+        let std = var.into_iter().map(|v| v.sqrt() as f32).collect();
+        Net::new(spec, mean, std, seed, device)
+    }
+
+    fn tensor(&self, rows: &[Vec<f32>]) -> Result<Tensor> {
+        let n = self.spec.features.len();
+        let mut flat = Vec::with_capacity(rows.len() * n);
+        for row in rows {
+            if row.len() != n {
+                return Err(Error::Invalid(format!(
+                    "the network reads {n} features, got {}",
+                    row.len()
+                )));
+            }
+            flat.extend(
+                row.iter()
+                    .zip(self.mean.iter().zip(&self.std))
+                    .map(|(v, (m, s))| (v - m) / s),
+            );
+        }
+        Ok(Tensor::from_vec(flat, (rows.len(), n), &self.device)?)
+    }
+
+    /// Class probabilities `[rows, classes]`, in the graph (for gradients).
+    fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        let mut h = x.clone();
+        let last = self.layers.len().saturating_sub(1);
+        for (i, (w, b)) in self.layers.iter().enumerate() {
+            h = h.matmul(w.as_tensor())?.broadcast_add(b.as_tensor())?;
+            if i < last {
+                h = h.relu()?;
+            }
+        }
+        Ok(candle_nn::ops::softmax(&h, D::Minus1)?)
+    }
+
+    /// Each row's class probabilities.
+    pub fn probabilities(&self, rows: &[Vec<f32>]) -> Result<Vec<Vec<f64>>> {
+        if rows.is_empty() {
+            return Ok(Vec::new());
+        }
+        let p = self.forward(&self.tensor(rows)?)?;
+        let p: Vec<Vec<f32>> = p.to_vec2()?;
+        Ok(p.into_iter()
+            .map(|r| r.into_iter().map(f64::from).collect())
+            .collect())
+    }
+
+    /// The share of rows whose most probable class is their label.
+    pub fn accuracy(&self, rows: &[Vec<f32>], labels: &[usize]) -> Result<f64> {
+        let p = self.probabilities(rows)?;
+        let right = p
+            .iter()
+            .zip(labels)
+            .filter(|(p, y)| {
+                p.iter()
+                    .enumerate()
+                    .max_by(|a, b| a.1.total_cmp(b.1))
+                    .map(|(i, _)| i)
+                    == Some(**y)
+            })
+            .count();
+        Ok(right as f64 / labels.len().max(1) as f64)
+    }
+
+    /// An AdamW optimiser over the weights.
+    pub fn optimizer(&self, learning_rate: f64) -> Result<AdamW> {
+        let vars = self
+            .layers
+            .iter()
+            .flat_map(|(w, b)| [w.clone(), b.clone()])
+            .collect();
+        Ok(AdamW::new(
+            vars,
+            ParamsAdamW {
+                lr: learning_rate,
+                weight_decay: 0.0,
+                ..ParamsAdamW::default()
+            },
+        )?)
+    }
+
+    /// One step given the gradient of a loss with respect to each row's
+    /// class probabilities (what learning through the rules computes):
+    /// backpropagates `sum(p * upstream)` through the network.
+    pub fn step(
+        &self,
+        optimizer: &mut AdamW,
+        rows: &[Vec<f32>],
+        upstream: &[Vec<f64>],
+    ) -> Result<()> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let classes = self.spec.classes.len();
+        let flat: Vec<f32> = upstream
+            .iter()
+            .flat_map(|g| (0..classes).map(|c| g.get(c).copied().unwrap_or(0.0) as f32))
+            .collect();
+        let g = Tensor::from_vec(flat, (rows.len(), classes), &self.device)?;
+        let p = self.forward(&self.tensor(rows)?)?;
+        let surrogate = (p * g)?.sum_all()?;
+        optimizer.backward_step(&surrogate)?;
+        Ok(())
+    }
+
+    /// Supervised training on labelled rows (class indices): cross-entropy,
+    /// AdamW on shuffled mini-batches. `progress(epoch, mean loss)`.
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "the training parameters, each plain"
+    )]
+    pub fn fit(
+        &self,
+        rows: &[Vec<f32>],
+        labels: &[usize],
+        epochs: usize,
+        batch: usize,
+        learning_rate: f64,
+        seed: u64,
+        progress: &mut dyn FnMut(usize, f64),
+    ) -> Result<()> {
+        if rows.len() != labels.len() || rows.is_empty() {
+            return Err(Error::Invalid(
+                "one label per row, and some rows".to_string(),
+            ));
+        }
+        let mut optimizer = self.optimizer(learning_rate)?;
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let mut order: Vec<usize> = (0..rows.len()).collect();
+        for epoch in 1..=epochs {
+            order.shuffle(&mut rng);
+            let mut total = 0.0;
+            let mut batches = 0;
+            for chunk in order.chunks(batch.max(1)) {
+                let xb: Vec<Vec<f32>> =
+                    chunk.iter().filter_map(|&i| rows.get(i).cloned()).collect();
+                let yb: Vec<u32> = chunk
+                    .iter()
+                    .filter_map(|&i| labels.get(i).map(|&l| l as u32))
+                    .collect();
+                let y = Tensor::from_vec(yb, chunk.len(), &self.device)?;
+                let p = self.forward(&self.tensor(&xb)?)?;
+                let picked = p.gather(&y.unsqueeze(1)?, 1)?.squeeze(1)?;
+                let loss = picked.clamp(1e-7f32, 1.0f32)?.log()?.mean_all()?.neg()?;
+                optimizer.backward_step(&loss)?;
+                total += f64::from(loss.to_scalar::<f32>()?);
+                batches += 1;
+            }
+            progress(epoch, total / f64::from(batches.max(1)));
+        }
+        Ok(())
+    }
+
+    /// Saves the network as safetensors with its header as metadata.
+    pub fn save(&self, input: &NetInput, training: serde_json::Value, path: &Path) -> Result<()> {
+        use safetensors::tensor::{Dtype, TensorView};
+        let header = NetHeader {
+            format: FORMAT.to_string(),
+            version: VERSION,
+            kind: "net".to_string(),
+            spec: self.spec.clone(),
+            input: input.clone(),
+            training,
+            created_by: format!("nesy {}", env!("CARGO_PKG_VERSION")),
+        };
+        let to_bytes = |v: &[f32]| v.iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<u8>>();
+        let mut tensors: Vec<(String, Vec<u8>, Vec<usize>)> = vec![
+            (
+                "mean".to_string(),
+                to_bytes(&self.mean),
+                vec![self.mean.len()],
+            ),
+            ("std".to_string(), to_bytes(&self.std), vec![self.std.len()]),
+        ];
+        for (i, (w, b)) in self.layers.iter().enumerate() {
+            let shape = w.as_tensor().dims().to_vec();
+            tensors.push((
+                format!("layer{i}.weight"),
+                to_bytes(&w.as_tensor().flatten_all()?.to_vec1()?),
+                shape,
+            ));
+            let b: Vec<f32> = b.as_tensor().to_vec1()?;
+            let len = b.len();
+            tensors.push((format!("layer{i}.bias"), to_bytes(&b), vec![len]));
+        }
+        let views: Vec<(&str, TensorView<'_>)> = tensors
+            .iter()
+            .map(|(name, bytes, shape)| {
+                TensorView::new(Dtype::F32, shape.clone(), bytes)
+                    .map(|v| (name.as_str(), v))
+                    .map_err(|e| Error::Training(e.to_string()))
+            })
+            .collect::<Result<_>>()?;
+        let mut metadata = HashMap::new();
+        metadata.insert(
+            "nesy".to_string(),
+            serde_json::to_string(&header).map_err(|e| Error::Training(e.to_string()))?,
+        );
+        let bytes = safetensors::serialize(views, Some(metadata))
+            .map_err(|e| Error::Training(e.to_string()))?;
+        write_atomic(path, &bytes)
+    }
+
+    /// Reads a network file, checking its kind, version and shapes.
+    pub fn load(path: &Path, device: &Device) -> Result<(Net, NetHeader)> {
+        let shown = path.display().to_string();
+        let bad = |message: String| Error::ModelFile {
+            path: shown.clone(),
+            message,
+        };
+        let bytes = std::fs::read(path).map_err(|source| Error::Io {
+            path: shown.clone(),
+            source,
+        })?;
+        let (_, meta) = safetensors::SafeTensors::read_metadata(&bytes)
+            .map_err(|e| bad(format!("not a safetensors network: {e}")))?;
+        let text = meta
+            .metadata()
+            .as_ref()
+            .and_then(|m| m.get("nesy"))
+            .ok_or_else(|| bad("a safetensors file without a nesy header".to_string()))?;
+        let header: NetHeader = serde_json::from_str(text)
+            .map_err(|e| bad(format!("its nesy header is invalid: {e}")))?;
+        if header.format != FORMAT || header.version != VERSION || header.kind != "net" {
+            return Err(bad(format!(
+                "a `{}` file of version {}, not a version {VERSION} network",
+                header.kind, header.version
+            )));
+        }
+        let tensors = safetensors::SafeTensors::deserialize(&bytes)
+            .map_err(|e| bad(format!("corrupt tensors: {e}")))?;
+        let read = |name: &str| read_f32(&tensors, name).map_err(&bad);
+        let spec = header.spec.clone();
+        let mut net = Net::new(spec.clone(), read("mean")?, read("std")?, 0, device)
+            .map_err(|e| bad(e.to_string()))?;
+        let mut widths = vec![spec.features.len()];
+        widths.extend(&spec.hidden);
+        widths.push(spec.classes.len());
+        for (i, pair) in widths.windows(2).enumerate() {
+            let [a, b] = pair else { continue };
+            let w = read(&format!("layer{i}.weight"))?;
+            let bias = read(&format!("layer{i}.bias"))?;
+            if w.len() != a * b || bias.len() != *b {
+                return Err(bad(format!(
+                    "layer {i} does not have the shape its header says"
+                )));
+            }
+            if let Some((wv, bv)) = net.layers.get_mut(i) {
+                wv.set(&Tensor::from_vec(w, (*a, *b), device)?)?;
+                bv.set(&Tensor::from_vec(bias, *b, device)?)?;
+            }
+        }
+        Ok((net, header))
+    }
+}
+
+/// The rows a network reads, by entity id.
+#[derive(Clone, Debug, Default)]
+pub struct NetInputs {
+    /// Entity ids, in table order.
+    pub ids: Vec<String>,
+    /// Their feature values, in the network's feature order.
+    pub rows: Vec<Vec<f32>>,
+    by_id: HashMap<String, usize>,
+}
+
+impl NetInputs {
+    /// Reads `features` of each row of a CSV, keyed by column `id`; a
+    /// missing column or a value that is not a number is an error naming
+    /// the file and line.
+    pub fn read(path: &Path, id: &str, features: &[String]) -> Result<NetInputs> {
+        let shown = path.display().to_string();
+        let mut reader = csv::Reader::from_path(path).map_err(|e| Error::Data {
+            path: shown.clone(),
+            line: 1,
+            message: e.to_string(),
+        })?;
+        let headers = reader
+            .headers()
+            .map_err(|e| Error::Data {
+                path: shown.clone(),
+                line: 1,
+                message: e.to_string(),
+            })?
+            .clone();
+        let column = |name: &str| {
+            headers
+                .iter()
+                .position(|h| h == name)
+                .ok_or_else(|| Error::Data {
+                    path: shown.clone(),
+                    line: 1,
+                    message: format!("no column `{name}`"),
+                })
+        };
+        let id_column = column(id)?;
+        let columns: Vec<usize> = features.iter().map(|f| column(f)).collect::<Result<_>>()?;
+        let mut inputs = NetInputs::default();
+        for (i, record) in reader.records().enumerate() {
+            let line = i as u64 + 2;
+            let record = record.map_err(|e| Error::Data {
+                path: shown.clone(),
+                line,
+                message: e.to_string(),
+            })?;
+            let key = record.get(id_column).unwrap_or_default().to_string();
+            let row = columns
+                .iter()
+                .zip(features)
+                .map(|(&c, name)| {
+                    let text = record.get(c).unwrap_or_default();
+                    text.trim().parse::<f32>().map_err(|_| Error::Data {
+                        path: shown.clone(),
+                        line,
+                        message: format!("`{text}` in column `{name}` is not a number"),
+                    })
+                })
+                .collect::<Result<Vec<f32>>>()?;
+            inputs.by_id.insert(key.clone(), inputs.ids.len());
+            inputs.ids.push(key);
+            inputs.rows.push(row);
+        }
+        Ok(inputs)
+    }
+
+    /// The features of entity `id`.
+    pub fn row(&self, id: &str) -> Option<&Vec<f32>> {
+        self.rows.get(*self.by_id.get(id)?)
+    }
+}
+
+/// The columns of a CSV other than `id` and `target`: a network's
+/// features by default.
+pub fn feature_columns(path: &Path, id: &str, target: Option<&str>) -> Result<Vec<String>> {
+    let (headers, _) = read_column(path, None)?;
+    Ok(headers
+        .into_iter()
+        .filter(|h| h != id && Some(h.as_str()) != target)
+        .collect())
+}
+
+/// The distinct values of column `target`, numbers in numeric order.
+pub fn target_classes(path: &Path, target: &str) -> Result<Vec<String>> {
+    let (_, values) = read_column(path, Some(target))?;
+    let mut classes: Vec<String> = Vec::new();
+    for (_, v) in values {
+        if !classes.contains(&v) {
+            classes.push(v);
+        }
+    }
+    if classes.iter().all(|v| v.parse::<f64>().is_ok()) {
+        classes.sort_by(|a, b| {
+            let number = |s: &str| s.parse::<f64>().unwrap_or(0.0);
+            number(a).total_cmp(&number(b))
+        });
+    } else {
+        classes.sort();
+    }
+    Ok(classes)
+}
+
+/// Column `target` of each row as an index into `classes`; a value that is
+/// not a class is an error naming the file and line.
+pub fn target_labels(path: &Path, target: &str, classes: &[String]) -> Result<Vec<usize>> {
+    let (_, values) = read_column(path, Some(target))?;
+    values
+        .into_iter()
+        .map(|(line, v)| {
+            classes
+                .iter()
+                .position(|c| *c == v)
+                .ok_or_else(|| Error::Data {
+                    path: path.display().to_string(),
+                    line,
+                    message: format!("`{v}` is not one of the classes {classes:?}"),
+                })
+        })
+        .collect()
+}
+
+/// A column's trimmed values, each with its line.
+type Column = Vec<(u64, String)>;
+
+/// A CSV's header, and column `name`'s values.
+fn read_column(path: &Path, name: Option<&str>) -> Result<(Vec<String>, Column)> {
+    let shown = path.display().to_string();
+    let data = |line: u64, message: String| Error::Data {
+        path: shown.clone(),
+        line,
+        message,
+    };
+    let mut reader = csv::Reader::from_path(path).map_err(|e| data(1, e.to_string()))?;
+    let headers: Vec<String> = reader
+        .headers()
+        .map_err(|e| data(1, e.to_string()))?
+        .iter()
+        .map(str::to_string)
+        .collect();
+    let Some(name) = name else {
+        return Ok((headers, Vec::new()));
+    };
+    let column = headers
+        .iter()
+        .position(|h| h == name)
+        .ok_or_else(|| data(1, format!("no column `{name}`")))?;
+    let mut values = Vec::new();
+    for (i, record) in reader.records().enumerate() {
+        let line = i as u64 + 2;
+        let record = record.map_err(|e| data(line, e.to_string()))?;
+        values.push((
+            line,
+            record.get(column).unwrap_or_default().trim().to_string(),
+        ));
+    }
+    Ok((headers, values))
+}

@@ -42,6 +42,10 @@ pub(crate) struct Args {
     /// Seeds the weights and the row order.
     #[arg(long, default_value_t = 0)]
     seed: u64,
+    /// cpu, or cuda (built with `--features cuda`): where the network
+    /// trains on labels. The saved file is the same either way.
+    #[arg(long, default_value = "cpu")]
+    device: String,
     /// Labelled rows to report accuracy on (same columns).
     #[arg(long, value_name = "T.csv")]
     test_data: Option<PathBuf>,
@@ -72,7 +76,7 @@ pub(crate) fn run(args: &Args) -> CliResult {
         ));
     }
     let inputs = NetInputs::read(&args.data, &args.id, &features).map_err(fail)?;
-    let device = nesy::learn::device("cpu").map_err(fail)?;
+    let device = nesy::learn::device(&args.device).map_err(fail)?;
     let spec = NetSpec {
         features,
         hidden: args.hidden.clone(),

@@ -11,7 +11,10 @@ Writes, beside this file:
 - train_pairs.tsv: for each epoch 600 pairs drawn afresh from the training
   images, `addition(a, b, s)<TAB>1<TAB>pair(a, b)`: only the sum is given,
   never a digit label;
-- test_pairs.tsv: a fixed list of 597 test pairs, the same form.
+- test_pairs.tsv: a fixed list of 597 test pairs, the same form;
+- train_quads.tsv / test_quads.tsv: the same for N = 2 (two two-digit
+  numbers, `addition2(a, b, c, d, s)<TAB>1<TAB>quad(a, b, c, d)`), as many
+  per epoch as pairs, and 300 test quadruples.
 """
 
 import argparse
@@ -55,6 +58,21 @@ def main():
             f.writelines(pairs(train, args.pairs))
     with open(os.path.join(HERE, "test_pairs.tsv"), "w") as f:
         f.writelines(pairs(test, len(test)))
+
+    def quads(part, n):
+        out = []
+        for _ in range(n):
+            a, b, c, d = (rng.choice(part) for _ in range(4))
+            s = 10 * int(a[-1]) + int(b[-1]) + 10 * int(c[-1]) + int(d[-1])
+            ids = ", ".join(x[0] for x in (a, b, c, d))
+            out.append(f"addition2({ids}, {s})\t1\tquad({ids})\n")
+        return out
+
+    with open(os.path.join(HERE, "train_quads.tsv"), "w") as f:
+        for _ in range(args.epochs):
+            f.writelines(quads(train, args.pairs))
+    with open(os.path.join(HERE, "test_quads.tsv"), "w") as f:
+        f.writelines(quads(test, 300))
 
 
 if __name__ == "__main__":

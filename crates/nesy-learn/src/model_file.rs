@@ -470,6 +470,19 @@ fn soft_bytes(header: &Header, tree: &SoftTree) -> Result<Vec<u8>> {
     safetensors::serialize(views, Some(metadata)).map_err(|e| Error::Training(e.to_string()))
 }
 
+/// The nesy header (JSON text) a safetensors model file holds in its
+/// metadata, or why not (`unreadable` says what the file is not, when it
+/// is no safetensors file at all).
+pub(crate) fn safetensors_header(bytes: &[u8], unreadable: &str) -> Result<String, String> {
+    let (_, meta) =
+        safetensors::SafeTensors::read_metadata(bytes).map_err(|e| format!("{unreadable}: {e}"))?;
+    meta.metadata()
+        .as_ref()
+        .and_then(|m| m.get("nesy"))
+        .cloned()
+        .ok_or_else(|| "a safetensors file without a nesy header".to_string())
+}
+
 /// The f32 values of tensor `name` of a safetensors file, or why not.
 pub(crate) fn read_f32(
     tensors: &safetensors::SafeTensors<'_>,
@@ -552,14 +565,10 @@ impl TreeModel {
                 }
             }
         } else {
-            let (_, meta) = safetensors::SafeTensors::read_metadata(&bytes)
-                .map_err(|e| bad(format!("neither a JSON nor a safetensors model file: {e}")))?;
-            let header_text = meta
-                .metadata()
-                .as_ref()
-                .and_then(|m| m.get("nesy"))
-                .ok_or_else(|| bad("a safetensors file without a nesy header".to_string()))?;
-            let header: Header = serde_json::from_str(header_text)
+            let header_text =
+                safetensors_header(&bytes, "neither a JSON nor a safetensors model file")
+                    .map_err(&bad)?;
+            let header: Header = serde_json::from_str(&header_text)
                 .map_err(|e| bad(format!("its nesy header is invalid: {e}")))?;
             check_header(&header).map_err(&bad)?;
             if header.variant != Variant::Soft {
@@ -617,14 +626,8 @@ pub fn model_kind(path: &Path) -> Result<String> {
         serde_json::from_slice(&bytes)
             .map_err(|e| bad(format!("not a valid nesy model file: {e}")))?
     } else {
-        let (_, meta) = safetensors::SafeTensors::read_metadata(&bytes)
-            .map_err(|e| bad(format!("neither a JSON nor a safetensors model file: {e}")))?;
-        let text = meta
-            .metadata()
-            .as_ref()
-            .and_then(|m| m.get("nesy"))
-            .ok_or_else(|| bad("a safetensors file without a nesy header".to_string()))?
-            .clone();
+        let text = safetensors_header(&bytes, "neither a JSON nor a safetensors model file")
+            .map_err(&bad)?;
         serde_json::from_str(&text).map_err(|e| bad(format!("its nesy header is invalid: {e}")))?
     };
     header

@@ -20,7 +20,7 @@
 //! the mean and deviation of the data the network was made for.
 
 use crate::error::{Error, Result};
-use crate::model_file::{FORMAT, VERSION, read_f32, write_atomic};
+use crate::model_file::{FORMAT, VERSION, read_f32, safetensors_header, write_atomic};
 use candle_core::{D, DType, Device, Tensor, Var};
 use candle_nn::{AdamW, Optimizer, ParamsAdamW};
 use rand::seq::SliceRandom;
@@ -395,14 +395,8 @@ impl Net {
             path: shown.clone(),
             source,
         })?;
-        let (_, meta) = safetensors::SafeTensors::read_metadata(&bytes)
-            .map_err(|e| bad(format!("not a safetensors network: {e}")))?;
-        let text = meta
-            .metadata()
-            .as_ref()
-            .and_then(|m| m.get("nesy"))
-            .ok_or_else(|| bad("a safetensors file without a nesy header".to_string()))?;
-        let header: NetHeader = serde_json::from_str(text)
+        let text = safetensors_header(&bytes, "not a safetensors network").map_err(&bad)?;
+        let header: NetHeader = serde_json::from_str(&text)
             .map_err(|e| bad(format!("its nesy header is invalid: {e}")))?;
         if header.format != FORMAT || header.version != VERSION || header.kind != "net" {
             return Err(bad(format!(

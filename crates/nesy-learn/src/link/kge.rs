@@ -665,14 +665,9 @@ impl KgeFile {
             path: shown.clone(),
             source,
         })?;
-        let (_, meta) = safetensors::SafeTensors::read_metadata(&bytes)
-            .map_err(|e| bad(format!("not a safetensors model file: {e}")))?;
-        let text = meta
-            .metadata()
-            .as_ref()
-            .and_then(|m| m.get("nesy"))
-            .ok_or_else(|| bad("a safetensors file without a nesy header".to_string()))?;
-        let value: serde_json::Value = serde_json::from_str(text)
+        let text = crate::model_file::safetensors_header(&bytes, "not a safetensors model file")
+            .map_err(&bad)?;
+        let value: serde_json::Value = serde_json::from_str(&text)
             .map_err(|e| bad(format!("its nesy header is invalid: {e}")))?;
         if value.get("kind").and_then(|k| k.as_str()) != Some("kge") {
             return Err(bad(format!(

@@ -138,18 +138,44 @@ pub struct ExpectedCounts {
 }
 
 impl Program {
+    /// The events of `tagged` that are one tunable probability each (a
+    /// tunable fact, or an instance of a tunable rule), with it: what EM
+    /// learns, the same for every interpretation. Annotated disjunctions
+    /// are not learned this way yet: an error says so.
+    pub fn tunable_events(&self, tagged: &TaggedEvaluation) -> Result<Vec<(u32, ParamKey)>, Error> {
+        let mut out = Vec::new();
+        for (id, key) in tagged.event_keys.iter().enumerate() {
+            let sensitivity = self.event_sensitivity(key);
+            if sensitivity.is_empty() {
+                continue;
+            }
+            match sensitivity.as_slice() {
+                [(parameter, _)] if !self.event_in_disjunction(key) => {
+                    out.push((id as u32, parameter.clone()));
+                }
+                _ => {
+                    return Err(Error::Compile {
+                        location: None,
+                        message: "learning from interpretations (EM) does not learn annotated disjunctions yet; use gradient descent".to_string(),
+                    });
+                }
+            }
+        }
+        Ok(out)
+    }
+
     /// EM's expectation step for one interpretation: the probability of
     /// `evidence` (atoms with the truth value observed) under `tagged` (a
-    /// semiring that keeps proofs), and for each independent tunable event
-    /// its posterior given the evidence. The evidence's DNF is the product
-    /// of its atoms' proofs and of the negations of the atoms observed
-    /// false; the posterior of an event `e` of probability `q` is
+    /// semiring that keeps proofs), and for each of the `tunable` events
+    /// ([`Program::tunable_events`]) its posterior given the evidence. The
+    /// evidence's DNF is the product of its atoms' proofs and of the
+    /// negations of the atoms observed false; the posterior of an event `e` of probability `q` is
     /// `q (P + (1 - q) dP/dq) / P` (the evidence's probability is linear in
-    /// `q`), so one backward pass gives every posterior. Annotated
-    /// disjunctions are not learned this way yet: an error says so.
+    /// `q`), so one backward pass gives every posterior.
     pub fn expected_counts(
         &self,
         tagged: &TaggedEvaluation,
+        tunable: &[(u32, ParamKey)],
         evidence: &[(String, Vec<Value>, bool)],
         clock: &Clock,
     ) -> Result<ExpectedCounts, Error> {
@@ -173,25 +199,9 @@ impl Program {
         let (p, gradient) = dnf_gradient(&dnf, events, clock)?;
         let gradient: BTreeMap<u32, f64> = gradient.into_iter().collect();
         let mut counts: BTreeMap<ParamKey, (f64, usize)> = BTreeMap::new();
-        for (id, key) in tagged.event_keys.iter().enumerate() {
-            let sensitivity = self.event_sensitivity(key);
-            let [(parameter, _)] = sensitivity.as_slice() else {
-                if sensitivity.len() > 1 {
-                    return Err(Error::Compile {
-                        location: None,
-                        message: "learning from interpretations (EM) does not learn annotated disjunctions yet; use gradient descent".to_string(),
-                    });
-                }
-                continue;
-            };
-            if self.event_in_disjunction(key) {
-                return Err(Error::Compile {
-                    location: None,
-                    message: "learning from interpretations (EM) does not learn annotated disjunctions yet; use gradient descent".to_string(),
-                });
-            }
-            let q = events.probability(id as u32);
-            let d = gradient.get(&(id as u32)).copied().unwrap_or(0.0);
+        for (id, parameter) in tunable {
+            let q = events.probability(*id);
+            let d = gradient.get(id).copied().unwrap_or(0.0);
             let posterior = if p > 0.0 {
                 (q * (p + (1.0 - q) * d) / p).clamp(0.0, 1.0)
             } else {

@@ -273,7 +273,8 @@ impl Explainer<'_> {
         ids: &[u32],
         head_row: &[u32],
     ) -> Explanation {
-        let Some(rule) = self.program.rules.get(rule) else {
+        let index = rule;
+        let Some(rule) = self.program.rules.get(index) else {
             return Explanation::leaf(String::new(), NodeKind::Rule);
         };
         let mut bindings = BTreeMap::new();
@@ -292,7 +293,7 @@ impl Explainer<'_> {
         node.rule = Some(RuleRef {
             name: rule.name.clone(),
             location: rule.location.clone(),
-            probability: self.program.rule_probability(rule),
+            probability: self.program.rule_probability(index),
         });
         node.bindings = bindings;
         node

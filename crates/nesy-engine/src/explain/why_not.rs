@@ -223,9 +223,14 @@ impl Explainer<'_> {
             .collect();
         let program = self.program;
         let mut attempts = Vec::new();
-        for rule in program.rules.iter().filter(|r| r.head == rel) {
+        for (index, rule) in program
+            .rules
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| r.head == rel)
+        {
             if let Some(instance) = instantiate_partial(rule, &consts)
-                && let Some(attempt) = self.attempt(rule, &instance, depth)?
+                && let Some(attempt) = self.attempt(index, rule, &instance, depth)?
             {
                 attempts.push(attempt);
             }
@@ -239,6 +244,7 @@ impl Explainer<'_> {
     /// bindings of the last prefix that held.
     fn attempt(
         &mut self,
+        index: usize,
         rule: &Rule,
         instance: &Instance,
         depth: usize,
@@ -314,7 +320,7 @@ impl Explainer<'_> {
                 rule: RuleRef {
                     name: rule.name.clone(),
                     location: rule.location.clone(),
-                    probability: self.program.rule_probability(rule),
+                    probability: self.program.rule_probability(index),
                 },
                 bindings,
                 failed: failure.failed,

@@ -258,7 +258,10 @@ impl Program {
                 .collect();
             if probability.is_some() {
                 let heads = self.head_weights(source, clause);
-                let q = self.conditional(&heads).last().copied().unwrap_or(1.0);
+                let q = conditional(&self.parameters, &heads)
+                    .last()
+                    .copied()
+                    .unwrap_or(1.0);
                 let choice = clause.choice.as_ref().map(|choice| {
                     let n = self.probabilistic_facts.len();
                     FactChoice {
@@ -294,7 +297,7 @@ impl Program {
         let weight = clause.probability.as_ref().map(|_| {
             let heads = self.head_weights(source, clause);
             RuleWeight {
-                choices: self.conditional(&heads),
+                choices: conditional(&self.parameters, &heads),
                 disjunction: clause
                     .choice
                     .as_ref()
@@ -317,32 +320,26 @@ impl Program {
     /// Where the probabilities of a clause's heads up to its own come
     /// from; registers its tunable ones as parameters.
     fn head_weights(&mut self, source: &SourceFile, clause: &ast::Clause) -> Vec<Weight> {
-        let own = [(clause.probability.clone())];
-        let heads: Vec<Option<ast::Probability>> = match &clause.choice {
-            Some(choice) => choice
-                .heads
-                .iter()
-                .take(choice.position + 1)
-                .map(|a| a.probability.clone())
-                .collect(),
-            None => own.to_vec(),
+        use ast::ProbabilityKind::Seeded;
+        // Every head of the clause's disjunction (or its one head), and how
+        // many of them its own weight depends on.
+        let (all, upto): (Vec<Option<&ast::Probability>>, usize) = match &clause.choice {
+            Some(choice) => (
+                choice
+                    .heads
+                    .iter()
+                    .map(|a| a.probability.as_ref())
+                    .collect(),
+                choice.position + 1,
+            ),
+            None => (vec![clause.probability.as_ref()], 1),
         };
         // `t(_)` heads of a disjunction share the room the others leave.
-        let all: Vec<&ast::Probability> = match &clause.choice {
-            Some(choice) => choice
-                .heads
-                .iter()
-                .filter_map(|a| a.probability.as_ref())
-                .collect(),
-            None => clause.probability.iter().collect(),
-        };
-        let seeded = all
-            .iter()
-            .filter(|p| p.kind == ast::ProbabilityKind::Seeded)
-            .count();
+        let seeded = all.iter().flatten().filter(|p| p.kind == Seeded).count();
         let written: f64 = all
             .iter()
-            .filter(|p| p.kind != ast::ProbabilityKind::Seeded)
+            .flatten()
+            .filter(|p| p.kind != Seeded)
             .map(|p| p.value)
             .sum();
         let seeded_start = if clause.choice.is_some() && seeded > 0 {
@@ -350,15 +347,15 @@ impl Program {
         } else {
             0.5
         };
-        heads
-            .into_iter()
+        all.into_iter()
+            .take(upto)
             .map(|p| match p {
                 Some(p) if p.is_tunable() => {
                     let key = ParamKey {
                         file: source.name().into(),
                         offset: p.span.start,
                     };
-                    let start = if p.kind == ast::ProbabilityKind::Seeded {
+                    let start = if p.kind == Seeded {
                         seeded_start
                     } else {
                         p.value
@@ -373,15 +370,7 @@ impl Program {
     }
 
     fn weight_value(&self, weight: &Weight) -> f64 {
-        match weight {
-            Weight::Fixed(p) => *p,
-            Weight::Tunable(key) => self.parameters.get(key).copied().unwrap_or(0.5),
-        }
-    }
-
-    fn conditional(&self, heads: &[Weight]) -> Vec<f64> {
-        let values: Vec<f64> = heads.iter().map(|w| self.weight_value(w)).collect();
-        conditional_choices(&values)
+        value_of(&self.parameters, weight)
     }
 
     /// The tunable probabilities (`t(...)`) and their values, by place.
@@ -400,23 +389,18 @@ impl Program {
                 *slot = value;
             }
         }
-        let facts: Vec<f64> = self
-            .fact_weights
-            .iter()
-            .map(|heads| self.conditional(heads).last().copied().unwrap_or(1.0))
-            .collect();
-        for ((_, _, q), new) in self.probabilistic_facts.iter_mut().zip(facts) {
-            *q = new;
+        self.refresh_weights();
+    }
+
+    /// Derives every probabilistic fact's and weighted rule's event
+    /// probabilities from the parameters' current values.
+    fn refresh_weights(&mut self) {
+        let params = &self.parameters;
+        for ((_, _, q), heads) in self.probabilistic_facts.iter_mut().zip(&self.fact_weights) {
+            *q = conditional(params, heads).last().copied().unwrap_or(1.0);
         }
-        let rules: Vec<Option<Vec<f64>>> = self
-            .rule_weights
-            .iter()
-            .map(|w| w.as_ref().map(|w| self.conditional(&w.heads)))
-            .collect();
-        for (weight, choices) in self.rule_weights.iter_mut().zip(rules) {
-            if let (Some(weight), Some(choices)) = (weight, choices) {
-                weight.choices = choices;
-            }
+        for weight in self.rule_weights.iter_mut().flatten() {
+            weight.choices = conditional(params, &weight.heads);
         }
     }
 
@@ -427,32 +411,25 @@ impl Program {
     /// none going below `floor`.
     pub fn normalize_disjunctions(&mut self, floor: f64) {
         const ROOM: f64 = 1e-9;
-        let lists: Vec<Vec<Weight>> = self
+        let params = &mut self.parameters;
+        let lists = self
             .fact_weights
             .iter()
             .chain(self.rule_weights.iter().flatten().map(|w| &w.heads))
-            .filter(|heads| heads.len() > 1)
-            .cloned()
-            .collect();
-        for heads in &lists {
-            let sum: f64 = heads.iter().map(|w| self.weight_value(w)).sum();
+            .filter(|heads| heads.len() > 1);
+        let mut moved = false;
+        for heads in lists {
+            let sum: f64 = heads.iter().map(|w| value_of(params, w)).sum();
             if sum <= 1.0 {
                 continue;
             }
-            let fixed: f64 = heads
-                .iter()
-                .filter_map(|w| match w {
-                    Weight::Fixed(p) => Some(*p),
-                    Weight::Tunable(_) => None,
-                })
-                .sum();
-            let tunable: Vec<(ParamKey, f64)> = heads
-                .iter()
-                .filter_map(|w| match w {
-                    Weight::Tunable(key) => Some((key.clone(), self.weight_value(w))),
-                    Weight::Fixed(_) => None,
-                })
-                .collect();
+            let (mut fixed, mut tunable) = (0.0, Vec::new());
+            for w in heads {
+                match w {
+                    Weight::Fixed(p) => fixed += p,
+                    Weight::Tunable(key) => tunable.push((key, value_of(params, w))),
+                }
+            }
             let budget = (1.0 - ROOM - fixed).max(0.0);
             // The shift tau with sum(max(p - tau, floor)) = budget, by
             // bisection (the sum falls as tau grows).
@@ -467,18 +444,21 @@ impl Program {
                     hi = mid;
                 }
             }
-            let projected: Vec<(ParamKey, f64)> = tunable
-                .into_iter()
-                .map(|(key, p)| (key, (p - hi).max(floor)))
-                .collect();
-            self.set_parameters(projected);
+            for (key, p) in tunable {
+                if let Some(slot) = params.get_mut(key) {
+                    *slot = (p - hi).max(floor);
+                    moved = true;
+                }
+            }
+        }
+        if moved {
+            self.refresh_weights();
         }
     }
 
-    /// The probability written (or learned) for a rule, if it has one: a
-    /// disjunction head's own, not its choice's.
-    pub(crate) fn rule_probability(&self, rule: &Rule) -> Option<f64> {
-        let index = self.rules.iter().position(|r| std::ptr::eq(r, rule))?;
+    /// The probability written (or learned) for rule `index`, if it has
+    /// one: a disjunction head's own, not its choice's.
+    pub(crate) fn rule_probability(&self, index: usize) -> Option<f64> {
         let weight = self.rule_weights.get(index)?.as_ref()?;
         weight.heads.last().map(|w| self.weight_value(w))
     }
@@ -877,6 +857,20 @@ impl Program {
 /// Where a byte offset of a source is.
 pub(crate) fn location(source: &SourceFile, offset: usize) -> Location {
     source.location(offset)
+}
+
+/// The value of a weight, given the parameters' values.
+fn value_of(params: &BTreeMap<ParamKey, f64>, weight: &Weight) -> f64 {
+    match weight {
+        Weight::Fixed(p) => *p,
+        Weight::Tunable(key) => params.get(key).copied().unwrap_or(0.5),
+    }
+}
+
+/// [`conditional_choices`] of the heads' current values.
+fn conditional(params: &BTreeMap<ParamKey, f64>, heads: &[Weight]) -> Vec<f64> {
+    let values: Vec<f64> = heads.iter().map(|w| value_of(params, w)).collect();
+    conditional_choices(&values)
 }
 
 /// The probabilities of the choices a head depends on, from the

@@ -21,7 +21,7 @@
 
 use crate::error::{Error, Result};
 use crate::model_file::{FORMAT, VERSION, read_f32, safetensors_header, write_atomic};
-use candle_core::{D, DType, Device, Tensor, Var};
+use candle_core::{D, Device, Tensor, Var};
 use candle_nn::{AdamW, Optimizer, ParamsAdamW};
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
@@ -93,39 +93,68 @@ impl Net {
         seed: u64,
         device: &Device,
     ) -> Result<Net> {
+        let widths = widths(&spec)?;
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let layers = widths
+            .windows(2)
+            .filter_map(|pair| match pair {
+                [a, b] => Some((*a, *b)),
+                _ => None,
+            })
+            .map(|(a, b)| {
+                let bound = (6.0 / (a + b) as f32).sqrt();
+                let w: Vec<f32> = (0..a * b).map(|_| rng.gen_range(-bound..bound)).collect();
+                (w, vec![0.0; b])
+            })
+            .collect();
+        Net::from_layers(spec, layers, mean, std, device)
+    }
+
+    /// A network of given weights (`[inputs x outputs]` row-major, and
+    /// biases), checked against the shape `spec` says.
+    fn from_layers(
+        spec: NetSpec,
+        layers: Vec<(Vec<f32>, Vec<f32>)>,
+        mean: Vec<f32>,
+        std: Vec<f32>,
+        device: &Device,
+    ) -> Result<Net> {
+        let widths = widths(&spec)?;
         let n = spec.features.len();
-        if n == 0 || spec.classes.len() < 2 {
-            return Err(Error::Invalid(
-                "a network needs at least one feature and two classes".to_string(),
-            ));
-        }
         if mean.len() != n || std.len() != n {
             return Err(Error::Invalid(
                 "one mean and deviation per feature".to_string(),
             ));
         }
-        if spec.hidden.contains(&0) {
-            return Err(Error::Invalid(
-                "hidden layers have at least one unit".to_string(),
-            ));
+        let shapes: Vec<(usize, usize)> = widths
+            .windows(2)
+            .filter_map(|pair| match pair {
+                [a, b] => Some((*a, *b)),
+                _ => None,
+            })
+            .collect();
+        if shapes.len() != layers.len() {
+            return Err(Error::Invalid(format!(
+                "{} layers, but the shape has {}",
+                layers.len(),
+                shapes.len()
+            )));
         }
-        let mut rng = ChaCha8Rng::seed_from_u64(seed);
-        let mut widths = vec![n];
-        widths.extend(&spec.hidden);
-        widths.push(spec.classes.len());
-        let mut layers = Vec::new();
-        for pair in widths.windows(2) {
-            let [a, b] = pair else { continue };
-            let bound = (6.0 / (a + b) as f32).sqrt();
-            let w: Vec<f32> = (0..a * b).map(|_| rng.gen_range(-bound..bound)).collect();
-            layers.push((
-                Var::from_tensor(&Tensor::from_vec(w, (*a, *b), device)?)?,
-                Var::from_tensor(&Tensor::zeros(*b, DType::F32, device)?)?,
+        let mut vars = Vec::with_capacity(layers.len());
+        for (i, ((a, b), (w, bias))) in shapes.into_iter().zip(layers).enumerate() {
+            if w.len() != a * b || bias.len() != b {
+                return Err(Error::Invalid(format!(
+                    "layer {i} does not have the shape its header says"
+                )));
+            }
+            vars.push((
+                Var::from_tensor(&Tensor::from_vec(w, (a, b), device)?)?,
+                Var::from_tensor(&Tensor::from_vec(bias, b, device)?)?,
             ));
         }
         Ok(Net {
             spec,
-            layers,
+            layers: vars,
             mean,
             std: std
                 .into_iter()
@@ -407,27 +436,60 @@ impl Net {
         let tensors = safetensors::SafeTensors::deserialize(&bytes)
             .map_err(|e| bad(format!("corrupt tensors: {e}")))?;
         let read = |name: &str| read_f32(&tensors, name).map_err(&bad);
-        let spec = header.spec.clone();
-        let mut net = Net::new(spec.clone(), read("mean")?, read("std")?, 0, device)
-            .map_err(|e| bad(e.to_string()))?;
-        let mut widths = vec![spec.features.len()];
-        widths.extend(&spec.hidden);
-        widths.push(spec.classes.len());
-        for (i, pair) in widths.windows(2).enumerate() {
-            let [a, b] = pair else { continue };
-            let w = read(&format!("layer{i}.weight"))?;
-            let bias = read(&format!("layer{i}.bias"))?;
-            if w.len() != a * b || bias.len() != *b {
-                return Err(bad(format!(
-                    "layer {i} does not have the shape its header says"
-                )));
-            }
-            if let Some((wv, bv)) = net.layers.get_mut(i) {
-                wv.set(&Tensor::from_vec(w, (*a, *b), device)?)?;
-                bv.set(&Tensor::from_vec(bias, *b, device)?)?;
-            }
-        }
+        // Sizes are checked against the spec before anything is made of
+        // them: a header cannot ask for more memory than the file holds.
+        let layers = (0..widths(&header.spec)
+            .map_err(|e| bad(e.to_string()))?
+            .len()
+            .saturating_sub(1))
+            .map(|i| {
+                Ok((
+                    read(&format!("layer{i}.weight"))?,
+                    read(&format!("layer{i}.bias"))?,
+                ))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let net = Net::from_layers(
+            header.spec.clone(),
+            layers,
+            read("mean")?,
+            read("std")?,
+            device,
+        )
+        .map_err(|e| bad(e.to_string()))?;
         Ok((net, header))
+    }
+}
+
+/// Most weights a network may have (50 million: 200 MB of f32).
+pub const MAX_PARAMETERS: usize = 50_000_000;
+
+/// The layer widths of a shape, inputs to classes; refuses a shape without
+/// features, with fewer than two classes, with an empty hidden layer, or
+/// with more than [`MAX_PARAMETERS`] weights.
+fn widths(spec: &NetSpec) -> Result<Vec<usize>> {
+    if spec.features.is_empty() || spec.classes.len() < 2 {
+        return Err(Error::Invalid(
+            "a network needs at least one feature and two classes".to_string(),
+        ));
+    }
+    if spec.hidden.contains(&0) {
+        return Err(Error::Invalid(
+            "hidden layers have at least one unit".to_string(),
+        ));
+    }
+    let mut widths = vec![spec.features.len()];
+    widths.extend(&spec.hidden);
+    widths.push(spec.classes.len());
+    let total = widths.windows(2).try_fold(0usize, |sum, pair| match pair {
+        [a, b] => a.checked_mul(*b)?.checked_add(*b)?.checked_add(sum),
+        _ => Some(sum),
+    });
+    match total {
+        Some(n) if n <= MAX_PARAMETERS => Ok(widths),
+        _ => Err(Error::Invalid(format!(
+            "a network of widths {widths:?} has more than {MAX_PARAMETERS} weights"
+        ))),
     }
 }
 
@@ -590,4 +652,82 @@ fn read_column(path: &Path, name: Option<&str>) -> Result<(Vec<String>, Column)>
         ));
     }
     Ok((headers, values))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing, reason = "tests")]
+    use super::*;
+
+    fn spec(hidden: Vec<usize>) -> NetSpec {
+        NetSpec {
+            features: vec!["x".into(), "y".into()],
+            hidden,
+            classes: vec!["a".into(), "b".into()],
+        }
+    }
+
+    /// A network file whose header says `claimed` and whose tensors are
+    /// those of a small network.
+    fn file_claiming(claimed: NetSpec, dir: &Path) -> std::path::PathBuf {
+        let net = Net::new(spec(vec![3]), vec![0.0; 2], vec![1.0; 2], 1, &Device::Cpu).unwrap();
+        let path = dir.join("m.net");
+        let input = NetInput {
+            table: "t.csv".into(),
+            id: "id".into(),
+        };
+        net.save(&input, serde_json::json!({}), &path).unwrap();
+        // Rewrite the header in place of the real one.
+        let bytes = std::fs::read(&path).unwrap();
+        let tensors = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+        let mut header: NetHeader =
+            serde_json::from_str(&safetensors_header(&bytes, "?").unwrap()).unwrap();
+        header.spec = claimed;
+        let views: Vec<(String, safetensors::tensor::TensorView<'_>)> = tensors.tensors();
+        let metadata =
+            HashMap::from([("nesy".to_string(), serde_json::to_string(&header).unwrap())]);
+        std::fs::write(
+            &path,
+            safetensors::serialize(views, Some(metadata)).unwrap(),
+        )
+        .unwrap();
+        path
+    }
+
+    #[test]
+    fn a_header_cannot_ask_for_more_than_the_file_holds() {
+        let dir = tempfile::tempdir().unwrap();
+        // Two hidden layers of a million units: 10^12 weights.
+        let huge = file_claiming(spec(vec![1_000_000, 1_000_000]), dir.path());
+        let error = Net::load(&huge, &Device::Cpu)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(error.contains("more than 50000000 weights"), "{error}");
+        // A plausible shape the tensors do not have.
+        let other = file_claiming(spec(vec![4]), dir.path());
+        let error = Net::load(&other, &Device::Cpu)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(error.contains("layer 0 does not have the shape"), "{error}");
+        // And the real one loads.
+        let real = file_claiming(spec(vec![3]), dir.path());
+        assert!(Net::load(&real, &Device::Cpu).is_ok());
+    }
+
+    #[test]
+    fn shapes_are_refused_before_anything_is_allocated() {
+        for (hidden, says) in [
+            (vec![0], "at least one unit"),
+            (vec![usize::MAX, 2], "weights"),
+            (vec![100_000, 100_000], "weights"),
+        ] {
+            let error = Net::new(spec(hidden), vec![0.0; 2], vec![1.0; 2], 0, &Device::Cpu)
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
+            assert!(error.contains(says), "{error}");
+        }
+    }
 }

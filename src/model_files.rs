@@ -176,12 +176,7 @@ fn load_net(
         .check(&dir.join(&header.input.table), location)
         .map_err(|e| nesy_learn::Error::Invalid(e.to_string()))?;
     let inputs = nesy_learn::net::NetInputs::read(&table, &header.input.id, &net.spec.features)?;
-    Ok(NetModel {
-        net,
-        inputs,
-        header,
-        file: path.to_path_buf(),
-    })
+    Ok(NetModel::new(net, inputs, header, path.to_path_buf()))
 }
 
 /// A knowledge-graph embedding answering `score(R, H, T) -> (Score)` (the

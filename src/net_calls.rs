@@ -16,6 +16,8 @@ use std::sync::Arc;
 /// A network, its inputs, and where it was read from.
 pub(crate) struct NetModel {
     pub(crate) net: Net,
+    /// The classes as values, in the softmax's order.
+    pub(crate) classes: Vec<Value>,
     pub(crate) inputs: NetInputs,
     pub(crate) header: NetHeader,
     /// The file, as the `@model` declaration resolves it.
@@ -29,9 +31,9 @@ impl std::fmt::Debug for NetModel {
 }
 
 impl NetModel {
-    /// The class names as values.
-    pub(crate) fn class_values(&self) -> Vec<Value> {
-        self.net
+    /// A network, the rows it reads, and where it was read from.
+    pub(crate) fn new(net: Net, inputs: NetInputs, header: NetHeader, file: PathBuf) -> Self {
+        let classes = net
             .spec
             .classes
             .iter()
@@ -39,7 +41,14 @@ impl NetModel {
                 c.parse::<i64>()
                     .map_or_else(|_| Value::string(c), Value::Int)
             })
-            .collect()
+            .collect();
+        NetModel {
+            net,
+            classes,
+            inputs,
+            header,
+            file,
+        }
     }
 
     /// The features of an entity, by its id value.
@@ -93,8 +102,9 @@ impl ForeignPredicate for NetCalls {
         let p = p.into_iter().next().unwrap_or_default();
         let mut answers: Vec<ModelOutput> = self
             .model
-            .class_values()
-            .into_iter()
+            .classes
+            .iter()
+            .cloned()
             .zip(p)
             .map(|(class, p)| ModelOutput {
                 values: vec![class, Value::float(p)],

@@ -149,18 +149,8 @@ impl Program {
     /// starting with `#` or `%` are skipped. A malformed line is an error
     /// naming the file and line.
     pub fn read_examples(&self, path: &Path) -> Result<Vec<Example>, Error> {
-        let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        let file: std::sync::Arc<str> = path.display().to_string().into();
         let mut examples = Vec::new();
-        for (i, line) in text.lines().enumerate() {
-            let location = Location {
-                file: file.clone(),
-                line: Some(i + 1),
-                column: None,
-            };
+        for (location, line) in numbered_lines(path)? {
             let bad = |message: String| Error::Examples {
                 location: location.clone(),
                 message,
@@ -186,7 +176,18 @@ impl Program {
                 .split(';')
                 .map(str::trim)
                 .filter(|f| !f.is_empty())
-                .map(|f| self.ground_atom(f.trim_end_matches('.')))
+                .map(|f| {
+                    let (relation, tuple) = self.ground_atom(f.trim_end_matches('.'))?;
+                    // As for a decision request: input never stands in for
+                    // a conclusion.
+                    if self.engine.accepts_input(&relation) {
+                        Ok((relation, tuple))
+                    } else {
+                        Err(format!(
+                            "an example may bring facts of the program's inputs only (`@input`, or relations no rule derives), not of `{relation}`"
+                        ))
+                    }
+                })
                 .collect::<Result<Vec<_>, _>>()
                 .map_err(bad)?;
             let target: f64 = target
@@ -213,20 +214,10 @@ impl Program {
     /// is true), interpretations separated by lines of dashes; `%` starts a
     /// comment. A malformed line is an error naming the file and line.
     pub fn read_interpretations(&self, path: &Path) -> Result<Vec<Interpretation>, Error> {
-        let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        let file: std::sync::Arc<str> = path.display().to_string().into();
         let mut all = Vec::new();
         let mut current: Interpretation = Vec::new();
-        for (i, line) in text.lines().enumerate() {
-            let location = Location {
-                file: file.clone(),
-                line: Some(i + 1),
-                column: None,
-            };
-            let line = line.split('%').next().unwrap_or_default().trim();
+        for (location, line) in numbered_lines(path)? {
+            let line = without_comment(&line).trim();
             if line.is_empty() {
                 continue;
             }
@@ -381,18 +372,13 @@ impl Program {
                 engine.set_parameters(updated);
                 engine.normalize_disjunctions(EDGE);
             }
-            let mut trained = self.clone();
-            trained.engine = engine.clone();
-            #[cfg(feature = "learn")]
-            {
-                trained.nets = nets
-                    .iter()
-                    .map(|n| (n.name.clone(), Arc::clone(&n.model)))
-                    .collect();
-            }
             let valid_accuracy = if valid.is_empty() {
                 None
             } else {
+                #[cfg(feature = "learn")]
+                let trained = self.with_learned(engine.clone(), &nets);
+                #[cfg(not(feature = "learn"))]
+                let trained = self.with_learned(engine.clone());
                 Some(
                     trained
                         .score(valid, options.semiring, &options.limits)?
@@ -408,20 +394,14 @@ impl Program {
             reports.push(report);
         }
         let seconds_per_epoch = start.elapsed().as_secs_f64() / options.epochs.max(1) as f64;
-        let mut program = self.clone();
-        program.engine = engine;
         #[cfg(feature = "learn")]
-        {
-            program.nets = nets
-                .iter()
-                .map(|n| (n.name.clone(), Arc::clone(&n.model)))
-                .collect();
-        }
-        let weights = program.learned_weights();
+        let program = self.with_learned(engine, &nets);
+        #[cfg(not(feature = "learn"))]
+        let program = self.with_learned(engine);
         Ok(Trained {
+            weights: program.learned_weights(),
             program,
             epochs: reports,
-            weights,
             seconds_per_epoch,
         })
     }
@@ -449,11 +429,12 @@ impl Program {
         let mut reports = Vec::new();
         for epoch in 1..=options.epochs.max(1) {
             let tagged = engine.evaluate_tagged(options.semiring, &options.limits)?;
+            let tunable = engine.tunable_events(&tagged)?;
             let clock = Clock::start(&options.limits);
             let mut sums: BTreeMap<ParamKey, (f64, usize)> = BTreeMap::new();
             let mut log_likelihood = 0.0;
             for evidence in interpretations {
-                let counts = engine.expected_counts(&tagged, evidence, &clock)?;
+                let counts = engine.expected_counts(&tagged, &tunable, evidence, &clock)?;
                 if counts.evidence <= 0.0 {
                     return Err(Error::Training(
                         "an interpretation's evidence has probability 0 under the program"
@@ -493,15 +474,35 @@ impl Program {
             }
         }
         let seconds_per_epoch = start.elapsed().as_secs_f64() / reports.len().max(1) as f64;
-        let mut program = self.clone();
-        program.engine = engine;
-        let weights = program.learned_weights();
+        #[cfg(feature = "learn")]
+        let program = self.with_learned(engine, &[]);
+        #[cfg(not(feature = "learn"))]
+        let program = self.with_learned(engine);
         Ok(Trained {
+            weights: program.learned_weights(),
             program,
             epochs: reports,
-            weights,
             seconds_per_epoch,
         })
+    }
+
+    /// This program with a trained engine (and, with networks, their
+    /// trained copies).
+    fn with_learned(
+        &self,
+        engine: nesy_engine::Program,
+        #[cfg(feature = "learn")] nets: &[crate::train_nets::NetTraining],
+    ) -> Program {
+        let mut program = self.clone();
+        program.engine = engine;
+        #[cfg(feature = "learn")]
+        if !nets.is_empty() {
+            program.nets = nets
+                .iter()
+                .map(|n| (n.name.clone(), Arc::clone(&n.model)))
+                .collect();
+        }
+        program
     }
 
     /// The engine training starts from: its `t(_)` drawn from the seed
@@ -695,6 +696,44 @@ impl Program {
         }
         out
     }
+}
+
+/// A line of an evidence file up to its `%` comment (a `%` inside a
+/// quoted string is text).
+fn without_comment(line: &str) -> &str {
+    let mut quoted = false;
+    let mut escaped = false;
+    for (i, c) in line.char_indices() {
+        match c {
+            _ if escaped => escaped = false,
+            '\\' if quoted => escaped = true,
+            '"' => quoted = !quoted,
+            '%' if !quoted => return line.get(..i).unwrap_or(line),
+            _ => {}
+        }
+    }
+    line
+}
+
+/// A file's lines, each with its location (`file:line`).
+fn numbered_lines(path: &Path) -> Result<Vec<(Location, String)>, Error> {
+    let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let file: std::sync::Arc<str> = path.display().to_string().into();
+    Ok(text
+        .lines()
+        .enumerate()
+        .map(|(i, line)| {
+            let location = Location {
+                file: file.clone(),
+                line: Some(i + 1),
+                column: None,
+            };
+            (location, line.to_string())
+        })
+        .collect())
 }
 
 /// Evaluates `engine` with the facts the examples bring (a copy with them

@@ -32,12 +32,12 @@ impl NetTraining {
     ) -> Result<Vec<NetTraining>, Error> {
         let mut out = Vec::new();
         for (name, model) in nets {
-            let copy = Arc::new(NetModel {
-                net: model.net.duplicate().map_err(failed)?,
-                inputs: model.inputs.clone(),
-                header: model.header.clone(),
-                file: model.file.clone(),
-            });
+            let copy = Arc::new(NetModel::new(
+                model.net.duplicate().map_err(failed)?,
+                model.inputs.clone(),
+                model.header.clone(),
+                model.file.clone(),
+            ));
             engine.replace_model(
                 name,
                 Arc::new(NetCalls {
@@ -48,7 +48,7 @@ impl NetTraining {
             out.push(NetTraining {
                 name: name.clone(),
                 optimizer: copy.net.optimizer(learning_rate).map_err(failed)?,
-                classes: copy.class_values(),
+                classes: copy.classes.clone(),
                 model: copy,
             });
         }

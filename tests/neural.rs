@@ -232,3 +232,28 @@ fn a_network_whose_table_lacks_a_column_says_so() {
         "{error}"
     );
 }
+
+#[test]
+fn a_confined_engine_refuses_a_network_table_outside_its_directories() {
+    // The network file is inside; the table its header names is not.
+    let dir = tempfile::tempdir().unwrap();
+    untrained(dir.path(), 1);
+    std::fs::write(dir.path().join("addition.nesy"), RULES).unwrap();
+    let Err(error) = nesy::Engine::builder()
+        .rules(dir.path().join("addition.nesy"))
+        .confine_to([dir.path()])
+        .build()
+    else {
+        panic!("a table outside the confinement was read");
+    };
+    let error = error.to_string();
+    assert!(error.contains("outside the directories"), "{error}");
+    assert!(error.contains("addition.nesy:1:1"), "{error}");
+    // Unconfined, the same files load.
+    assert!(
+        nesy::Engine::builder()
+            .rules(dir.path().join("addition.nesy"))
+            .build()
+            .is_ok()
+    );
+}

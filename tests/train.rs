@@ -150,6 +150,28 @@ fn bad_examples_files_say_where() {
         assert!(message.contains(&format!("ex.tsv:{line}: ")), "{message}");
         assert!(message.contains(says), "{message}");
     }
+    // The facts an example brings are inputs, never conclusions.
+    let derived = Program::from_source(
+        "d.nesy",
+        "@input pair.\nt(0.5) :: link(a, b).\nlink(X, Y) :- pair(X, Y).\n",
+    )
+    .unwrap();
+    let path = dir.path().join("ex.tsv");
+    std::fs::write(
+        &path,
+        "link(a, b)\t1\tpair(a, b)\nlink(a, c)\t1\tlink(a, c)\n",
+    )
+    .unwrap();
+    let message = derived.read_examples(&path).unwrap_err().to_string();
+    assert!(
+        message.contains("ex.tsv:2: ") && message.contains("not of `link`"),
+        "{message}"
+    );
+    // Deep nesting in an example is an error, not a stack overflow.
+    let deep = format!("edge({}a{}, b)\t1\n", "f(".repeat(5000), ")".repeat(5000));
+    std::fs::write(&path, deep).unwrap();
+    let message = program.read_examples(&path).unwrap_err().to_string();
+    assert!(message.contains("ex.tsv:1: "), "{message}");
     let missing = program
         .read_examples(&dir.path().join("none.tsv"))
         .unwrap_err();
@@ -251,6 +273,14 @@ fn evidence_files_say_where_they_are_wrong() {
     let read = program.read_interpretations(&path).unwrap();
     assert_eq!(read.len(), 2);
     assert_eq!(read[1], vec![("b".to_string(), vec![], false)]);
+    // A `%` in a string is text, not a comment.
+    let quoted = Program::from_source("q.nesy", "t(0.5) :: rate(\"50%\").\n").unwrap();
+    std::fs::write(&path, "evidence(rate(\"50%\"), true). % half\n").unwrap();
+    let read = quoted.read_interpretations(&path).unwrap();
+    assert_eq!(
+        read,
+        vec![vec![("rate".to_string(), vec![Value::string("50%")], true)]]
+    );
     std::fs::write(&path, "observe(a).\n").unwrap();
     let error = program.read_interpretations(&path).unwrap_err().to_string();
     assert!(

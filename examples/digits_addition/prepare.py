@@ -45,35 +45,26 @@ def main():
             w.writerow(header)
             w.writerows(part)
 
-    def pairs(part, n):
+    def examples(part, n, digits):
+        """n examples of two numbers of `digits` images each: N = 1 is
+        `addition(a, b, s)` with `pair(a, b)`, N = 2 `addition2(a, b, c,
+        d, s)` with `quad(a, b, c, d)`."""
+        relation, facts = {1: ("addition", "pair"), 2: ("addition2", "quad")}[digits]
         out = []
         for _ in range(n):
-            a, b = rng.choice(part), rng.choice(part)
-            s = int(a[-1]) + int(b[-1])
-            out.append(f"addition({a[0]}, {b[0]}, {s})\t1\tpair({a[0]}, {b[0]})\n")
+            images = [rng.choice(part) for _ in range(2 * digits)]
+            number = lambda xs: sum(int(x[-1]) * 10 ** (len(xs) - 1 - i) for i, x in enumerate(xs))
+            s = number(images[:digits]) + number(images[digits:])
+            ids = ", ".join(x[0] for x in images)
+            out.append(f"{relation}({ids}, {s})\t1\t{facts}({ids})\n")
         return out
 
-    with open(os.path.join(HERE, "train_pairs.tsv"), "w") as f:
-        for _ in range(args.epochs):
-            f.writelines(pairs(train, args.pairs))
-    with open(os.path.join(HERE, "test_pairs.tsv"), "w") as f:
-        f.writelines(pairs(test, len(test)))
-
-    def quads(part, n):
-        out = []
-        for _ in range(n):
-            a, b, c, d = (rng.choice(part) for _ in range(4))
-            s = 10 * int(a[-1]) + int(b[-1]) + 10 * int(c[-1]) + int(d[-1])
-            ids = ", ".join(x[0] for x in (a, b, c, d))
-            out.append(f"addition2({ids}, {s})\t1\tquad({ids})\n")
-        return out
-
-    with open(os.path.join(HERE, "train_quads.tsv"), "w") as f:
-        for _ in range(args.epochs):
-            f.writelines(quads(train, args.pairs))
-    with open(os.path.join(HERE, "test_quads.tsv"), "w") as f:
-        f.writelines(quads(test, 300))
-
+    for digits, name, test_count in [(1, "pairs", len(test)), (2, "quads", 300)]:
+        with open(os.path.join(HERE, f"train_{name}.tsv"), "w") as f:
+            for _ in range(args.epochs):
+                f.writelines(examples(train, args.pairs, digits))
+        with open(os.path.join(HERE, f"test_{name}.tsv"), "w") as f:
+            f.writelines(examples(test, test_count, digits))
 
 if __name__ == "__main__":
     main()

@@ -512,51 +512,36 @@ fn train_program_writes_the_learned_file_and_its_summary() {
 #[test]
 fn train_program_says_what_is_wrong() {
     let dir = tempfile::tempdir().unwrap();
-    let bad = dir.path().join("bad.tsv");
-    std::fs::write(&bad, "roll(d1, 1)\t1\nroll(d1, 2)\n").unwrap();
-    nesy()
-        .args([
-            "train",
-            "program",
-            "examples/learning/dice.nesy",
-            "--examples",
-        ])
-        .arg(&bad)
-        .arg("-o")
-        .arg(dir.path().join("out.nesy"))
-        .assert()
-        .failure()
-        .stderr(predicate::str::contains(
-            "bad.tsv:2: expected `atom<TAB>probability`",
-        ));
-    let fixed = dir.path().join("fixed.nesy");
-    std::fs::write(&fixed, "0.5 :: a.\n").unwrap();
-    let examples = dir.path().join("a.tsv");
-    std::fs::write(&examples, "a\t1\n").unwrap();
-    nesy()
-        .args(["train", "program"])
-        .arg(&fixed)
-        .arg("--examples")
-        .arg(&examples)
-        .arg("-o")
-        .arg(dir.path().join("out.nesy"))
-        .assert()
-        .failure()
-        .stderr(predicate::str::contains("no tunable probability"));
-    let over = dir.path().join("over.nesy");
-    std::fs::write(&over, "t(1.5) :: a.\n").unwrap();
-    nesy()
-        .args(["train", "program"])
-        .arg(&over)
-        .arg("--examples")
-        .arg(&examples)
-        .arg("-o")
-        .arg(dir.path().join("out.nesy"))
-        .assert()
-        .failure()
-        .stderr(predicate::str::contains(
+    let file = |name: &str, text: &str| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        path
+    };
+    let dice = std::path::PathBuf::from("examples/learning/dice.nesy");
+    let bad = file("bad.tsv", "roll(d1, 1)\t1\nroll(d1, 2)\n");
+    let fixed = file("fixed.nesy", "0.5 :: a.\n");
+    let over = file("over.nesy", "t(1.5) :: a.\n");
+    let examples = file("a.tsv", "a\t1\n");
+    for (rules, examples, says) in [
+        (&dice, &bad, "bad.tsv:2: expected `atom<TAB>probability`"),
+        (&fixed, &examples, "no tunable probability"),
+        (
+            &over,
+            &examples,
             "tunable probability `t(1.5)` is outside (0, 1)",
-        ));
+        ),
+    ] {
+        nesy()
+            .args(["train", "program"])
+            .arg(rules)
+            .arg("--examples")
+            .arg(examples)
+            .arg("-o")
+            .arg(dir.path().join("out.nesy"))
+            .assert()
+            .failure()
+            .stderr(predicate::str::contains(says));
+    }
 }
 
 #[test]

@@ -159,10 +159,26 @@ pub fn check_program(program: &Program, options: &CheckOptions) -> Vec<Diagnosti
     let mut diagnostics = checker.diagnostics;
     diagnostics.extend(crate::lints::lints(program));
     diagnostics.sort_by_key(|d| (d.span.start, d.span.end));
-    // The heads of an annotated disjunction share their body: what is
-    // wrong with it is said once.
-    diagnostics.dedup();
-    diagnostics
+    said_once(diagnostics)
+}
+
+/// Diagnostics sorted by span, each said once: the heads of an annotated
+/// disjunction share their body, and what is wrong with it is checked for
+/// every head. Equal diagnostics have equal spans, so they are among the
+/// last ones kept.
+fn said_once(sorted: Vec<Diagnostic>) -> Vec<Diagnostic> {
+    let mut unique: Vec<Diagnostic> = Vec::with_capacity(sorted.len());
+    for d in sorted {
+        let known = unique
+            .iter()
+            .rev()
+            .take_while(|u| u.span == d.span)
+            .any(|u| *u == d);
+        if !known {
+            unique.push(d);
+        }
+    }
+    unique
 }
 
 struct Checker<'a> {
@@ -1463,5 +1479,21 @@ fn plural(n: usize, word: &str) -> String {
         format!("1 {word}")
     } else {
         format!("{n} {word}s")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_diagnostic_is_said_once_even_between_others_of_its_span() {
+        let span = Span::new(3, 5);
+        let x = Diagnostic::error("x", span, "first");
+        let y = Diagnostic::warning("y", span, "second");
+        let z = Diagnostic::error("x", Span::new(6, 7), "first");
+        // Two heads' checks of one body: x, y, x, y at one span.
+        let said = said_once(vec![x.clone(), y.clone(), x.clone(), y.clone(), z.clone()]);
+        assert_eq!(said, vec![x, y, z]);
     }
 }

@@ -257,3 +257,45 @@ fn a_confined_engine_refuses_a_network_table_outside_its_directories() {
             .is_ok()
     );
 }
+
+#[test]
+fn a_model_with_more_exclusive_classes_than_a_disjunction_may_have_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("t.csv"), "id,x\na,1\n").unwrap();
+    let classes = nesy::lang::MAX_DISJUNCTION_HEADS + 1;
+    let spec = NetSpec {
+        features: vec!["x".to_string()],
+        hidden: vec![1],
+        classes: (0..classes).map(|c| c.to_string()).collect(),
+    };
+    let net = Net::new(
+        spec,
+        vec![0.0],
+        vec![1.0],
+        0,
+        &nesy::learn::device("cpu").unwrap(),
+    )
+    .unwrap();
+    let input = NetInput {
+        table: "t.csv".to_string(),
+        id: "id".to_string(),
+    };
+    net.save(&input, serde_json::json!({}), &dir.path().join("m.net"))
+        .unwrap();
+    let rules = "@model m = \"m.net\".\nitem(a).\nclass(I, C) :- item(I), m.prob(I, C, _).\n";
+    std::fs::write(dir.path().join("r.nesy"), rules).unwrap();
+    let program = Program::from_files(&[dir.path().join("r.nesy")]).unwrap();
+    // Plain evaluation answers every class; a semiring refuses the one
+    // disjunction of 1001 choices, saying where.
+    let plain = program.evaluate(&nesy::Limits::default()).unwrap();
+    assert_eq!(plain.relation("class").unwrap().len(), classes);
+    let error = program
+        .evaluate_tagged(nesy::Semiring::TopK(10), &nesy::Limits::default())
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert!(
+        error.contains("1001 exclusive answers") && error.contains("r.nesy:3:1"),
+        "{error}"
+    );
+}

@@ -403,22 +403,25 @@ impl Program {
                 tagging.merge(sr, rel, store, &certain, tags);
             }
         }
-        for (i, (rel, row, p)) in self.probabilistic_facts.iter().enumerate() {
+        for (i, (rel, row, _)) in self.probabilistic_facts.iter().enumerate() {
             let row: &[u32] = if row.is_empty() { &[0] } else { row };
             if wanted(*rel)
                 && let Some(store) = stores.get_mut(*rel)
             {
                 // A head of an annotated disjunction: the choices before
-                // it fail, its own happens.
-                let mut tag = sr.event(i as u32, *p);
-                let events = tagging.events.view();
-                let earlier = self.fact_choices.get(i).and_then(Option::as_ref);
-                for &j in earlier.map_or(&[][..], |c| c.earlier.as_slice()) {
-                    if let Some((_, _, q)) = self.probabilistic_facts.get(j) {
-                        let fails = sr.negate(&sr.event(j as u32, *q), events);
-                        tag = sr.mul(&tag, &fails, events);
-                    }
-                }
+                // it (the facts just before it) fail, its own happens.
+                let position = self
+                    .fact_choices
+                    .get(i)
+                    .and_then(Option::as_ref)
+                    .map_or(0, |c| c.position);
+                let literals: Vec<(u32, f64, bool)> = (i.saturating_sub(position)..=i)
+                    .filter_map(|j| {
+                        let (_, _, q) = self.probabilistic_facts.get(j)?;
+                        Some((j as u32, *q, j == i))
+                    })
+                    .collect();
+                let tag = sr.all_of(&literals, tagging.events.view());
                 tagging.merge(sr, *rel, store, row, vec![tag]);
             }
         }

@@ -236,8 +236,8 @@ pub struct Clause {
 pub struct Choice {
     /// This clause's head among `heads`.
     pub position: usize,
-    /// Every head of the disjunction, in order.
-    pub heads: Vec<Alternative>,
+    /// Every head of the disjunction, in order (shared by its clauses).
+    pub heads: std::sync::Arc<[Alternative]>,
 }
 
 /// One head of an annotated disjunction.

@@ -1076,7 +1076,7 @@ impl<'a> Checker<'a> {
                 continue;
             }
             let mut sum = 0.0;
-            for alternative in &choice.heads {
+            for alternative in choice.heads.iter() {
                 match &alternative.probability {
                     // `t(_)` starts wherever there is room.
                     Some(p) if p.kind == ProbabilityKind::Seeded => {}

@@ -37,7 +37,7 @@ pub use diagnostic::{
 };
 pub use format::{MAX_WIDTH, format_program, format_source};
 pub use lines::Lines;
-pub use parser::{Parsed, parse};
+pub use parser::{MAX_DISJUNCTION_HEADS, Parsed, parse};
 
 use std::path::Path;
 

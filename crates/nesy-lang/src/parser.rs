@@ -32,6 +32,11 @@ use grammar::{NesyParser, Rule};
 /// input is an error rather than a risk to the stack.
 const MAX_NESTING: usize = 64;
 
+/// Most heads an annotated disjunction may have: head `i`'s events are the
+/// `i` choices before it and its own, so the tags grow with the square of
+/// the heads.
+pub const MAX_DISJUNCTION_HEADS: usize = 1000;
+
 /// Most operators in one expression: the tree of a longer one would be deep
 /// enough to strain the stack of whatever walks it.
 const MAX_OPERATORS: usize = 256;
@@ -720,7 +725,21 @@ impl Builder {
                 _ => {}
             }
         }
+        if heads.len() > MAX_DISJUNCTION_HEADS {
+            return Err(Box::new(
+                Diagnostic::error(
+                    "disjunction-too-large",
+                    span,
+                    format!(
+                        "an annotated disjunction of {} heads; at most {MAX_DISJUNCTION_HEADS}",
+                        heads.len()
+                    ),
+                )
+                .with_help("a head's proofs grow with the heads before it: split the choice in stages, or use a model for so many classes"),
+            ));
+        }
         let disjunction = heads.len() > 1;
+        let shared: std::sync::Arc<[Alternative]> = heads.iter().cloned().collect();
         Ok(heads
             .iter()
             .enumerate()
@@ -732,7 +751,7 @@ impl Builder {
                 span,
                 choice: disjunction.then(|| Choice {
                     position,
-                    heads: heads.clone(),
+                    heads: std::sync::Arc::clone(&shared),
                 }),
             })
             .collect())

@@ -176,3 +176,21 @@ fn a_probability_expectation_names_one_fact_and_a_probability() {
         Vec::<&str>::new()
     );
 }
+
+#[test]
+fn a_disjunction_has_at_most_a_thousand_heads() {
+    // Head i's events are the i choices before it: the tags grow with the
+    // square of the heads, so a rule file cannot ask for millions.
+    let heads = |n: usize| {
+        let heads: Vec<String> = (0..n).map(|i| format!("0.0001 :: pick({i})")).collect();
+        format!("{}.", heads.join("; "))
+    };
+    assert_eq!(
+        codes(&heads(nesy_lang::MAX_DISJUNCTION_HEADS)),
+        Vec::<&str>::new()
+    );
+    assert_eq!(
+        codes(&heads(nesy_lang::MAX_DISJUNCTION_HEADS + 1)),
+        ["disjunction-too-large"]
+    );
+}

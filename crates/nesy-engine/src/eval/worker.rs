@@ -110,11 +110,23 @@ impl<'a, S: Semiring> Worker<'a, S> {
         p: f64,
         name: impl FnOnce() -> String,
     ) -> Result<S::Tag, Error> {
+        let id = self.event_id(key, p, name)?;
+        Ok(self.sr.event(id, p))
+    }
+
+    /// An event's id (0 where the semiring does not name events), within
+    /// the event limit.
+    fn event_id(
+        &mut self,
+        key: impl FnOnce() -> EventKey,
+        p: f64,
+        name: impl FnOnce() -> String,
+    ) -> Result<u32, Error> {
         if !S::EVENTS {
-            return Ok(self.sr.event(0, p));
+            return Ok(0);
         }
         let Some(tagging) = self.tagging else {
-            return Ok(self.sr.event(0, p));
+            return Ok(0);
         };
         let id = self.events.id(&tagging.events, key(), p, name);
         if let Some(limit) = self.ctx.limits.max_events
@@ -122,7 +134,7 @@ impl<'a, S: Semiring> Worker<'a, S> {
         {
             return Err(Error::TooManyEvents { limit });
         }
-        Ok(self.sr.event(id, p))
+        Ok(id)
     }
 
     /// The tag of a model's answer: one event per distinct call.
@@ -171,17 +183,18 @@ impl<'a, S: Semiring> Worker<'a, S> {
     /// a head of an annotated disjunction, the choices before it fail and
     /// its own happens; the heads of one instance share those choices.
     pub(super) fn rule_instance_tag(&mut self, weight: &RuleWeight) -> Result<S::Tag, Error> {
-        let Some((&own, earlier)) = weight.choices.split_last() else {
+        let Some(&own) = weight.choices.last() else {
             return Ok(self.sr.one());
         };
         if !S::EVENTS {
-            let events = self.event_probabilities();
-            let mut tag = self.sr.event(0, own);
-            for &q in earlier {
-                let fails = self.sr.negate(&self.sr.event(0, q), events);
-                tag = self.sr.mul(&tag, &fails, events);
-            }
-            return Ok(tag);
+            let last = weight.choices.len() - 1;
+            let literals: Vec<(u32, f64, bool)> = weight
+                .choices
+                .iter()
+                .enumerate()
+                .map(|(i, &q)| (0, q, i == last))
+                .collect();
+            return Ok(self.sr.all_of(&literals, self.event_probabilities()));
         }
         let vars: &[Var] = self
             .tagging
@@ -226,20 +239,14 @@ impl<'a, S: Semiring> Worker<'a, S> {
         let key_values: Vec<Value> = named.into_iter().map(|(_, v)| v.clone()).collect();
         let text = bindings();
         let count = weight.choices.len();
-        let mut tag = self.sr.one();
+        let mut literals = Vec::with_capacity(count);
         for (position, &q) in weight.choices.iter().enumerate() {
             let key = EventKey::Choice(first, position, key_values.clone());
             let name = || format!("choice {} of rule {location} with {text}", position + 1);
-            let event = self.event_tag(|| key, q, name)?;
-            let events = self.event_probabilities();
-            let factor = if position + 1 == count {
-                event
-            } else {
-                self.sr.negate(&event, events)
-            };
-            tag = self.sr.mul(&tag, &factor, events);
+            let id = self.event_id(|| key, q, name)?;
+            literals.push((id, q, position + 1 == count));
         }
-        Ok(tag)
+        Ok(self.sr.all_of(&literals, self.event_probabilities()))
     }
 
     /// `not rel(key...)` under tags: the product of the negations of the
@@ -592,6 +599,18 @@ impl<'a, S: Semiring> Worker<'a, S> {
         inputs: &[Value],
         answers: &[ModelOutput],
     ) -> Result<Vec<S::Tag>, Error> {
+        if call.exclusive && answers.len() > nesy_lang::MAX_DISJUNCTION_HEADS {
+            // One disjunction of that many choices: as in the language.
+            return Err(Error::Model {
+                location: self.location.clone(),
+                call: format!("{}.{}", call.model_name, call.method),
+                message: format!(
+                    "{} exclusive answers (classes); at most {} under a probabilistic semiring",
+                    answers.len(),
+                    nesy_lang::MAX_DISJUNCTION_HEADS
+                ),
+            });
+        }
         let mut tags = Vec::with_capacity(answers.len());
         let mut failed = self.sr.one();
         let mut left = 1.0;

@@ -62,11 +62,9 @@ pub struct Program {
 pub(crate) struct FactChoice {
     /// Its place among the heads.
     pub(crate) position: usize,
-    /// How many heads the disjunction has.
+    /// How many heads the disjunction has. The heads before it are the
+    /// `position` probabilistic facts just before it.
     pub(crate) heads: usize,
-    /// The places among `probabilistic_facts` of the heads before it,
-    /// whose choices must fail for it to hold.
-    pub(crate) earlier: Vec<usize>,
 }
 
 /// Registered models by name.
@@ -262,13 +260,9 @@ impl Program {
                     .last()
                     .copied()
                     .unwrap_or(1.0);
-                let choice = clause.choice.as_ref().map(|choice| {
-                    let n = self.probabilistic_facts.len();
-                    FactChoice {
-                        position: choice.position,
-                        heads: choice.heads.len(),
-                        earlier: (n.saturating_sub(choice.position)..n).collect(),
-                    }
+                let choice = clause.choice.as_ref().map(|choice| FactChoice {
+                    position: choice.position,
+                    heads: choice.heads.len(),
                 });
                 self.probabilistic_facts.push((rel, row.clone(), q));
                 self.fact_choices.push(choice);

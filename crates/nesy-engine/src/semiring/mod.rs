@@ -88,6 +88,24 @@ pub(crate) trait Semiring: Sync {
         *a = sum;
         changed
     }
+    /// The tag of a conjunction of event literals `(id, probability,
+    /// happens)`: each event's tag, negated where it must not happen,
+    /// multiplied together. A semiring may build it in one go (`top-k` and
+    /// `why`: one proof), where multiplying one literal at a time would
+    /// copy a growing proof (quadratic in a disjunction's heads).
+    fn all_of(&self, literals: &[(u32, f64, bool)], events: Events) -> Self::Tag {
+        let mut tag = self.one();
+        for &(id, p, happens) in literals {
+            let event = self.event(id, p);
+            let literal = if happens {
+                event
+            } else {
+                self.negate(&event, events)
+            };
+            tag = self.mul(&tag, &literal, events);
+        }
+        tag
+    }
     /// Renames the events a tag mentions.
     fn rename(&self, _: &mut Self::Tag, _: &dyn Fn(u32) -> u32, _: Events) {}
     /// The proofs a tag holds, if it holds proofs.

@@ -140,6 +140,18 @@ impl Semiring for Proofs {
         }
         result
     }
+    fn all_of(&self, literals: &[(u32, f64, bool)], _: Events) -> Vec<Proof> {
+        let mut proof: Proof = literals
+            .iter()
+            .map(|&(id, _, happens)| (id << 1) | u32::from(!happens))
+            .collect();
+        proof.sort_unstable();
+        proof.dedup();
+        if contradictory(&proof) {
+            return self.zero();
+        }
+        vec![proof]
+    }
     fn probability(&self, a: &Vec<Proof>, events: Events, clock: &Clock) -> Result<f64, Error> {
         dnf_probability(a, events, clock)
     }

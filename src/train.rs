@@ -519,6 +519,16 @@ impl Program {
                 options.semiring
             )));
         }
+        for (name, rate) in [
+            ("learning rate", options.learning_rate),
+            ("network learning rate", options.network_learning_rate),
+        ] {
+            if !(rate.is_finite() && rate > 0.0) {
+                return Err(Error::Training(format!(
+                    "the {name} is a positive number, not {rate}"
+                )));
+            }
+        }
         let mut engine = self.engine.clone();
         #[cfg(feature = "learn")]
         let networks = !self.nets.is_empty();

@@ -205,6 +205,16 @@ fn training_needs_something_to_learn() {
         .train(&examples, &[], &options, &mut |_| {})
         .unwrap_err();
     assert!(error.to_string().contains("diff-top-k"), "{error}");
+    for rate in [f64::NAN, -0.1, 0.0, f64::INFINITY] {
+        let options = TrainOptions {
+            learning_rate: rate,
+            ..TrainOptions::default()
+        };
+        let error = tunable
+            .train(&examples, &[], &options, &mut |_| {})
+            .unwrap_err();
+        assert!(error.to_string().contains("a positive number"), "{error}");
+    }
 }
 
 #[test]

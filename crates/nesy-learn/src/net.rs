@@ -276,6 +276,11 @@ impl Net {
 
     /// An AdamW optimiser over the weights.
     pub fn optimizer(&self, learning_rate: f64) -> Result<AdamW> {
+        if !(learning_rate.is_finite() && learning_rate > 0.0) {
+            return Err(Error::Invalid(format!(
+                "the learning rate is a positive number, not {learning_rate}"
+            )));
+        }
         let vars = self
             .layers
             .iter()
@@ -714,6 +719,15 @@ mod tests {
         // And the real one loads.
         let real = file_claiming(spec(vec![3]), dir.path());
         assert!(Net::load(&real, &Device::Cpu).is_ok());
+    }
+
+    #[test]
+    fn a_learning_rate_is_a_positive_number() {
+        let net = Net::new(spec(vec![2]), vec![0.0; 2], vec![1.0; 2], 0, &Device::Cpu).unwrap();
+        for rate in [f64::NAN, 0.0, -1.0, f64::INFINITY] {
+            assert!(net.optimizer(rate).is_err(), "{rate}");
+        }
+        assert!(net.optimizer(1e-3).is_ok());
     }
 
     #[test]

@@ -25,6 +25,7 @@ use nesy_lang::{Location, SourceFile};
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+use rayon::prelude::*;
 use std::collections::BTreeMap;
 use std::path::Path;
 #[cfg(feature = "learn")]
@@ -302,10 +303,15 @@ impl Program {
     }
 
     /// Learns the program's tunable probabilities from `examples`: each
-    /// epoch visits them in a seeded order, in batches; each batch is
-    /// evaluated once under `options.semiring`, and each probability moves
-    /// against the mean gradient of the cross-entropy (kept inside (0, 1),
-    /// and an annotated disjunction's heads summing to at most 1).
+    /// epoch visits them in a seeded order, in batches, and each
+    /// probability moves against the batch's mean gradient of the
+    /// cross-entropy (kept inside (0, 1), and an annotated disjunction's
+    /// heads summing to at most 1). The program is evaluated once under
+    /// `options.semiring` ([`nesy_engine::Prepared`]); each example is a
+    /// request on it, on all cores: its facts derive again only what they
+    /// reach, and no example sees another's. The base is evaluated again
+    /// after a step that moved a probability, or changed a network that
+    /// the base called.
     /// `t(_)` starts from a value drawn from the seed. Same seed, same
     /// result. `progress` hears each epoch.
     pub fn train(
@@ -329,21 +335,19 @@ impl Program {
         let mut reports = Vec::new();
         let start = Instant::now();
         let batch = options.batch.max(1);
+        let mut requests = Requests::prepare(&engine, options)?;
         for epoch in 1..=options.epochs {
             order.shuffle(&mut rng);
             let mut loss = 0.0;
             for chunk in order.chunks(batch) {
                 let batch_examples: Vec<&Example> =
                     chunk.iter().filter_map(|&i| examples.get(i)).collect();
-                let (tagged, with_facts) = evaluate_batch(&engine, &batch_examples, options)?;
-                let evaluated = with_facts.as_ref().unwrap_or(&engine);
                 let clock = Clock::start(&options.limits);
+                let gradients = requests.gradients(&batch_examples, options, &clock)?;
                 let mut step: BTreeMap<ParamKey, f64> = BTreeMap::new();
                 #[cfg(feature = "learn")]
                 let mut net_gradients = crate::train_nets::NetGradients::default();
-                for example in &batch_examples {
-                    let gradient =
-                        evaluated.gradient(&tagged, &example.relation, &example.tuple, &clock)?;
+                for (example, gradient) in batch_examples.iter().zip(gradients) {
                     let p = gradient.probability.clamp(EDGE, 1.0 - EDGE);
                     let t = example.target;
                     loss -= t * p.ln() + (1.0 - t) * (1.0 - p).ln();
@@ -360,6 +364,7 @@ impl Program {
                 #[cfg(feature = "learn")]
                 net_gradients.apply(&mut nets, chunk.len() as f64)?;
                 let n = chunk.len() as f64;
+                let moved = !step.is_empty();
                 let current: BTreeMap<ParamKey, f64> = engine.parameters().into_iter().collect();
                 let updated: Vec<(ParamKey, f64)> = step
                     .into_iter()
@@ -371,6 +376,15 @@ impl Program {
                     .collect();
                 engine.set_parameters(updated);
                 engine.normalize_disjunctions(EDGE);
+                // The base's tags hold the probabilities it was tagged
+                // with, and the answers of the networks it called.
+                #[cfg(feature = "learn")]
+                let stale = moved || nets.iter().any(|n| requests.base_calls_model(&n.name));
+                #[cfg(not(feature = "learn"))]
+                let stale = moved;
+                if stale {
+                    requests = Requests::prepare(&engine, options)?;
+                }
             }
             let valid_accuracy = if valid.is_empty() {
                 None
@@ -565,18 +579,16 @@ impl Program {
             limits: limits.clone(),
             ..TrainOptions::default()
         };
+        let requests = Requests::prepare(&self.engine, &options)?;
         let all: Vec<&Example> = examples.iter().collect();
-        let (tagged, _) = evaluate_batch(&self.engine, &all, &options)?;
+        let judged = requests.judge(&all, &options)?;
         let mut right = 0usize;
         let mut log_likelihood = 0.0;
-        for example in examples {
-            let p = tagged
-                .probability(&example.relation, &example.tuple)
-                .unwrap_or(0.0)
-                .clamp(EDGE, 1.0 - EDGE);
+        for (example, (p, best)) in examples.iter().zip(judged) {
+            let p = p.clamp(EDGE, 1.0 - EDGE);
             let t = example.target;
             log_likelihood += t * p.ln() + (1.0 - t) * (1.0 - p).ln();
-            let predicted = most_probable(&tagged, example) == Some(true);
+            let predicted = best == Some(true);
             if predicted == (t >= 0.5) {
                 right += 1;
             }
@@ -746,27 +758,71 @@ fn numbered_lines(path: &Path) -> Result<Vec<(Location, String)>, Error> {
         .collect())
 }
 
-/// Evaluates `engine` with the facts the examples bring (a copy with them
-/// added, returned too, when there are any).
-fn evaluate_batch(
-    engine: &nesy_engine::Program,
-    examples: &[&Example],
-    options: &TrainOptions,
-) -> Result<(TaggedEvaluation, Option<nesy_engine::Program>), Error> {
-    if examples.iter().all(|e| e.facts.is_empty()) {
-        return Ok((
-            engine.evaluate_tagged(options.semiring, &options.limits)?,
-            None,
-        ));
+/// The program prepared once under the training semiring, each example a
+/// request on it: an example's facts re-derive only the relations they
+/// reach, and no example sees another's facts. The base is prepared again
+/// when a step changes what its tags hold (see `train`).
+struct Requests {
+    prepared: nesy_engine::Prepared,
+}
+
+impl Requests {
+    fn prepare(engine: &nesy_engine::Program, options: &TrainOptions) -> Result<Self, Error> {
+        let prepared = engine
+            .prepare(&options.limits)?
+            .with_semiring(options.semiring, &options.limits)?;
+        Ok(Requests { prepared })
     }
-    let mut with_facts = engine.clone();
-    for example in examples {
-        for (relation, values) in &example.facts {
-            with_facts.add_fact(relation, values.clone())?;
-        }
+
+    fn base_calls_model(&self, name: &str) -> bool {
+        self.prepared.base_calls_model(name)
     }
-    let tagged = with_facts.evaluate_tagged(options.semiring, &options.limits)?;
-    Ok((tagged, Some(with_facts)))
+
+    /// Each example's request, evaluated on all cores, in order.
+    fn map<T: Send>(
+        &self,
+        examples: &[&Example],
+        options: &TrainOptions,
+        each: impl Fn(&Example, &TaggedEvaluation) -> Result<T, Error> + Sync,
+    ) -> Result<Vec<T>, Error> {
+        examples
+            .par_iter()
+            .map(|example| {
+                let tagged = self
+                    .prepared
+                    .evaluate_tagged_with(&example.facts, &options.limits)?;
+                each(example, &tagged)
+            })
+            .collect()
+    }
+
+    /// Each example's probability and gradient.
+    fn gradients(
+        &self,
+        examples: &[&Example],
+        options: &TrainOptions,
+        clock: &Clock,
+    ) -> Result<Vec<nesy_engine::Gradient>, Error> {
+        let program = self.prepared.program();
+        self.map(examples, options, |example, tagged| {
+            Ok(program.gradient(tagged, &example.relation, &example.tuple, clock)?)
+        })
+    }
+
+    /// Each example's probability, and whether its last value is the most
+    /// probable one (see `most_probable`).
+    fn judge(
+        &self,
+        examples: &[&Example],
+        options: &TrainOptions,
+    ) -> Result<Vec<(f64, Option<bool>)>, Error> {
+        self.map(examples, options, |example, tagged| {
+            let p = tagged
+                .probability(&example.relation, &example.tuple)
+                .unwrap_or(0.0);
+            Ok((p, most_probable(tagged, example)))
+        })
+    }
 }
 
 /// A `t(...)` in a source.

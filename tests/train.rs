@@ -362,3 +362,54 @@ fn explanations_of_a_trained_program_show_the_learned_weights() {
         "{text}"
     );
 }
+
+/// `some` holds when a tossed coin shows heads; each example tosses its own
+/// coin (its facts).
+const COINS: &str = "@input toss.\n@decl toss(c: symbol).\n\
+    PROB :: heads(C) :- toss(C).\nsome :- toss(C), heads(C).\n";
+
+fn tossing(coin: &str, target: f64) -> Example {
+    Example {
+        facts: vec![("toss".to_string(), vec![sym(coin)])],
+        ..Example::new("some", vec![], target)
+    }
+}
+
+#[test]
+fn an_example_never_sees_the_facts_of_another() {
+    // Scored together, each example still tosses one coin: p(some) = 0.5,
+    // not the 0.75 of two coins tossed at once.
+    let program = Program::from_source("coins.nesy", &COINS.replace("PROB", "0.5")).unwrap();
+    let examples = [tossing("a", 1.0), tossing("b", 1.0)];
+    let scores = program
+        .score(
+            &examples,
+            nesy::Semiring::DiffTopK(10),
+            &nesy::Limits::default(),
+        )
+        .unwrap();
+    assert!(
+        (scores.log_likelihood - 2.0 * 0.5f64.ln()).abs() < 1e-9,
+        "{scores:?}"
+    );
+    // Trained in one batch, a coin that shows heads once in two tosses
+    // learns 0.5; had the batch's two coins been tossed together, p(some)
+    // = 1 - (1 - p)^2 would have settled at 0.5, p at 0.29.
+    let program = Program::from_source("coins.nesy", &COINS.replace("PROB", "t(0.9)")).unwrap();
+    let options = TrainOptions {
+        epochs: 400,
+        batch: 2,
+        learning_rate: 0.05,
+        ..TrainOptions::default()
+    };
+    let trained = program
+        .train(
+            &[tossing("a", 1.0), tossing("b", 0.0)],
+            &[],
+            &options,
+            &mut |_| {},
+        )
+        .unwrap();
+    let learned: Vec<f64> = trained.weights.values().copied().collect();
+    assert!((learned[0] - 0.5).abs() < 1e-3, "{learned:?}");
+}

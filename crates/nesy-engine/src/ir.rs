@@ -183,6 +183,18 @@ impl Rule {
         self.var_names.len()
     }
 
+    /// Whether the body (aggregates' bodies included) calls the model `name`.
+    pub(crate) fn calls_model(&self, name: &str) -> bool {
+        fn calls(body: &[Lit], name: &str) -> bool {
+            body.iter().any(|lit| match lit {
+                Lit::Call(call) => call.model_name == name,
+                Lit::Agg(aggregate) => calls(&aggregate.body, name),
+                _ => false,
+            })
+        }
+        calls(&self.body, name)
+    }
+
     /// The relations the body reads, and whether each is read under `not` or
     /// an aggregate (which needs it complete first).
     pub(crate) fn dependencies(&self) -> Vec<(RelId, bool)> {

@@ -147,6 +147,23 @@ impl Prepared {
         Ok(self)
     }
 
+    /// Whether the base holds tuples of a relation derived by a rule that
+    /// calls the model `name`. A request derives again only what its input
+    /// reaches, so after that model changes (a network trained in place)
+    /// such a base is stale and must be prepared again; a base that never
+    /// called it stays right.
+    pub fn base_calls_model(&self, name: &str) -> bool {
+        self.program.rules.iter().any(|rule| {
+            rule.calls_model(name)
+                && self
+                    .program
+                    .relations
+                    .get(rule.head)
+                    .and_then(|info| self.base.count(&info.name))
+                    .is_some_and(|n| n > 0)
+        })
+    }
+
     /// The semiring requests are tagged in.
     pub fn semiring(&self) -> SemiringKind {
         self.tagged

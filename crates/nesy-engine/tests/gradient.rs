@@ -101,3 +101,56 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn a_request_on_a_prepared_program_has_the_gradient_of_the_whole_program() {
+    // The input reaches `path` and what depends on it; the disjunction of
+    // `colour` and `noise` stay as the base tagged them.
+    let text = source(&[0.3, 0.6, 0.2, 0.7, 0.4, 0.3, 0.2]).replace(
+        "t(0.3) :: edge(a, b).",
+        "@input link. @decl link(x: symbol, y: symbol).",
+    ) + " edge(X, Y) :- link(X, Y).";
+    let limits = Limits::default();
+    let semiring = SemiringKind::DiffTopK(1000);
+    let prepared = program(&text)
+        .prepare(&limits)
+        .unwrap()
+        .with_semiring(semiring, &limits)
+        .unwrap();
+    let input = [(
+        "link".to_string(),
+        vec![Value::symbol("a"), Value::symbol("b")],
+    )];
+    let request = prepared.evaluate_tagged_with(&input, &limits).unwrap();
+    let mut whole = program(&text);
+    whole
+        .add_fact("link", vec![Value::symbol("a"), Value::symbol("b")])
+        .unwrap();
+    let tagged = whole.evaluate_tagged(semiring, &limits).unwrap();
+    let clock = Clock::start(&limits);
+    for relation in ["path", "goal"] {
+        let tuple: &[Value] = if relation == "path" {
+            &[Value::symbol("a"), Value::symbol("c")]
+        } else {
+            &[]
+        };
+        let ours = prepared
+            .program()
+            .gradient(&request, relation, tuple, &clock)
+            .unwrap();
+        let reference = whole.gradient(&tagged, relation, tuple, &clock).unwrap();
+        assert!(ours.probability > 0.0);
+        assert!((ours.probability - reference.probability).abs() < 1e-12);
+        assert_eq!(ours.parameters.len(), reference.parameters.len());
+        for ((k1, d1), (k2, d2)) in ours.parameters.iter().zip(&reference.parameters) {
+            assert_eq!(k1, k2);
+            assert!((d1 - d2).abs() < 1e-12, "{relation}: {d1} vs {d2}");
+        }
+    }
+    // Only what the input reaches was derived again.
+    assert!(
+        !prepared
+            .rederived(&["link"])
+            .contains(&"colour".to_string())
+    );
+}

@@ -774,6 +774,7 @@ impl Requests {
         Ok(Requests { prepared })
     }
 
+    #[cfg(feature = "learn")]
     fn base_calls_model(&self, name: &str) -> bool {
         self.prepared.base_calls_model(name)
     }

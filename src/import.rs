@@ -154,6 +154,7 @@ fn load_graph_imports(
             return Err(e);
         }
     }
+    let prefixes = crate::sparql_check::rule_prefixes(&checked.program);
     for item in &checked.program.items {
         let Item::Import(import) = item else { continue };
         let (ImportSource::Sparql(query), Some(rel)) = (&import.source, &import.relation) else {
@@ -161,7 +162,13 @@ fn load_graph_imports(
         };
         let at = located(import.span);
         let g = shared().map_err(|e| kg(e, at.clone()))?;
-        let (_, rows) = g.select(&query.value).map_err(|e| kg(e, at.clone()))?;
+        let options = nesy_kg::QueryOptions {
+            prefixes: prefixes.clone(),
+            ..nesy_kg::QueryOptions::default()
+        };
+        let (_, rows) = g
+            .select_with(&query.value, &options)
+            .map_err(|e| kg(e, at.clone()))?;
         for row in rows {
             engine.add_fact_from(&rel.text, row, &at)?;
         }

@@ -286,6 +286,22 @@ impl Program {
             Value::Symbol(s) => Value::iri(format!("urn:nesy:{s}")),
             other => other.clone(),
         };
+        // A relation named for triples that is not one is a mistake to
+        // say, not to skip (as `nesy run -r` says it).
+        for name in triple_relations {
+            match evaluation.relation(name) {
+                None => {
+                    return Err(nesy_engine::Error::UnknownRelation(name.clone()).into());
+                }
+                Some(r) if r.arity != 3 => {
+                    return Err(Error::Request(format!(
+                        "`{name}` has {} columns; a relation of triples has three (subject, predicate IRI, object)",
+                        r.arity
+                    )));
+                }
+                Some(_) => {}
+            }
+        }
         let mut triples = Vec::new();
         for name in evaluation.derived_relations() {
             let Some(relation) = evaluation.relation(name) else {

@@ -1,7 +1,8 @@
 //! The SPARQL inside rule files, checked with the rules: a query that
 //! `nesy run` would refuse (too long, nested too deep, too many patterns)
-//! or could not parse is an error of `nesy check`, located inside the
-//! string.
+//! or could not parse (an unknown prefix, a syntax error) is an error of
+//! `nesy check`, located inside the string. The file's `@prefix`es and
+//! `rdf`, `rdfs`, `owl`, `xsd` are known inside its queries.
 //!
 //! ```
 //! let deep = format!(
@@ -16,20 +17,51 @@
 //! assert_eq!(checked.source.position(d.span.start).column, 23 + 15 + 65);
 //! ```
 
-use nesy_kg::{KgError, SparqlLimits};
+use nesy_kg::{KgError, Prefixes, SparqlLimits};
 use nesy_lang::ast::{ImportSource, Item, Span, StringLit};
 use nesy_lang::{Checked, Diagnostic};
+
+/// The prefixes a rule file's SPARQL knows without `PREFIX` lines: the
+/// common ones (`rdf`, `rdfs`, `owl`, `xsd`) and the file's `@prefix`es.
+pub(crate) fn rule_prefixes(program: &nesy_lang::ast::Program) -> Prefixes {
+    let mut prefixes = Prefixes::common();
+    for item in &program.items {
+        if let Item::Prefix(d) = item {
+            prefixes.add(&d.label.text, &d.iri);
+        }
+    }
+    prefixes
+}
 
 /// Adds a diagnostic for each `sparql("...")` import that would not run.
 pub(crate) fn add_sparql_diagnostics(checked: &mut Checked) {
     let mut found = Vec::new();
+    let prefixes = rule_prefixes(&checked.program);
     for item in &checked.program.items {
         let Item::Import(import) = item else { continue };
         let ImportSource::Sparql(query) = &import.source else {
             continue;
         };
-        match nesy_kg::check_query(&query.value, &SparqlLimits::default()) {
+        match nesy_kg::check_query_with(&query.value, &SparqlLimits::default(), &prefixes) {
             Ok(()) => {}
+            Err(KgError::SparqlSyntax {
+                offset,
+                message,
+                help,
+                ..
+            }) => {
+                let at = source_offset(query, offset);
+                let code = if message.starts_with("unknown prefix") {
+                    "sparql-unknown-prefix"
+                } else {
+                    "sparql-syntax"
+                };
+                found.push(
+                    Diagnostic::error(code, Span::new(at, at + 1), message)
+                        .with_label("here")
+                        .with_help(help),
+                );
+            }
             Err(KgError::Refused {
                 offset, message, ..
             }) => {

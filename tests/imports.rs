@@ -213,6 +213,46 @@ fn materialized_relations_are_triples_sparql_sees_and_twice_adds_nothing() {
 }
 
 #[test]
+fn a_triples_relation_must_be_one() {
+    let program = Program::from_files(&["rules/knowledge_graph.nesy"]).unwrap();
+    let evaluation = program.evaluate(&Limits::default()).unwrap();
+    let graph = nesy_kg::Graph::in_memory().unwrap();
+    let err = program
+        .materialize_with(&evaluation, &graph, "urn:g", &["nope".to_string()])
+        .unwrap_err();
+    assert_eq!(err.to_string(), "unknown relation `nope`");
+    let err = program
+        .materialize_with(&evaluation, &graph, "urn:g", &["ex:ancestor".to_string()])
+        .unwrap_err();
+    assert!(err.to_string().contains("has 2 columns"), "{err}");
+    assert!(graph.is_empty().unwrap(), "nothing was written");
+}
+
+#[test]
+fn a_sparql_import_knows_the_files_prefixes() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "g.ttl",
+        "@prefix acme: <http://example.org/acme#> .\nacme:ann acme:worksAt acme:lab .\nacme:bo acme:worksAt acme:lab .\n",
+    );
+    let program = load(
+        dir.path(),
+        "@prefix acme: <http://example.org/acme#>.\n@import \"g.ttl\".\n\
+         @import staff from sparql(\"SELECT ?p WHERE { ?p acme:worksAt ?w } ORDER BY ?p\").\n",
+    )
+    .unwrap();
+    let staff = program.evaluate(&Limits::default()).unwrap();
+    assert_eq!(
+        staff.relation("staff").unwrap().to_vecs(),
+        vec![
+            vec![Value::iri("http://example.org/acme#ann")],
+            vec![Value::iri("http://example.org/acme#bo")]
+        ]
+    );
+}
+
+#[test]
 fn a_is_rdf_type() {
     let dir = tempfile::tempdir().unwrap();
     write(

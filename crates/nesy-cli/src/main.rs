@@ -31,6 +31,7 @@ mod commands;
 mod diagnostics;
 mod error;
 mod files;
+mod hints;
 mod learned;
 mod load;
 mod output;

@@ -97,23 +97,22 @@ pub(crate) fn table(
     out: &mut dyn Write,
     relations: &[Relation],
     answers: &[Answers],
+    cell: &dyn Fn(&Value) -> String,
 ) -> std::io::Result<()> {
     for r in relations {
         writeln!(out, "{} ({})", r.name, plural(r.len(), "tuple"))?;
         if r.arity == 0 {
             writeln!(out, "  {}", !r.is_empty())?;
         } else {
-            let cells: Vec<Vec<String>> = r
-                .rows()
-                .map(|row| row.iter().map(Value::to_string).collect())
-                .collect();
+            let cells: Vec<Vec<String>> =
+                r.rows().map(|row| row.iter().map(cell).collect()).collect();
             out.write_all(aligned(&cells, "  ").as_bytes())?;
         }
         writeln!(out)?;
     }
     for a in answers {
         writeln!(out, "?- {}.", a.goal)?;
-        for line in answers_table(a).lines() {
+        for line in answers_table(a, cell).lines() {
             writeln!(out, "  {line}")?;
         }
         writeln!(out)?;
@@ -123,7 +122,8 @@ pub(crate) fn table(
 
 /// The answers of a goal as aligned columns, one per variable (and `p`
 /// for a probability), or `true`/`false` for a goal without variables.
-pub(crate) fn answers_table(answers: &Answers) -> String {
+/// `cell` writes a value (IRIs short, say).
+pub(crate) fn answers_table(answers: &Answers, cell: &dyn Fn(&Value) -> String) -> String {
     let probability = |i: usize| {
         answers
             .probabilities
@@ -143,7 +143,7 @@ pub(crate) fn answers_table(answers: &Answers) -> String {
         header.push("p".to_string());
         let mut cells = vec![header];
         for (i, row) in answers.rows.iter().enumerate() {
-            let mut c: Vec<String> = row.iter().map(Value::to_string).collect();
+            let mut c: Vec<String> = row.iter().map(cell).collect();
             c.push(probability(i).map(show_probability).unwrap_or_default());
             cells.push(c);
         }
@@ -156,7 +156,7 @@ pub(crate) fn answers_table(answers: &Answers) -> String {
         answers
             .rows
             .iter()
-            .map(|row| row.iter().map(Value::to_string).collect()),
+            .map(|row| row.iter().map(cell).collect()),
     );
     let mut out = aligned(&cells, "");
     out.push_str(&format!("({})\n", plural(answers.rows.len(), "answer")));

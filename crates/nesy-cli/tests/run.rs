@@ -779,3 +779,131 @@ fn tests_assert_probabilities_under_the_semiring_asked() {
             "expected `prob(path(a, c)) = 0.86 +- 0.000001`, but its probability under max-prob is 0.72",
         ));
 }
+
+/// Access rules over IRIs, as a user writes them after loading a graph.
+const ACCESS: &str = "@prefix ex: <http://example.org/acme#>.
+ex:member(ex:bob, ex:writers).
+ex:grants(ex:writers, ex:report).
+ex:mayWrite(U, R) :- ex:member(U, G), ex:grants(G, R).
+";
+
+#[test]
+fn people_read_iris_with_the_programs_prefixes() {
+    let (_dir, path) = temp_rules(ACCESS);
+    nesy()
+        .arg("run")
+        .arg(&path)
+        .args(["-r", "ex:mayWrite"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("  ex:bob  ex:report"))
+        .stdout(predicate::str::contains("<http").not());
+    nesy()
+        .arg("query")
+        .arg(&path)
+        .arg("ex:mayWrite(U, R)")
+        .assert()
+        .success()
+        .stdout("U       R\nex:bob  ex:report\n(1 answer)\n");
+    nesy()
+        .arg("explain")
+        .arg(&path)
+        .arg("ex:mayWrite(ex:bob, ex:report)")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("ex:member(ex:bob, ex:writers)"));
+    // Scripts keep full IRIs.
+    nesy()
+        .arg("query")
+        .arg(&path)
+        .args(["ex:mayWrite(U, R)", "--format", "tsv"])
+        .assert()
+        .success()
+        .stdout("http://example.org/acme#bob\thttp://example.org/acme#report\n");
+}
+
+#[test]
+fn a_symbol_that_matches_no_value_but_an_iri_gets_a_did_you_mean() {
+    let (_dir, path) = temp_rules(ACCESS);
+    nesy()
+        .arg("query")
+        .arg(&path)
+        .arg("ex:mayWrite(bob, R)")
+        .assert()
+        .success()
+        .stdout("R\n(0 answers)\n")
+        .stderr(predicate::str::contains(
+            "warning: the goal's symbol `bob` is in no fact; the data has the IRI ex:bob: did you mean ex:bob?",
+        ));
+    // A symbol that is a value somewhere is not second-guessed.
+    let (_dir2, other) = temp_rules(&format!("{ACCESS}note(bob).\n"));
+    nesy()
+        .arg("query")
+        .arg(&other)
+        .arg("ex:mayWrite(bob, R)")
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("did you mean").not());
+}
+
+#[test]
+fn query_and_explain_take_several_files_like_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("rules.nesy");
+    let facts = dir.path().join("facts.nesy");
+    std::fs::write(
+        &rules,
+        "ancestor(X, Y) :- parent(X, Y).\nancestor(X, Z) :- parent(X, Y), ancestor(Y, Z).\n",
+    )
+    .unwrap();
+    std::fs::write(&facts, "parent(a, b). parent(b, c).\n").unwrap();
+    nesy()
+        .arg("query")
+        .args([&rules, &facts])
+        .arg("ancestor(a, X)")
+        .assert()
+        .success()
+        .stdout("X\nb\nc\n(2 answers)\n");
+    nesy()
+        .arg("explain")
+        .args([&rules, &facts])
+        .arg("ancestor(a, c)")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("parent(b, c)"));
+}
+
+#[test]
+fn materialize_refuses_a_triples_relation_that_is_not_one() {
+    let (_dir, path) = temp_rules(ACCESS);
+    nesy()
+        .arg("run")
+        .arg(&path)
+        .args(["--materialize", "--triples", "nope"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("no relation `nope`"));
+    nesy()
+        .arg("run")
+        .arg(&path)
+        .args(["--materialize", "--triples", "ex:mayWrite"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "`ex:mayWrite` has 2 columns; a relation of triples has three",
+        ));
+}
+
+#[test]
+fn a_rule_constant_that_is_a_symbol_where_the_data_has_iris_is_flagged() {
+    let (_dir, path) = temp_rules(&format!("{ACCESS}writer(U) :- ex:member(U, writers).\n"));
+    nesy()
+        .arg("run")
+        .arg(&path)
+        .args(["-r", "writer"])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains(
+            "warning: a rule looks for the symbol `writers`, which no fact holds; the data has the IRI ex:writers: did you mean ex:writers?",
+        ));
+}

@@ -23,12 +23,15 @@
 //! # Ok::<(), nesy_kg::KgError>(())
 //! ```
 
+mod prefixes;
 mod rdfxml;
 mod sparql;
+mod sparql_syntax;
 mod view;
 
-pub use sparql::{QueryForm, QueryOptions, SparqlLimits, check_query};
-pub use view::{GraphView, Step, edges_to_dot};
+pub use prefixes::{COMMON_PREFIXES, Prefixes};
+pub use sparql::{QueryForm, QueryOptions, SparqlLimits, check_query, check_query_with};
+pub use view::{EdgeFilter, GraphView, Step, edges_to_dot};
 
 use nesy_engine::Value;
 use oxigraph::io::{RdfFormat, RdfParser, RdfSerializer};
@@ -36,6 +39,7 @@ use oxigraph::model::{GraphName, Literal, NamedNode, Quad, Term, vocab::xsd};
 use oxigraph::store::Store;
 use std::io::{Read, Write};
 use std::path::Path;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// What can go wrong with the knowledge graph.
@@ -87,6 +91,22 @@ pub enum KgError {
         /// What is too big.
         message: String,
     },
+    /// A SPARQL query or update that does not parse: an unknown prefix,
+    /// or the place where the parser stopped.
+    #[error("SPARQL {line}:{column}: {message}")]
+    SparqlSyntax {
+        /// 1-based line in the query text.
+        line: usize,
+        /// 1-based column (characters).
+        column: usize,
+        /// Byte offset in the query text.
+        offset: usize,
+        /// What is wrong.
+        message: String,
+        /// What to do about it.
+        #[help]
+        help: String,
+    },
     /// A query stopped at a limit: time, cancellation, or the number of
     /// results.
     #[error(transparent)]
@@ -131,6 +151,9 @@ impl<R: Read, F: FnMut(u64)> Read for Counting<R, F> {
 #[derive(Clone)]
 pub struct Graph {
     store: Store,
+    /// The common prefixes and those of the Turtle and TriG loaded by
+    /// this value (a store on disk does not keep them).
+    prefixes: Arc<Mutex<Prefixes>>,
 }
 
 /// The RDF format a file name stands for (`.gz` is looked through).
@@ -190,6 +213,7 @@ impl Graph {
     pub fn in_memory() -> Result<Self, KgError> {
         Ok(Graph {
             store: Store::new().map_err(|e| KgError::Storage(e.to_string()))?,
+            prefixes: Arc::new(Mutex::new(Prefixes::common())),
         })
     }
 
@@ -198,6 +222,7 @@ impl Graph {
     pub fn open(dir: &Path) -> Result<Self, KgError> {
         Ok(Graph {
             store: Store::open(dir).map_err(|e| KgError::Storage(e.to_string()))?,
+            prefixes: Arc::new(Mutex::new(Prefixes::common())),
         })
     }
 
@@ -269,11 +294,15 @@ impl Graph {
             parser = parser.with_default_graph(node);
         }
         // Parse everything first: a syntax error leaves the store untouched.
-        let quads: Vec<Quad> = parser
-            .rename_blank_nodes()
-            .for_reader(reader)
+        let mut parsed = parser.rename_blank_nodes().for_reader(reader);
+        let quads: Vec<Quad> = parsed
+            .by_ref()
             .collect::<Result<_, _>>()
             .map_err(|e| parse_error(e, name))?;
+        let found: Vec<(String, String)> = parsed
+            .prefixes()
+            .map(|(label, iri)| (label.to_string(), iri.to_string()))
+            .collect();
         let count = quads.len();
         self.store
             .transaction(|mut t| {
@@ -283,10 +312,25 @@ impl Graph {
                 Ok::<(), oxigraph::store::StorageError>(())
             })
             .map_err(|e| KgError::Storage(e.to_string()))?;
+        if let Ok(mut prefixes) = self.prefixes.lock() {
+            for (label, iri) in found {
+                prefixes.add(&label, &iri);
+            }
+        }
         Ok(LoadSummary {
             quads: count,
             time: start.elapsed(),
         })
+    }
+
+    /// The prefixes a query on this graph knows without declaring them:
+    /// `rdf`, `rdfs`, `owl`, `xsd`, and those of the Turtle and TriG files
+    /// loaded through this value (the last file's win).
+    pub fn prefixes(&self) -> Prefixes {
+        self.prefixes
+            .lock()
+            .map(|p| p.clone())
+            .unwrap_or_else(|_| Prefixes::common())
     }
 
     /// Quads in the store.
@@ -341,6 +385,7 @@ impl Graph {
             union,
             results_format: format.to_string(),
             graph_format: graph_format.to_string(),
+            prefixes: self.prefixes(),
             ..QueryOptions::default()
         };
         self.run_query(sparql, &options, out).map(drop)
@@ -349,18 +394,28 @@ impl Graph {
     /// Runs a SPARQL update (bounded as queries are).
     pub fn update(&self, sparql: &str) -> Result<(), KgError> {
         sparql::on_query_stack(|| {
-            let update = sparql::parse_update(sparql, &SparqlLimits::default())?;
+            let update = sparql::parse_update(sparql, &SparqlLimits::default(), &self.prefixes())?;
             self.store
                 .update(oxigraph::sparql::Update::from(update))
                 .map_err(|e| KgError::Sparql(e.to_string()))
         })?
     }
 
-    /// Writes every quad as N-Quads (or `format`: `nt`, `ttl`, `trig`, ...).
+    /// Writes every quad as N-Quads (or `format`: `nt`, `ttl`, `trig`, ...);
+    /// Turtle and TriG start with the graph's [`Graph::prefixes`] and use
+    /// them.
     pub fn export(&self, format: &str, out: impl Write) -> Result<(), KgError> {
         let rdf = RdfFormat::from_extension(format)
             .ok_or_else(|| KgError::UnknownFormat(format.to_string()))?;
-        let mut serializer = RdfSerializer::from_format(rdf).for_writer(out);
+        let mut serializer = RdfSerializer::from_format(rdf);
+        if matches!(rdf, RdfFormat::Turtle | RdfFormat::TriG) {
+            for (label, iri) in self.prefixes().iter() {
+                serializer = serializer
+                    .with_prefix(label, iri)
+                    .map_err(|e| KgError::Storage(format!("prefix `{label}:`: {e}")))?;
+            }
+        }
+        let mut serializer = serializer.for_writer(out);
         for quad in self.store.iter() {
             let quad = quad.map_err(|e| KgError::Storage(e.to_string()))?;
             if rdf.supports_datasets() {

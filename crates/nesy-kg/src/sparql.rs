@@ -35,7 +35,8 @@
 //! joins) finish quickly too: a cross product under an `ORDER BY` stops
 //! as surely as one that streams.
 
-use crate::KgError;
+use crate::sparql_syntax::{QUERY_FORMS, UPDATE_FORMS, syntax_error, with_prologue};
+use crate::{KgError, Prefixes};
 use nesy_engine::{Clock, Limits};
 use oxigraph::io::{RdfFormat, RdfSerializer};
 use oxigraph::model::{
@@ -91,6 +92,9 @@ pub struct QueryOptions {
     pub limits: Limits,
     /// The size of query accepted.
     pub sparql: SparqlLimits,
+    /// Prefixes a query may use without declaring them (by default
+    /// [`Prefixes::common`]: `rdf`, `rdfs`, `owl`, `xsd`).
+    pub prefixes: Prefixes,
 }
 
 impl Default for QueryOptions {
@@ -101,6 +105,7 @@ impl Default for QueryOptions {
             graph_format: "nt".to_string(),
             limits: Limits::default(),
             sparql: SparqlLimits::default(),
+            prefixes: Prefixes::common(),
         }
     }
 }
@@ -457,17 +462,27 @@ fn query_pattern(query: &Query) -> &GraphPattern {
 }
 
 /// Bounds, then parses, then measures a query (call on the query stack).
-pub(crate) fn parse_query(text: &str, limits: &SparqlLimits) -> Result<Query, KgError> {
+pub(crate) fn parse_query(
+    text: &str,
+    limits: &SparqlLimits,
+    prefixes: &Prefixes,
+) -> Result<Query, KgError> {
     prescan(text, limits)?;
-    let query = Query::parse(text, None).map_err(|e| KgError::Sparql(e.to_string()))?;
+    let query = Query::parse(&with_prologue(text, prefixes), None)
+        .map_err(|e| syntax_error(text, prefixes, &QUERY_FORMS, &e.to_string()))?;
     Measure::of([query_pattern(&query)]).check(text, limits)?;
     Ok(query)
 }
 
 /// Bounds, then parses, then measures an update (call on the query stack).
-pub(crate) fn parse_update(text: &str, limits: &SparqlLimits) -> Result<Update, KgError> {
+pub(crate) fn parse_update(
+    text: &str,
+    limits: &SparqlLimits,
+    prefixes: &Prefixes,
+) -> Result<Update, KgError> {
     prescan(text, limits)?;
-    let update = Update::parse(text, None).map_err(|e| KgError::Sparql(e.to_string()))?;
+    let update = Update::parse(&with_prologue(text, prefixes), None)
+        .map_err(|e| syntax_error(text, prefixes, &UPDATE_FORMS, &e.to_string()))?;
     Measure::of(update.operations.iter().filter_map(|op| match op {
         GraphUpdateOperation::DeleteInsert { pattern, .. } => Some(pattern.as_ref()),
         _ => None,
@@ -479,7 +494,16 @@ pub(crate) fn parse_update(text: &str, limits: &SparqlLimits) -> Result<Update, 
 /// Checks a query without running it: its size, nesting, syntax and
 /// measure. For checkers of rule files that embed SPARQL.
 pub fn check_query(text: &str, limits: &SparqlLimits) -> Result<(), KgError> {
-    on_query_stack(|| parse_query(text, limits).map(drop))?
+    check_query_with(text, limits, &Prefixes::common())
+}
+
+/// [`check_query`] with `prefixes` known without `PREFIX` lines.
+pub fn check_query_with(
+    text: &str,
+    limits: &SparqlLimits,
+    prefixes: &Prefixes,
+) -> Result<(), KgError> {
+    on_query_stack(|| parse_query(text, limits, prefixes).map(drop))?
 }
 
 /// Why a guarded dataset stopped.
@@ -862,7 +886,7 @@ pub(crate) fn run(
     mut out: impl Write,
 ) -> Result<QueryForm, KgError> {
     let clock = Clock::start(&options.limits);
-    let query = parse_query(text, &options.sparql)?;
+    let query = parse_query(text, &options.sparql, &options.prefixes)?;
     let dataset = Guarded::new(store.clone(), &query, options.union, clock.clone());
     let results = QueryEvaluator::new()
         .execute(dataset, &query)
@@ -928,7 +952,7 @@ pub(crate) fn select(
     options: &QueryOptions,
 ) -> Result<Selected, KgError> {
     let clock = Clock::start(&options.limits);
-    let query = parse_query(text, &options.sparql)?;
+    let query = parse_query(text, &options.sparql, &options.prefixes)?;
     if !matches!(query, Query::Select { .. }) {
         return Err(KgError::Sparql("a SELECT query is needed here".to_string()));
     }

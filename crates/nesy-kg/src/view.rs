@@ -41,10 +41,73 @@ pub struct Step {
     pub backwards: bool,
 }
 
+/// Which triples of a store become edges of a view. The default is what
+/// people mean by the graph of their data: no literals (a path through
+/// the number `1` joins everything that has a 1) and no `rdf:type` edges
+/// (nor through a class, which joins all its members).
+///
+/// ```
+/// use nesy_kg::{EdgeFilter, Graph, GraphView};
+/// let graph = Graph::in_memory()?;
+/// graph.load_str("@prefix e: <http://e/> . e:a e:age 1 . e:b e:age 1 . e:a a e:P . e:b a e:P .", "ttl")?;
+/// let view = GraphView::from_graph_filtered(&graph, &EdgeFilter::default())?;
+/// assert_eq!(view.edge_count(), 0);
+/// let all = GraphView::from_graph_filtered(&graph, &EdgeFilter::everything())?;
+/// assert_eq!(all.edge_count(), 4);
+/// # Ok::<(), nesy_kg::KgError>(())
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct EdgeFilter {
+    /// Keep triples whose object is a literal.
+    pub literals: bool,
+    /// Keep `rdf:type` triples.
+    pub types: bool,
+    /// Keep only these predicates (full IRIs), when any are given.
+    pub only: Vec<String>,
+    /// Drop these predicates (full IRIs).
+    pub exclude: Vec<String>,
+}
+
+impl EdgeFilter {
+    /// Every triple.
+    pub fn everything() -> Self {
+        EdgeFilter {
+            literals: true,
+            types: true,
+            ..EdgeFilter::default()
+        }
+    }
+
+    /// Whether the triple `subject predicate object` is an edge.
+    pub fn keeps(&self, predicate: &str, object: &Value) -> bool {
+        let entity = match object {
+            Value::Iri(_) => true,
+            Value::Symbol(s) => s.starts_with("_:"),
+            _ => false,
+        };
+        (self.literals || entity)
+            && (self.types || predicate != RDF_TYPE)
+            && (self.only.is_empty() || self.only.iter().any(|p| p == predicate))
+            && !self.exclude.iter().any(|p| p == predicate)
+    }
+}
+
+const RDF_TYPE: &str = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type";
+
 impl GraphView {
     /// Every triple of the store as an edge (literal objects are nodes too).
     pub fn from_graph(graph: &Graph) -> Result<Self, KgError> {
-        Ok(Self::from_edges(graph.facts()?.into_iter()))
+        Self::from_graph_filtered(graph, &EdgeFilter::everything())
+    }
+
+    /// The triples of the store that `filter` keeps, as edges.
+    pub fn from_graph_filtered(graph: &Graph, filter: &EdgeFilter) -> Result<Self, KgError> {
+        Ok(Self::from_edges(
+            graph
+                .facts()?
+                .into_iter()
+                .filter(|(p, _, o)| filter.keeps(p, o)),
+        ))
     }
 
     /// Edges `(label, subject, object)`, from triples or from any binary

@@ -12,8 +12,9 @@ use std::process::ExitCode;
 /// `nesy explain`.
 #[derive(clap::Args, Debug)]
 pub(crate) struct Args {
-    /// The rule file.
-    file: PathBuf,
+    /// The rule files, evaluated together.
+    #[arg(required = true, num_args = 1..)]
+    files: Vec<PathBuf>,
     /// The fact, such as `ancestor(alice, carol)`; with variables, each
     /// answer is explained.
     goal: String,
@@ -59,9 +60,7 @@ enum Format {
 /// `nesy explain`.
 pub(crate) fn run(args: &Args) -> CliResult {
     let semiring = args.semiring.kind()?;
-    let files: Vec<PathBuf> = std::iter::once(args.file.clone())
-        .chain(args.with.iter().cloned())
-        .collect();
+    let files: Vec<PathBuf> = args.files.iter().chain(&args.with).cloned().collect();
     let program = load(&files)?;
     let options = nesy::ExplainOptions {
         all: args.all,
@@ -74,11 +73,15 @@ pub(crate) fn run(args: &Args) -> CliResult {
     let explanations = program.explain_tagged(goal, &options, semiring, &limits.limits())?;
     let ground = goal_is_ground(goal);
     let text = match format {
-        Format::Text => explanations
-            .iter()
-            .map(|e| e.to_text())
-            .collect::<Vec<_>>()
-            .join("\n"),
+        Format::Text => {
+            let prefixes = super::short_iris::of_program(&program);
+            let text = explanations
+                .iter()
+                .map(|e| e.to_text())
+                .collect::<Vec<_>>()
+                .join("\n");
+            super::short_iris::text(&text, &prefixes)
+        }
         Format::Dot => explanations
             .iter()
             .map(|e| e.to_dot())

@@ -1,9 +1,10 @@
 //! `nesy kg`: load RDF, query it with SPARQL, update, export, count.
 
+use super::short_iris;
 use crate::error::{CliError, CliResult};
 use crate::output::{aligned, plural, print_out};
 use clap::{Args, Subcommand, ValueEnum};
-use nesy::kg::{Graph, KgError};
+use nesy::kg::{Graph, KgError, Prefixes};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -17,6 +18,53 @@ pub(crate) struct Source {
     /// (repeatable).
     #[arg(long, value_name = "FILE")]
     data: Vec<PathBuf>,
+}
+
+/// Which triples are edges of `kg show` and `kg path`.
+#[derive(Args, Debug, Clone)]
+pub(crate) struct ViewArgs {
+    /// Keep triples whose object is a literal (skipped by default: a path
+    /// through the number `1` means nothing).
+    #[arg(long)]
+    literals: bool,
+    /// Keep `rdf:type` edges (skipped by default: a path through a class
+    /// joins all its members).
+    #[arg(long)]
+    types: bool,
+    /// Only these predicates (IRIs or prefixed names, comma-separated).
+    #[arg(long, value_name = "P1,P2", value_delimiter = ',')]
+    predicates: Vec<String>,
+    /// Never these predicates (IRIs or prefixed names, comma-separated).
+    #[arg(long, value_name = "P1,P2", value_delimiter = ',')]
+    exclude_predicates: Vec<String>,
+}
+
+impl ViewArgs {
+    fn filter(&self, prefixes: &Prefixes) -> nesy::kg::EdgeFilter {
+        let expand = |names: &[String]| names.iter().map(|n| expand(n, prefixes)).collect();
+        nesy::kg::EdgeFilter {
+            literals: self.literals,
+            types: self.types,
+            only: expand(&self.predicates),
+            exclude: expand(&self.exclude_predicates),
+        }
+    }
+}
+
+/// A name as a full IRI: `<iri>` and `ex:local` (a known prefix) are
+/// expanded; anything else is left for the view to look up.
+fn expand(name: &str, prefixes: &Prefixes) -> String {
+    let name = name.trim();
+    if let Some(iri) = name.strip_prefix('<').and_then(|n| n.strip_suffix('>')) {
+        return iri.to_string();
+    }
+    if let Some((label, local)) = name.split_once(':')
+        && !local.starts_with("//")
+        && let Some(ns) = prefixes.get(label)
+    {
+        return format!("{ns}{local}");
+    }
+    name.to_string()
 }
 
 /// SPARQL result formats.
@@ -52,6 +100,13 @@ pub(crate) enum Command {
         graph: Option<String>,
     },
     /// Run a SPARQL query: SELECT, ASK, CONSTRUCT or DESCRIBE.
+    ///
+    /// The prefixes `rdf:`, `rdfs:`, `owl:` and `xsd:`, and those the
+    /// `--data` files declare (Turtle, TriG), are known without `PREFIX`
+    /// lines (a `PREFIX` in the query wins). The table prints IRIs short
+    /// with them (`ex:alice`); TSV, CSV and JSON keep full IRIs, stable
+    /// for scripts, unless `--short-iris` is given.
+    #[command(verbatim_doc_comment)]
     Query {
         #[command(flatten)]
         source: Source,
@@ -68,6 +123,12 @@ pub(crate) enum Command {
         /// to see triples `nesy run --materialize` put in a named graph).
         #[arg(long)]
         union: bool,
+        /// Write IRIs with the known prefixes in TSV, CSV and JSON too.
+        #[arg(long, conflicts_with = "full_iris")]
+        short_iris: bool,
+        /// Write full IRIs in the table too.
+        #[arg(long)]
+        full_iris: bool,
     },
     /// Run a SPARQL update against an on-disk store.
     Update {
@@ -88,8 +149,11 @@ pub(crate) enum Command {
     Show {
         #[command(flatten)]
         source: Source,
-        /// The entity: an IRI, or the local name of exactly one IRI.
+        /// The entity: an IRI, a prefixed name, or the local name of
+        /// exactly one IRI.
         entity: String,
+        #[command(flatten)]
+        view: ViewArgs,
         /// Steps out from the entity.
         #[arg(long, default_value_t = 1)]
         depth: usize,
@@ -102,10 +166,12 @@ pub(crate) enum Command {
     Path {
         #[command(flatten)]
         source: Source,
-        /// From.
+        /// From: an IRI, a prefixed name, or the local name of one IRI.
         from: String,
         /// To.
         to: String,
+        #[command(flatten)]
+        view: ViewArgs,
     },
     /// Count triples, subjects, predicates and classes; list the top
     /// predicates.
@@ -140,7 +206,22 @@ pub(crate) fn run(command: &Command) -> CliResult {
             file,
             format,
             union,
-        } => query(source, text.as_deref(), file.as_deref(), *format, *union),
+            short_iris,
+            full_iris,
+        } => {
+            let short = match format {
+                ResultFormat::Table => !full_iris,
+                _ => *short_iris,
+            };
+            query(
+                source,
+                text.as_deref(),
+                file.as_deref(),
+                *format,
+                *union,
+                short,
+            )
+        }
         Command::Update {
             source,
             update: text,
@@ -151,8 +232,14 @@ pub(crate) fn run(command: &Command) -> CliResult {
             entity,
             depth,
             format,
-        } => show(source, entity, *depth, format),
-        Command::Path { source, from, to } => path(source, from, to),
+            view,
+        } => show(source, entity, *depth, format, view),
+        Command::Path {
+            source,
+            from,
+            to,
+            view,
+        } => path(source, from, to, view),
         Command::Stats { source } => stats(source),
     }
 }
@@ -203,6 +290,7 @@ fn query(
     file: Option<&Path>,
     format: ResultFormat,
     union: bool,
+    short_iris: bool,
 ) -> CliResult {
     let text = match (query, file) {
         (Some(q), _) => q.to_string(),
@@ -213,6 +301,9 @@ fn query(
     let graph = open(source)?;
     let ext = match format {
         ResultFormat::Table | ResultFormat::Tsv => "tsv",
+        // Short IRIs in CSV are made from JSON (CSV cannot tell an IRI
+        // from a string).
+        ResultFormat::Csv if short_iris => "json",
         ResultFormat::Csv => "csv",
         ResultFormat::Json => "json",
         ResultFormat::Xml => "xml",
@@ -220,13 +311,28 @@ fn query(
     let mut out = Vec::new();
     graph.write_query_with(&text, ext, union, &mut out)?;
     let text = String::from_utf8_lossy(&out).to_string();
-    let text = if format == ResultFormat::Table {
-        table(&text)
-    } else {
-        text
+    let prefixes = graph.prefixes();
+    // A graph (CONSTRUCT, DESCRIBE) comes as N-Triples, left as it is.
+    let graph_result = !text.starts_with('?') && !text.starts_with('{') && ext != "csv";
+    let text = match (format, short_iris) {
+        _ if graph_result && ext == "tsv" => text,
+        (ResultFormat::Table, true) => table(&short_iris::tsv(&text, &prefixes)),
+        (ResultFormat::Table, false) => table(&text),
+        (ResultFormat::Tsv, true) => short_iris::tsv(&text, &prefixes),
+        (ResultFormat::Json, true) if text.starts_with('{') => {
+            short_iris::json(&text, &prefixes).map_err(json_error)?
+        }
+        (ResultFormat::Csv, true) if text.starts_with('{') => {
+            short_iris::csv_from_json(&text, &prefixes).map_err(json_error)?
+        }
+        _ => text,
     };
     print_out(&text);
     Ok(ExitCode::SUCCESS)
+}
+
+fn json_error(e: serde_json::Error) -> CliError {
+    CliError::Usage(format!("cannot read the query's JSON results: {e}"))
 }
 
 /// `nesy kg update`.
@@ -245,9 +351,11 @@ fn export(source: &Source, format: &str) -> CliResult {
 }
 
 /// `nesy kg show`: an entity's neighbourhood as DOT or JSON.
-fn show(source: &Source, entity: &str, depth: usize, format: &str) -> CliResult {
-    let view = open(source).and_then(|g| nesy::kg::GraphView::from_graph(&g))?;
-    let Some(focus) = view.find(entity) else {
+fn show(source: &Source, entity: &str, depth: usize, format: &str, edges: &ViewArgs) -> CliResult {
+    let graph = open(source)?;
+    let prefixes = graph.prefixes();
+    let view = nesy::kg::GraphView::from_graph_filtered(&graph, &edges.filter(&prefixes))?;
+    let Some(focus) = view.find(&expand(entity, &prefixes)) else {
         return Err(CliError::Usage(format!(
             "no entity `{entity}` in the graph (give its IRI)"
         )));
@@ -270,24 +378,37 @@ fn show(source: &Source, entity: &str, depth: usize, format: &str) -> CliResult 
 }
 
 /// `nesy kg path`: the shortest relation path between two entities.
-fn path(source: &Source, from: &str, to: &str) -> CliResult {
-    let view = open(source).and_then(|g| nesy::kg::GraphView::from_graph(&g))?;
-    let (Some(a), Some(b)) = (view.find(from), view.find(to)) else {
-        return Err(CliError::Usage(format!(
-            "`{from}` or `{to}` is not an entity of the graph"
-        )));
+fn path(source: &Source, from: &str, to: &str, edges: &ViewArgs) -> CliResult {
+    let graph = open(source)?;
+    let prefixes = graph.prefixes();
+    let view = nesy::kg::GraphView::from_graph_filtered(&graph, &edges.filter(&prefixes))?;
+    let find = |name: &str| {
+        view.find(&expand(name, &prefixes)).ok_or_else(|| {
+            CliError::Usage(format!(
+                "`{name}` is not an entity of the graph's edges (give its IRI or prefixed name; \
+                 literals and rdf:type edges are left out unless --literals or --types)"
+            ))
+        })
+    };
+    let (a, b) = (find(from)?, find(to)?);
+    let short = |v: &nesy::Value| match v {
+        nesy::Value::Iri(iri) => prefixes.shorten(iri).unwrap_or_else(|| format!("<{iri}>")),
+        other => other.to_string(),
     };
     match view.shortest_path(&a, &b) {
         Some(steps) => {
-            outln!("{a}");
+            outln!("{}", short(&a));
             for step in steps {
                 let mark = if step.backwards { "^" } else { "" };
-                outln!("  -{mark}<{}>-> {}", step.label, step.to);
+                let label = prefixes
+                    .shorten(&step.label)
+                    .unwrap_or_else(|| format!("<{}>", step.label));
+                outln!("  -{mark}{label}-> {}", short(&step.to));
             }
             Ok(ExitCode::SUCCESS)
         }
         None => {
-            outln!("no path from {a} to {b}");
+            outln!("no path from {} to {}", short(&a), short(&b));
             Err(CliError::Reported)
         }
     }

@@ -11,5 +11,6 @@ pub(crate) mod predict;
 pub(crate) mod query;
 pub(crate) mod run;
 pub(crate) mod serve;
+pub(crate) mod short_iris;
 pub(crate) mod test;
 pub(crate) mod train;

@@ -1,5 +1,6 @@
 //! `nesy query`: the answers of a goal over rule files.
 
+use super::short_iris;
 use crate::args::{LimitArgs, OutputFormat, SemiringArgs};
 use crate::error::CliResult;
 use crate::load::load;
@@ -11,8 +12,9 @@ use std::process::ExitCode;
 /// `nesy query`.
 #[derive(clap::Args, Debug)]
 pub(crate) struct Args {
-    /// The rule file.
-    file: PathBuf,
+    /// The rule files, evaluated together.
+    #[arg(required = true, num_args = 1..)]
+    files: Vec<PathBuf>,
     /// The goal: literals separated by commas.
     goal: String,
     /// More rule files evaluated with FILE (repeatable), such as the
@@ -31,9 +33,7 @@ pub(crate) struct Args {
 /// `nesy query`.
 pub(crate) fn run(args: &Args) -> CliResult {
     let semiring = args.semiring.kind()?;
-    let files: Vec<PathBuf> = std::iter::once(args.file.clone())
-        .chain(args.with.iter().cloned())
-        .collect();
+    let files: Vec<PathBuf> = args.files.iter().chain(&args.with).cloned().collect();
     let program = load(&files)?;
     let (goal, format, limits) = (&args.goal, args.format, &args.limits);
     let answered = if semiring == Semiring::Bool {
@@ -42,8 +42,22 @@ pub(crate) fn run(args: &Args) -> CliResult {
         program.query_tagged(goal, semiring, &limits.limits())
     };
     let answers = answered?;
+    let prefixes = short_iris::of_program(&program);
+    if answers.rows.is_empty() {
+        let symbols = crate::hints::goal_symbols(goal);
+        if !symbols.is_empty() {
+            let evaluation = program.evaluate(&limits.limits())?;
+            for hint in crate::hints::symbol_not_iri(&symbols, &evaluation, &prefixes) {
+                errln!(
+                    "warning: the goal's symbol `{}` is in no fact; {}",
+                    hint.symbol,
+                    hint.did_you_mean()
+                );
+            }
+        }
+    }
     let text = match format {
-        OutputFormat::Table => answers_table(&answers),
+        OutputFormat::Table => answers_table(&answers, &|v| short_iris::cell(v, &prefixes)),
         OutputFormat::Tsv | OutputFormat::Csv => {
             let sep = if format == OutputFormat::Tsv {
                 '\t'

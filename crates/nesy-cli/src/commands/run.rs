@@ -108,10 +108,21 @@ fn run_plain(program: &Program, args: &Args, limits: &Limits) -> CliResult {
         out
     };
     let answers = program.answer_queries(&mut evaluation, limits)?;
+    let symbols = crate::hints::rule_symbols(program);
+    let prefixes = super::short_iris::of_program(program);
+    for hint in crate::hints::symbol_not_iri(&symbols, &evaluation, &prefixes) {
+        errln!(
+            "warning: a rule looks for the symbol `{}`, which no fact holds; {}",
+            hint.symbol,
+            hint.did_you_mean()
+        );
+    }
     match output {
         Some(dir) => write_dir(dir, &selected).map_err(CliError::Usage)?,
         None => write_out(|out| match format {
-            OutputFormat::Table => table(out, &selected, &answers),
+            OutputFormat::Table => table(out, &selected, &answers, &|v| {
+                super::short_iris::cell(v, &prefixes)
+            }),
             OutputFormat::Tsv => tsv(out, &selected),
             OutputFormat::Csv => csv_lines(out, &selected),
             OutputFormat::Json => json_relations(out, &selected, &answers),
@@ -127,6 +138,23 @@ fn run_plain(program: &Program, args: &Args, limits: &Limits) -> CliResult {
 fn materialize(program: &Program, args: &Args, limits: &Limits) -> CliResult {
     let (store, graph_iri) = (args.store.as_deref(), args.graph.as_str());
     let evaluation = program.evaluate(limits)?;
+    // As `-r` does: a relation that is not there is a usage error.
+    for name in &args.triple_relations {
+        match evaluation.relation(name) {
+            None => {
+                return Err(CliError::Usage(format!(
+                    "no relation `{name}` in the program"
+                )));
+            }
+            Some(r) if r.arity != 3 => {
+                return Err(CliError::Usage(format!(
+                    "`{name}` has {} columns; a relation of triples has three (subject, predicate IRI, object)",
+                    r.arity
+                )));
+            }
+            Some(_) => {}
+        }
+    }
     let graph = match store {
         Some(dir) => nesy::kg::Graph::open(dir)?,
         None => nesy::kg::Graph::in_memory()?,
@@ -245,13 +273,16 @@ fn run_tagged(program: &Program, args: &Args, semiring: Semiring, limits: &Limit
             writeln!(out, "{:#}", serde_json::Value::Object(doc))
         }
         OutputFormat::Table => {
+            // IRIs short with the program's prefixes.
+            let prefixes = super::short_iris::of_program(program);
+            let cell = |v: &Value| super::short_iris::cell(v, &prefixes);
             for r in &selected {
                 writeln!(out, "{} ({})", r.name, plural(r.rows.len(), "tuple"))?;
                 let cells: Vec<Vec<String>> = r
                     .rows
                     .iter()
                     .map(|row| {
-                        let mut c: Vec<String> = row.tuple.iter().map(Value::to_string).collect();
+                        let mut c: Vec<String> = row.tuple.iter().map(cell).collect();
                         c.push(format!("p = {}", show_probability(row.probability)));
                         c
                     })
@@ -261,7 +292,7 @@ fn run_tagged(program: &Program, args: &Args, semiring: Semiring, limits: &Limit
             }
             for a in &answers {
                 writeln!(out, "?- {}.", a.goal)?;
-                for line in answers_table(a).lines() {
+                for line in answers_table(a, &cell).lines() {
                     writeln!(out, "  {line}")?;
                 }
                 writeln!(out)?;

@@ -335,14 +335,15 @@ impl Program {
         let mut reports = Vec::new();
         let start = Instant::now();
         let batch = options.batch.max(1);
-        let mut requests = Requests::prepare(&engine, options)?;
+        // One deadline for the whole run.
+        let clock = Clock::start(&options.limits);
+        let mut requests = Requests::prepare(&engine, options, &clock)?;
         for epoch in 1..=options.epochs {
             order.shuffle(&mut rng);
             let mut loss = 0.0;
             for chunk in order.chunks(batch) {
                 let batch_examples: Vec<&Example> =
                     chunk.iter().filter_map(|&i| examples.get(i)).collect();
-                let clock = Clock::start(&options.limits);
                 let gradients = requests.gradients(&batch_examples, options, &clock)?;
                 let mut step: BTreeMap<ParamKey, f64> = BTreeMap::new();
                 #[cfg(feature = "learn")]
@@ -383,7 +384,7 @@ impl Program {
                 #[cfg(not(feature = "learn"))]
                 let stale = moved;
                 if stale {
-                    requests = Requests::prepare(&engine, options)?;
+                    requests = Requests::prepare(&engine, options, &clock)?;
                 }
             }
             let valid_accuracy = if valid.is_empty() {
@@ -393,9 +394,14 @@ impl Program {
                 let trained = self.with_learned(engine.clone(), &nets);
                 #[cfg(not(feature = "learn"))]
                 let trained = self.with_learned(engine.clone());
+                let limits = clock.remaining(&options.limits)?;
                 Some(
                     trained
-                        .score(valid, options.semiring, &options.limits)?
+                        .score(valid, options.semiring, &limits)
+                        .map_err(|e| match e {
+                            Error::Engine(e) => Error::Engine(clock.overall(e)),
+                            other => other,
+                        })?
                         .accuracy,
                 )
             };
@@ -441,10 +447,14 @@ impl Program {
         let (mut engine, _) = self.start_training(options)?;
         let start = Instant::now();
         let mut reports = Vec::new();
+        // One deadline for the whole run.
+        let clock = Clock::start(&options.limits);
         for epoch in 1..=options.epochs.max(1) {
-            let tagged = engine.evaluate_tagged(options.semiring, &options.limits)?;
+            let limits = clock.remaining(&options.limits)?;
+            let tagged = engine
+                .evaluate_tagged(options.semiring, &limits)
+                .map_err(|e| clock.overall(e))?;
             let tunable = engine.tunable_events(&tagged)?;
-            let clock = Clock::start(&options.limits);
             let mut sums: BTreeMap<ParamKey, (f64, usize)> = BTreeMap::new();
             let mut log_likelihood = 0.0;
             for evidence in interpretations {
@@ -579,9 +589,11 @@ impl Program {
             limits: limits.clone(),
             ..TrainOptions::default()
         };
-        let requests = Requests::prepare(&self.engine, &options)?;
+        // One deadline for every example.
+        let clock = Clock::start(limits);
+        let requests = Requests::prepare(&self.engine, &options, &clock)?;
         let all: Vec<&Example> = examples.iter().collect();
-        let judged = requests.judge(&all, &options)?;
+        let judged = requests.judge(&all, &options, &clock)?;
         let mut right = 0usize;
         let mut log_likelihood = 0.0;
         for (example, (p, best)) in examples.iter().zip(judged) {
@@ -767,10 +779,17 @@ struct Requests {
 }
 
 impl Requests {
-    fn prepare(engine: &nesy_engine::Program, options: &TrainOptions) -> Result<Self, Error> {
+    /// Within the time `clock` has left (one deadline for a whole run).
+    fn prepare(
+        engine: &nesy_engine::Program,
+        options: &TrainOptions,
+        clock: &Clock,
+    ) -> Result<Self, Error> {
+        let limits = clock.remaining(&options.limits)?;
         let prepared = engine
-            .prepare(&options.limits)?
-            .with_semiring(options.semiring, &options.limits)?;
+            .prepare(&limits)
+            .and_then(|p| p.with_semiring(options.semiring, &limits))
+            .map_err(|e| clock.overall(e))?;
         Ok(Requests { prepared })
     }
 
@@ -779,19 +798,23 @@ impl Requests {
         self.prepared.base_calls_model(name)
     }
 
-    /// Each example's request, evaluated on all cores, in order.
+    /// Each example's request, evaluated on all cores, in order, within
+    /// the time `clock` has left.
     fn map<T: Send>(
         &self,
         examples: &[&Example],
         options: &TrainOptions,
+        clock: &Clock,
         each: impl Fn(&Example, &TaggedEvaluation) -> Result<T, Error> + Sync,
     ) -> Result<Vec<T>, Error> {
         examples
             .par_iter()
             .map(|example| {
+                let limits = clock.remaining(&options.limits)?;
                 let tagged = self
                     .prepared
-                    .evaluate_tagged_with(&example.facts, &options.limits)?;
+                    .evaluate_tagged_with(&example.facts, &limits)
+                    .map_err(|e| clock.overall(e))?;
                 each(example, &tagged)
             })
             .collect()
@@ -805,7 +828,7 @@ impl Requests {
         clock: &Clock,
     ) -> Result<Vec<nesy_engine::Gradient>, Error> {
         let program = self.prepared.program();
-        self.map(examples, options, |example, tagged| {
+        self.map(examples, options, clock, |example, tagged| {
             Ok(program.gradient(tagged, &example.relation, &example.tuple, clock)?)
         })
     }
@@ -816,8 +839,9 @@ impl Requests {
         &self,
         examples: &[&Example],
         options: &TrainOptions,
+        clock: &Clock,
     ) -> Result<Vec<(f64, Option<bool>)>, Error> {
-        self.map(examples, options, |example, tagged| {
+        self.map(examples, options, clock, |example, tagged| {
             let p = tagged
                 .probability(&example.relation, &example.tuple)
                 .unwrap_or(0.0);

@@ -413,3 +413,41 @@ fn an_example_never_sees_the_facts_of_another() {
     let learned: Vec<f64> = trained.weights.values().copied().collect();
     assert!((learned[0] - 0.5).abs() < 1e-3, "{learned:?}");
 }
+
+#[test]
+fn one_deadline_covers_every_example_of_a_run() {
+    // Each example alone takes a few milliseconds; 2,000 of them outlast
+    // the 50 ms timeout, which is the whole run's, not each example's.
+    let mut text = String::from(
+        "@input start.\n@decl start(n: int).\nt(0.9) :: go.\n\
+         reach(X) :- start(X), go.\nreach(Y) :- reach(X), edge(X, Y).\n",
+    );
+    for i in 0..200 {
+        text.push_str(&format!("0.9 :: edge({i}, {}).\n", i + 1));
+    }
+    let program = Program::from_source("chain.nesy", &text).unwrap();
+    let examples: Vec<Example> = (0..2000)
+        .map(|i| Example {
+            facts: vec![("start".to_string(), vec![Value::Int(i % 200)])],
+            ..Example::new("reach", vec![Value::Int(200)], 1.0)
+        })
+        .collect();
+    let limits = nesy::Limits {
+        timeout: Some(std::time::Duration::from_millis(50)),
+        ..nesy::Limits::default()
+    };
+    let err = program
+        .score(&examples, nesy::Semiring::DiffTopK(10), &limits)
+        .unwrap_err();
+    assert!(err.is_limit(), "{err}");
+    assert!(err.to_string().contains("50 ms"), "{err}");
+    let options = TrainOptions {
+        epochs: 1000,
+        limits,
+        ..TrainOptions::default()
+    };
+    let err = program
+        .train(&examples, &[], &options, &mut |_| {})
+        .unwrap_err();
+    assert!(err.is_limit(), "{err}");
+}

@@ -100,6 +100,31 @@ impl Clock {
         }
     }
 
+    /// `limits` for a piece of this work started now: the time left
+    /// until this clock's deadline (the same cancel flag), so that many
+    /// evaluations (the examples of a training run) share one deadline.
+    /// `Err` when the time is already up or the work was cancelled.
+    pub fn remaining(&self, limits: &Limits) -> Result<Limits, Error> {
+        self.check()?;
+        Ok(Limits {
+            timeout: self
+                .deadline
+                .map(|d| d.saturating_duration_since(Instant::now())),
+            cancel: self.cancel.clone(),
+            ..limits.clone()
+        })
+    }
+
+    /// The configured timeout, for an error of a piece of the work (see
+    /// [`Clock::remaining`]): a piece that ran out of the time left is
+    /// reported as the whole work's timeout.
+    pub fn overall(&self, error: Error) -> Error {
+        match (error, self.timeout) {
+            (Error::Timeout { .. }, Some(limit)) => Error::Timeout { limit },
+            (other, _) => other,
+        }
+    }
+
     /// `Err` once the time is up or the work was cancelled.
     pub fn check(&self) -> Result<(), Error> {
         if self.cancel.as_ref().is_some_and(Cancel::is_cancelled) {

@@ -202,3 +202,103 @@ fn a_goal_with_variables_explains_each_answer() {
     assert!(!none[0].holds);
     assert_eq!(none[0].fact, "reach(n3, X)");
 }
+
+fn kept(text: &str, goal: &str) -> Vec<String> {
+    let program = Program::from_source("k.nesy", text).unwrap();
+    let explained = program
+        .explain_tagged(
+            goal,
+            &ExplainOptions::default(),
+            nesy::Semiring::TopK(10),
+            &Limits::default(),
+        )
+        .unwrap();
+    // One text per kept proof.
+    explained[0]
+        .premises
+        .iter()
+        .map(|proof| proof.to_string())
+        .collect()
+}
+
+#[test]
+fn each_kept_proof_is_drawn_as_the_derivation_it_stands_for() {
+    // Two weighted rules derive `h` from the same fact: each proof shows
+    // its own rule.
+    let proofs = kept("a.\n0.6 :: h :- a.\n0.3 :: h :- a.\n", "h");
+    assert_eq!(proofs.len(), 2);
+    assert!(
+        proofs[0].contains("h  [by k.nesy:2:1 (weight 0.6)]"),
+        "{}",
+        proofs[0]
+    );
+    assert!(
+        proofs[1].contains("h  [by k.nesy:3:1 (weight 0.3)]"),
+        "{}",
+        proofs[1]
+    );
+    // A disjunction's heads: each proof takes its own, with the head's
+    // probability, and says which choices must fail.
+    let proofs = kept(
+        "0.3 :: weather(sun); 0.5 :: weather(rain); 0.2 :: weather(snow).\n\
+         wet :- weather(rain).\nwet :- weather(snow).\n",
+        "wet",
+    );
+    assert!(
+        proofs[0].contains("weather(rain)  [p = 0.500000; fact at"),
+        "{}",
+        proofs[0]
+    );
+    assert!(!proofs[0].contains("weather(snow)  [p"), "{}", proofs[0]);
+    assert!(
+        proofs[0].contains("not choice 1 of 3: weather(sun)"),
+        "{}",
+        proofs[0]
+    );
+    assert!(
+        proofs[1].contains("weather(snow)  [p = 0.200000; fact at"),
+        "{}",
+        proofs[1]
+    );
+    // A negation holds by the proof's events, though the negated fact is
+    // in the support (it may hold in other worlds).
+    let proofs = kept(
+        "0.9 :: verified(a1).\n0.05 :: fraud(a1).\napplicant(a1).\n\
+         approve(A) :- applicant(A), verified(A), not fraud(A).\n",
+        "approve(a1)",
+    );
+    assert_eq!(proofs.len(), 1);
+    assert!(
+        proofs[0].contains("not fraud(a1)  [holds in this proof (see its `not` events)]"),
+        "{}",
+        proofs[0]
+    );
+    assert!(proofs[0].contains("not fraud(a1)  [p = 0.950000; must not happen]"));
+    assert!(proofs[0].contains("verified(a1)  [p = 0.900000; fact at k.nesy:1:1]"));
+}
+
+#[test]
+fn a_kept_proof_shows_the_model_answer_it_uses() {
+    // A tree's classes are one disjunction: `some` has one proof per class,
+    // and each proof's tree shows its own class, not the first one found.
+    let text = "@model credit = \"models/credit.tree\".\n\
+                applicant(a1, 52000, 4000, 3).\n\
+                some(A) :- applicant(A, I, D, Y), credit.prob(I, D, Y, C, _).\n";
+    let proofs = kept(text, "some(a1)");
+    assert_eq!(proofs.len(), 2, "{proofs:?}");
+    let used = |class: &str, p: &str| format!("credit.prob(52000, 4000, 3) -> (\"{class}\", {p}");
+    // Each tree's answer (the line with the tree's reason), then for the
+    // second class the choice of the first that must fail.
+    assert!(
+        proofs[0].contains(&format!("    {}", used("good", "0.82"))),
+        "{}",
+        proofs[0]
+    );
+    assert!(proofs[0].contains("C = \"good\""), "{}", proofs[0]);
+    assert!(
+        proofs[1].contains(&format!("    {}", used("bad", "0.17"))),
+        "{}",
+        proofs[1]
+    );
+    assert!(proofs[1].contains("C = \"bad\""), "{}", proofs[1]);
+}

@@ -345,7 +345,8 @@ fn explanations_of_a_trained_program_show_the_learned_weights() {
         "{}",
         plain[0]
     );
-    // Under a semiring: the instance's event, with the learned probability.
+    // Under a semiring: the proof's derivation, the rule with its learned
+    // weight.
     let tagged = trained
         .program
         .explain_tagged(
@@ -358,7 +359,7 @@ fn explanations_of_a_trained_program_show_the_learned_weights() {
     let text = tagged[0].to_string();
     assert!(text.starts_with("likes(a)  [p = 0.75"), "{text}");
     assert!(
-        text.contains("rule likes.nesy:2:1 with X = a  [p = 0.75"),
+        text.contains("likes(a)  [by rule `taste` at likes.nesy:2:1 (weight 0.75) with X = a]"),
         "{text}"
     );
 }

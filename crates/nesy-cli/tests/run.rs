@@ -617,15 +617,20 @@ fn query_and_explain_carry_probabilities_under_a_semiring() {
         "--format",
         "json",
     ]));
-    // What max-prob computed: the most likely proof, its events below it.
+    // What max-prob computed: the most likely proof, as its derivation
+    // (the facts it takes with their probabilities).
     assert!((json["tag"].as_f64().unwrap() - 0.72).abs() < 1e-12);
     assert_eq!(json["kind"], "proofs");
     assert_eq!(json["semiring"], "max-prob");
     let proof = &json["premises"][0];
     assert_eq!(proof["kind"], "proof");
     assert!((proof["tag"].as_f64().unwrap() - 0.72).abs() < 1e-12);
-    assert_eq!(proof["premises"][0]["fact"], "edge(a, b)");
-    assert!((proof["premises"][0]["tag"].as_f64().unwrap() - 0.9).abs() < 1e-12);
+    let derivation = &proof["premises"][0];
+    assert_eq!(derivation["fact"], "path(a, d)");
+    assert_eq!(derivation["kind"], "rule");
+    let first = &derivation["premises"][0];
+    assert_eq!(first["fact"], "edge(a, b)");
+    assert!((first["tag"].as_f64().unwrap() - 0.9).abs() < 1e-12);
 }
 
 #[test]

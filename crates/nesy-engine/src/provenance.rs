@@ -187,6 +187,7 @@ impl TaggedEvaluation {
                                 .unwrap_or_default(),
                             happens: l & 1 == 0,
                             probability: events.probability(event),
+                            key: self.event_keys.get(event as usize).cloned(),
                         }
                     })
                     .collect(),
@@ -514,6 +515,8 @@ pub(crate) struct ProofEvent {
     pub(crate) happens: bool,
     /// The event's own probability.
     pub(crate) probability: f64,
+    /// What it is, for the proof's derivation tree.
+    pub(crate) key: Option<EventKey>,
 }
 
 /// A whole-program tagged evaluation kept for requests on top of it

@@ -37,6 +37,7 @@
 //! `why_not.rs` says why a fact does not hold; `tagged.rs` explains what a
 //! semiring computed from the proofs it kept.
 
+mod kept;
 mod proof;
 mod render;
 mod tagged;
@@ -339,6 +340,7 @@ impl Program {
             limits,
             clock: clock.clone(),
             steps: 0,
+            filter: None,
         };
         let ground: Option<Vec<u32>> = args
             .iter()
@@ -406,6 +408,8 @@ struct Explainer<'a> {
     limits: &'a Limits,
     clock: Clock,
     steps: u32,
+    /// Explaining one kept proof: only its events may be used.
+    filter: Option<kept::ProofFilter>,
 }
 
 impl Explainer<'_> {

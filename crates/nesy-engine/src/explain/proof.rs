@@ -86,9 +86,17 @@ impl Explainer<'_> {
             return Err(Done::Proofs(Vec::new()));
         }
         let mut proofs = Vec::new();
-        if self.is_base(rel, &row) {
+        if self.is_base(rel, &row)
+            && self
+                .filter
+                .as_ref()
+                .is_none_or(|f| f.allows_fact(rel, &row))
+        {
             let mut node = self.fact_node(rel, &row, NodeKind::Fact);
             node.source = self.program.fact_origin(rel, &row).map(|l| l.to_string());
+            if let Some(p) = self.filter.as_ref().and_then(|f| f.probability(rel, &row)) {
+                node.tag = Tag::Probability(p);
+            }
             proofs.push(self.step(node, Vec::new()));
         }
         path.order.push((rel, row.clone()));
@@ -100,6 +108,11 @@ impl Explainer<'_> {
             .enumerate()
             .filter(|(_, r)| r.head == rel)
             .map(|(i, _)| i)
+            .filter(|&i| {
+                self.filter
+                    .as_ref()
+                    .is_none_or(|f| f.allows_rule(self.program, i))
+            })
             .collect();
         Ok(FactSearch {
             rel,
@@ -174,10 +187,22 @@ impl Explainer<'_> {
                             else {
                                 continue;
                             };
+                            // Under a kept proof, negations hold by its
+                            // `not ...` events: the support, where the
+                            // negated atom may hold, does not decide them.
+                            let positive;
+                            let query = if self.filter.is_some() {
+                                let mut rule = instance.rule.clone();
+                                rule.body.retain(|lit| !matches!(lit, Lit::Neg { .. }));
+                                positive = rule;
+                                &positive
+                            } else {
+                                &instance.rule
+                            };
                             let candidates = eval::answer(
                                 &mut self.evaluation.stores,
                                 &self.evaluation.interner,
-                                &instance.rule,
+                                query,
                                 self.limits,
                                 &self.clock,
                             )?;
@@ -243,7 +268,19 @@ impl Explainer<'_> {
                             }
                             continue;
                         }
-                        let leaf = self.premise_leaf(lit, &instance, &value_of)?;
+                        if let (Lit::Call(call), Some(filter)) = (lit, &self.filter)
+                            && !filter.allows_call(call, &self.evaluation.interner, &value_of)
+                        {
+                            // An answer the proof does not use.
+                            stack.pop();
+                            done = Some(Done::Derived(None));
+                            continue;
+                        }
+                        let mut leaf = self.premise_leaf(lit, &instance, &value_of)?;
+                        if self.filter.is_some() && matches!(lit, Lit::Neg { .. }) {
+                            leaf.source =
+                                Some("holds in this proof (see its `not` events)".to_string());
+                        }
                         d.premises.push(Premise::Leaf(Box::new(leaf)));
                         d.next += 1;
                         continue;

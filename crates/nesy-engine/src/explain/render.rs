@@ -108,6 +108,7 @@ impl Explanation {
             }
             (NodeKind::Fact, _, Some(source)) => format!("fact at {source}"),
             (NodeKind::Fact, _, None) => "fact".to_string(),
+            (NodeKind::Negation, _, Some(why)) => why.clone(),
             (NodeKind::Negation, _, _) => "no tuple matches".to_string(),
             (NodeKind::Comparison, _, _) => "holds".to_string(),
             (NodeKind::Aggregate, _, _) => match &self.aggregate {

@@ -452,6 +452,14 @@ impl Program {
 
     /// The probability written (or learned) for rule `index`, if it has
     /// one: a disjunction head's own, not its choice's.
+    /// The probability written (or learned) for probabilistic fact
+    /// `index`: for a head of an annotated disjunction its own, not the
+    /// conditional probability of its choice.
+    pub(crate) fn fact_probability(&self, index: usize) -> Option<f64> {
+        let heads = self.fact_weights.get(index)?;
+        heads.last().map(|w| self.weight_value(w))
+    }
+
     pub(crate) fn rule_probability(&self, index: usize) -> Option<f64> {
         let weight = self.rule_weights.get(index)?.as_ref()?;
         weight.heads.last().map(|w| self.weight_value(w))

@@ -29,6 +29,7 @@ fn untrained(dir: &Path, seed: u64) -> PathBuf {
         features,
         hidden: vec![32],
         classes: (0..10).map(|d| d.to_string()).collect(),
+        conv: None,
     };
     let net = Net::for_inputs(spec, &inputs, seed, &nesy::learn::device("cpu").unwrap()).unwrap();
     let path = dir.join("digit.net");
@@ -267,6 +268,7 @@ fn a_model_with_more_exclusive_classes_than_a_disjunction_may_have_is_refused() 
         features: vec!["x".to_string()],
         hidden: vec![1],
         classes: (0..classes).map(|c| c.to_string()).collect(),
+        conv: None,
     };
     let net = Net::new(
         spec,

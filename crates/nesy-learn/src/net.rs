@@ -1,4 +1,5 @@
-//! Networks for neural predicates: a small MLP classifier in candle whose
+//! Networks for neural predicates: a small MLP classifier in candle (with
+//! a convolution first for image-shaped inputs, [`ConvSpec`]) whose
 //! softmax over its classes is, in rules, one annotated disjunction
 //! (`digit.prob(I, D, P)` binds every class `D` of input `I`).
 //!
@@ -8,7 +9,7 @@
 //! ```
 //! use nesy_learn::net::{Net, NetSpec};
 //!
-//! let spec = NetSpec { features: vec!["x".into(), "y".into()], hidden: vec![8], classes: vec!["a".into(), "b".into()] };
+//! let spec = NetSpec { features: vec!["x".into(), "y".into()], hidden: vec![8], classes: vec!["a".into(), "b".into()], conv: None };
 //! let net = Net::new(spec, vec![0.0, 0.0], vec![1.0, 1.0], 7, &candle_core::Device::Cpu)?;
 //! let p = net.probabilities(&[vec![0.5, -1.0]])?;
 //! assert!((p[0].iter().sum::<f64>() - 1.0).abs() < 1e-6);
@@ -42,6 +43,34 @@ pub struct NetSpec {
     pub hidden: Vec<usize>,
     /// The classes, in the order of the softmax.
     pub classes: Vec<String>,
+    /// For image-shaped inputs: a convolution (ReLU, 2x2 max-pooling)
+    /// before the hidden layers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conv: Option<ConvSpec>,
+}
+
+/// One convolution layer over the features read as a one-channel image
+/// (row by row): `channels` filters of `kernel` x `kernel`, padded to keep
+/// the size, then ReLU and 2x2 max-pooling.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConvSpec {
+    /// Image rows.
+    pub height: usize,
+    /// Image columns.
+    pub width: usize,
+    /// Filters.
+    pub channels: usize,
+    /// Filter size (odd).
+    pub kernel: usize,
+}
+
+impl ConvSpec {
+    /// Values the pooled feature maps hand to the hidden layers.
+    fn outputs(&self) -> Option<usize> {
+        (self.height / 2)
+            .checked_mul(self.width / 2)?
+            .checked_mul(self.channels)
+    }
 }
 
 /// Where a network reads its inputs: a CSV with an id column and the
@@ -77,6 +106,8 @@ pub struct NetHeader {
 pub struct Net {
     /// Its shape.
     pub spec: NetSpec,
+    /// The convolution's filters `[channels, 1, k, k]` and biases.
+    conv: Option<(Var, Var)>,
     layers: Vec<(Var, Var)>,
     mean: Vec<f32>,
     std: Vec<f32>,
@@ -95,6 +126,12 @@ impl Net {
     ) -> Result<Net> {
         let widths = widths(&spec)?;
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let conv = spec.conv.map(|c| {
+            let (fan_in, fan_out) = (c.kernel * c.kernel, c.channels * c.kernel * c.kernel);
+            let bound = (6.0 / (fan_in + fan_out) as f32).sqrt();
+            let w: Vec<f32> = (0..fan_out).map(|_| rng.gen_range(-bound..bound)).collect();
+            (w, vec![0.0; c.channels])
+        });
         let layers = widths
             .windows(2)
             .filter_map(|pair| match pair {
@@ -107,13 +144,14 @@ impl Net {
                 (w, vec![0.0; b])
             })
             .collect();
-        Net::from_layers(spec, layers, mean, std, device)
+        Net::from_layers(spec, conv, layers, mean, std, device)
     }
 
     /// A network of given weights (`[inputs x outputs]` row-major, and
     /// biases), checked against the shape `spec` says.
     fn from_layers(
         spec: NetSpec,
+        conv: Option<(Vec<f32>, Vec<f32>)>,
         layers: Vec<(Vec<f32>, Vec<f32>)>,
         mean: Vec<f32>,
         std: Vec<f32>,
@@ -140,6 +178,26 @@ impl Net {
                 shapes.len()
             )));
         }
+        let conv = match (spec.conv, conv) {
+            (None, None) => None,
+            (Some(c), Some((w, b)))
+                if w.len() == c.channels * c.kernel * c.kernel && b.len() == c.channels =>
+            {
+                Some((
+                    Var::from_tensor(&Tensor::from_vec(
+                        w,
+                        (c.channels, 1, c.kernel, c.kernel),
+                        device,
+                    )?)?,
+                    Var::from_tensor(&Tensor::from_vec(b, c.channels, device)?)?,
+                ))
+            }
+            _ => {
+                return Err(Error::Invalid(
+                    "the convolution does not have the shape its header says".to_string(),
+                ));
+            }
+        };
         let mut vars = Vec::with_capacity(layers.len());
         for (i, ((a, b), (w, bias))) in shapes.into_iter().zip(layers).enumerate() {
             if w.len() != a * b || bias.len() != b {
@@ -154,6 +212,7 @@ impl Net {
         }
         Ok(Net {
             spec,
+            conv,
             layers: vars,
             mean,
             std: std
@@ -177,8 +236,16 @@ impl Net {
                 ))
             })
             .collect::<Result<Vec<_>>>()?;
+        let conv = match &self.conv {
+            Some((w, b)) => Some((
+                Var::from_tensor(&w.as_tensor().copy()?)?,
+                Var::from_tensor(&b.as_tensor().copy()?)?,
+            )),
+            None => None,
+        };
         Ok(Net {
             spec: self.spec.clone(),
+            conv,
             layers,
             mean: self.mean.clone(),
             std: self.std.clone(),
@@ -235,6 +302,16 @@ impl Net {
     /// Class probabilities `[rows, classes]`, in the graph (for gradients).
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
         let mut h = x.clone();
+        if let (Some(c), Some((w, b))) = (self.spec.conv, &self.conv) {
+            let n = h.dim(0)?;
+            h = h
+                .reshape((n, 1, c.height, c.width))?
+                .conv2d(w.as_tensor(), c.kernel / 2, 1, 1, 1)?
+                .broadcast_add(&b.as_tensor().reshape((1, c.channels, 1, 1))?)?
+                .relu()?
+                .max_pool2d(2)?
+                .flatten_from(1)?;
+        }
         let last = self.layers.len().saturating_sub(1);
         for (i, (w, b)) in self.layers.iter().enumerate() {
             h = h.matmul(w.as_tensor())?.broadcast_add(b.as_tensor())?;
@@ -282,8 +359,9 @@ impl Net {
             )));
         }
         let vars = self
-            .layers
+            .conv
             .iter()
+            .chain(&self.layers)
             .flat_map(|(w, b)| [w.clone(), b.clone()])
             .collect();
         Ok(AdamW::new(
@@ -389,6 +467,17 @@ impl Net {
             ),
             ("std".to_string(), to_bytes(&self.std), vec![self.std.len()]),
         ];
+        if let Some((w, b)) = &self.conv {
+            let shape = w.as_tensor().dims().to_vec();
+            tensors.push((
+                "conv.weight".to_string(),
+                to_bytes(&w.as_tensor().flatten_all()?.to_vec1()?),
+                shape,
+            ));
+            let b: Vec<f32> = b.as_tensor().to_vec1()?;
+            let len = b.len();
+            tensors.push(("conv.bias".to_string(), to_bytes(&b), vec![len]));
+        }
         for (i, (w, b)) in self.layers.iter().enumerate() {
             let shape = w.as_tensor().dims().to_vec();
             tensors.push((
@@ -454,8 +543,13 @@ impl Net {
                 ))
             })
             .collect::<Result<Vec<_>>>()?;
+        let conv = match header.spec.conv {
+            Some(_) => Some((read("conv.weight")?, read("conv.bias")?)),
+            None => None,
+        };
         let net = Net::from_layers(
             header.spec.clone(),
+            conv,
             layers,
             read("mean")?,
             read("std")?,
@@ -483,13 +577,44 @@ fn widths(spec: &NetSpec) -> Result<Vec<usize>> {
             "hidden layers have at least one unit".to_string(),
         ));
     }
-    let mut widths = vec![spec.features.len()];
+    let first = match spec.conv {
+        None => spec.features.len(),
+        Some(c) => {
+            let pooled = c.outputs().unwrap_or(usize::MAX);
+            if c.height.checked_mul(c.width) != Some(spec.features.len())
+                || c.height < 2
+                || c.width < 2
+                || c.channels == 0
+                || c.kernel % 2 == 0
+                || c.kernel > c.height.min(c.width)
+            {
+                return Err(Error::Invalid(format!(
+                    "a convolution over {}x{} images needs {} features (it has {}), \
+                     at least one filter and an odd kernel no larger than the image",
+                    c.height,
+                    c.width,
+                    c.height.saturating_mul(c.width),
+                    spec.features.len()
+                )));
+            }
+            pooled
+        }
+    };
+    let conv_weights = spec.conv.map_or(Some(0), |c| {
+        c.kernel
+            .checked_mul(c.kernel)
+            .and_then(|k| k.checked_add(1))
+            .and_then(|k| c.channels.checked_mul(k))
+    });
+    let mut widths = vec![first];
     widths.extend(&spec.hidden);
     widths.push(spec.classes.len());
-    let total = widths.windows(2).try_fold(0usize, |sum, pair| match pair {
-        [a, b] => a.checked_mul(*b)?.checked_add(*b)?.checked_add(sum),
-        _ => Some(sum),
-    });
+    let total = widths
+        .windows(2)
+        .try_fold(conv_weights.unwrap_or(usize::MAX), |sum, pair| match pair {
+            [a, b] => a.checked_mul(*b)?.checked_add(*b)?.checked_add(sum),
+            _ => Some(sum),
+        });
     match total {
         Some(n) if n <= MAX_PARAMETERS => Ok(widths),
         _ => Err(Error::Invalid(format!(
@@ -669,6 +794,7 @@ mod tests {
             features: vec!["x".into(), "y".into()],
             hidden,
             classes: vec!["a".into(), "b".into()],
+            conv: None,
         }
     }
 
@@ -728,6 +854,95 @@ mod tests {
             assert!(net.optimizer(rate).is_err(), "{rate}");
         }
         assert!(net.optimizer(1e-3).is_ok());
+    }
+
+    fn image_spec(channels: usize, kernel: usize) -> NetSpec {
+        NetSpec {
+            features: (0..16).map(|i| format!("p{i}")).collect(),
+            hidden: vec![4],
+            classes: vec!["a".into(), "b".into()],
+            conv: Some(ConvSpec {
+                height: 4,
+                width: 4,
+                channels,
+                kernel,
+            }),
+        }
+    }
+
+    #[test]
+    fn a_convolution_saves_loads_and_learns() {
+        let net = Net::new(
+            image_spec(3, 3),
+            vec![0.0; 16],
+            vec![1.0; 16],
+            5,
+            &Device::Cpu,
+        )
+        .unwrap();
+        // A vertical bar is class a, a horizontal one b.
+        let bar = |vertical: bool| -> Vec<f32> {
+            (0..16)
+                .map(|i| {
+                    let (r, c) = (i / 4, i % 4);
+                    f32::from(u8::from(if vertical { c == 1 } else { r == 1 }))
+                })
+                .collect()
+        };
+        let rows = vec![bar(true), bar(false)];
+        net.fit(&rows, &[0, 1], 60, 2, 0.05, 0, &mut |_, _| {})
+            .unwrap();
+        let p = net.probabilities(&rows).unwrap();
+        assert!(p[0][0] > 0.9 && p[1][1] > 0.9, "{p:?}");
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.net");
+        let input = NetInput {
+            table: "t.csv".into(),
+            id: "id".into(),
+        };
+        net.save(&input, serde_json::json!({}), &path).unwrap();
+        let (loaded, header) = Net::load(&path, &Device::Cpu).unwrap();
+        assert_eq!(header.spec, image_spec(3, 3));
+        assert_eq!(loaded.probabilities(&rows).unwrap(), p);
+        // Its header cannot claim filters its tensors lack.
+        let mut bytes_header = header.clone();
+        bytes_header.spec = image_spec(4, 3);
+        let bytes = std::fs::read(&path).unwrap();
+        let tensors = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+        let metadata = HashMap::from([(
+            "nesy".to_string(),
+            serde_json::to_string(&bytes_header).unwrap(),
+        )]);
+        std::fs::write(
+            &path,
+            safetensors::serialize(tensors.tensors(), Some(metadata)).unwrap(),
+        )
+        .unwrap();
+        let error = Net::load(&path, &Device::Cpu)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(error.contains("shape its header says"), "{error}");
+    }
+
+    #[test]
+    fn image_shapes_are_checked() {
+        for (channels, kernel) in [(0, 3), (3, 2), (3, 5)] {
+            let error = Net::new(
+                image_spec(channels, kernel),
+                vec![0.0; 16],
+                vec![1.0; 16],
+                0,
+                &Device::Cpu,
+            )
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+            assert!(error.contains("a convolution over 4x4 images"), "{error}");
+        }
+        let mut wrong = image_spec(3, 3);
+        wrong.features.pop();
+        assert!(Net::new(wrong, vec![0.0; 15], vec![1.0; 15], 0, &Device::Cpu).is_err());
     }
 
     #[test]

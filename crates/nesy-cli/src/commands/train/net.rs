@@ -30,6 +30,17 @@ pub(crate) struct Args {
     /// Hidden layer widths.
     #[arg(long, value_delimiter = ',', default_value = "32")]
     hidden: Vec<usize>,
+    /// Read the features as an image of HxW pixels (row by row) and put a
+    /// convolution before the hidden layers: `--channels` filters of
+    /// `--kernel` x `--kernel`, ReLU, 2x2 max-pooling.
+    #[arg(long, value_name = "HxW")]
+    image: Option<String>,
+    /// Filters of the convolution (with `--image`).
+    #[arg(long, default_value_t = 16, requires = "image")]
+    channels: usize,
+    /// Filter size, odd (with `--image`).
+    #[arg(long, default_value_t = 3, requires = "image")]
+    kernel: usize,
     /// Passes over the labelled rows (0: save untrained).
     #[arg(long, default_value_t = 30)]
     epochs: usize,
@@ -77,10 +88,30 @@ pub(crate) fn run(args: &Args) -> CliResult {
     }
     let inputs = NetInputs::read(&args.data, &args.id, &features).map_err(fail)?;
     let device = nesy::learn::device(&args.device).map_err(fail)?;
+    let conv = match &args.image {
+        None => None,
+        Some(shape) => {
+            let size = shape
+                .split_once(['x', 'X'])
+                .and_then(|(h, w)| Some((h.trim().parse().ok()?, w.trim().parse().ok()?)));
+            let Some((height, width)) = size else {
+                return Err(fail(format!(
+                    "`--image {shape}`: give the image's rows and columns, such as `8x8`"
+                )));
+            };
+            Some(nesy::learn::net::ConvSpec {
+                height,
+                width,
+                channels: args.channels,
+                kernel: args.kernel,
+            })
+        }
+    };
     let spec = NetSpec {
         features,
         hidden: args.hidden.clone(),
         classes: classes.clone(),
+        conv,
     };
     let net = Net::for_inputs(spec, &inputs, args.seed, &device).map_err(fail)?;
     let mut report = serde_json::Map::new();
@@ -143,8 +174,14 @@ pub(crate) fn run(args: &Args) -> CliResult {
             serde_json::json!({"model": args.output.display().to_string(), "classes": classes, "training": report})
         )),
         SummaryFormat::Text => {
+            let conv = net.spec.conv.map_or(String::new(), |c| {
+                format!(
+                    " ({}x{} image) -> conv {} x {}x{}, max-pool 2x2",
+                    c.height, c.width, c.channels, c.kernel, c.kernel
+                )
+            });
             let mut text = format!(
-                "network {} -> {:?} -> {} classes over {} rows",
+                "network {}{conv} -> {:?} -> {} classes over {} rows",
                 net.spec.features.len(),
                 net.spec.hidden,
                 classes.len(),

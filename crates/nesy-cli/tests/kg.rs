@@ -222,6 +222,67 @@ fn path_and_show_use_the_petgraph_view() {
         .stderr(predicate::str::contains("no entity `zed`"));
 }
 
+/// Killed with SIGKILL at any moment of a load, the on-disk store reopens
+/// with the file all there or none of it: a load parses the whole file,
+/// then writes it in one transaction.
+#[cfg(all(feature = "rocksdb", unix))]
+#[test]
+fn a_load_killed_midway_leaves_the_store_consistent() {
+    use std::fmt::Write as _;
+    let dir = tempfile::tempdir().unwrap();
+    let (store, data) = (dir.path().join("store"), dir.path().join("big.nt"));
+    let triples = 300_000;
+    let mut text = String::new();
+    for i in 0..triples {
+        writeln!(text, "<http://e/s{i}> <http://e/p{}> \"v{i}\" .", i % 7).unwrap();
+    }
+    std::fs::write(&data, text).unwrap();
+    let count = || {
+        let out = nesy()
+            .args(["kg", "query", "--format", "csv", "--store"])
+            .arg(&store)
+            .arg("SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }")
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone();
+        let text = String::from_utf8(out).unwrap();
+        text.lines()
+            .nth(1)
+            .unwrap()
+            .trim()
+            .parse::<usize>()
+            .unwrap()
+    };
+    let bin = assert_cmd::cargo::cargo_bin("nesy");
+    for delay_ms in [50, 300, 800, 1500, 3000] {
+        let mut child = std::process::Command::new(&bin)
+            .current_dir(common::repo())
+            .args(["kg", "load", "--store"])
+            .arg(&store)
+            .arg(&data)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(delay_ms));
+        // SIGKILL: no destructor, no flush.
+        let _ = child.kill();
+        let _ = child.wait();
+        let n = count();
+        assert!(n == 0 || n == triples, "after a kill at {delay_ms} ms: {n}");
+    }
+    // A load that finishes after the kills holds every triple once.
+    nesy()
+        .args(["kg", "load", "--store"])
+        .arg(&store)
+        .arg(&data)
+        .assert()
+        .success();
+    assert_eq!(count(), triples);
+}
+
 /// The on-disk store (only with `--features rocksdb`): load, query from a
 /// later process, and materialize twice without adding anything the second
 /// time.

@@ -117,8 +117,11 @@ pub enum KgError {
     Storage(String),
     /// An on-disk store was asked for in a build without it.
     #[error(
-        "this build has no on-disk store; rebuild with `--features rocksdb` (needs a C++ compiler and libclang)"
+        "this build has no on-disk store; rebuild with `--features rocksdb`: `cargo build --release -p nesy-cli --features rocksdb`"
     )]
+    #[diagnostic(help(
+        "RocksDB is compiled from C++: it needs a C++ compiler and libclang (Debian: `apt-get install g++ libclang-dev`) and takes tens of minutes the first time"
+    ))]
     NoDiskStore,
 }
 

@@ -825,6 +825,13 @@ fn people_read_iris_with_the_programs_prefixes() {
         .assert()
         .success()
         .stdout("http://example.org/acme#bob\thttp://example.org/acme#report\n");
+    nesy()
+        .arg("query")
+        .arg(&path)
+        .args(["ex:mayWrite(U, R)", "--format", "csv", "--short-iris"])
+        .assert()
+        .success()
+        .stdout("ex:bob,ex:report\n");
 }
 
 #[test]

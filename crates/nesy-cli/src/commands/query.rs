@@ -5,7 +5,7 @@ use crate::args::{LimitArgs, OutputFormat, SemiringArgs};
 use crate::error::CliResult;
 use crate::load::load;
 use crate::output::{answers_json, answers_table, csv_field, print_out, show_probability};
-use nesy::Semiring;
+use nesy::{Semiring, Value};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -24,6 +24,10 @@ pub(crate) struct Args {
     /// Output format.
     #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
     format: OutputFormat,
+    /// Write IRIs with the program's prefixes in TSV, CSV and JSON too (the
+    /// table always does).
+    #[arg(long)]
+    short_iris: bool,
     #[command(flatten)]
     semiring: SemiringArgs,
     #[command(flatten)]
@@ -41,8 +45,17 @@ pub(crate) fn run(args: &Args) -> CliResult {
     } else {
         program.query_tagged(goal, semiring, &limits.limits())
     };
-    let answers = answered?;
+    let mut answers = answered?;
     let prefixes = short_iris::of_program(&program);
+    if args.short_iris && format != OutputFormat::Table {
+        for value in answers.rows.iter_mut().flatten() {
+            if let Value::Iri(iri) = value
+                && let Some(short) = prefixes.shorten(iri)
+            {
+                *value = Value::iri(short);
+            }
+        }
+    }
     if answers.rows.is_empty() {
         let symbols = crate::hints::goal_symbols(goal);
         if !symbols.is_empty() {

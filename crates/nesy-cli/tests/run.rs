@@ -832,6 +832,26 @@ fn people_read_iris_with_the_programs_prefixes() {
         .assert()
         .success()
         .stdout("ex:bob,ex:report\n");
+    for (extra, expected) in [
+        (
+            &[][..],
+            "ex:mayWrite\thttp://example.org/acme#bob\thttp://example.org/acme#report\n",
+        ),
+        (&["--short-iris"][..], "ex:mayWrite\tex:bob\tex:report\n"),
+        (
+            &["--short-iris", "--semiring", "top-k"][..],
+            "ex:mayWrite\tex:bob\tex:report\t1\n",
+        ),
+    ] {
+        nesy()
+            .arg("run")
+            .arg(&path)
+            .args(["-r", "ex:mayWrite", "--format", "tsv"])
+            .args(extra)
+            .assert()
+            .success()
+            .stdout(expected);
+    }
 }
 
 #[test]

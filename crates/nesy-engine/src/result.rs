@@ -33,6 +33,12 @@ pub struct Relation {
 }
 
 impl Relation {
+    /// Every value of every row, to rewrite in place (for output, such as
+    /// IRIs written with prefixes).
+    pub fn values_mut(&mut self) -> std::slice::IterMut<'_, Value> {
+        self.values.iter_mut()
+    }
+
     /// Number of rows.
     pub fn len(&self) -> usize {
         self.len

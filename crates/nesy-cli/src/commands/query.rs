@@ -5,7 +5,7 @@ use crate::args::{LimitArgs, OutputFormat, SemiringArgs};
 use crate::error::CliResult;
 use crate::load::load;
 use crate::output::{answers_json, answers_table, csv_field, print_out, show_probability};
-use nesy::{Semiring, Value};
+use nesy::Semiring;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -49,11 +49,7 @@ pub(crate) fn run(args: &Args) -> CliResult {
     let prefixes = short_iris::of_program(&program);
     if args.short_iris && format != OutputFormat::Table {
         for value in answers.rows.iter_mut().flatten() {
-            if let Value::Iri(iri) = value
-                && let Some(short) = prefixes.shorten(iri)
-            {
-                *value = Value::iri(short);
-            }
+            short_iris::shorten_value(value, &prefixes);
         }
     }
     if answers.rows.is_empty() {

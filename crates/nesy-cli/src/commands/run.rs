@@ -22,6 +22,10 @@ pub(crate) struct Args {
     /// Rule files, evaluated together.
     #[arg(required = true)]
     pub(crate) files: Vec<PathBuf>,
+    /// Write IRIs with the program's prefixes in TSV, CSV, JSON and
+    /// `--output` files too (the table always does).
+    #[arg(long)]
+    short_iris: bool,
     /// Print only this relation (repeatable); default: every relation
     /// defined by rules.
     #[arg(long = "relation", short = 'r', value_name = "R")]
@@ -87,7 +91,7 @@ pub(crate) fn run(args: &Args) -> CliResult {
 fn run_plain(program: &Program, args: &Args, limits: &Limits) -> CliResult {
     let (relations, format, output) = (&args.relations, args.format, args.output.as_deref());
     let mut evaluation = program.evaluate(limits)?;
-    let selected: Vec<Relation> = if relations.is_empty() {
+    let mut selected: Vec<Relation> = if relations.is_empty() {
         evaluation
             .derived_relations()
             .iter()
@@ -107,9 +111,18 @@ fn run_plain(program: &Program, args: &Args, limits: &Limits) -> CliResult {
         }
         out
     };
-    let answers = program.answer_queries(&mut evaluation, limits)?;
+    let mut answers = program.answer_queries(&mut evaluation, limits)?;
     let symbols = crate::hints::rule_symbols(program);
     let prefixes = super::short_iris::of_program(program);
+    if args.short_iris {
+        let values = selected
+            .iter_mut()
+            .flat_map(Relation::values_mut)
+            .chain(answers.iter_mut().flat_map(|a| a.rows.iter_mut().flatten()));
+        for value in values {
+            super::short_iris::shorten_value(value, &prefixes);
+        }
+    }
     for hint in crate::hints::symbol_not_iri(&symbols, &evaluation, &prefixes) {
         errln!(
             "warning: a rule looks for the symbol `{}`, which no fact holds; {}",
@@ -193,8 +206,23 @@ fn run_tagged(program: &Program, args: &Args, semiring: Semiring, limits: &Limit
             }
         }
     }
+    let prefixes = super::short_iris::of_program(program);
+    // JSON looks proofs up by the tuple as evaluated: IRIs are shortened
+    // as rows are written.
+    let written = |tuple: &[Value]| -> Vec<Value> {
+        let mut tuple = tuple.to_vec();
+        if args.short_iris {
+            for value in &mut tuple {
+                super::short_iris::shorten_value(value, &prefixes);
+            }
+        }
+        tuple
+    };
     let plain_row = |row: &TaggedRow, sep: &str| {
-        let mut fields: Vec<String> = row.tuple.iter().map(|v| v.plain().to_string()).collect();
+        let mut fields: Vec<String> = written(&row.tuple)
+            .iter()
+            .map(|v| v.plain().to_string())
+            .collect();
         fields.push(show_probability(row.probability));
         fields.join(sep)
     };
@@ -237,7 +265,11 @@ fn run_tagged(program: &Program, args: &Args, semiring: Semiring, limits: &Limit
             for r in &selected {
                 for row in &r.rows {
                     let mut fields = vec![csv_field(&r.name)];
-                    fields.extend(row.tuple.iter().map(|v| csv_field(&v.to_plain_string())));
+                    fields.extend(
+                        written(&row.tuple)
+                            .iter()
+                            .map(|v| csv_field(&v.to_plain_string())),
+                    );
                     fields.push(show_probability(row.probability));
                     writeln!(out, "{}", fields.join(","))?;
                 }
@@ -251,7 +283,7 @@ fn run_tagged(program: &Program, args: &Args, semiring: Semiring, limits: &Limit
                     .rows
                     .iter()
                     .map(|row| {
-                        let mut cell = json!({"tuple": row.tuple, "probability": round_probability(row.probability)});
+                        let mut cell = json!({"tuple": written(&row.tuple), "probability": round_probability(row.probability)});
                         if semiring.keeps_proofs()
                             && let Some(obj) = cell.as_object_mut() {
                                 obj.insert("proofs".to_string(), json!(tagged.proofs(&r.name, &row.tuple)));

@@ -19,6 +19,16 @@ pub(crate) fn of_program(program: &nesy::Program) -> Prefixes {
     prefixes
 }
 
+/// `value`, an IRI written short where a prefix fits (its text becomes
+/// the prefixed name), for TSV, CSV and JSON with `--short-iris`.
+pub(crate) fn shorten_value(value: &mut nesy::Value, prefixes: &Prefixes) {
+    if let nesy::Value::Iri(iri) = value
+        && let Some(short) = prefixes.shorten(iri)
+    {
+        *value = nesy::Value::iri(short);
+    }
+}
+
 /// A value as a table cell: an IRI short where a prefix fits.
 pub(crate) fn cell(value: &nesy::Value, prefixes: &Prefixes) -> String {
     match value {

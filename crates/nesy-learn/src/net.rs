@@ -593,7 +593,9 @@ fn widths(spec: &NetSpec) -> Result<Vec<usize>> {
                      at least one filter and an odd kernel no larger than the image",
                     c.height,
                     c.width,
-                    c.height.saturating_mul(c.width),
+                    c.height
+                        .checked_mul(c.width)
+                        .map_or("too many".to_string(), |n| n.to_string()),
                     spec.features.len()
                 )));
             }
@@ -940,6 +942,20 @@ mod tests {
             .unwrap_or_default();
             assert!(error.contains("a convolution over 4x4 images"), "{error}");
         }
+        let mut huge = image_spec(3, 3);
+        huge.conv = huge.conv.map(|c| ConvSpec {
+            height: usize::MAX,
+            width: usize::MAX,
+            ..c
+        });
+        let error = Net::new(huge, vec![0.0; 16], vec![1.0; 16], 0, &Device::Cpu)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(
+            error.contains("needs too many features (it has 16)"),
+            "{error}"
+        );
         let mut wrong = image_spec(3, 3);
         wrong.features.pop();
         assert!(Net::new(wrong, vec![0.0; 15], vec![1.0; 15], 0, &Device::Cpu).is_err());

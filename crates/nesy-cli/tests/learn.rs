@@ -620,3 +620,59 @@ fn train_net_and_eval_net() {
         .failure()
         .stderr(predicate::str::contains("needs `--target`"));
 }
+
+#[test]
+fn an_id_column_is_flagged_and_can_be_left_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("people.csv");
+    let mut text = String::from("name,age,label\n");
+    for i in 0..30 {
+        text.push_str(&format!(
+            "person{i},{},{}\n",
+            20 + i,
+            if i < 15 { "young" } else { "old" }
+        ));
+    }
+    std::fs::write(&data, text).unwrap();
+    let model = dir.path().join("m.tree");
+    let run = |extra: &[&str]| {
+        nesy()
+            .args(["train", "tree", "--target", "label", "--data"])
+            .arg(&data)
+            .arg("-o")
+            .arg(&model)
+            .args(extra)
+            .assert()
+            .success()
+    };
+    run(&[]).stderr(predicate::str::contains(
+        "warning: column `name` looks like an id",
+    ));
+    for flags in [&["--id", "name"][..], &["--exclude", "name"][..]] {
+        run(flags).stderr(predicate::str::contains("looks like an id").not());
+        let json = json_stdout(
+            nesy()
+                .args(["eval", "tree", "--format", "json", "--model"])
+                .arg(&model)
+                .arg("--data")
+                .arg(&data),
+        );
+        assert!(json["accuracy"].as_f64().unwrap() > 0.99, "{json}");
+    }
+    nesy()
+        .args([
+            "train",
+            "tree",
+            "--target",
+            "label",
+            "--exclude",
+            "nope",
+            "--data",
+        ])
+        .arg(&data)
+        .arg("-o")
+        .arg(&model)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("no column `nope` to leave out"));
+}

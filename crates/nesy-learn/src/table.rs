@@ -232,7 +232,23 @@ impl Table {
     /// Reads a training table: every column but `target` is a feature,
     /// typed from its values.
     pub fn from_csv(path: &Path, target: &str) -> Result<Table> {
+        Table::from_csv_excluding(path, target, &[])
+    }
+
+    /// [`Table::from_csv`] with the columns `exclude` left out (an id, a
+    /// note); each must be a column of the file.
+    pub fn from_csv_excluding(path: &Path, target: &str, exclude: &[String]) -> Result<Table> {
         let raw = RawCsv::read(path)?;
+        if let Some(missing) = exclude.iter().find(|e| !raw.header.contains(e)) {
+            return Err(Error::Data {
+                path: raw.path.clone(),
+                line: 1,
+                message: format!(
+                    "no column `{missing}` to leave out; the columns are {}",
+                    raw.header.join(", ")
+                ),
+            });
+        }
         let Some(t) = raw.header.iter().position(|h| h == target) else {
             return Err(Error::Data {
                 path: raw.path.clone(),
@@ -252,7 +268,7 @@ impl Table {
         }
         let mut features = Vec::new();
         for (c, name) in raw.header.iter().enumerate() {
-            if c == t {
+            if c == t || exclude.contains(name) {
                 continue;
             }
             let mut numeric = true;
@@ -300,6 +316,23 @@ impl Table {
             classes,
         };
         schema.read_csv(path)
+    }
+
+    /// Features that look like ids rather than properties: named `id`, or
+    /// text with a different value on every row (as a one-hot feature an
+    /// id only memorises the rows). Numbers are not suspected: a measured
+    /// quantity is often different on every row.
+    pub fn id_like_features(&self) -> Vec<&str> {
+        self.schema
+            .features
+            .iter()
+            .filter(|f| {
+                f.name.eq_ignore_ascii_case("id")
+                    || matches!(&f.kind, FeatureKind::Categorical { categories }
+                        if self.len() > 2 && categories.len() == self.len())
+            })
+            .map(|f| f.name.as_str())
+            .collect()
     }
 
     /// The class of each row (empty if the table has no target column).

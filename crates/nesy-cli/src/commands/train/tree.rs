@@ -81,13 +81,26 @@ pub(crate) struct Args {
     /// Output format of the summary.
     #[arg(long, value_enum, default_value_t = SummaryFormat::Text)]
     format: SummaryFormat,
+    /// Columns that are not features (comma-separated).
+    #[arg(long, value_name = "COL,...", value_delimiter = ',')]
+    exclude: Vec<String>,
+    /// The rows' id column: not a feature.
+    #[arg(long, value_name = "COL")]
+    id: Option<String>,
 }
 
 /// `nesy train tree`.
 pub(crate) fn run(args: &Args) -> CliResult {
     let mut out = String::new();
     let start = Instant::now();
-    let table = Table::from_csv(&args.data, &args.target).map_err(fail)?;
+    let excluded: Vec<String> = args.exclude.iter().chain(&args.id).cloned().collect();
+    let table = Table::from_csv_excluding(&args.data, &args.target, &excluded).map_err(fail)?;
+    for name in table.id_like_features() {
+        errln!(
+            "warning: column `{name}` looks like an id (named so, or a different text on every row); \
+             it is used as a feature, which memorises rows: `--id {name}` or `--exclude {name}` leaves it out"
+        );
+    }
     let device = nesy::learn::device(&args.device).map_err(fail)?;
     let test_table = match &args.test_data {
         Some(path) => match table.schema.read_csv(path) {

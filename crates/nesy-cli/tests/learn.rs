@@ -676,3 +676,74 @@ fn an_id_column_is_flagged_and_can_be_left_out() {
         .code(1)
         .stderr(predicate::str::contains("no column `nope` to leave out"));
 }
+
+#[test]
+fn training_names_the_features_in_call_order_and_predictions_key_by_id() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("c.tree");
+    nesy()
+        .args([
+            "train",
+            "tree",
+            "--data",
+            "knowledge/credit_history.csv",
+            "--target",
+            "outcome",
+            "--max-depth",
+            "3",
+            "-o",
+        ])
+        .arg(&model)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "features, in the order a call passes them: income (number), debt (number), years_employed (number)",
+        ));
+    nesy()
+        .args([
+            "predict",
+            "tree",
+            "--data",
+            "knowledge/applicants.csv",
+            "--id",
+            "id",
+            "--format",
+            "tsv",
+            "--model",
+        ])
+        .arg(&model)
+        .assert()
+        .success()
+        .stdout(predicate::str::starts_with("a1\tgood\t0.8205\na2\tbad\t"));
+    let json = json_stdout(
+        nesy()
+            .args([
+                "predict",
+                "tree",
+                "--data",
+                "knowledge/applicants.csv",
+                "--id",
+                "id",
+                "--format",
+                "json",
+                "--model",
+            ])
+            .arg(&model),
+    );
+    assert_eq!(json[1]["id"], "a2");
+    assert_eq!(json[1]["line"], 3);
+    nesy()
+        .args([
+            "predict",
+            "tree",
+            "--data",
+            "knowledge/applicants.csv",
+            "--id",
+            "nope",
+            "--model",
+        ])
+        .arg(&model)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("no column `nope`"));
+}

@@ -212,6 +212,28 @@ fn is_missing(t: &str) -> bool {
     matches!(t.trim(), "" | "NA" | "NaN" | "nan" | "?")
 }
 
+/// The values of column `name` of a CSV, by the line of their row (to key
+/// predictions by an id column).
+pub fn column_by_line(path: &Path, name: &str) -> Result<std::collections::HashMap<u64, String>> {
+    let raw = RawCsv::read(path)?;
+    let Some(c) = raw.header.iter().position(|h| h == name) else {
+        return Err(Error::Data {
+            path: raw.path.clone(),
+            line: 1,
+            message: format!(
+                "no column `{name}`; the columns are {}",
+                raw.header.join(", ")
+            ),
+        });
+    };
+    Ok(raw
+        .lines
+        .iter()
+        .zip(&raw.rows)
+        .map(|(line, row)| (*line, row.get(c).cloned().unwrap_or_default()))
+        .collect())
+}
+
 /// Encoded rows, their classes when the table has the target column, and
 /// where each row came from.
 #[derive(Clone, Debug)]

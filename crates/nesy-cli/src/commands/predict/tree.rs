@@ -23,6 +23,9 @@ pub(crate) struct Args {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     format: Format,
+    /// Key each prediction by this column (an id) instead of its CSV line.
+    #[arg(long, value_name = "COL")]
+    id: Option<String>,
 }
 
 /// How predictions are printed.
@@ -32,7 +35,8 @@ enum Format {
     Table,
     /// `line<TAB>class<TAB>probability[<TAB>path]`.
     Tsv,
-    /// `[{"line", "class", "probability", "distribution", "path"?}]`.
+    /// `[{"line", "class", "probability", "distribution", "path"?}]`, and
+    /// the `--id` column's value under its name.
     Json,
 }
 
@@ -41,11 +45,24 @@ pub(crate) fn run(args: &Args) -> CliResult {
     let mut out = String::new();
     let (explain, format) = (args.explain, args.format);
     let (model, table) = model_and_table(&args.model, &args.data)?;
+    let ids = match &args.id {
+        Some(column) => Some(
+            nesy::learn::table::column_by_line(&args.data, column).map_err(crate::error::fail)?,
+        ),
+        None => None,
+    };
+    let key_name = args.id.clone().unwrap_or_else(|| "line".to_string());
+    let key = |line: &u64| -> serde_json::Value {
+        match &ids {
+            Some(ids) => serde_json::json!(ids.get(line).cloned().unwrap_or_default()),
+            None => serde_json::json!(line),
+        }
+    };
     let classifier = model.classifier.as_ref();
     let mut json_rows = Vec::new();
     let mut rows = vec![{
         let mut h = vec![
-            "line".to_string(),
+            key_name.clone(),
             "class".to_string(),
             "probability".to_string(),
         ];
@@ -72,6 +89,9 @@ pub(crate) fn run(args: &Args) -> CliResult {
                     "probability": p.probability,
                     "distribution": distribution,
                 });
+                if let (Some(_), Some(obj)) = (&ids, row.as_object_mut()) {
+                    obj.insert(key_name.clone(), key(line));
+                }
                 if let (Some(path), Some(obj)) = (&path, row.as_object_mut()) {
                     obj.insert("path".to_string(), serde_json::json!(path));
                 }
@@ -79,7 +99,10 @@ pub(crate) fn run(args: &Args) -> CliResult {
             }
             Format::Table | Format::Tsv => {
                 let mut r = vec![
-                    line.to_string(),
+                    match &ids {
+                        Some(ids) => ids.get(line).cloned().unwrap_or_default(),
+                        None => line.to_string(),
+                    },
                     p.class_name.clone(),
                     format!("{:.4}", p.probability),
                 ];

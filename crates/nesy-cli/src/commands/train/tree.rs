@@ -10,6 +10,27 @@ use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::time::Instant;
 
+/// `income (number), colour (text: blue, green, red)`: each feature and
+/// its type, in the model's order (what `model.predict(...)` takes by
+/// position).
+fn feature_types(schema: &nesy::learn::Schema) -> String {
+    schema
+        .features
+        .iter()
+        .map(|f| match &f.kind {
+            nesy::learn::table::FeatureKind::Numeric => format!("{} (number)", f.name),
+            nesy::learn::table::FeatureKind::Categorical { categories } => {
+                let mut shown: Vec<&str> = categories.iter().take(5).map(String::as_str).collect();
+                if categories.len() > 5 {
+                    shown.push("...");
+                }
+                format!("{} (text: {})", f.name, shown.join(", "))
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// `nesy train tree`.
 #[derive(clap::Args, Debug)]
 pub(crate) struct Args {
@@ -199,6 +220,11 @@ pub(crate) fn run(args: &Args) -> CliResult {
                 table.len(),
                 table.schema.features.len(),
                 table.schema.classes.len()
+            );
+            let _ = writeln!(
+                out,
+                "features, in the order a call passes them: {}",
+                feature_types(&table.schema)
             );
             let mut rows = vec![vec![
                 String::new(),

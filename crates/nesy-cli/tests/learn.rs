@@ -747,3 +747,53 @@ fn training_names_the_features_in_call_order_and_predictions_key_by_id() {
         .code(1)
         .stderr(predicate::str::contains("no column `nope`"));
 }
+
+#[test]
+fn eval_scores_the_probabilities_as_predict_gives_them() {
+    // Brier and log-loss recomputed here from `predict tree --format json`
+    // and the table's labels.
+    let dir = tempfile::tempdir().unwrap();
+    let model = train(dir.path(), &[]);
+    let eval = json_stdout(
+        nesy()
+            .args(["eval", "tree", "--model"])
+            .arg(&model)
+            .args(["--data", IRIS, "--format", "json"]),
+    );
+    let predicted = json_stdout(
+        nesy()
+            .args(["predict", "tree", "--model"])
+            .arg(&model)
+            .args(["--data", IRIS, "--format", "json"]),
+    );
+    let text = std::fs::read_to_string(common::repo().join(IRIS)).unwrap();
+    let labels: Vec<String> = text
+        .lines()
+        .skip(1)
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| l.rsplit(',').next().unwrap().trim().to_string())
+        .collect();
+    let rows = predicted.as_array().unwrap();
+    assert_eq!(rows.len(), labels.len());
+    let (mut brier, mut log_loss) = (0.0, 0.0);
+    for (row, label) in rows.iter().zip(&labels) {
+        for (class, p) in row["distribution"].as_object().unwrap() {
+            let p = p.as_f64().unwrap();
+            let y = if class == label { 1.0 } else { 0.0 };
+            brier += (p - y) * (p - y);
+        }
+        let p = row["distribution"][label.as_str()].as_f64().unwrap();
+        log_loss -= p.max(1e-15).ln();
+    }
+    let n = labels.len() as f64;
+    assert!(
+        (eval["brier"].as_f64().unwrap() - brier / n).abs() < 1e-12,
+        "{eval}"
+    );
+    assert!(
+        (eval["log_loss"].as_f64().unwrap() - log_loss / n).abs() < 1e-12,
+        "{eval}"
+    );
+    // A depth-3 tree on iris is not certain everywhere.
+    assert!(eval["brier"].as_f64().unwrap() > 0.01);
+}

@@ -1,4 +1,5 @@
-//! Classification metrics: accuracy, macro-F1, confusion matrix.
+//! Classification metrics: accuracy, macro-F1, confusion matrix, and how
+//! good the probabilities are (Brier score, log-loss).
 
 use serde::{Deserialize, Serialize};
 
@@ -78,5 +79,53 @@ mod tests {
         assert!((m.accuracy - 0.6).abs() < 1e-12);
         // F1(a) = 2*2/(3+3) = 0.667, F1(b) = 2*1/(2+2) = 0.5
         assert!((m.macro_f1 - (2.0 / 3.0 + 0.5) / 2.0).abs() < 1e-12);
+    }
+}
+
+/// How good predicted probabilities are, not only their argmax: what
+/// matters when a class probability becomes the tag of a rule.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ProbabilityScores {
+    /// Mean over rows of the squared distance between the predicted
+    /// distribution and the true class's indicator (0 is perfect, 2 the
+    /// worst).
+    pub brier: f64,
+    /// Mean over rows of `-ln p(true class)`, with `p` clipped at 1e-15 (a
+    /// leaf that gives the true class 0 costs 34.5, not infinity).
+    pub log_loss: f64,
+}
+
+impl ProbabilityScores {
+    /// Scores of `distributions` (one per row, by class index) against the
+    /// true class indices.
+    ///
+    /// ```
+    /// use nesy_learn::metrics::ProbabilityScores;
+    /// let s = ProbabilityScores::new(&[0, 1], &[vec![0.8, 0.2], vec![0.5, 0.5]]);
+    /// assert!((s.brier - (0.08 + 0.5) / 2.0).abs() < 1e-12);
+    /// assert!((s.log_loss - (-(0.8f64.ln()) - 0.5f64.ln()) / 2.0).abs() < 1e-12);
+    /// ```
+    pub fn new(truth: &[usize], distributions: &[Vec<f64>]) -> ProbabilityScores {
+        let n = truth.len().min(distributions.len());
+        if n == 0 {
+            return ProbabilityScores {
+                brier: 0.0,
+                log_loss: 0.0,
+            };
+        }
+        let (mut brier, mut log_loss) = (0.0, 0.0);
+        for (&t, p) in truth.iter().zip(distributions) {
+            brier += p
+                .iter()
+                .enumerate()
+                .map(|(c, &q)| (q - if c == t { 1.0 } else { 0.0 }).powi(2))
+                .sum::<f64>();
+            let q = p.get(t).copied().unwrap_or(0.0).clamp(1e-15, 1.0);
+            log_loss -= q.ln();
+        }
+        ProbabilityScores {
+            brier: brier / n as f64,
+            log_loss: log_loss / n as f64,
+        }
     }
 }

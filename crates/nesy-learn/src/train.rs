@@ -67,6 +67,20 @@ pub fn evaluate(model: &dyn Classifier, table: &Table) -> Metrics {
     Metrics::new(table.targets(), &predicted, table.schema.classes.len())
 }
 
+/// The Brier score and log-loss of `model`'s class distributions on a
+/// labelled table.
+pub fn probability_scores(
+    model: &dyn Classifier,
+    table: &Table,
+) -> crate::metrics::ProbabilityScores {
+    let distributions: Vec<Vec<f64>> = table
+        .x
+        .iter()
+        .map(|x| model.predict(x).distribution)
+        .collect();
+    crate::metrics::ProbabilityScores::new(table.targets(), &distributions)
+}
+
 fn mean(metrics: &[Metrics], classes: usize) -> Metrics {
     let n = metrics.len().max(1) as f64;
     let mut confusion = vec![vec![0usize; classes]; classes];

@@ -16,7 +16,7 @@ pub(crate) struct Args {
     /// CSV with the model's feature columns and its target column.
     #[arg(long)]
     data: PathBuf,
-    /// Output format: `json` gives {"accuracy", "macro_f1", "confusion", "classes", "rows"}.
+    /// Output format: `json` gives {"accuracy", "macro_f1", "brier", "log_loss", "confusion", "classes", "rows"}.
     #[arg(long, value_enum, default_value_t = SummaryFormat::Text)]
     format: SummaryFormat,
 }
@@ -34,12 +34,15 @@ pub(crate) fn run(args: &Args) -> CliResult {
         )));
     }
     let metrics = nesy::learn::evaluate(model.classifier.as_ref(), &table);
+    let scores = nesy::learn::train::probability_scores(model.classifier.as_ref(), &table);
     let classes = &model.schema().classes;
     match format {
         SummaryFormat::Json => {
             let json = serde_json::json!({
                 "accuracy": metrics.accuracy,
                 "macro_f1": metrics.macro_f1,
+                "brier": scores.brier,
+                "log_loss": scores.log_loss,
                 "confusion": metrics.confusion,
                 "classes": classes,
                 "rows": table.len(),
@@ -50,6 +53,8 @@ pub(crate) fn run(args: &Args) -> CliResult {
             let _ = writeln!(out, "rows      {}", table.len());
             let _ = writeln!(out, "accuracy  {:.4}", metrics.accuracy);
             let _ = writeln!(out, "macro-F1  {:.4}", metrics.macro_f1);
+            let _ = writeln!(out, "Brier     {:.4}", scores.brier);
+            let _ = writeln!(out, "log-loss  {:.4}", scores.log_loss);
             let _ = writeln!(out, "confusion (rows: true class, columns: predicted)");
             let mut rows = vec![
                 std::iter::once(String::new())

@@ -13,11 +13,32 @@ use crate::tagging::EventKey;
 use crate::value::{Interner, Value};
 use rustc_hash::{FxHashMap, FxHashSet};
 
+/// The program's probabilistic facts by row (the program's ids are the
+/// support's: an evaluation's interner layers on the program's), with the
+/// probability a node shows: built once per explanation, shared by the
+/// filters of its proofs.
+pub(super) struct ProbabilisticFacts(FxHashMap<(RelId, Vec<u32>), (Vec<usize>, f64)>);
+
+impl ProbabilisticFacts {
+    pub(super) fn of(program: &Program) -> Self {
+        let mut facts: FxHashMap<(RelId, Vec<u32>), (Vec<usize>, f64)> = FxHashMap::default();
+        for (i, (rel, row, p)) in program.probabilistic_facts.iter().enumerate() {
+            let shown = program.fact_probability(i).unwrap_or(*p);
+            facts
+                .entry((*rel, row.clone()))
+                .or_insert_with(|| (Vec::new(), shown))
+                .0
+                .push(i);
+        }
+        ProbabilisticFacts(facts)
+    }
+}
+
 /// What a kept proof allows a derivation to use.
-pub(super) struct ProofFilter {
-    /// Every probabilistic fact (by its row in the support's interner):
-    /// whether the proof has it happen.
-    facts: FxHashMap<(RelId, Vec<u32>), (bool, f64)>,
+pub(super) struct ProofFilter<'a> {
+    facts: &'a ProbabilisticFacts,
+    /// The probabilistic facts (by place) the proof has happen.
+    happening: FxHashSet<usize>,
     /// Weighted rules (program rule indexes) whose instance the proof
     /// takes.
     rules: FxHashSet<usize>,
@@ -25,38 +46,30 @@ pub(super) struct ProofFilter {
     calls: Vec<(String, String, Vec<Value>, Vec<Value>)>,
     /// Model methods whose answers are events (probabilistic): their
     /// answers must be the proof's; others always hold.
-    uncertain: FxHashSet<(String, String)>,
+    uncertain: &'a FxHashSet<(String, String)>,
 }
 
-impl ProofFilter {
+impl<'a> ProofFilter<'a> {
     /// The filter of `events` (one kept proof); `uncertain` are the model
     /// methods whose answers are events.
     pub(super) fn new(
         program: &Program,
+        facts: &'a ProbabilisticFacts,
         events: &[ProofEvent],
-        uncertain: FxHashSet<(String, String)>,
-        interner: &Interner,
+        uncertain: &'a FxHashSet<(String, String)>,
     ) -> Self {
         let happening: Vec<&EventKey> = events
             .iter()
             .filter(|e| e.happens)
             .filter_map(|e| e.key.as_ref())
             .collect();
-        let mut facts = FxHashMap::default();
-        for (i, (rel, row, p)) in program.probabilistic_facts.iter().enumerate() {
-            // The program's ids are the support's: its interner layers on
-            // the program's.
-            let values: Option<Vec<u32>> = row
-                .iter()
-                .map(|&id| interner.get(program.interner.value(id)))
-                .collect();
-            if let Some(values) = values {
-                let happens = happening.iter().any(|k| **k == EventKey::Fact(i));
-                let shown = program.fact_probability(i).unwrap_or(*p);
-                let slot = facts.entry((*rel, values)).or_insert((false, shown));
-                slot.0 |= happens;
-            }
-        }
+        let happening_facts = happening
+            .iter()
+            .filter_map(|k| match k {
+                EventKey::Fact(i) => Some(*i),
+                _ => None,
+            })
+            .collect();
         let mut rules = FxHashSet::default();
         for (index, weight) in program.rule_weights.iter().enumerate() {
             let Some(weight) = weight else { continue };
@@ -80,6 +93,7 @@ impl ProofFilter {
             .collect();
         ProofFilter {
             facts,
+            happening: happening_facts,
             rules,
             calls,
             uncertain,
@@ -90,13 +104,14 @@ impl ProofFilter {
     /// probabilistic one when the proof has it happen.
     pub(super) fn allows_fact(&self, rel: RelId, row: &[u32]) -> bool {
         self.facts
+            .0
             .get(&(rel, row.to_vec()))
-            .is_none_or(|(happens, _)| *happens)
+            .is_none_or(|(places, _)| places.iter().any(|i| self.happening.contains(i)))
     }
 
     /// A probabilistic fact's probability (for its node).
     pub(super) fn probability(&self, rel: RelId, row: &[u32]) -> Option<f64> {
-        self.facts.get(&(rel, row.to_vec())).map(|(_, p)| *p)
+        self.facts.0.get(&(rel, row.to_vec())).map(|(_, p)| *p)
     }
 
     /// Whether a derivation by rule `index` may be used: an unweighted

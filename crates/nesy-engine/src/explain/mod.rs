@@ -328,20 +328,7 @@ impl Program {
             max_depth: options.max_depth.clamp(1, MAX_PROOF_DEPTH),
             ..*options
         };
-        let mut explainer = Explainer {
-            program: self,
-            evaluation,
-            options,
-            budget: options.budget,
-            base: FxHashMap::default(),
-            proofs: Vec::new(),
-            proven: FxHashMap::default(),
-            why_stack: Vec::new(),
-            limits,
-            clock: clock.clone(),
-            steps: 0,
-            filter: None,
-        };
+        let mut explainer = Explainer::new(self, evaluation, options, limits, clock, None);
         let ground: Option<Vec<u32>> = args
             .iter()
             .map(|a| match a {
@@ -409,10 +396,35 @@ struct Explainer<'a> {
     clock: Clock,
     steps: u32,
     /// Explaining one kept proof: only its events may be used.
-    filter: Option<kept::ProofFilter>,
+    filter: Option<kept::ProofFilter<'a>>,
 }
 
-impl Explainer<'_> {
+impl<'a> Explainer<'a> {
+    /// A search over `evaluation`, allowed only `filter`'s events if any.
+    fn new(
+        program: &'a Program,
+        evaluation: &'a mut Evaluation,
+        options: ExplainOptions,
+        limits: &'a Limits,
+        clock: &Clock,
+        filter: Option<kept::ProofFilter<'a>>,
+    ) -> Self {
+        Explainer {
+            program,
+            evaluation,
+            options,
+            budget: options.budget,
+            base: FxHashMap::default(),
+            proofs: Vec::new(),
+            proven: FxHashMap::default(),
+            why_stack: Vec::new(),
+            limits,
+            clock: clock.clone(),
+            steps: 0,
+            filter,
+        }
+    }
+
     fn interner(&self) -> &Interner {
         &self.evaluation.interner
     }

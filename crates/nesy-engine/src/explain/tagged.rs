@@ -3,7 +3,7 @@
 //! every probabilistic fact holds, so `permit :- not deny.` "does not
 //! hold" while its probability is 0.95).
 
-use super::kept::ProofFilter;
+use super::kept::{ProbabilisticFacts, ProofFilter};
 use super::{ExplainOptions, Explainer, Explanation, NodeKind, Tag};
 use crate::eval;
 use crate::ir::{Arg, RelId};
@@ -14,7 +14,7 @@ use crate::result::Evaluation;
 use crate::tagging::EventKey;
 use crate::value::{Value, atom_text};
 use crate::{Error, Query};
-use rustc_hash::{FxHashMap, FxHashSet};
+use rustc_hash::FxHashSet;
 
 impl Program {
     /// Explains `goal` as `tagged` computed it: for each answer of non-zero
@@ -75,6 +75,7 @@ impl Program {
                 _ => None,
             })
             .collect();
+        let facts = ProbabilisticFacts::of(self);
         let mut kept_by_tuple = Vec::with_capacity(tuples.len());
         for (p, tuple) in tuples {
             let mut kept = source.kept_proofs(&name, &tuple);
@@ -103,12 +104,7 @@ impl Program {
                 };
                 let mut node = Explanation::leaf(label, NodeKind::Proof);
                 node.tag = Tag::Probability(proof.probability);
-                let filter = ProofFilter::new(
-                    self,
-                    &proof.events,
-                    uncertain.clone(),
-                    &tagged.support.interner,
-                );
+                let filter = ProofFilter::new(self, &facts, &proof.events, &uncertain);
                 let tree = match &row {
                     Some(row) => {
                         self.derivation(&mut tagged.support, *rel, row, filter, limits, clock)?
@@ -146,7 +142,7 @@ impl Program {
         support: &mut Evaluation,
         rel: RelId,
         row: &[u32],
-        filter: ProofFilter,
+        filter: ProofFilter<'_>,
         limits: &Limits,
         clock: &Clock,
     ) -> Result<Option<Explanation>, Error> {
@@ -156,20 +152,7 @@ impl Program {
             why_not_depth: 0,
             ..ExplainOptions::default()
         };
-        let mut explainer = Explainer {
-            program: self,
-            evaluation: support,
-            options,
-            budget: options.budget,
-            base: FxHashMap::default(),
-            proofs: Vec::new(),
-            proven: FxHashMap::default(),
-            why_stack: Vec::new(),
-            limits,
-            clock: clock.clone(),
-            steps: 0,
-            filter: Some(filter),
-        };
+        let mut explainer = Explainer::new(self, support, options, limits, clock, Some(filter));
         let found = explainer.prove_all(rel, row, 1)?;
         Ok(found.first().map(|&root| explainer.tree(root)))
     }

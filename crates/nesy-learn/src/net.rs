@@ -467,27 +467,25 @@ impl Net {
             ),
             ("std".to_string(), to_bytes(&self.std), vec![self.std.len()]),
         ];
-        if let Some((w, b)) = &self.conv {
-            let shape = w.as_tensor().dims().to_vec();
-            tensors.push((
-                "conv.weight".to_string(),
-                to_bytes(&w.as_tensor().flatten_all()?.to_vec1()?),
-                shape,
-            ));
-            let b: Vec<f32> = b.as_tensor().to_vec1()?;
-            let len = b.len();
-            tensors.push(("conv.bias".to_string(), to_bytes(&b), vec![len]));
-        }
-        for (i, (w, b)) in self.layers.iter().enumerate() {
-            let shape = w.as_tensor().dims().to_vec();
-            tensors.push((
-                format!("layer{i}.weight"),
-                to_bytes(&w.as_tensor().flatten_all()?.to_vec1()?),
-                shape,
-            ));
-            let b: Vec<f32> = b.as_tensor().to_vec1()?;
-            let len = b.len();
-            tensors.push((format!("layer{i}.bias"), to_bytes(&b), vec![len]));
+        let named = self
+            .conv
+            .iter()
+            .map(|pair| ("conv".to_string(), pair))
+            .chain(
+                self.layers
+                    .iter()
+                    .enumerate()
+                    .map(|(i, pair)| (format!("layer{i}"), pair)),
+            );
+        for (name, (w, b)) in named {
+            for (part, var) in [("weight", w), ("bias", b)] {
+                let tensor = var.as_tensor();
+                tensors.push((
+                    format!("{name}.{part}"),
+                    to_bytes(&tensor.flatten_all()?.to_vec1()?),
+                    tensor.dims().to_vec(),
+                ));
+            }
         }
         let views: Vec<(&str, TensorView<'_>)> = tensors
             .iter()

@@ -183,7 +183,7 @@ fn offset_of(text: &str, line: usize, column: usize) -> usize {
 pub(crate) fn undeclared_prefix(text: &str, prefixes: &Prefixes) -> Option<(usize, String)> {
     let bytes = text.as_bytes();
     let name_char = |b: u8| b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || b == b'.';
-    let mut declared: Vec<String> = Vec::new();
+    let mut declared: rustc_hash::FxHashSet<&str> = rustc_hash::FxHashSet::default();
     let mut used: Vec<(usize, String)> = Vec::new();
     let mut after_prefix_keyword = false;
     let mut i = 0;
@@ -237,7 +237,7 @@ pub(crate) fn undeclared_prefix(text: &str, prefixes: &Prefixes) -> Option<(usiz
                 let word = text.get(start..i).unwrap_or_default();
                 if bytes.get(i) == Some(&b':') {
                     if after_prefix_keyword {
-                        declared.push(word.to_string());
+                        declared.insert(word);
                     } else {
                         used.push((start, word.to_string()));
                     }
@@ -251,7 +251,7 @@ pub(crate) fn undeclared_prefix(text: &str, prefixes: &Prefixes) -> Option<(usiz
         }
     }
     used.into_iter()
-        .find(|(_, label)| !declared.contains(label) && prefixes.get(label).is_none())
+        .find(|(_, label)| !declared.contains(label.as_str()) && prefixes.get(label).is_none())
 }
 
 #[cfg(test)]
@@ -272,6 +272,27 @@ mod tests {
         // The default prefix `:` is a prefix too.
         let q = "SELECT * WHERE { ?s :p ?o }";
         assert_eq!(undeclared_prefix(q, &p), Some((20, String::new())));
+    }
+
+    #[test]
+    fn a_query_larger_than_any_accepted_full_of_prefixes_is_scanned_in_one_pass() {
+        // 5,000 declarations and 5,000 uses, one undeclared at the end:
+        // the declared labels are a set, not a list searched per use.
+        let mut q = String::new();
+        for i in 0..5000 {
+            q.push_str(&format!("PREFIX p{i}: <http://e/{i}#> "));
+        }
+        q.push_str("SELECT * WHERE { ");
+        for i in 0..5000 {
+            q.push_str(&format!("?s p{i}:x ?o . "));
+        }
+        q.push_str("?s zz:x ?o }");
+        assert!(q.len() > 100_000);
+        let at = q.find("zz:").unwrap();
+        assert_eq!(
+            undeclared_prefix(&q, &Prefixes::common()),
+            Some((at, "zz".to_string()))
+        );
     }
 
     #[test]

@@ -70,7 +70,11 @@ pub(crate) fn symbol_not_iri(
     let mut present: BTreeSet<String> = BTreeSet::new();
     let mut iris: Vec<(String, String)> = Vec::new();
     let mut seen = BTreeSet::new();
-    for relation in evaluation.relations() {
+    'scan: for relation in evaluation.relations() {
+        // Every symbol held by some fact: nothing to hint, stop reading.
+        if present.len() == symbols.len() {
+            break 'scan;
+        }
         for row in relation.rows() {
             for value in row {
                 match value {

@@ -797,3 +797,34 @@ fn eval_scores_the_probabilities_as_predict_gives_them() {
     // A depth-3 tree on iris is not certain everywhere.
     assert!(eval["brier"].as_f64().unwrap() > 0.01);
 }
+
+#[test]
+fn an_image_shape_that_does_not_fit_the_table_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("d.net");
+    for (shape, says) in [
+        ("8by8", "give the image's rows and columns"),
+        ("9x8", "needs 72 features (it has 64)"),
+        ("99999999999x99999999999", "needs too many features"),
+    ] {
+        nesy()
+            .args([
+                "train",
+                "net",
+                "--data",
+                "examples/digits_addition/digits.csv",
+                "--target",
+                "class",
+                "--epochs",
+                "0",
+                "--image",
+                shape,
+                "-o",
+            ])
+            .arg(&out)
+            .assert()
+            .code(1)
+            .stderr(predicate::str::contains(says));
+        assert!(!out.exists(), "nothing is written for {shape}");
+    }
+}

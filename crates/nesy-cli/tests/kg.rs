@@ -429,6 +429,21 @@ fn queries_know_common_and_file_prefixes_and_print_short_iris() {
     );
     assert_eq!(json["results"]["bindings"][0]["p"]["value"], "acme:bob");
     assert_eq!(json["results"]["bindings"][0]["p"]["type"], "uri");
+    // A boolean in CSV, and a graph as N-Triples, whatever is asked.
+    nesy()
+        .args(["kg", "query", "--short-iris", "--format", "csv", "--data"])
+        .arg(&file)
+        .arg("ASK { acme:bob acme:worksAt acme:lab }")
+        .assert()
+        .success()
+        .stdout("_askResult\r\ntrue\r\n");
+    nesy()
+        .args(["kg", "query", "--short-iris", "--format", "json", "--data"])
+        .arg(&file)
+        .arg("CONSTRUCT { ?s acme:at ?w } WHERE { ?s acme:worksAt ?w } ORDER BY ?s LIMIT 1")
+        .assert()
+        .success()
+        .stdout(predicate::str::starts_with("<http://example.org/acme#"));
     // Turtle out starts with the prefixes and uses them.
     nesy()
         .args(["kg", "export", "--format", "ttl", "--data"])

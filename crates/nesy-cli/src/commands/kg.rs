@@ -308,21 +308,27 @@ fn query(
         ResultFormat::Json => "json",
         ResultFormat::Xml => "xml",
     };
-    let mut out = Vec::new();
-    graph.write_query_with(&text, ext, union, &mut out)?;
-    let text = String::from_utf8_lossy(&out).to_string();
     let prefixes = graph.prefixes();
-    // A graph (CONSTRUCT, DESCRIBE) comes as N-Triples, left as it is.
-    let graph_result = !text.starts_with('?') && !text.starts_with('{') && ext != "csv";
-    let text = match (format, short_iris) {
-        _ if graph_result && ext == "tsv" => text,
-        (ResultFormat::Table, true) => table(&short_iris::tsv(&text, &prefixes)),
-        (ResultFormat::Table, false) => table(&text),
-        (ResultFormat::Tsv, true) => short_iris::tsv(&text, &prefixes),
-        (ResultFormat::Json, true) if text.starts_with('{') => {
+    let options = nesy::kg::QueryOptions {
+        union,
+        results_format: ext.to_string(),
+        graph_format: "nt".to_string(),
+        prefixes: prefixes.clone(),
+        ..nesy::kg::QueryOptions::default()
+    };
+    let mut out = Vec::new();
+    let form = graph.run_query(&text, &options, &mut out)?;
+    let text = String::from_utf8_lossy(&out).to_string();
+    let text = match (form, format) {
+        // A graph (CONSTRUCT, DESCRIBE) is N-Triples, left as it is.
+        (nesy::kg::QueryForm::Graph(_), _) => text,
+        (_, ResultFormat::Table) if short_iris => table(&short_iris::tsv(&text, &prefixes)),
+        (_, ResultFormat::Table) => table(&text),
+        (_, ResultFormat::Tsv) if short_iris => short_iris::tsv(&text, &prefixes),
+        (_, ResultFormat::Json) if short_iris => {
             short_iris::json(&text, &prefixes).map_err(json_error)?
         }
-        (ResultFormat::Csv, true) if text.starts_with('{') => {
+        (_, ResultFormat::Csv) if short_iris => {
             short_iris::csv_from_json(&text, &prefixes).map_err(json_error)?
         }
         _ => text,

@@ -151,28 +151,21 @@ fn run_plain(program: &Program, args: &Args, limits: &Limits) -> CliResult {
 fn materialize(program: &Program, args: &Args, limits: &Limits) -> CliResult {
     let (store, graph_iri) = (args.store.as_deref(), args.graph.as_str());
     let evaluation = program.evaluate(limits)?;
-    // As `-r` does: a relation that is not there is a usage error.
-    for name in &args.triple_relations {
-        match evaluation.relation(name) {
-            None => {
-                return Err(CliError::Usage(format!(
-                    "no relation `{name}` in the program"
-                )));
-            }
-            Some(r) if r.arity != 3 => {
-                return Err(CliError::Usage(format!(
-                    "`{name}` has {} columns; a relation of triples has three (subject, predicate IRI, object)",
-                    r.arity
-                )));
-            }
-            Some(_) => {}
-        }
-    }
     let graph = match store {
         Some(dir) => nesy::kg::Graph::open(dir)?,
         None => nesy::kg::Graph::in_memory()?,
     };
-    let new = program.materialize_with(&evaluation, &graph, graph_iri, &args.triple_relations)?;
+    let new = program
+        .materialize_with(&evaluation, &graph, graph_iri, &args.triple_relations)
+        .map_err(|e| match e {
+            // As `-r` says it: a relation that is not one of triples is a
+            // usage error (the library checks before writing anything).
+            nesy::Error::Engine(nesy::EvalError::UnknownRelation(name)) => {
+                CliError::Usage(format!("no relation `{name}` in the program"))
+            }
+            nesy::Error::Request(message) => CliError::Usage(message),
+            other => other.into(),
+        })?;
     if store.is_none() {
         let stdout = std::io::stdout();
         graph.export("nq", stdout.lock())?;

@@ -590,3 +590,14 @@ fn a_syntax_error_points_where_the_parser_stopped_without_its_character_classes(
         .stderr(predicate::str::contains("SPARQL 2:19: syntax error at `}`"))
         .stderr(predicate::str::contains("['").not());
 }
+
+#[test]
+fn query_help_says_which_prefixes_need_no_declaration() {
+    nesy()
+        .args(["kg", "query", "--help"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "The prefixes `rdf:`, `rdfs:`, `owl:` and `xsd:`, and those the\n`--data` files declare (Turtle, TriG), are known without `PREFIX`",
+        ));
+}

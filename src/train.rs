@@ -119,6 +119,9 @@ pub struct Trained {
     pub weights: BTreeMap<String, f64>,
     /// Wall time per epoch.
     pub seconds_per_epoch: f64,
+    /// EM: interpretations left out of the last step because their
+    /// evidence had probability 0 (`problog lfi` warns "Ignoring example").
+    pub ignored_interpretations: usize,
 }
 
 /// How well a program predicts examples.
@@ -423,6 +426,7 @@ impl Program {
             program,
             epochs: reports,
             seconds_per_epoch,
+            ignored_interpretations: 0,
         })
     }
 
@@ -433,8 +437,13 @@ impl Program {
     /// the mean posterior of its events (a fact: one per interpretation; a
     /// rule: one per ground instance). It stops after `options.epochs`
     /// iterations or when no probability moves by more than 1e-10. `t(_)`
-    /// starts from the seed. Annotated disjunctions are not learned this
-    /// way yet (an error says so); use [`Program::train`].
+    /// starts from the seed. As in `problog lfi`: a rule's probability is
+    /// the expected number of its instances that happened over the
+    /// expected number whose body held; an annotated disjunction's
+    /// tunable heads are then scaled to take all the probability its
+    /// written heads leave; an interpretation whose evidence has
+    /// probability 0 is left out of the step (and counted in
+    /// [`Trained::ignored_interpretations`]).
     pub fn train_em(
         &self,
         interpretations: &[Interpretation],
@@ -449,43 +458,52 @@ impl Program {
         let mut reports = Vec::new();
         // One deadline for the whole run.
         let clock = Clock::start(&options.limits);
+        let mut ignored_interpretations = 0;
         for epoch in 1..=options.epochs.max(1) {
             let limits = clock.remaining(&options.limits)?;
             let tagged = engine
                 .evaluate_tagged(options.semiring, &limits)
                 .map_err(|e| clock.overall(e))?;
-            let tunable = engine.tunable_events(&tagged)?;
-            let mut sums: BTreeMap<ParamKey, (f64, usize)> = BTreeMap::new();
+            let units = engine.em_units(&tagged)?;
+            let mut sums: BTreeMap<ParamKey, (f64, f64)> = BTreeMap::new();
             let mut log_likelihood = 0.0;
+            let mut ignored = 0;
             for evidence in interpretations {
-                let counts = engine.expected_counts(&tagged, &tunable, evidence, &clock)?;
+                let counts = engine.expected_counts(&tagged, &units, evidence, &clock)?;
+                // As `problog lfi` does: evidence the program cannot
+                // produce says nothing of its weights.
                 if counts.evidence <= 0.0 {
-                    return Err(Error::Training(
-                        "an interpretation's evidence has probability 0 under the program"
-                            .to_string(),
-                    ));
+                    ignored += 1;
+                    continue;
                 }
                 log_likelihood += counts.evidence.ln();
-                for (key, (posterior, n)) in counts.counts {
+                for (key, (happened, body)) in counts.counts {
                     let entry = sums.entry(key).or_default();
-                    entry.0 += posterior;
-                    entry.1 += n;
+                    entry.0 += happened;
+                    entry.1 += body;
                 }
             }
-            let current: BTreeMap<ParamKey, f64> = engine.parameters().into_iter().collect();
-            let mut moved: f64 = 0.0;
+            if ignored == interpretations.len() {
+                return Err(Error::Training(
+                    "every interpretation's evidence has probability 0 under the program"
+                        .to_string(),
+                ));
+            }
+            // A parameter whose body no interpretation makes true keeps
+            // its value (the examples say nothing of it).
             let updated: Vec<(ParamKey, f64)> = sums
                 .into_iter()
-                .filter(|(_, (_, n))| *n > 0)
-                .map(|(key, (sum, n))| {
-                    let value = sum / n as f64;
-                    if let Some(old) = current.get(&key) {
-                        moved = moved.max((value - old).abs());
-                    }
-                    (key, value)
-                })
+                .filter(|(_, (_, body))| *body > 1e-15)
+                .map(|(key, (happened, body))| (key, (happened / body).clamp(0.0, 1.0)))
                 .collect();
+            let before: BTreeMap<ParamKey, f64> = engine.parameters().into_iter().collect();
             engine.set_parameters(updated);
+            engine.complete_disjunctions();
+            let moved = engine
+                .parameters()
+                .into_iter()
+                .map(|(key, value)| before.get(&key).map_or(0.0, |old| (value - old).abs()))
+                .fold(0.0, f64::max);
             let report = EpochReport {
                 epoch,
                 loss: -log_likelihood / interpretations.len() as f64,
@@ -493,6 +511,7 @@ impl Program {
             };
             progress(&report);
             reports.push(report);
+            ignored_interpretations = ignored;
             if moved < 1e-10 {
                 break;
             }
@@ -507,6 +526,7 @@ impl Program {
             program,
             epochs: reports,
             seconds_per_epoch,
+            ignored_interpretations,
         })
     }
 
@@ -869,6 +889,8 @@ fn tunable_of(source: &SourceFile, clause: &Clause, out: &mut Vec<Tunable>) {
         .text()
         .get(clause.head.span.start..clause.head.span.end)
         .unwrap_or_default()
+        // A head of no arguments' span can run into the space before `:-`.
+        .trim()
         .to_string();
     let what = if clause.is_fact() {
         head

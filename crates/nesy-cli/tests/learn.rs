@@ -575,6 +575,54 @@ fn train_program_by_em_reads_problog_evidence() {
 }
 
 #[test]
+fn train_program_by_em_learns_disjunctions_and_warns_of_impossible_evidence() {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("coins.nesy");
+    std::fs::write(
+        &rules,
+        "toss(c1). toss(c2).\nt(0.4) :: side(C, heads); t(0.4) :: side(C, tails) :- toss(C).\n",
+    )
+    .unwrap();
+    let evidence = dir.path().join("coins.ev");
+    std::fs::write(
+        &evidence,
+        "evidence(side(c1, heads), true).\nevidence(side(c2, tails), true).\n---\n\
+         evidence(side(c1, tails), true).\nevidence(side(c2, tails), true).\n---\n\
+         evidence(side(c1, heads), false).\nevidence(side(c1, tails), false).\n",
+    )
+    .unwrap();
+    let out = nesy()
+        .args(["train", "program"])
+        .arg(&rules)
+        .args(["--method", "em", "--examples"])
+        .arg(&evidence)
+        .args(["--format", "json", "-o"])
+        .arg(dir.path().join("out.nesy"))
+        .assert()
+        .success()
+        .stderr(predicate::str::contains(
+            "warning: 1 of 3 interpretations left out of the last EM step",
+        ));
+    let json: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    assert_eq!(json["ignored_interpretations"], 1);
+    // One heads in four tosses; the heads take all the probability.
+    let weight = |head: &str| {
+        json["weights"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .find(|(name, _)| name.ends_with(&format!("coins.nesy:2:1: {head}")))
+            .and_then(|(_, w)| w.as_f64())
+            .unwrap()
+    };
+    let (heads, tails) = (weight("side(C, heads)"), weight("side(C, tails)"));
+    assert!(
+        (heads - 0.25).abs() < 1e-6 && (tails - 0.75).abs() < 1e-6,
+        "{json}"
+    );
+}
+
+#[test]
 fn train_net_and_eval_net() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("points.csv");

@@ -19,11 +19,13 @@
 
 use crate::Error;
 use crate::limits::Clock;
+use crate::program::ChoiceInstance;
 use crate::program::Program;
 use crate::provenance::TaggedEvaluation;
-use crate::semiring::dnf_gradient;
+use crate::semiring::{Proof, dnf_gradient};
 use crate::tagging::{EventKey, ParamKey};
 use crate::value::Value;
+use rustc_hash::FxHashMap;
 use std::collections::BTreeMap;
 
 /// A tuple's probability and its gradient (see [`Program::gradient`]).
@@ -131,55 +133,137 @@ impl Program {
 pub struct ExpectedCounts {
     /// The probability of the evidence.
     pub evidence: f64,
-    /// Per parameter: the sum of the posterior probabilities of its events
-    /// (a tunable fact is one event; a tunable rule one per ground
-    /// instance), and how many events that is.
-    pub counts: BTreeMap<ParamKey, (f64, usize)>,
+    /// Per parameter, summed over its events (a tunable fact is one; a
+    /// tunable rule one per ground instance; an annotated disjunction's
+    /// head one per instance): the expected number of times the event
+    /// happened with its body true, and the expected number of times its
+    /// body was true (1 for a fact), both given the evidence. EM's new
+    /// value is the first over the second, as `problog lfi` takes it.
+    pub counts: BTreeMap<ParamKey, (f64, f64)>,
+}
+
+/// What EM learns, the same for every interpretation: each tunable fact
+/// or rule instance outside a disjunction, and each instance of an
+/// annotated disjunction with a tunable head (see
+/// [`Program::em_units`]).
+#[derive(Clone, Debug, Default)]
+pub struct EmUnits {
+    units: Vec<EmUnit>,
+}
+
+impl EmUnits {
+    /// How many events or disjunction instances are learned.
+    pub fn len(&self) -> usize {
+        self.units.len()
+    }
+
+    /// Whether nothing is learned.
+    pub fn is_empty(&self) -> bool {
+        self.units.is_empty()
+    }
+}
+
+/// One choice: its heads' events, parameters and probabilities, and for a
+/// rule's instance the proofs of its body.
+#[derive(Clone, Debug)]
+struct EmUnit {
+    /// By head: the choice's event, if the evaluation made it.
+    events: Vec<Option<u32>>,
+    /// By head: its tunable parameter and probability.
+    heads: Vec<(Option<ParamKey>, f64)>,
+    /// A rule instance's body, as proofs; `None` when it is certain.
+    body: Option<Vec<Proof>>,
 }
 
 impl Program {
-    /// The events of `tagged` that are one tunable probability each (a
-    /// tunable fact, or an instance of a tunable rule), with it: what EM
-    /// learns, the same for every interpretation. Annotated disjunctions
-    /// are not learned this way yet: an error says so.
-    pub fn tunable_events(&self, tagged: &TaggedEvaluation) -> Result<Vec<(u32, ParamKey)>, Error> {
-        let mut out = Vec::new();
+    /// The choices of `tagged` that EM learns ([`EmUnits`]). A rule
+    /// instance's body is read off the kept proofs that use it: each such
+    /// proof without the instance's own choices is a proof of the body.
+    pub fn em_units(&self, tagged: &TaggedEvaluation) -> Result<EmUnits, Error> {
+        let mut units: Vec<EmUnit> = Vec::new();
+        let mut by_instance: FxHashMap<ChoiceInstance, usize> = FxHashMap::default();
+        let mut unit_of_event: FxHashMap<u32, usize> = FxHashMap::default();
+        let mut rules: Vec<bool> = Vec::new();
         for (id, key) in tagged.event_keys.iter().enumerate() {
-            let sensitivity = self.event_sensitivity(key);
-            if sensitivity.is_empty() {
+            let Some(choice) = self.event_choice(key) else {
+                continue;
+            };
+            if choice.heads.iter().all(|(param, _)| param.is_none()) {
                 continue;
             }
-            match sensitivity.as_slice() {
-                [(parameter, _)] if !self.event_in_disjunction(key) => {
-                    out.push((id as u32, parameter.clone()));
-                }
-                _ => {
-                    return Err(Error::Compile {
-                        location: None,
-                        message: "learning from interpretations (EM) does not learn annotated disjunctions yet; use gradient descent".to_string(),
-                    });
+            let index = *by_instance.entry(choice.instance).or_insert_with(|| {
+                units.push(EmUnit {
+                    events: vec![None; choice.heads.len()],
+                    heads: choice.heads.clone(),
+                    body: None,
+                });
+                rules.push(choice.rule);
+                units.len() - 1
+            });
+            if let Some(slot) = units
+                .get_mut(index)
+                .and_then(|u| u.events.get_mut(choice.position))
+            {
+                *slot = Some(id as u32);
+            }
+            unit_of_event.insert(id as u32, index);
+        }
+        // Bodies of rule instances, from the proofs that take one of their
+        // choices.
+        let mut bodies: Vec<Vec<Proof>> = vec![Vec::new(); units.len()];
+        for proofs in tagged.all_proof_sets() {
+            for proof in proofs {
+                let mut taken: Vec<usize> = proof
+                    .iter()
+                    .filter(|&&l| l & 1 == 0)
+                    .filter_map(|l| unit_of_event.get(&(l >> 1)).copied())
+                    .filter(|&u| rules.get(u).copied().unwrap_or(false))
+                    .collect();
+                taken.sort_unstable();
+                taken.dedup();
+                for u in taken {
+                    let body: Proof = proof
+                        .iter()
+                        .copied()
+                        .filter(|l| unit_of_event.get(&(l >> 1)) != Some(&u))
+                        .collect();
+                    if let Some(b) = bodies.get_mut(u) {
+                        b.push(body);
+                    }
                 }
             }
         }
-        Ok(out)
+        for ((unit, mut body), rule) in units.iter_mut().zip(bodies).zip(rules) {
+            body.sort();
+            body.dedup();
+            // A certain body (an empty proof), or one no kept proof shows
+            // (its instance then bears on no evidence), counts as true.
+            if rule && !body.is_empty() && !body.iter().any(Vec::is_empty) {
+                unit.body = Some(body);
+            }
+        }
+        Ok(EmUnits { units })
     }
 
     /// EM's expectation step for one interpretation: the probability of
     /// `evidence` (atoms with the truth value observed) under `tagged` (a
-    /// semiring that keeps proofs), and for each of the `tunable` events
-    /// ([`Program::tunable_events`]) its posterior given the evidence. The
-    /// evidence's DNF is the product of its atoms' proofs and of the
-    /// negations of the atoms observed false; the posterior of an event `e` of probability `q` is
-    /// `q (P + (1 - q) dP/dq) / P` (the evidence's probability is linear in
-    /// `q`), so one backward pass gives every posterior.
+    /// semiring that keeps proofs), and for each tunable probability its
+    /// expected counts ([`ExpectedCounts`]). The evidence's DNF is the
+    /// product of its atoms' proofs and of the negations of the atoms
+    /// observed false; its probability `P` is linear in each choice's head
+    /// probabilities `p_j`, so that with `D_j = dP/dp_j` (one backward pass
+    /// gives them all) and `B` the evidence and the body together, a head
+    /// happened with its body with probability
+    /// `p_j (D_j + P(B) - sum_i p_i D_i) / P` (the bracket is the evidence's
+    /// probability given that head; a fact's body is certain, `P(B) = P`).
     pub fn expected_counts(
         &self,
         tagged: &TaggedEvaluation,
-        tunable: &[(u32, ParamKey)],
+        units: &EmUnits,
         evidence: &[(String, Vec<Value>, bool)],
         clock: &Clock,
     ) -> Result<ExpectedCounts, Error> {
-        use crate::semiring::{Proofs, Semiring};
+        use crate::semiring::{Proofs, Semiring, dnf_probability};
         let sr = Proofs { k: usize::MAX };
         let events = tagged.event_view();
         let mut dnf = sr.one();
@@ -197,19 +281,43 @@ impl Program {
             clock.check()?;
         }
         let (p, gradient) = dnf_gradient(&dnf, events, clock)?;
-        let gradient: BTreeMap<u32, f64> = gradient.into_iter().collect();
-        let mut counts: BTreeMap<ParamKey, (f64, usize)> = BTreeMap::new();
-        for (id, parameter) in tunable {
-            let q = events.probability(*id);
-            let d = gradient.get(id).copied().unwrap_or(0.0);
-            let posterior = if p > 0.0 {
-                (q * (p + (1.0 - q) * d) / p).clamp(0.0, 1.0)
-            } else {
-                q
+        let gradient: FxHashMap<u32, f64> = gradient.into_iter().collect();
+        let mut counts: BTreeMap<ParamKey, (f64, f64)> = BTreeMap::new();
+        if p <= 0.0 {
+            return Ok(ExpectedCounts {
+                evidence: p,
+                counts,
+            });
+        }
+        for unit in &units.units {
+            let with_body = match &unit.body {
+                None => p,
+                Some(body) => {
+                    let both = sr.mul(&dnf, body, events);
+                    dnf_probability(&both, events, clock)?
+                }
             };
-            let entry = counts.entry(parameter.clone()).or_default();
-            entry.0 += posterior;
-            entry.1 += 1;
+            let probabilities: Vec<f64> = unit.heads.iter().map(|(_, q)| *q).collect();
+            let by_choice: Vec<f64> = unit
+                .events
+                .iter()
+                .map(|e| e.and_then(|e| gradient.get(&e).copied()).unwrap_or(0.0))
+                .collect();
+            let by_head = Program::answer_gradient(&probabilities, &by_choice);
+            let given_none = with_body
+                - probabilities
+                    .iter()
+                    .zip(&by_head)
+                    .map(|(q, d)| q * d)
+                    .sum::<f64>();
+            let body = with_body / p;
+            for ((param, q), d) in unit.heads.iter().zip(&by_head) {
+                let Some(param) = param else { continue };
+                let happened = (q * (d + given_none) / p).clamp(0.0, body);
+                let entry = counts.entry(param.clone()).or_default();
+                entry.0 += happened;
+                entry.1 += body;
+            }
         }
         Ok(ExpectedCounts {
             evidence: p,

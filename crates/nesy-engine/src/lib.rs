@@ -55,7 +55,7 @@ pub use explain::{
     ModelCallNode, NodeKind, RuleRef, Tag,
 };
 pub use foreign::{ForeignPredicate, ModelExplanation, ModelOutput, Signature};
-pub use gradient::{ExpectedCounts, Gradient, ModelAnswer};
+pub use gradient::{EmUnits, ExpectedCounts, Gradient, ModelAnswer};
 pub use limits::{Cancel, Clock, Limits};
 pub use prepared::Prepared;
 pub use program::{Program, Query, TestCase};

@@ -163,6 +163,13 @@ impl TaggedEvaluation {
         self.tags.get(rel)?.proofs.get(&ids).map(Vec::as_slice)
     }
 
+    /// Every tuple's kept proofs, relation by relation.
+    pub(crate) fn all_proof_sets(&self) -> impl Iterator<Item = &[Proof]> {
+        self.tags
+            .iter()
+            .flat_map(|tags| tags.proofs.values().map(Vec::as_slice))
+    }
+
     /// The proofs kept for a tuple, most likely first: each its
     /// probability and its events (name, whether it must happen, its
     /// probability).

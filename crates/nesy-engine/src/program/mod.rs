@@ -67,7 +67,32 @@ pub(crate) struct FactChoice {
     pub(crate) heads: usize,
 }
 
-/// Registered models by name.
+/// Which choice an event is (see `Program::event_choice`).
+#[derive(Clone, Debug)]
+pub(crate) struct EventChoice {
+    /// The disjunction instance it is a choice of.
+    pub(crate) instance: ChoiceInstance,
+    /// Its head's place among the heads.
+    pub(crate) position: usize,
+    /// Every head's tunable parameter (if it has one) and probability.
+    pub(crate) heads: Vec<(Option<ParamKey>, f64)>,
+    /// Whether it is a rule's (whose body must hold for it to matter).
+    pub(crate) rule: bool,
+}
+
+/// One instance of a choice: the events of its heads are its choices.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub(crate) enum ChoiceInstance {
+    /// A probabilistic fact or weighted rule instance outside any
+    /// disjunction: one event.
+    Single(EventKey),
+    /// A disjunction of facts, by its first head's place.
+    Facts(usize),
+    /// A disjunction rule's instance: its first head's rule and the body's
+    /// values.
+    Rules(usize, Vec<Value>),
+}
+
 #[derive(Clone, Default)]
 pub(crate) struct Models(pub(crate) FxHashMap<String, Arc<dyn ForeignPredicate>>);
 
@@ -465,12 +490,118 @@ impl Program {
         weight.heads.last().map(|w| self.weight_value(w))
     }
 
-    /// Whether an event is a choice of an annotated disjunction.
-    pub(crate) fn event_in_disjunction(&self, key: &EventKey) -> bool {
+    /// The choice an event stands for, with every head of its annotated
+    /// disjunction (one head outside one): which instance it belongs to,
+    /// its position among the heads, and each head's tunable parameter (if
+    /// any) and probability. `None` for a model's answer.
+    pub(crate) fn event_choice(&self, key: &EventKey) -> Option<EventChoice> {
+        let heads_of = |heads: &[Weight]| -> Vec<(Option<ParamKey>, f64)> {
+            heads
+                .iter()
+                .map(|w| match w {
+                    Weight::Tunable(k) => (Some(k.clone()), self.weight_value(w)),
+                    Weight::Fixed(p) => (None, *p),
+                })
+                .collect()
+        };
         match key {
-            EventKey::Fact(i) => matches!(self.fact_choices.get(*i), Some(Some(_))),
-            EventKey::Choice(..) => true,
-            EventKey::Rule(..) | EventKey::Call(..) => false,
+            EventKey::Fact(i) => match self.fact_choices.get(*i)? {
+                Some(choice) => {
+                    let first = i.checked_sub(choice.position)?;
+                    let last = self
+                        .fact_weights
+                        .get(first + choice.heads.checked_sub(1)?)?;
+                    Some(EventChoice {
+                        instance: ChoiceInstance::Facts(first),
+                        position: choice.position,
+                        heads: heads_of(last),
+                        rule: false,
+                    })
+                }
+                None => Some(EventChoice {
+                    instance: ChoiceInstance::Single(key.clone()),
+                    position: 0,
+                    heads: heads_of(
+                        self.fact_weights
+                            .get(*i)?
+                            .last()
+                            .map(std::slice::from_ref)?,
+                    ),
+                    rule: false,
+                }),
+            },
+            EventKey::Rule(rule, _) => {
+                let weight = self.rule_weights.get(*rule)?.as_ref()?;
+                Some(EventChoice {
+                    instance: ChoiceInstance::Single(key.clone()),
+                    position: 0,
+                    heads: heads_of(weight.heads.last().map(std::slice::from_ref)?),
+                    rule: true,
+                })
+            }
+            EventKey::Choice(first, position, values) => {
+                // The disjunction's heads are the rules from `first` on that
+                // name it; the last of them lists every head's weight.
+                let last = self
+                    .rule_weights
+                    .iter()
+                    .skip(*first)
+                    .map_while(|w| w.as_ref().filter(|w| w.disjunction == Some(*first)))
+                    .last()?;
+                Some(EventChoice {
+                    instance: ChoiceInstance::Rules(*first, values.clone()),
+                    position: *position,
+                    heads: heads_of(&last.heads),
+                    rule: true,
+                })
+            }
+            EventKey::Call(..) => None,
+        }
+    }
+
+    /// Gives each annotated disjunction with tunable heads the whole
+    /// probability its written heads leave (`problog lfi`'s normalisation
+    /// after each EM step): the tunable heads are scaled together.
+    pub fn complete_disjunctions(&mut self) {
+        let mut lists: Vec<&Vec<Weight>> = Vec::new();
+        for (choice, heads) in self.fact_choices.iter().zip(&self.fact_weights) {
+            if choice.as_ref().is_some_and(|c| c.position + 1 == c.heads) {
+                lists.push(heads);
+            }
+        }
+        for (index, weight) in self.rule_weights.iter().enumerate() {
+            let Some(weight) = weight else { continue };
+            let Some(first) = weight.disjunction else {
+                continue;
+            };
+            let next_shares = self
+                .rule_weights
+                .get(index + 1)
+                .and_then(Option::as_ref)
+                .is_some_and(|w| w.disjunction == Some(first));
+            if !next_shares {
+                lists.push(&weight.heads);
+            }
+        }
+        let params = &self.parameters;
+        let mut scaled: Vec<(ParamKey, f64)> = Vec::new();
+        for heads in lists {
+            let (mut fixed, mut tunable) = (0.0, Vec::new());
+            for w in heads {
+                match w {
+                    Weight::Fixed(p) => fixed += p,
+                    Weight::Tunable(key) => tunable.push((key, value_of(params, w))),
+                }
+            }
+            let sum: f64 = tunable.iter().map(|(_, p)| p).sum();
+            if tunable.is_empty() || sum <= 0.0 {
+                continue;
+            }
+            let factor = (1.0 - fixed).max(0.0) / sum;
+            scaled.extend(tunable.into_iter().map(|(k, p)| (k.clone(), p * factor)));
+        }
+        if !scaled.is_empty() {
+            self.set_parameters(scaled);
         }
     }
 

@@ -125,6 +125,12 @@ pub(crate) fn run(args: &Args) -> CliResult {
         }
     };
     bar.finish_and_clear();
+    if trained.ignored_interpretations > 0 {
+        errln!(
+            "warning: {} of {count} interpretations left out of the last EM step: their evidence has probability 0 under the program (as `problog lfi` ignores them)",
+            trained.ignored_interpretations
+        );
+    }
     let written = trained.program.write_trained(&args.output)?;
     let losses: Vec<f64> = trained.epochs.iter().map(|e| e.loss).collect();
     let valid_accuracy = trained.epochs.last().and_then(|e| e.valid_accuracy);
@@ -138,6 +144,7 @@ pub(crate) fn run(args: &Args) -> CliResult {
                 "valid_accuracy": valid_accuracy,
                 "weights": trained.weights,
                 "seconds_per_epoch": trained.seconds_per_epoch,
+                "ignored_interpretations": trained.ignored_interpretations,
                 "output": args.output.display().to_string(),
                 "files": written.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
             })

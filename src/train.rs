@@ -80,6 +80,15 @@ pub struct TrainOptions {
     pub network_learning_rate: f64,
     /// Bounds each evaluation.
     pub limits: Limits,
+    /// With more than 1: that many runs start (the networks' weights, the
+    /// example order and `t(_)` drawn from the seed plus the run's number;
+    /// the first keeps the networks as given), each goes
+    /// `restart_steps` steps, and the one most accurate on the validation
+    /// examples goes on (a neural predicate can settle early where its
+    /// classes do not mean what the rules say).
+    pub restarts: usize,
+    /// Steps (batches) each restart takes before the choice.
+    pub restart_steps: usize,
 }
 
 impl Default for TrainOptions {
@@ -92,6 +101,8 @@ impl Default for TrainOptions {
             seed: 0,
             network_learning_rate: 1e-3,
             limits: Limits::default(),
+            restarts: 1,
+            restart_steps: 40,
         }
     }
 }
@@ -122,6 +133,9 @@ pub struct Trained {
     /// EM: interpretations left out of the last step because their
     /// evidence had probability 0 (`problog lfi` warns "Ignoring example").
     pub ignored_interpretations: usize,
+    /// With restarts: each run's validation accuracy when the choice was
+    /// made, in order (the first best went on).
+    pub restarts: Vec<f64>,
 }
 
 /// How well a program predicts examples.
@@ -327,107 +341,142 @@ impl Program {
         if examples.is_empty() {
             return Err(Error::Training("no training examples".to_string()));
         }
-        let (mut engine, mut rng) = self.start_training(options)?;
-        #[cfg(feature = "learn")]
-        let mut nets = crate::train_nets::NetTraining::start(
-            &self.nets,
-            &mut engine,
-            options.network_learning_rate,
-        )?;
-        let mut order: Vec<usize> = (0..examples.len()).collect();
-        let mut reports = Vec::new();
         let start = Instant::now();
-        let batch = options.batch.max(1);
         // One deadline for the whole run.
         let clock = Clock::start(&options.limits);
-        let mut requests = Requests::prepare(&engine, options, &clock)?;
+        let (mut run, restarts) = if options.restarts > 1 {
+            self.best_start(examples, valid, options, &clock)?
+        } else {
+            (
+                self.start_run(examples.len(), options, 0, &clock)?,
+                Vec::new(),
+            )
+        };
+        let mut reports = Vec::new();
         for epoch in 1..=options.epochs {
-            order.shuffle(&mut rng);
-            let mut loss = 0.0;
-            for chunk in order.chunks(batch) {
-                let batch_examples: Vec<&Example> =
-                    chunk.iter().filter_map(|&i| examples.get(i)).collect();
-                let gradients = requests.gradients(&batch_examples, options, &clock)?;
-                let mut step: BTreeMap<ParamKey, f64> = BTreeMap::new();
-                #[cfg(feature = "learn")]
-                let mut net_gradients = crate::train_nets::NetGradients::default();
-                for (example, gradient) in batch_examples.iter().zip(gradients) {
-                    let p = gradient.probability.clamp(EDGE, 1.0 - EDGE);
-                    let t = example.target;
-                    loss -= t * p.ln() + (1.0 - t) * (1.0 - p).ln();
-                    // d(cross-entropy)/dp
-                    let d_loss = (p - t) / (p * (1.0 - p));
-                    for (key, d) in gradient.parameters {
-                        *step.entry(key).or_default() += d_loss * d;
-                    }
-                    #[cfg(feature = "learn")]
-                    for (answer, d) in &gradient.answers {
-                        net_gradients.add(&nets, answer, d_loss * d);
-                    }
-                }
-                #[cfg(feature = "learn")]
-                net_gradients.apply(&mut nets, chunk.len() as f64)?;
-                let n = chunk.len() as f64;
-                let moved = !step.is_empty();
-                let current: BTreeMap<ParamKey, f64> = engine.parameters().into_iter().collect();
-                let updated: Vec<(ParamKey, f64)> = step
-                    .into_iter()
-                    .filter_map(|(key, g)| {
-                        let value = current.get(&key)?;
-                        let moved = value - options.learning_rate * g / n;
-                        Some((key, moved.clamp(EDGE, 1.0 - EDGE)))
-                    })
-                    .collect();
-                engine.set_parameters(updated);
-                engine.normalize_disjunctions(EDGE);
-                // The base's tags hold the probabilities it was tagged
-                // with, and the answers of the networks it called.
-                #[cfg(feature = "learn")]
-                let stale = moved || nets.iter().any(|n| requests.base_calls_model(&n.name));
-                #[cfg(not(feature = "learn"))]
-                let stale = moved;
-                if stale {
-                    requests = Requests::prepare(&engine, options, &clock)?;
-                }
+            // A restart's first steps were this epoch's beginning.
+            if epoch != 1 || restarts.is_empty() {
+                run.begin_epoch();
             }
-            let valid_accuracy = if valid.is_empty() {
-                None
-            } else {
-                #[cfg(feature = "learn")]
-                let trained = self.with_learned(engine.clone(), &nets);
-                #[cfg(not(feature = "learn"))]
-                let trained = self.with_learned(engine.clone());
-                let limits = clock.remaining(&options.limits)?;
-                Some(
-                    trained
-                        .score(valid, options.semiring, &limits)
-                        .map_err(|e| match e {
-                            Error::Engine(e) => Error::Engine(clock.overall(e)),
-                            other => other,
-                        })?
-                        .accuracy,
-                )
-            };
+            while !run.epoch_done() {
+                run.step(examples, options, &clock)?;
+            }
             let report = EpochReport {
                 epoch,
-                loss: loss / examples.len() as f64,
-                valid_accuracy,
+                loss: run.loss / examples.len() as f64,
+                valid_accuracy: self.valid_accuracy(&run, valid, options, &clock)?,
             };
             progress(&report);
             reports.push(report);
         }
         let seconds_per_epoch = start.elapsed().as_secs_f64() / options.epochs.max(1) as f64;
-        #[cfg(feature = "learn")]
-        let program = self.with_learned(engine, &nets);
-        #[cfg(not(feature = "learn"))]
-        let program = self.with_learned(engine);
+        let program = run.program(self);
         Ok(Trained {
             weights: program.learned_weights(),
             program,
             epochs: reports,
             seconds_per_epoch,
             ignored_interpretations: 0,
+            restarts,
         })
+    }
+
+    /// A run from its seeded start: restart `restart` draws `t(_)`, the
+    /// example order and (after the first) the networks' weights from the
+    /// seed plus `restart`.
+    fn start_run(
+        &self,
+        examples: usize,
+        options: &TrainOptions,
+        restart: u64,
+        clock: &Clock,
+    ) -> Result<Run, Error> {
+        let seeded = TrainOptions {
+            seed: options.seed.wrapping_add(restart),
+            ..options.clone()
+        };
+        let (mut engine, rng) = self.start_training(&seeded)?;
+        #[cfg(feature = "learn")]
+        let nets = crate::train_nets::NetTraining::start(
+            &self.nets,
+            &mut engine,
+            options.network_learning_rate,
+            (restart > 0).then_some(seeded.seed),
+        )?;
+        let requests = Requests::prepare(&engine, options, clock)?;
+        Ok(Run {
+            engine,
+            rng,
+            #[cfg(feature = "learn")]
+            nets,
+            requests,
+            order: (0..examples).collect(),
+            next: examples,
+            loss: 0.0,
+        })
+    }
+
+    /// `options.restarts` runs, each taken `options.restart_steps` steps
+    /// into its first epoch and scored on `valid`; the best (the first of
+    /// equals) goes on. Returns it and every run's validation accuracy.
+    fn best_start(
+        &self,
+        examples: &[Example],
+        valid: &[Example],
+        options: &TrainOptions,
+        clock: &Clock,
+    ) -> Result<(Run, Vec<f64>), Error> {
+        if valid.is_empty() {
+            return Err(Error::Training(
+                "restarts are chosen on validation examples: give some (`--valid`)".to_string(),
+            ));
+        }
+        let mut best: Option<(f64, Run)> = None;
+        let mut accuracies = Vec::new();
+        for restart in 0..options.restarts {
+            let mut run = self.start_run(examples.len(), options, restart as u64, clock)?;
+            run.begin_epoch();
+            for _ in 0..options.restart_steps {
+                if run.epoch_done() {
+                    break;
+                }
+                run.step(examples, options, clock)?;
+            }
+            let accuracy = self
+                .valid_accuracy(&run, valid, options, clock)?
+                .unwrap_or(0.0);
+            accuracies.push(accuracy);
+            if best.as_ref().is_none_or(|(a, _)| accuracy > *a) {
+                best = Some((accuracy, run));
+            }
+        }
+        match best {
+            Some((_, run)) => Ok((run, accuracies)),
+            None => Err(Error::Training("no restart ran".to_string())),
+        }
+    }
+
+    /// The accuracy on `valid` of the program as `run` has it (`None`
+    /// without validation examples).
+    fn valid_accuracy(
+        &self,
+        run: &Run,
+        valid: &[Example],
+        options: &TrainOptions,
+        clock: &Clock,
+    ) -> Result<Option<f64>, Error> {
+        if valid.is_empty() {
+            return Ok(None);
+        }
+        let limits = clock.remaining(&options.limits)?;
+        let scores = run
+            .program(self)
+            .score(valid, options.semiring, &limits)
+            .map_err(|e| match e {
+                Error::Engine(e) => Error::Engine(clock.overall(e)),
+                other => other,
+            })?;
+        Ok(Some(scores.accuracy))
     }
 
     /// Learns the tunable probabilities from interpretations by
@@ -527,6 +576,7 @@ impl Program {
             epochs: reports,
             seconds_per_epoch,
             ignored_interpretations,
+            restarts: Vec::new(),
         })
     }
 
@@ -788,6 +838,105 @@ fn numbered_lines(path: &Path) -> Result<Vec<(Location, String)>, Error> {
             (location, line.to_string())
         })
         .collect())
+}
+
+/// One training run: the engine with its current probabilities, the
+/// seeded generator, the networks being trained, the prepared base, and
+/// where it is in the current epoch.
+struct Run {
+    engine: nesy_engine::Program,
+    rng: ChaCha8Rng,
+    #[cfg(feature = "learn")]
+    nets: Vec<crate::train_nets::NetTraining>,
+    requests: Requests,
+    /// The examples' order, shuffled again each epoch.
+    order: Vec<usize>,
+    /// Where the next batch starts in `order`.
+    next: usize,
+    /// The current epoch's summed loss so far.
+    loss: f64,
+}
+
+impl Run {
+    fn begin_epoch(&mut self) {
+        self.order.shuffle(&mut self.rng);
+        self.next = 0;
+        self.loss = 0.0;
+    }
+
+    fn epoch_done(&self) -> bool {
+        self.next >= self.order.len()
+    }
+
+    /// One step: the next batch's gradients, then the probabilities and
+    /// networks move; the base is prepared again if what it was tagged
+    /// with changed.
+    fn step(
+        &mut self,
+        examples: &[Example],
+        options: &TrainOptions,
+        clock: &Clock,
+    ) -> Result<(), Error> {
+        let end = (self.next + options.batch.max(1)).min(self.order.len());
+        let chunk = self.order.get(self.next..end).unwrap_or_default();
+        self.next = end;
+        let batch_examples: Vec<&Example> = chunk.iter().filter_map(|&i| examples.get(i)).collect();
+        let gradients = self.requests.gradients(&batch_examples, options, clock)?;
+        let mut step: BTreeMap<ParamKey, f64> = BTreeMap::new();
+        #[cfg(feature = "learn")]
+        let mut net_gradients = crate::train_nets::NetGradients::default();
+        for (example, gradient) in batch_examples.iter().zip(gradients) {
+            let p = gradient.probability.clamp(EDGE, 1.0 - EDGE);
+            let t = example.target;
+            self.loss -= t * p.ln() + (1.0 - t) * (1.0 - p).ln();
+            // d(cross-entropy)/dp
+            let d_loss = (p - t) / (p * (1.0 - p));
+            for (key, d) in gradient.parameters {
+                *step.entry(key).or_default() += d_loss * d;
+            }
+            #[cfg(feature = "learn")]
+            for (answer, d) in &gradient.answers {
+                net_gradients.add(&self.nets, answer, d_loss * d);
+            }
+        }
+        let n = batch_examples.len().max(1) as f64;
+        #[cfg(feature = "learn")]
+        net_gradients.apply(&mut self.nets, n)?;
+        let moved = !step.is_empty();
+        let current: BTreeMap<ParamKey, f64> = self.engine.parameters().into_iter().collect();
+        let updated: Vec<(ParamKey, f64)> = step
+            .into_iter()
+            .filter_map(|(key, g)| {
+                let value = current.get(&key)?;
+                let moved = value - options.learning_rate * g / n;
+                Some((key, moved.clamp(EDGE, 1.0 - EDGE)))
+            })
+            .collect();
+        self.engine.set_parameters(updated);
+        self.engine.normalize_disjunctions(EDGE);
+        // The base's tags hold the probabilities it was tagged with, and
+        // the answers of the networks it called.
+        #[cfg(feature = "learn")]
+        let stale = moved
+            || self
+                .nets
+                .iter()
+                .any(|n| self.requests.base_calls_model(&n.name));
+        #[cfg(not(feature = "learn"))]
+        let stale = moved;
+        if stale {
+            self.requests = Requests::prepare(&self.engine, options, clock)?;
+        }
+        Ok(())
+    }
+
+    /// `program` with this run's probabilities and networks.
+    fn program(&self, program: &Program) -> Program {
+        #[cfg(feature = "learn")]
+        return program.with_learned(self.engine.clone(), &self.nets);
+        #[cfg(not(feature = "learn"))]
+        return program.with_learned(self.engine.clone());
+    }
 }
 
 /// The program prepared once under the training semiring, each example a

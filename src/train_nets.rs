@@ -25,15 +25,24 @@ fn failed(e: nesy_learn::Error) -> Error {
 
 impl NetTraining {
     /// Copies each network of `nets` and makes the copy answer in `engine`.
+    /// With `reinitialize`, each copy's weights are drawn anew from that
+    /// seed (and the network's place) instead of copied: a restart.
     pub(crate) fn start(
         nets: &[(String, Arc<NetModel>)],
         engine: &mut Engine,
         learning_rate: f64,
+        reinitialize: Option<u64>,
     ) -> Result<Vec<NetTraining>, Error> {
         let mut out = Vec::new();
-        for (name, model) in nets {
+        for (place, (name, model)) in nets.iter().enumerate() {
+            let net = match reinitialize {
+                Some(seed) => model
+                    .net
+                    .reinitialized(seed.wrapping_mul(1_000_003).wrapping_add(place as u64)),
+                None => model.net.duplicate(),
+            };
             let copy = Arc::new(NetModel::new(
-                model.net.duplicate().map_err(failed)?,
+                net.map_err(failed)?,
                 model.inputs.clone(),
                 model.header.clone(),
                 model.file.clone(),

@@ -48,6 +48,50 @@ fn a_tunable_disjunction_learns_the_frequencies() {
 }
 
 #[test]
+fn restarts_go_on_with_the_run_best_on_validation() {
+    // `t(_)` starts from the seed plus the run's number; after one tiny
+    // step, a run is right on the validation example exactly when it
+    // started at 0.5 or above, and the best run goes on.
+    let program = Program::from_source("coin.nesy", "t(_) :: heads.").unwrap();
+    let examples = vec![Example::new("heads", vec![], 1.0)];
+    let valid = vec![Example::new("heads", vec![], 1.0)];
+    let options = |seed, restarts| TrainOptions {
+        epochs: 1,
+        batch: 1,
+        learning_rate: 1e-9,
+        seed,
+        restarts,
+        restart_steps: 1,
+        ..TrainOptions::default()
+    };
+    let start = |seed| {
+        program
+            .train(&examples, &[], &options(seed, 1), &mut |_| {})
+            .unwrap()
+            .weights["heads"]
+    };
+    // A seed whose own start is below 0.5 but one of the next two is not.
+    let seed = (0..100)
+        .find(|&s| start(s) < 0.5 && (start(s + 1) >= 0.5 || start(s + 2) >= 0.5))
+        .unwrap();
+    let trained = program
+        .train(&examples, &valid, &options(seed, 3), &mut |_| {})
+        .unwrap();
+    assert_eq!(trained.restarts.len(), 3);
+    assert_eq!(trained.restarts[0], 0.0);
+    let best = trained.restarts.iter().position(|&a| a == 1.0).unwrap();
+    let value = trained.weights["heads"];
+    assert!(value >= 0.5, "{value}");
+    assert!((value - start(seed + best as u64)).abs() < 1e-6);
+    // Chosen on validation examples, which it needs.
+    let error = program
+        .train(&examples, &[], &options(seed, 3), &mut |_| {})
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("validation examples"), "{error}");
+}
+
+#[test]
 fn probabilities_are_recovered_from_conclusions_only() {
     // The edges' probabilities are learned from paths alone: a-c can be
     // reached directly or through b, so its path probability mixes all

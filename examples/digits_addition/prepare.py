@@ -14,7 +14,9 @@ Writes, beside this file:
 - test_pairs.tsv: a fixed list of 597 test pairs, the same form;
 - train_quads.tsv / test_quads.tsv: the same for N = 2 (two two-digit
   numbers, `addition2(a, b, c, d, s)<TAB>1<TAB>quad(a, b, c, d)`), as many
-  per epoch as pairs, and 300 test quadruples.
+  per epoch as pairs, and 300 test quadruples;
+- valid_pairs.tsv / valid_quads.tsv: 100 examples each from the training
+  images (sums only), for `--valid` and `--restarts`.
 """
 
 import argparse
@@ -65,6 +67,12 @@ def main():
                 f.writelines(examples(train, args.pairs, digits))
         with open(os.path.join(HERE, f"test_{name}.tsv"), "w") as f:
             f.writelines(examples(test, test_count, digits))
+    # Validation examples from the training images (sums only), drawn last
+    # so that the files above stay as they were: what `--valid` and
+    # `--restarts` choose on.
+    for digits, name in [(1, "pairs"), (2, "quads")]:
+        with open(os.path.join(HERE, f"valid_{name}.tsv"), "w") as f:
+            f.writelines(examples(train, 100, digits))
 
 if __name__ == "__main__":
     main()

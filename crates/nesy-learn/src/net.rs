@@ -253,6 +253,18 @@ impl Net {
         })
     }
 
+    /// A fresh network of the same shape and input scaling, its weights
+    /// drawn anew from `seed` (as [`Net::new`]).
+    pub fn reinitialized(&self, seed: u64) -> Result<Net> {
+        Net::new(
+            self.spec.clone(),
+            self.mean.clone(),
+            self.std.clone(),
+            seed,
+            &self.device,
+        )
+    }
+
     /// A fresh network for the rows of `inputs`, standardised by their
     /// mean and deviation.
     pub fn for_inputs(

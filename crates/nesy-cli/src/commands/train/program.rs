@@ -45,6 +45,15 @@ pub(crate) struct Args {
     /// AdamW's step size for the networks of neural predicates.
     #[arg(long, default_value_t = 1e-3)]
     net_lr: f64,
+    /// Start this many runs (the networks' weights, the example order and
+    /// `t(_)` drawn from the seed plus the run's number; the first keeps
+    /// the networks as given), take each `--restart-steps` steps, and go on
+    /// with the one most accurate on `--valid` (which it needs).
+    #[arg(long, default_value_t = 1, value_name = "R")]
+    restarts: usize,
+    /// Steps (batches) each restart takes before the choice.
+    #[arg(long, default_value_t = 40, value_name = "S")]
+    restart_steps: usize,
     #[command(flatten)]
     limits: LimitArgs,
     /// The trained rule file to write (`t(...)` replaced by learned values).
@@ -87,6 +96,8 @@ pub(crate) fn run(args: &Args) -> CliResult {
         seed: args.seed,
         network_learning_rate: args.net_lr,
         limits: args.limits.limits(),
+        restarts: args.restarts,
+        restart_steps: args.restart_steps,
     };
     let bar = epoch_bar(epochs as u64, true);
     let mut progress = |report: &nesy::EpochReport| {
@@ -145,6 +156,7 @@ pub(crate) fn run(args: &Args) -> CliResult {
                 "weights": trained.weights,
                 "seconds_per_epoch": trained.seconds_per_epoch,
                 "ignored_interpretations": trained.ignored_interpretations,
+                "restarts": trained.restarts,
                 "output": args.output.display().to_string(),
                 "files": written.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
             })
@@ -162,6 +174,21 @@ pub(crate) fn run(args: &Args) -> CliResult {
                 text.push_str(&format!(", valid accuracy {a:.4}"));
             }
             text.push('\n');
+            if let Some(best) = trained.restarts.iter().enumerate().fold(
+                None,
+                |best: Option<(usize, f64)>, (i, &a)| match best {
+                    Some((_, b)) if b >= a => best,
+                    _ => Some((i, a)),
+                },
+            ) {
+                let all: Vec<String> = trained.restarts.iter().map(|a| format!("{a:.4}")).collect();
+                text.push_str(&format!(
+                    "restarts: valid accuracy {} after {} steps; run {} went on\n",
+                    all.join(", "),
+                    args.restart_steps,
+                    best.0
+                ));
+            }
             for (what, value) in &trained.weights {
                 text.push_str(&format!("  {value:.6}  {what}\n"));
             }

@@ -3,21 +3,23 @@
 
     cargo build --release -p nesy-cli
     pip install scikit-learn
-    python3 benches/trees.py [--repeat 3] [--splits 10]
+    python3 benches/trees.py [--splits 3] [--repeat 3] [--soft] [--data iris,wine,...]
 
-For each dataset (iris, breast_cancer from knowledge/tabular/) the rows are
-shuffled with seeds 0..splits-1 and cut 70/30 into a train and a test CSV;
-both tools fit on the train rows and are scored on the test rows, and the
-accuracy shown is the mean over the splits (one split of iris's 45 test
-rows moves accuracy by 2.2 points, so a single split says little). nesy runs as
-`nesy train tree --data train.csv --test-data test.csv --format json`; its
-fit time is the `fit_seconds` it reports (fitting plus scoring both parts,
-without process start and CSV parsing); scikit-learn's is the time of
-`fit()`. Each time is the best of --repeat runs on split 0. Pairs compared:
+Tables: iris, breast_cancer, wine, penguins (categorical `island` and `sex`)
+from knowledge/tabular/, and digits (examples/digits_addition/digits.csv,
+its `id` column left out with `--id id`). For each, the rows are shuffled
+with seeds 0..splits-1 and cut 70/30 into a train and a test CSV; both tools
+fit on the train rows and are scored on the test rows; the accuracy shown
+is the mean over the splits. scikit-learn gets categorical columns one-hot
+encoded, as nesy encodes them. nesy runs as `nesy train tree --data
+train.csv --test-data test.csv --format json`; its fit time is the
+`fit_seconds` it reports (fitting plus scoring both parts, without process
+start and CSV parsing); scikit-learn's is the time of `fit()`. Each time is
+the best of --repeat runs on split 0. Pairs compared, same seed:
 
-  CART (nesy, linfa-trees)       vs DecisionTreeClassifier (same max depth)
-  forest (nesy, linfa-ensemble)  vs RandomForestClassifier (same tree count)
-  soft tree (nesy, candle)       vs RandomForestClassifier
+  CART (nesy)      vs DecisionTreeClassifier (unlimited depth, gini)
+  forest (nesy)    vs RandomForestClassifier (100 trees, sqrt features per split)
+  soft tree (nesy) vs RandomForestClassifier (with --soft)
 """
 
 import argparse
@@ -32,10 +34,17 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 NESY = os.path.join(ROOT, "target", "release", "nesy")
 DATA = os.path.join(ROOT, "knowledge", "tabular")
+TABLES = {
+    "iris": (os.path.join(DATA, "iris.csv"), []),
+    "breast_cancer": (os.path.join(DATA, "breast_cancer.csv"), []),
+    "wine": (os.path.join(DATA, "wine.csv"), []),
+    "digits": (os.path.join(ROOT, "examples", "digits_addition", "digits.csv"), ["--id", "id"]),
+    "penguins": (os.path.join(DATA, "penguins.csv"), []),
+}
 
 
 def split(name, seed, tmp):
-    with open(os.path.join(DATA, name + ".csv")) as f:
+    with open(TABLES[name][0]) as f:
         lines = [l.rstrip("\r\n") for l in f if l.strip()]
     header, rows = lines[0], lines[1:]
     random.Random(seed).shuffle(rows)
@@ -49,17 +58,52 @@ def split(name, seed, tmp):
     return paths
 
 
-def load_xy(path):
+def read(path):
     with open(path) as f:
         lines = [l.strip().split(",") for l in f if l.strip()]
-    return [[float(v) for v in r[:-1]] for r in lines[1:]], [r[-1] for r in lines[1:]]
+    return lines[0], lines[1:]
 
 
-def nesy(train, test, args, repeat):
+def load_xy(train, test):
+    """Features as scikit-learn gets them: numbers as they are, other
+    columns one-hot over the training rows' categories; `id` left out."""
+    header, rows = read(train)
+    _, test_rows = read(test)
+    target = header.index("class")
+    columns = [i for i, h in enumerate(header) if i != target and h != "id"]
+
+    def number(v):
+        try:
+            return float(v)
+        except ValueError:
+            return None
+
+    encoders = []
+    for i in columns:
+        if all(number(r[i]) is not None for r in rows):
+            encoders.append((i, None))
+        else:
+            encoders.append((i, sorted({r[i] for r in rows})))
+
+    def encode(r):
+        out = []
+        for i, categories in encoders:
+            if categories is None:
+                out.append(float(r[i]))
+            else:
+                out.extend(1.0 if r[i] == c else 0.0 for c in categories)
+        return out
+
+    return ([encode(r) for r in rows], [r[target] for r in rows],
+            [encode(r) for r in test_rows], [r[target] for r in test_rows])
+
+
+def nesy(name, train, test, args, repeat):
     best = None
     for _ in range(repeat):
         out = subprocess.run([NESY, "train", "tree", "--data", train, "--target", "class", "--test-data", test,
-                              "--format", "json", "-o", os.path.join(os.path.dirname(train), "m.tree")] + args,
+                              "--format", "json", "-o", os.path.join(os.path.dirname(train), "m.tree")]
+                             + TABLES[name][1] + args,
                              check=True, capture_output=True, text=True).stdout
         report = json.loads(out)
         if best is None or report["fit_seconds"] < best["fit_seconds"]:
@@ -68,8 +112,7 @@ def nesy(train, test, args, repeat):
 
 
 def sklearn_fit(make, train, test, repeat):
-    xs, ys = load_xy(train)
-    xt, yt = load_xy(test)
+    xs, ys, xt, yt = load_xy(train, test)
     best_time, accuracy = None, None
     for _ in range(repeat):
         model = make()
@@ -84,31 +127,34 @@ def sklearn_fit(make, train, test, repeat):
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--splits", type=int, default=10)
+    parser.add_argument("--splits", type=int, default=3)
+    parser.add_argument("--soft", action="store_true", help="also the soft tree against the forest")
+    parser.add_argument("--data", default=",".join(TABLES), help="comma-separated tables")
     args = parser.parse_args()
     from sklearn.ensemble import RandomForestClassifier
     from sklearn.tree import DecisionTreeClassifier
 
-    print("| data | model | nesy accuracy | scikit-learn accuracy | nesy fit | scikit-learn fit | fit ratio |")
-    print("|---|---|---|---|---|---|---|")
+    cases = [
+        ("CART", lambda seed: ["--seed", str(seed)],
+         lambda seed: DecisionTreeClassifier(random_state=seed)),
+        ("forest", lambda seed: ["--variant", "forest", "--trees", "100", "--seed", str(seed)],
+         lambda seed: RandomForestClassifier(n_estimators=100, random_state=seed)),
+    ]
+    if args.soft:
+        cases.append(("soft tree vs forest", lambda seed: ["--variant", "soft", "--seed", str(seed)],
+                      lambda seed: RandomForestClassifier(n_estimators=100, random_state=seed)))
+    print(f"mean test accuracy over {args.splits} seeded 70/30 splits; fit times: best of {args.repeat} on split 0")
+    print("| table | model | nesy | scikit-learn | difference | nesy fit | scikit-learn fit | fit ratio |")
+    print("|---|---|---|---|---|---|---|---|")
     with tempfile.TemporaryDirectory() as tmp:
-        for name in ("iris", "breast_cancer"):
-            cases = []
-            for depth in (3, None):
-                cases.append((f"CART, depth {depth or 'unlimited'}",
-                              lambda seed, d=depth: ["--seed", str(seed)] + (["--max-depth", str(d)] if d else []),
-                              lambda seed, d=depth: DecisionTreeClassifier(max_depth=d, random_state=seed)))
-            cases.append(("forest, 100 trees", lambda seed: ["--variant", "forest", "--trees", "100", "--seed", str(seed)],
-                          lambda seed: RandomForestClassifier(n_estimators=100, random_state=seed)))
-            cases.append(("soft tree (depth 4) vs sklearn forest", lambda seed: ["--variant", "soft", "--seed", str(seed)],
-                          lambda seed: RandomForestClassifier(n_estimators=100, random_state=seed)))
+        for name in args.data.split(","):
             for label, flags, make in cases:
                 ours_acc, theirs_acc = [], []
                 ours_time = theirs_time = None
                 for seed in range(args.splits):
                     train, test = split(name, seed, tmp)
                     repeat = args.repeat if seed == 0 else 1
-                    ours = nesy(train, test, flags(seed), repeat)
+                    ours = nesy(name, train, test, flags(seed), repeat)
                     theirs = sklearn_fit(lambda: make(seed), train, test, repeat)
                     ours_acc.append(ours[0])
                     theirs_acc.append(theirs[0])
@@ -119,8 +165,8 @@ def main():
 
 
 def row(name, model, ours, theirs):
-    print(f"| {name} | {model} | {ours[0]:.4f} | {theirs[0]:.4f} | {ours[1] * 1000:.1f} ms | {theirs[1] * 1000:.1f} ms | "
-          f"{ours[1] / theirs[1]:.2f}x |")
+    print(f"| {name} | {model} | {ours[0]:.4f} | {theirs[0]:.4f} | {100 * (ours[0] - theirs[0]):+.1f} pt | "
+          f"{ours[1] * 1000:.1f} ms | {theirs[1] * 1000:.1f} ms | {ours[1] / theirs[1]:.2f}x |")
     sys.stdout.flush()
 
 

@@ -266,9 +266,11 @@ fn explanations_show_the_model_call_and_its_path() {
     );
     let detail = &call["model"]["explanation"]["detail"];
     assert_eq!(detail["kind"], "tests");
-    assert_eq!(detail["steps"][0]["feature"], "petal_length");
+    // Petal length and width split setosa off equally well; the seeded
+    // feature order picked width.
+    assert_eq!(detail["steps"][0]["feature"], "petal_width");
     assert!(
-        why.to_text().contains("petal_length = 1.4 <"),
+        why.to_text().contains("petal_width = 0.2 <"),
         "{}",
         why.to_text()
     );

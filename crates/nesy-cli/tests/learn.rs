@@ -187,7 +187,7 @@ fn predict_gives_class_probability_and_path() {
         .assert()
         .success()
         .stdout(predicate::str::starts_with(
-            "2\tsetosa\t1.0000\tpetal_length = 1.4 < ",
+            "2\tsetosa\t1.0000\tpetal_width = 0.2 < ",
         ));
 }
 
@@ -762,7 +762,7 @@ fn training_names_the_features_in_call_order_and_predictions_key_by_id() {
         .arg(&model)
         .assert()
         .success()
-        .stdout(predicate::str::starts_with("a1\tgood\t0.8205\na2\tbad\t"));
+        .stdout(predicate::str::starts_with("a1\tgood\t0.9833\na2\tbad\t"));
     let json = json_stdout(
         nesy()
             .args([

@@ -50,6 +50,12 @@ pub enum Error {
     Device(String),
 }
 
+impl From<linfa::Error> for Error {
+    fn from(e: linfa::Error) -> Self {
+        Error::Training(e.to_string())
+    }
+}
+
 impl From<candle_core::Error> for Error {
     fn from(e: candle_core::Error) -> Self {
         Error::Training(e.to_string())

@@ -1,5 +1,6 @@
 //! nesy's learned components: decision trees, in a statistical variant
-//! (CART with linfa-trees, random forests with linfa-ensemble) and a
+//! (CART and random forests grown as scikit-learn grows them, on linfa's
+//! traits) and a
 //! neural one (a soft decision tree in candle), behind one [`Classifier`]
 //! trait; and link prediction on knowledge graphs ([`link`]: rules mined
 //! from the graph, embeddings in candle, one evaluator, a hybrid). Both
@@ -38,6 +39,7 @@
 pub mod cart;
 mod error;
 pub mod export;
+pub mod grow;
 pub mod link;
 pub mod metrics;
 pub mod model_file;

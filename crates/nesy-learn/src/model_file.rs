@@ -165,7 +165,7 @@ pub trait Fit: Classifier + Sized {
     fn fit(table: &Table, params: &Self::Params, options: &mut FitOptions<'_>) -> Result<Self>;
 }
 
-/// A CART tree (linfa-trees).
+/// A CART tree.
 #[derive(Clone, Debug)]
 pub struct Cart {
     /// Columns and classes.
@@ -195,15 +195,19 @@ impl Classifier for Cart {
 
 impl Fit for Cart {
     type Params = CartParams;
-    fn fit(table: &Table, params: &CartParams, _: &mut FitOptions<'_>) -> Result<Self> {
+    fn fit(table: &Table, params: &CartParams, options: &mut FitOptions<'_>) -> Result<Self> {
+        let params = CartParams {
+            seed: options.seed,
+            ..params.clone()
+        };
         Ok(Cart {
             schema: table.schema.clone(),
-            tree: cart::fit_cart(table, params)?,
+            tree: cart::fit_cart(table, &params)?,
         })
     }
 }
 
-/// A random forest (linfa-ensemble over linfa-trees).
+/// A random forest.
 #[derive(Clone, Debug)]
 pub struct Forest {
     /// Columns and classes.
@@ -297,9 +301,9 @@ impl Fit for Soft {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Variant {
-    /// CART, linfa-trees.
+    /// CART.
     Cart,
-    /// Random forest, linfa-ensemble.
+    /// Random forest.
     Forest,
     /// Soft decision tree, candle.
     Soft,

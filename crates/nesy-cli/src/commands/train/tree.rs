@@ -3,7 +3,7 @@
 use crate::error::{CliResult, fail};
 use crate::learned::{SummaryFormat, epoch_bar, finish};
 use crate::output::aligned;
-use nesy::learn::cart::{CartParams, Criterion};
+use nesy::learn::cart::{CartParams, Criterion, MaxFeatures};
 use nesy::learn::soft::SoftParams;
 use nesy::learn::{FitOptions, Holdout, Metrics, Table, TrainRequest, Variant};
 use std::fmt::Write as _;
@@ -40,7 +40,8 @@ pub(crate) struct Args {
     /// The column to predict.
     #[arg(long, value_name = "COL")]
     target: String,
-    /// The learner: `cart` (linfa-trees), `forest` (linfa-ensemble) or
+    /// The learner: `cart` (one tree, as scikit-learn's
+    /// DecisionTreeClassifier), `forest` (as its RandomForestClassifier) or
     /// `soft` (a soft decision tree in candle).
     #[arg(long, default_value = "cart")]
     variant: Variant,
@@ -78,9 +79,14 @@ pub(crate) struct Args {
     /// Trees in a forest.
     #[arg(long, default_value_t = 100)]
     trees: usize,
-    /// Fraction of the features each forest tree sees.
-    #[arg(long, default_value_t = 0.5)]
-    feature_fraction: f64,
+    /// Features a forest tries at each split: sqrt (of their number, as
+    /// scikit-learn), log2, all, a count, or a fraction in (0, 1].
+    #[arg(long, default_value = "sqrt", value_name = "sqrt|log2|all|N|F")]
+    max_features: MaxFeatures,
+    /// The fraction of the features a forest tries at each split (the same
+    /// as `--max-features F`).
+    #[arg(long, value_name = "F", conflicts_with = "max_features")]
+    feature_fraction: Option<f64>,
     /// Epochs (soft tree).
     #[arg(long, default_value_t = SoftParams::default().epochs)]
     epochs: usize,
@@ -152,7 +158,11 @@ pub(crate) fn run(args: &Args) -> CliResult {
             min_samples_split: args.min_samples_split,
             min_samples_leaf: args.min_samples_leaf,
             trees: args.trees,
-            feature_fraction: args.feature_fraction,
+            max_features: match args.feature_fraction {
+                Some(f) => MaxFeatures::Fraction(f),
+                None => args.max_features,
+            },
+            seed: args.seed,
         },
         soft: SoftParams {
             depth: args.max_depth.unwrap_or(SoftParams::default().depth),

@@ -226,7 +226,7 @@ fn probabilities_come_from_the_semiring() {
         .find(|r| r.args[0] == Value::symbol("a1"))
         .unwrap();
     assert!(
-        (a1.probability - 0.8205128205128205).abs() < 1e-9,
+        (a1.probability - 0.9777777777777777).abs() < 1e-9,
         "{}",
         a1.probability
     );

@@ -290,13 +290,13 @@ fn a_kept_proof_shows_the_model_answer_it_uses() {
     // Each tree's answer (the line with the tree's reason), then for the
     // second class the choice of the first that must fail.
     assert!(
-        proofs[0].contains(&format!("    {}", used("good", "0.82"))),
+        proofs[0].contains(&format!("    {}", used("good", "0.97"))),
         "{}",
         proofs[0]
     );
     assert!(proofs[0].contains("C = \"good\""), "{}", proofs[0]);
     assert!(
-        proofs[1].contains(&format!("    {}", used("bad", "0.17"))),
+        proofs[1].contains(&format!("    {}", used("bad", "0.02"))),
         "{}",
         proofs[1]
     );

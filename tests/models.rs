@@ -212,6 +212,7 @@ fn exported_rules_give_the_models_predictions() {
     let rules = nesy_learn::export::tree_rules(
         model.cart.as_ref().unwrap(),
         model.schema(),
+        model.leaf_smoothing(),
         "iris",
         "flower",
         "iris.tree",

@@ -186,9 +186,40 @@ fn predict_gives_class_probability_and_path() {
         .args(["--data", IRIS, "--format", "tsv", "--explain"])
         .assert()
         .success()
+        // 43 training rows of setosa reach that leaf: (43 + 1) / (43 + 3)
+        // with the default smoothing.
         .stdout(predicate::str::starts_with(
-            "2\tsetosa\t1.0000\tpetal_width = 0.2 < ",
+            "2\tsetosa\t0.9565\tpetal_width = 0.2 < ",
         ));
+    // Raw frequencies on request.
+    let raw = train(dir.path(), &["--leaf-smoothing", "0"]);
+    nesy()
+        .args(["predict", "tree", "--model"])
+        .arg(&raw)
+        .args(["--data", IRIS, "--format", "tsv"])
+        .assert()
+        .success()
+        .stdout(predicate::str::starts_with("2\tsetosa\t1.0000\n"));
+    // A negative count is refused before anything is written.
+    let bad = dir.path().join("bad.tree");
+    nesy()
+        .args([
+            "train",
+            "tree",
+            "--data",
+            IRIS,
+            "--target",
+            "class",
+            "--leaf-smoothing=-1",
+            "-o",
+        ])
+        .arg(&bad)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "leaf smoothing is a count of 0 or more",
+        ));
+    assert!(!bad.exists());
 }
 
 #[test]
@@ -762,7 +793,7 @@ fn training_names_the_features_in_call_order_and_predictions_key_by_id() {
         .arg(&model)
         .assert()
         .success()
-        .stdout(predicate::str::starts_with("a1\tgood\t0.9833\na2\tbad\t"));
+        .stdout(predicate::str::starts_with("a1\tgood\t0.9677\na2\tbad\t"));
     let json = json_stdout(
         nesy()
             .args([

@@ -51,6 +51,15 @@ pub struct CartParams {
     pub max_features: MaxFeatures,
     /// Seeds the order features are tried in and a forest's bootstrap.
     pub seed: u64,
+    /// Laplace smoothing of the leaves' class probabilities, the count
+    /// added to each class ([`crate::tree::smoothed`]); `None` takes the
+    /// variant's default ([`CartParams::smoothing_for`]): 1 for a single
+    /// tree, so that a small leaf does not say 1.0 to the rules that take
+    /// its probability as a tag, 0 for a forest, whose mean over trees
+    /// already spreads it. Model files written before it existed read as
+    /// 0 (raw frequencies).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub leaf_smoothing: Option<f64>,
 }
 
 impl Default for CartParams {
@@ -63,6 +72,7 @@ impl Default for CartParams {
             trees: 100,
             max_features: MaxFeatures::Sqrt,
             seed: 0,
+            leaf_smoothing: None,
         }
     }
 }
@@ -157,7 +167,17 @@ impl CartParams {
         }
     }
 
-    fn check(&self) -> Result<()> {
+    /// The leaf smoothing a CART tree (`forest` false) or a forest is
+    /// fitted with: as given, else 1 for a tree and 0 for a forest (per
+    /// tree, a count of 1 over-spreads a forest's mean: on digits its
+    /// log-loss went from 0.35 to 0.66).
+    pub fn smoothing_for(&self, forest: bool) -> f64 {
+        self.leaf_smoothing
+            .unwrap_or(if forest { 0.0 } else { 1.0 })
+    }
+
+    /// Checks the parameters (limits, feature share, smoothing).
+    pub fn check(&self) -> Result<()> {
         if self.min_samples_split < 2 {
             return Err(Error::Invalid(
                 "a node needs at least 2 rows to be split (min_samples_split >= 2)".to_string(),
@@ -167,6 +187,13 @@ impl CartParams {
             return Err(Error::Invalid(
                 "a leaf holds at least 1 row (min_samples_leaf >= 1)".to_string(),
             ));
+        }
+        if let Some(a) = self.leaf_smoothing
+            && !(a.is_finite() && a >= 0.0)
+        {
+            return Err(Error::Invalid(format!(
+                "leaf smoothing is a count of 0 or more, not {a}"
+            )));
         }
         if let MaxFeatures::Fraction(f) = self.max_features
             && !(f > 0.0 && f <= 1.0)

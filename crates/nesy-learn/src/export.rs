@@ -1,14 +1,22 @@
 //! A CART tree as nesy rules: one weighted rule per leaf.
 
 use crate::table::{FeatureKind, Schema};
-use crate::tree::{Tree, argmax, normalise};
+use crate::tree::{Tree, argmax, smoothed};
 use std::fmt::Write;
 
 /// The rules for `tree`: `name(Id, Class)` holds, with the leaf's
-/// probability of `Class` as the rule's weight, for each row
+/// probability of `Class` as the rule's weight (smoothed by
+/// `leaf_smoothing`, as the model's predictions are), for each row
 /// `input(Id, feature, ...)` that reaches the leaf. Under any semiring the
 /// one rule that fires for a row gives the tree's class and probability.
-pub fn tree_rules(tree: &Tree, schema: &Schema, name: &str, input: &str, source: &str) -> String {
+pub fn tree_rules(
+    tree: &Tree,
+    schema: &Schema,
+    leaf_smoothing: f64,
+    name: &str,
+    input: &str,
+    source: &str,
+) -> String {
     let vars = variable_names(schema);
     let columns = schema.encoded_columns();
     let classes = schema.classes.len();
@@ -47,7 +55,7 @@ pub fn tree_rules(tree: &Tree, schema: &Schema, name: &str, input: &str, source:
         .collect();
     let _ = writeln!(out, "@decl {input}(id: any, {}).", fields.join(", "));
     for (i, (tests, counts)) in tree.leaves().iter().enumerate() {
-        let p = normalise(counts, classes);
+        let p = smoothed(counts, classes, leaf_smoothing);
         let class = argmax(&p);
         let weight = p.get(class).copied().unwrap_or(0.0);
         let class_name = schema.classes.get(class).cloned().unwrap_or_default();

@@ -172,6 +172,8 @@ pub struct Cart {
     pub schema: Schema,
     /// The tree.
     pub tree: Tree,
+    /// Added to each class's count in a leaf ([`crate::tree::smoothed`]).
+    pub leaf_smoothing: f64,
 }
 
 impl Classifier for Cart {
@@ -179,7 +181,8 @@ impl Classifier for Cart {
         &self.schema
     }
     fn proba(&self, x: &[f64]) -> Vec<f64> {
-        self.tree.proba(x, self.schema.classes.len())
+        self.tree
+            .proba_smoothed(x, self.schema.classes.len(), self.leaf_smoothing)
     }
     fn explain(&self, x: &[f64]) -> DecisionPath {
         let leaf_counts = match self.tree.nodes.get(self.tree.leaf(x)) {
@@ -203,6 +206,7 @@ impl Fit for Cart {
         Ok(Cart {
             schema: table.schema.clone(),
             tree: cart::fit_cart(table, &params)?,
+            leaf_smoothing: params.smoothing_for(false),
         })
     }
 }
@@ -214,6 +218,8 @@ pub struct Forest {
     pub schema: Schema,
     /// The trees.
     pub trees: Vec<Tree>,
+    /// Added to each class's count in a leaf of each tree.
+    pub leaf_smoothing: f64,
 }
 
 impl Classifier for Forest {
@@ -224,7 +230,10 @@ impl Classifier for Forest {
         let classes = self.schema.classes.len();
         let mut out = vec![0.0; classes];
         for t in &self.trees {
-            for (o, p) in out.iter_mut().zip(t.proba(x, classes)) {
+            for (o, p) in out
+                .iter_mut()
+                .zip(t.proba_smoothed(x, classes, self.leaf_smoothing))
+            {
                 *o += p / self.trees.len().max(1) as f64;
             }
         }
@@ -254,6 +263,7 @@ impl Fit for Forest {
         Ok(Forest {
             schema: table.schema.clone(),
             trees: cart::fit_forest(table, params, options.seed)?,
+            leaf_smoothing: params.smoothing_for(true),
         })
     }
 }
@@ -524,7 +534,29 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     Ok(())
 }
 
+/// The leaf smoothing a CART or forest file was trained with: 0 when its
+/// parameters do not say (files written before smoothing existed hold raw
+/// frequencies).
+fn leaf_smoothing(header: &Header) -> std::result::Result<f64, String> {
+    match header.params.get("leaf_smoothing") {
+        None => Ok(0.0),
+        Some(v) => match v.as_f64() {
+            Some(a) if a.is_finite() && a >= 0.0 => Ok(a),
+            _ => Err(format!("leaf_smoothing is a count of 0 or more, not {v}")),
+        },
+    }
+}
+
 impl TreeModel {
+    /// The smoothing of the leaves' class probabilities (CART, forest; 0
+    /// for a soft tree).
+    pub fn leaf_smoothing(&self) -> f64 {
+        match self.header.variant {
+            Variant::Soft => 0.0,
+            _ => leaf_smoothing(&self.header).unwrap_or(0.0),
+        }
+    }
+
     /// Reads a model file of kind `tree`, checking its format, version and
     /// shapes.
     pub fn load(path: &Path) -> Result<TreeModel> {
@@ -542,6 +574,7 @@ impl TreeModel {
                 .map_err(|e| bad(format!("not a valid nesy model file: {e}")))?;
             check_header(&file.header).map_err(&bad)?;
             let schema = file.header.schema.clone();
+            let leaf_smoothing = leaf_smoothing(&file.header).map_err(&bad)?;
             match (file.header.variant, file.tree, file.trees) {
                 (Variant::Cart, Some(tree), _) => {
                     tree.validate(&schema).map_err(&bad)?;
@@ -550,6 +583,7 @@ impl TreeModel {
                         classifier: Box::new(Cart {
                             schema,
                             tree: tree.clone(),
+                            leaf_smoothing,
                         }),
                         cart: Some(tree),
                     }
@@ -560,7 +594,11 @@ impl TreeModel {
                     }
                     TreeModel {
                         header: file.header,
-                        classifier: Box::new(Forest { schema, trees }),
+                        classifier: Box::new(Forest {
+                            schema,
+                            trees,
+                            leaf_smoothing,
+                        }),
                         cart: None,
                     }
                 }

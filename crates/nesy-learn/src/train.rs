@@ -148,8 +148,13 @@ pub fn train(
             (model, table.len(), TrainReport { train, test, folds })
         }
     };
+    // The file says which smoothing its leaves are read with.
+    let cart = CartParams {
+        leaf_smoothing: Some(req.cart.smoothing_for(req.variant == Variant::Forest)),
+        ..req.cart.clone()
+    };
     let params = match req.variant {
-        Variant::Cart | Variant::Forest => serde_json::to_value(&req.cart),
+        Variant::Cart | Variant::Forest => serde_json::to_value(&cart),
         Variant::Soft => serde_json::to_value(&req.soft),
     }
     .unwrap_or_default();

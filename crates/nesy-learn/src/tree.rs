@@ -74,10 +74,17 @@ impl Tree {
         at
     }
 
-    /// The class distribution of the leaf a row reaches.
+    /// The class distribution of the leaf a row reaches: its training
+    /// rows' frequencies.
     pub fn proba(&self, x: &[f64], classes: usize) -> Vec<f64> {
+        self.proba_smoothed(x, classes, 0.0)
+    }
+
+    /// The class distribution of the leaf a row reaches, each class's
+    /// count raised by `smoothing` ([`smoothed`]).
+    pub fn proba_smoothed(&self, x: &[f64], classes: usize, smoothing: f64) -> Vec<f64> {
         match self.nodes.get(self.leaf(x)) {
-            Some(Node::Leaf { counts }) => normalise(counts, classes),
+            Some(Node::Leaf { counts }) => smoothed(counts, classes, smoothing),
             _ => vec![1.0 / classes.max(1) as f64; classes],
         }
     }
@@ -189,6 +196,20 @@ impl Tree {
         }
         out
     }
+}
+
+/// A leaf's class probabilities with Laplace smoothing: `(n_c + a) / (n +
+/// a K)` for `K` classes, so that a leaf of two rows of one class says
+/// 0.75 (of two classes, `a` = 1), not 1; `a` = 0 gives the raw
+/// frequencies. Uniform when nothing was counted.
+pub fn smoothed(counts: &[f64], classes: usize, a: f64) -> Vec<f64> {
+    if a <= 0.0 {
+        return normalise(counts, classes);
+    }
+    let total: f64 = counts.iter().sum::<f64>() + a * classes as f64;
+    (0..classes)
+        .map(|c| (counts.get(c).copied().unwrap_or(0.0) + a) / total)
+        .collect()
 }
 
 /// Counts to probabilities; uniform when nothing was counted.

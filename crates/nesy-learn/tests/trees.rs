@@ -172,6 +172,55 @@ fn model_files_round_trip_and_describe_themselves() {
 }
 
 #[test]
+fn leaves_are_smoothed_and_older_files_read_as_raw_frequencies() {
+    let dir = tempfile::tempdir().unwrap();
+    let table = Table::from_csv(&data("iris.csv"), "class").unwrap();
+    let (model, header, _) = fit(&table, &request(Variant::Cart, Holdout::None), 0);
+    let path = dir.path().join("iris.tree");
+    model.save(&header, &path).unwrap();
+    let loaded = TreeModel::load(&path).unwrap();
+    assert_eq!(loaded.leaf_smoothing(), 1.0);
+    let tree = loaded.cart.clone().unwrap();
+    let x = &table.x[0];
+    let counts = match &tree.nodes[tree.leaf(x)] {
+        nesy_learn::tree::Node::Leaf { counts } => counts.clone(),
+        other => panic!("{other:?}"),
+    };
+    let n: f64 = counts.iter().sum();
+    // (n_c + 1) / (n + 3) for three classes.
+    let smoothed = loaded.classifier.proba(x);
+    for (p, c) in smoothed.iter().zip(&counts) {
+        assert!(
+            (p - (c + 1.0) / (n + 3.0)).abs() < 1e-12,
+            "{smoothed:?} {counts:?}"
+        );
+    }
+    assert!(smoothed.iter().all(|&p| p > 0.0 && p < 1.0));
+    // A file written before smoothing existed has no `leaf_smoothing`: its
+    // leaves keep the raw frequencies they were trained with.
+    let mut json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    json["params"]
+        .as_object_mut()
+        .unwrap()
+        .remove("leaf_smoothing");
+    std::fs::write(&path, serde_json::to_vec(&json).unwrap()).unwrap();
+    let old = TreeModel::load(&path).unwrap();
+    assert_eq!(old.leaf_smoothing(), 0.0);
+    for (p, c) in old.classifier.proba(x).iter().zip(&counts) {
+        assert!((p - c / n).abs() < 1e-12);
+    }
+    // A bad value is a clear error.
+    json["params"]["leaf_smoothing"] = serde_json::json!(-2.0);
+    std::fs::write(&path, serde_json::to_vec(&json).unwrap()).unwrap();
+    let error = TreeModel::load(&path).unwrap_err().to_string();
+    assert!(
+        error.contains("leaf_smoothing is a count of 0 or more"),
+        "{error}"
+    );
+}
+
+#[test]
 fn corrupt_and_mismatched_model_files_are_clear_errors() {
     let dir = tempfile::tempdir().unwrap();
     let table = Table::from_csv(&data("iris.csv"), "class").unwrap();

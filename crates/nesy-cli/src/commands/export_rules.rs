@@ -50,6 +50,7 @@ pub(crate) fn run(args: &Args) -> CliResult {
     let text = nesy::learn::export::tree_rules(
         tree,
         model.schema(),
+        model.leaf_smoothing(),
         &name,
         &input,
         &model_path.display().to_string(),

@@ -87,6 +87,13 @@ pub(crate) struct Args {
     /// as `--max-features F`).
     #[arg(long, value_name = "F", conflicts_with = "max_features")]
     feature_fraction: Option<f64>,
+    /// Laplace smoothing of the leaves' class probabilities: the count
+    /// added to each class, so that a leaf of two rows does not say 1.0 to
+    /// the rules that take its probability as a tag (default 1 for CART, 0
+    /// for a forest, whose mean over trees already spreads it); 0 for the
+    /// raw frequencies.
+    #[arg(long, value_name = "A")]
+    leaf_smoothing: Option<f64>,
     /// Epochs (soft tree).
     #[arg(long, default_value_t = SoftParams::default().epochs)]
     epochs: usize,
@@ -163,6 +170,7 @@ pub(crate) fn run(args: &Args) -> CliResult {
                 None => args.max_features,
             },
             seed: args.seed,
+            leaf_smoothing: args.leaf_smoothing,
         },
         soft: SoftParams {
             depth: args.max_depth.unwrap_or(SoftParams::default().depth),

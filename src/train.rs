@@ -395,7 +395,9 @@ impl Program {
             seed: options.seed.wrapping_add(restart),
             ..options.clone()
         };
-        let (mut engine, rng) = self.start_training(&seeded)?;
+        let (engine, rng) = self.start_training(&seeded)?;
+        #[cfg(feature = "learn")]
+        let mut engine = engine;
         #[cfg(feature = "learn")]
         let nets = crate::train_nets::NetTraining::start(
             &self.nets,

@@ -275,22 +275,7 @@ fn em_learns_what_problog_lfi_learns() {
     assert!(programs.len() >= 6, "the LFI corpus went missing");
     for path in programs {
         let program = Program::from_files(&[&path]).unwrap();
-        let interpretations = program
-            .read_interpretations(&path.with_extension("ev"))
-            .unwrap();
-        let options = TrainOptions {
-            epochs: 1000,
-            ..TrainOptions::default()
-        };
-        let trained = program
-            .train_em(&interpretations, &options, &mut |_| {})
-            .unwrap();
-        let text = trained.program.trained_source(0).unwrap();
-        let ours: Vec<f64> = text
-            .split("t(")
-            .skip(1)
-            .map(|rest| rest.split(')').next().unwrap().parse().unwrap())
-            .collect();
+        let (ours, _) = em_weights(&program, &path.with_extension("ev"));
         let theirs: Vec<f64> = std::fs::read_to_string(path.with_extension("expected"))
             .unwrap()
             .lines()
@@ -308,14 +293,11 @@ fn em_learns_what_problog_lfi_learns() {
     }
 }
 
-/// Learns from interpretations given in text; the learned `t(...)`s in
-/// order, and how many interpretations the last step left out.
-fn em(source: &str, evidence: &str) -> (Vec<f64>, usize) {
-    let program = Program::from_source("p.nesy", source).unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("p.ev");
-    std::fs::write(&path, evidence).unwrap();
-    let interpretations = program.read_interpretations(&path).unwrap();
+/// Learns by EM from an evidence file (1000 iterations at most): the
+/// learned `t(...)`s in order, and how many interpretations the last step
+/// left out.
+fn em_weights(program: &Program, evidence: &std::path::Path) -> (Vec<f64>, usize) {
+    let interpretations = program.read_interpretations(evidence).unwrap();
     let options = TrainOptions {
         epochs: 1000,
         ..TrainOptions::default()
@@ -330,6 +312,15 @@ fn em(source: &str, evidence: &str) -> (Vec<f64>, usize) {
         .map(|rest| rest.split(')').next().unwrap().parse().unwrap())
         .collect();
     (weights, trained.ignored_interpretations)
+}
+
+/// [`em_weights`] of a program and evidence given in text.
+fn em(source: &str, evidence: &str) -> (Vec<f64>, usize) {
+    let program = Program::from_source("p.nesy", source).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("p.ev");
+    std::fs::write(&path, evidence).unwrap();
+    em_weights(&program, &path)
 }
 
 #[test]

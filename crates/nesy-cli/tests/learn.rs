@@ -576,6 +576,75 @@ fn train_program_says_what_is_wrong() {
 }
 
 #[test]
+fn train_program_restarts_report_every_run_and_need_validation() {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("coin.nesy");
+    std::fs::write(&rules, "t(_) :: heads.\n").unwrap();
+    let examples = dir.path().join("ex.tsv");
+    std::fs::write(&examples, "heads\t1\nheads\t1\nheads\t0\n").unwrap();
+    let out = dir.path().join("out.nesy");
+    let run = |extra: &[&str]| {
+        let mut command = nesy();
+        command
+            .args(["train", "program"])
+            .arg(&rules)
+            .arg("--examples")
+            .arg(&examples)
+            .args(["--epochs", "2", "--format", "json", "-o"])
+            .arg(&out)
+            .args(extra);
+        command
+    };
+    let json = json_stdout(&mut run(&[
+        "--restarts",
+        "3",
+        "--restart-steps",
+        "1",
+        "--valid",
+        examples.to_str().unwrap(),
+    ]));
+    assert_eq!(json["restarts"].as_array().unwrap().len(), 3, "{json}");
+    assert_eq!(json["epochs"], 2);
+    // Restarts are chosen on validation examples, which must be given.
+    run(&["--restarts", "3"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("validation examples"));
+}
+
+#[test]
+fn train_tree_refuses_a_bad_feature_share() {
+    let dir = tempfile::tempdir().unwrap();
+    for (value, says) in [
+        ("0", "at least one feature per split"),
+        (
+            "1.5",
+            "is not sqrt, log2, all, a count or a fraction in (0, 1]",
+        ),
+        ("some", "is not sqrt, log2, all"),
+    ] {
+        nesy()
+            .args([
+                "train",
+                "tree",
+                "--data",
+                IRIS,
+                "--target",
+                "class",
+                "--variant",
+                "forest",
+            ])
+            .arg(format!("--max-features={value}"))
+            .arg("-o")
+            .arg(dir.path().join("f.tree"))
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains(says));
+    }
+    assert!(!dir.path().join("f.tree").exists());
+}
+
+#[test]
 fn train_program_by_em_reads_problog_evidence() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("alarm.nesy");

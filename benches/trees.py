@@ -20,6 +20,13 @@ the best of --repeat runs on split 0. Pairs compared, same seed:
   CART (nesy)      vs DecisionTreeClassifier (unlimited depth, gini)
   forest (nesy)    vs RandomForestClassifier (100 trees, sqrt features per split)
   soft tree (nesy) vs RandomForestClassifier (with --soft)
+
+and regression (`--task regression`, squared error), RMSE on the test rows:
+diabetes (scikit-learn's, 10 numeric features) and penguins' body mass
+(with `island`, `sex` and the species as categorical features):
+
+  CART (nesy)      vs DecisionTreeRegressor (unlimited depth)
+  forest (nesy)    vs RandomForestRegressor (100 trees, every feature per split)
 """
 
 import argparse
@@ -35,6 +42,10 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 NESY = os.path.join(ROOT, "target", "release", "nesy")
 DATA = os.path.join(ROOT, "knowledge", "tabular")
+REGRESSION = {
+    "diabetes": (os.path.join(DATA, "diabetes.csv"), "progression"),
+    "penguins_mass": (os.path.join(DATA, "penguins.csv"), "body_mass_g"),
+}
 TABLES = {
     "iris": (os.path.join(DATA, "iris.csv"), []),
     "breast_cancer": (os.path.join(DATA, "breast_cancer.csv"), []),
@@ -45,7 +56,8 @@ TABLES = {
 
 
 def split(name, seed, tmp):
-    with open(TABLES[name][0]) as f:
+    path = TABLES[name][0] if name in TABLES else REGRESSION[name][0]
+    with open(path) as f:
         lines = [l.rstrip("\r\n") for l in f if l.strip()]
     header, rows = lines[0], lines[1:]
     random.Random(seed).shuffle(rows)
@@ -65,12 +77,12 @@ def read(path):
     return lines[0], lines[1:]
 
 
-def load_xy(train, test):
+def load_xy(train, test, target_name="class", numeric_target=False):
     """Features as scikit-learn gets them: numbers as they are, other
     columns one-hot over the training rows' categories; `id` left out."""
     header, rows = read(train)
     _, test_rows = read(test)
-    target = header.index("class")
+    target = header.index(target_name)
     columns = [i for i, h in enumerate(header) if i != target and h != "id"]
 
     def number(v):
@@ -95,8 +107,38 @@ def load_xy(train, test):
                 out.extend(1.0 if r[i] == c else 0.0 for c in categories)
         return out
 
-    return ([encode(r) for r in rows], [r[target] for r in rows],
-            [encode(r) for r in test_rows], [r[target] for r in test_rows])
+    y = (lambda r: float(r[target])) if numeric_target else (lambda r: r[target])
+    return ([encode(r) for r in rows], [y(r) for r in rows],
+            [encode(r) for r in test_rows], [y(r) for r in test_rows])
+
+
+def regression(name, seed, tmp, forest, repeat):
+    """RMSE and fit time of nesy and scikit-learn on one split."""
+    from sklearn.ensemble import RandomForestRegressor
+    from sklearn.tree import DecisionTreeRegressor
+    _, target = REGRESSION[name]
+    train, test = split(name, seed, tmp)
+    flags = ["--variant", "forest", "--trees", "100"] if forest else []
+    best = None
+    for _ in range(repeat):
+        out = subprocess.run([NESY, "train", "tree", "--task", "regression", "--data", train, "--target", target,
+                              "--test-data", test, "--seed", str(seed), "--format", "json",
+                              "-o", os.path.join(tmp, "r.tree")] + flags,
+                             check=True, capture_output=True, text=True).stdout
+        report = json.loads(out)
+        if best is None or report["fit_seconds"] < best["fit_seconds"]:
+            best = report
+    xs, ys, xt, yt = load_xy(train, test, target, numeric_target=True)
+    theirs_time = None
+    for _ in range(repeat):
+        model = (RandomForestRegressor(n_estimators=100, random_state=seed) if forest
+                 else DecisionTreeRegressor(random_state=seed))
+        start = time.perf_counter()
+        model.fit(xs, ys)
+        elapsed = time.perf_counter() - start
+        theirs_time = elapsed if theirs_time is None else min(theirs_time, elapsed)
+    rmse = math.sqrt(sum((p - t) ** 2 for p, t in zip(model.predict(xt), yt)) / len(yt))
+    return (best["test"]["rmse"], best["fit_seconds"]), (rmse, theirs_time)
 
 
 def nesy(name, train, test, args, repeat):
@@ -141,6 +183,8 @@ def main():
     parser.add_argument("--splits", type=int, default=3)
     parser.add_argument("--soft", action="store_true", help="also the soft tree against the forest")
     parser.add_argument("--data", default=",".join(TABLES), help="comma-separated tables")
+    parser.add_argument("--regression", default=",".join(REGRESSION),
+                        help="comma-separated regression tables ('' for none)")
     args = parser.parse_args()
     from sklearn.ensemble import RandomForestClassifier
     from sklearn.tree import DecisionTreeClassifier
@@ -178,6 +222,26 @@ def main():
                 mean = lambda xs: sum(xs) / len(xs)
                 row(name, label, (mean(ours_acc), ours_time, mean(ours_loss)),
                     (mean(theirs_acc), theirs_time, mean(theirs_loss)))
+        tables = [t for t in args.regression.split(",") if t]
+        if tables:
+            print()
+            print(f"regression: mean test RMSE over {args.splits} splits (lower is better)")
+            print("| table | model | nesy RMSE | scikit-learn RMSE | nesy / scikit-learn | nesy fit "
+                  "| scikit-learn fit | fit ratio |")
+            print("|---|---|---|---|---|---|---|---|")
+        for name in tables:
+            for label, forest in (("CART", False), ("forest", True)):
+                ours, theirs = [], []
+                for seed in range(args.splits):
+                    a, b = regression(name, seed, tmp, forest, args.repeat if seed == 0 else 1)
+                    ours.append(a)
+                    theirs.append(b)
+                r_ours = sum(o[0] for o in ours) / len(ours)
+                r_theirs = sum(t[0] for t in theirs) / len(theirs)
+                print(f"| {name} | {label} | {r_ours:.2f} | {r_theirs:.2f} | {r_ours / r_theirs:.3f} | "
+                      f"{ours[0][1] * 1000:.1f} ms | {theirs[0][1] * 1000:.1f} ms | "
+                      f"{ours[0][1] / theirs[0][1]:.2f}x |")
+                sys.stdout.flush()
 
 
 def row(name, model, ours, theirs):

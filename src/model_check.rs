@@ -159,6 +159,10 @@ fn compared_with<'a>(var: &str, body: &'a [Literal]) -> Vec<&'a Constant> {
 
 /// A class output compared with a value that is not one of the classes.
 fn class_mismatch(c: &Constant, call: &ModelCall, shape: &Shape) -> Option<Diagnostic> {
+    // A regression tree has no classes: its output is a number.
+    if shape.classes.is_empty() {
+        return None;
+    }
     if let ConstValue::String(s) = &c.value
         && shape.classes.contains(s)
     {

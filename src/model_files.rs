@@ -7,7 +7,8 @@
 //! the order `nesy train` saw them, or one entity whose features the engine
 //! reads from binary relations named like the features. Classes are
 //! strings; the probability is also the answer's tag under a probabilistic
-//! semiring.
+//! semiring. A regression tree (`nesy train tree --task regression`)
+//! answers both methods with its number and probability 1.
 
 use crate::error::Error;
 use crate::net_calls::{NetCalls, NetModel};
@@ -63,7 +64,14 @@ impl ForeignPredicate for TreeCalls {
                     .iter()
                     .map(|f| f.name.clone())
                     .collect(),
-                outputs: vec!["Class".to_string(), "Probability".to_string()],
+                outputs: vec![
+                    if self.model.schema().task == nesy_learn::Task::Regression {
+                        "Value".to_string()
+                    } else {
+                        "Class".to_string()
+                    },
+                    "Probability".to_string(),
+                ],
                 entity_inputs: true,
                 // One input has one class: `prob`'s answers are exclusive.
                 exclusive: method == "prob",
@@ -76,6 +84,13 @@ impl ForeignPredicate for TreeCalls {
 
     fn call(&self, method: &str, inputs: &[Value]) -> Result<Vec<ModelOutput>, String> {
         let x = self.encode(inputs)?;
+        // A regression's one answer: its number, certain.
+        if let Some(value) = self.model.classifier.value(&x) {
+            return Ok(vec![ModelOutput {
+                values: vec![Value::float(value), Value::float(1.0)],
+                probability: 1.0,
+            }]);
+        }
         let prediction = self.model.classifier.predict(&x);
         let classes = &self.model.schema().classes;
         Ok(match method {

@@ -723,6 +723,127 @@ fn train_program_by_em_learns_disjunctions_and_warns_of_impossible_evidence() {
 }
 
 #[test]
+fn regression_trees_train_evaluate_predict_and_answer_rules() {
+    let dir = tempfile::tempdir().unwrap();
+    // y = 10 x + 100 for red, 10 x for blue: a tree grown until pure fits it.
+    let data = dir.path().join("sizes.csv");
+    let mut text = String::from("id,x,colour,y\n");
+    for i in 0..40 {
+        let colour = if i % 2 == 0 { "red" } else { "blue" };
+        let y = 10 * i + if colour == "red" { 100 } else { 0 };
+        text.push_str(&format!("r{i},{i},{colour},{y}\n"));
+    }
+    std::fs::write(&data, text).unwrap();
+    let model = dir.path().join("sizes.tree");
+    let json = json_stdout(
+        nesy()
+            .args([
+                "train",
+                "tree",
+                "--task",
+                "regression",
+                "--id",
+                "id",
+                "--target",
+                "y",
+            ])
+            .arg("--data")
+            .arg(&data)
+            // Fitted on every row.
+            .arg("--test-data")
+            .arg(&data)
+            .args(["--format", "json", "-o"])
+            .arg(&model),
+    );
+    assert_eq!(json["task"], "regression");
+    assert!(json["train"]["rmse"].as_f64().unwrap() < 1e-9, "{json}");
+    assert!(json["train"]["accuracy"].is_null(), "{json}");
+    let eval = json_stdout(
+        nesy()
+            .args(["eval", "tree", "--format", "json", "--model"])
+            .arg(&model)
+            .arg("--data")
+            .arg(&data),
+    );
+    assert_eq!(eval["rmse"], 0.0);
+    assert_eq!(eval["r2"], 1.0);
+    assert_eq!(eval["rows"], 40);
+    nesy()
+        .args([
+            "predict", "tree", "--format", "tsv", "--id", "id", "--model",
+        ])
+        .arg(&model)
+        .arg("--data")
+        .arg(&data)
+        .assert()
+        .success()
+        .stdout(predicate::str::starts_with("r0\t100\nr1\t10\n"));
+    // From rules: the value, with probability 1.
+    let rules = dir.path().join("sizes.nesy");
+    std::fs::write(
+        &rules,
+        "@model sizes = \"sizes.tree\".\nitem(a, 3, \"blue\").\nitem(b, 4, \"red\").\n\
+         size(I, V, P) :- item(I, X, C), sizes.predict(X, C, V, P).\n",
+    )
+    .unwrap();
+    nesy()
+        .arg("run")
+        .arg(&rules)
+        .args(["-r", "size", "--format", "tsv"])
+        .assert()
+        .success()
+        .stdout(
+            predicate::str::contains("size\ta\t30.0\t1.0")
+                .and(predicate::str::contains("size\tb\t140.0\t1.0")),
+        );
+    // A target that is not a number, and a soft regression, are refused.
+    let words = dir.path().join("words.csv");
+    std::fs::write(&words, "x,y\n1,2\n2,two\n").unwrap();
+    nesy()
+        .args([
+            "train",
+            "tree",
+            "--task",
+            "regression",
+            "--target",
+            "y",
+            "--data",
+        ])
+        .arg(&words)
+        .arg("-o")
+        .arg(dir.path().join("w.tree"))
+        .assert()
+        .code(1)
+        .stderr(
+            predicate::str::contains("words.csv:3")
+                .and(predicate::str::contains("is not a number")),
+        );
+    nesy()
+        .args([
+            "train",
+            "tree",
+            "--task",
+            "regression",
+            "--variant",
+            "soft",
+            "--id",
+            "id",
+            "--target",
+            "y",
+            "--data",
+        ])
+        .arg(&data)
+        .arg("-o")
+        .arg(dir.path().join("s.tree"))
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "a regression takes `--variant cart` or `forest`",
+        ));
+    assert!(!dir.path().join("w.tree").exists() && !dir.path().join("s.tree").exists());
+}
+
+#[test]
 fn train_net_and_eval_net() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("points.csv");

@@ -24,8 +24,8 @@
 //! ```
 
 use crate::error::{Error, Result};
-use crate::grow::{GrowParams, grow};
-use crate::table::Table;
+use crate::grow::{GrowParams, Target, grow};
+use crate::table::{Table, Task};
 use crate::tree::Tree;
 use linfa::prelude::*;
 use ndarray::{Array1, ArrayBase, Data, Ix2};
@@ -206,9 +206,16 @@ impl CartParams {
     }
 }
 
-/// A table's rows and classes as the grower reads them.
-fn rows_and_classes(table: &Table) -> (Vec<Vec<f64>>, Vec<usize>) {
-    (table.x.clone(), table.targets().to_vec())
+/// A table's target as the grower reads it: its classes, or for a
+/// regression table its numbers.
+fn target(table: &Table) -> Target<'_> {
+    match (table.schema.task, &table.values) {
+        (Task::Regression, Some(values)) => Target::Values(values),
+        _ => Target::Classes {
+            y: table.targets(),
+            classes: table.schema.classes.len(),
+        },
+    }
 }
 
 /// Grows one CART tree on the table: every feature tried at every node.
@@ -217,14 +224,12 @@ pub fn fit_cart(table: &Table, params: &CartParams) -> Result<Tree> {
         return Err(Error::Invalid("no training rows".to_string()));
     }
     params.check()?;
-    let (x, y) = rows_and_classes(table);
     let features = table.schema.encoded_names().len();
-    let rows: Vec<(usize, f64)> = (0..x.len()).map(|i| (i, 1.0)).collect();
+    let rows: Vec<(usize, f64)> = (0..table.len()).map(|i| (i, 1.0)).collect();
     let mut rng = ChaCha8Rng::seed_from_u64(params.seed);
     Ok(grow(
-        &x,
-        &y,
-        table.schema.classes.len(),
+        &table.x,
+        target(table),
         &rows,
         &params.grow_params(features),
         &mut rng,
@@ -246,8 +251,7 @@ pub fn fit_forest(table: &Table, params: &CartParams, seed: u64) -> Result<Vec<T
         ));
     }
     params.check()?;
-    let (x, y) = rows_and_classes(table);
-    let classes = table.schema.classes.len();
+    let (x, target) = (&table.x, target(table));
     let grow_params =
         params.grow_params(params.max_features.of(table.schema.encoded_names().len()));
     let n = x.len();
@@ -263,7 +267,7 @@ pub fn fit_forest(table: &Table, params: &CartParams, seed: u64) -> Result<Vec<T
                 }
             }
             let rows: Vec<(usize, f64)> = draws.into_iter().enumerate().collect();
-            grow(&x, &y, classes, &rows, &grow_params, &mut rng)
+            grow(x, target, &rows, &grow_params, &mut rng)
         })
         .collect())
 }
@@ -290,8 +294,7 @@ impl<D: Data<Elem = f64>> Fit<ArrayBase<D, Ix2>, Array1<usize>, Error> for CartP
         let mut rng = ChaCha8Rng::seed_from_u64(self.seed);
         Ok(grow(
             &x,
-            &y,
-            classes,
+            Target::Classes { y: &y, classes },
             &rows,
             &self.grow_params(data.records.ncols()),
             &mut rng,

@@ -1,13 +1,15 @@
 //! Growing one CART tree the way scikit-learn's `DecisionTreeClassifier`
-//! does (its `BestSplitter`): at each node the features are visited in a
-//! seeded random order, up to `max_features` of them that are not
-//! constant there; every threshold between two neighbouring distinct
-//! values is tried with its exact weighted impurity, and the best split
-//! found first wins ties. Rows carry weights (a forest's bootstrap counts).
+//! and `DecisionTreeRegressor` do (their `BestSplitter`): at each node the
+//! features are visited in a seeded random order, up to `max_features` of
+//! them that are not constant there; every threshold between two
+//! neighbouring distinct values is tried with its exact weighted impurity
+//! (gini or entropy for classes, squared error for numbers), and the best
+//! split found first wins ties. Rows carry weights (a forest's bootstrap
+//! counts).
 //!
 //! ```
 //! use nesy_learn::cart::Criterion;
-//! use nesy_learn::grow::{GrowParams, grow};
+//! use nesy_learn::grow::{GrowParams, Target, grow};
 //! use rand::SeedableRng;
 //!
 //! // One feature; class 1 from 2.5 on.
@@ -17,9 +19,14 @@
 //! let params = GrowParams { criterion: Criterion::Gini, max_depth: None,
 //!     min_samples_split: 2, min_samples_leaf: 1, max_features: 1 };
 //! let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(0);
-//! let tree = grow(&x, &y, 2, &rows, &params, &mut rng);
+//! let tree = grow(&x, Target::Classes { y: &y, classes: 2 }, &rows, &params, &mut rng);
 //! assert_eq!(tree.proba(&[2.4], 2), vec![1.0, 0.0]);
 //! assert_eq!(tree.proba(&[2.6], 2), vec![0.0, 1.0]);
+//! // Regression: the leaves hold the mean of their rows.
+//! let values = vec![1.0, 1.0, 5.0, 7.0];
+//! let tree = grow(&x, Target::Values(&values), &rows, &params, &mut rng);
+//! assert_eq!(tree.value(&[1.5]), 1.0);
+//! assert_eq!(tree.value(&[3.2]), 5.0);
 //! ```
 
 use crate::cart::Criterion;
@@ -46,13 +53,26 @@ pub struct GrowParams {
     pub max_features: usize,
 }
 
-/// Grows a tree on `rows` (indices into `x` and `y`, each with its weight;
-/// rows of weight 0 are left out), with `classes` classes. Each leaf holds
-/// the weighted class counts of its rows.
+/// What a tree predicts, per row.
+#[derive(Clone, Copy, Debug)]
+pub enum Target<'a> {
+    /// A class index per row, of `classes` classes.
+    Classes {
+        /// The rows' classes.
+        y: &'a [usize],
+        /// How many classes.
+        classes: usize,
+    },
+    /// A number per row (regression, squared error).
+    Values(&'a [f64]),
+}
+
+/// Grows a tree on `rows` (indices into `x` and the target, each with its
+/// weight; rows of weight 0 are left out). Each leaf holds the weighted
+/// class counts of its rows, or for numbers their weighted mean.
 pub fn grow(
     x: &[Vec<f64>],
-    y: &[usize],
-    classes: usize,
+    target: Target<'_>,
     rows: &[(usize, f64)],
     params: &GrowParams,
     rng: &mut ChaCha8Rng,
@@ -60,8 +80,7 @@ pub fn grow(
     let features = x.first().map_or(0, Vec::len);
     let grower = Grower {
         x,
-        y,
-        classes,
+        target,
         features,
         params,
     };
@@ -81,7 +100,7 @@ pub fn grow(
                 *right = at;
             }
         }
-        let counts = grower.counts(&node_rows);
+        let counts = grower.stats(&node_rows);
         match grower.split(&node_rows, &counts, depth, rng) {
             Some((feature, threshold)) => {
                 let (left, right): (Vec<_>, Vec<_>) = node_rows
@@ -98,7 +117,9 @@ pub fn grow(
                 stack.push((right, depth + 1, Some((at, false))));
                 stack.push((left, depth + 1, Some((at, true))));
             }
-            None => nodes.push(Node::Leaf { counts }),
+            None => nodes.push(Node::Leaf {
+                counts: grower.leaf(counts),
+            }),
         }
     }
     Tree { nodes }
@@ -106,8 +127,7 @@ pub fn grow(
 
 struct Grower<'a> {
     x: &'a [Vec<f64>],
-    y: &'a [usize],
-    classes: usize,
+    target: Target<'a>,
     features: usize,
     params: &'a GrowParams,
 }
@@ -121,30 +141,86 @@ impl Grower<'_> {
             .unwrap_or(f64::NAN)
     }
 
-    fn class(&self, row: usize) -> usize {
-        self.y.get(row).copied().unwrap_or(0)
+    /// Length of a node's statistics: a weight per class, or for numbers
+    /// the sums of weights, weighted values and weighted squares.
+    fn width(&self) -> usize {
+        match self.target {
+            Target::Classes { classes, .. } => classes,
+            Target::Values(_) => 3,
+        }
     }
 
-    fn counts(&self, rows: &[(usize, f64)]) -> Vec<f64> {
-        let mut counts = vec![0.0; self.classes];
-        for (r, w) in rows {
-            if let Some(c) = counts.get_mut(self.class(*r)) {
-                *c += w;
+    /// Adds row `row` of weight `w` to `stats`.
+    fn add(&self, stats: &mut [f64], row: usize, w: f64) {
+        match self.target {
+            Target::Classes { y, .. } => {
+                if let Some(c) = stats.get_mut(y.get(row).copied().unwrap_or(0)) {
+                    *c += w;
+                }
+            }
+            Target::Values(v) => {
+                let v = v.get(row).copied().unwrap_or(0.0);
+                if let [sw, swv, swv2] = stats {
+                    *sw += w;
+                    *swv += w * v;
+                    *swv2 += w * v * v;
+                }
             }
         }
-        counts
     }
 
-    /// `-W * impurity` of counts summing to `total` (what scikit-learn
-    /// calls the proxy: the split maximising the children's sum lowers the
-    /// impurity most).
-    fn proxy(&self, counts: &[f64], total: f64) -> f64 {
+    fn stats(&self, rows: &[(usize, f64)]) -> Vec<f64> {
+        let mut stats = vec![0.0; self.width()];
+        for (r, w) in rows {
+            self.add(&mut stats, *r, *w);
+        }
+        stats
+    }
+
+    /// The total weight of `stats`.
+    fn weight(&self, stats: &[f64]) -> f64 {
+        match self.target {
+            Target::Classes { .. } => stats.iter().sum(),
+            Target::Values(_) => stats.first().copied().unwrap_or(0.0),
+        }
+    }
+
+    /// What a leaf keeps: class counts, or the mean.
+    fn leaf(&self, stats: Vec<f64>) -> Vec<f64> {
+        match (self.target, stats.as_slice()) {
+            (Target::Values(_), [sw, swv, _]) if *sw > 0.0 => vec![swv / sw],
+            (Target::Values(_), _) => vec![0.0],
+            (Target::Classes { .. }, _) => stats,
+        }
+    }
+
+    /// Whether nothing is left to separate: one class, or one value.
+    fn pure(&self, rows: &[(usize, f64)], stats: &[f64]) -> bool {
+        match self.target {
+            Target::Classes { .. } => stats.iter().filter(|&&c| c > 0.0).count() <= 1,
+            Target::Values(v) => {
+                let mut values = rows.iter().filter_map(|(r, _)| v.get(*r));
+                let first = values.next();
+                values.all(|x| Some(x) == first)
+            }
+        }
+    }
+
+    /// `-W * impurity` of `stats` (what scikit-learn calls the proxy: the
+    /// split maximising the children's sum lowers the impurity most).
+    fn proxy(&self, stats: &[f64]) -> f64 {
+        let total = self.weight(stats);
         if total <= 0.0 {
             return 0.0;
         }
-        match self.params.criterion {
-            Criterion::Gini => counts.iter().map(|c| c * c).sum::<f64>() / total - total,
-            Criterion::Entropy => counts
+        match (self.target, self.params.criterion) {
+            // -sum w (v - mean)^2 = (sum w v)^2 / W - sum w v^2, and the
+            // last term is the same for every split of a node.
+            (Target::Values(_), _) => stats.get(1).map_or(0.0, |s| s * s / total),
+            (Target::Classes { .. }, Criterion::Gini) => {
+                stats.iter().map(|c| c * c).sum::<f64>() / total - total
+            }
+            (Target::Classes { .. }, Criterion::Entropy) => stats
                 .iter()
                 .filter(|&&c| c > 0.0)
                 .map(|c| c * (c / total).ln())
@@ -162,15 +238,13 @@ impl Grower<'_> {
     ) -> Option<(usize, f64)> {
         let p = self.params;
         let n = rows.len();
-        let pure = counts.iter().filter(|&&c| c > 0.0).count() <= 1;
-        if pure
+        if self.pure(rows, counts)
             || p.max_depth.is_some_and(|d| depth >= d)
             || n < p.min_samples_split.max(2)
             || n < 2 * p.min_samples_leaf.max(1)
         {
             return None;
         }
-        let total: f64 = counts.iter().sum();
         let leaf_min = p.min_samples_leaf.max(1);
         // Features in a seeded order (Fisher-Yates, drawn as they are
         // needed); constant ones do not count towards `max_features`.
@@ -195,17 +269,13 @@ impl Grower<'_> {
                 continue;
             }
             visited += 1;
-            let mut left = vec![0.0; self.classes];
-            let mut left_total = 0.0;
+            let mut left = vec![0.0; self.width()];
             for i in 0..n.saturating_sub(1) {
                 let (Some(&(v, r, w)), Some(&(next, _, _))) = (sorted.get(i), sorted.get(i + 1))
                 else {
                     break;
                 };
-                if let Some(c) = left.get_mut(self.class(r)) {
-                    *c += w;
-                }
-                left_total += w;
+                self.add(&mut left, r, w);
                 if next <= v + SAME_VALUE {
                     continue;
                 }
@@ -214,7 +284,7 @@ impl Grower<'_> {
                     continue;
                 }
                 let right: Vec<f64> = counts.iter().zip(&left).map(|(t, l)| t - l).collect();
-                let score = self.proxy(&left, left_total) + self.proxy(&right, total - left_total);
+                let score = self.proxy(&left) + self.proxy(&right);
                 if best.is_none_or(|(b, _, _)| score > b) {
                     let mut threshold = v / 2.0 + next / 2.0;
                     if threshold >= next || !threshold.is_finite() {

@@ -50,11 +50,11 @@ pub mod train;
 pub mod tree;
 
 pub use error::{Error, Result};
-pub use metrics::Metrics;
+pub use metrics::{Metrics, RegressionErrors};
 pub use model_file::{
     Cart, Classifier, DecisionPath, Fit, FitOptions, Forest, Header, Prediction, Soft, Trained,
     TreeModel, Variant,
 };
 pub use soft::device;
-pub use table::{FeatureValue, Schema, Table};
+pub use table::{FeatureValue, Schema, Table, Task};
 pub use train::{Holdout, TrainReport, TrainRequest, evaluate, train};

@@ -3,8 +3,10 @@
 
 use serde::{Deserialize, Serialize};
 
-/// How well predictions match the truth.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+/// How well predictions match the truth: for classes, accuracy, macro-F1
+/// and the confusion matrix; for a regression, its errors
+/// ([`Metrics::regression`]), and only those are written out.
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
 pub struct Metrics {
     /// Fraction of rows predicted right.
     pub accuracy: f64,
@@ -12,6 +14,81 @@ pub struct Metrics {
     pub macro_f1: f64,
     /// `confusion[truth][predicted]` counts.
     pub confusion: Vec<Vec<usize>>,
+    /// A regression's errors.
+    #[serde(default)]
+    pub errors: Option<RegressionErrors>,
+}
+
+/// How far a regression's predictions are from the truth.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct RegressionErrors {
+    /// Root mean squared error.
+    pub rmse: f64,
+    /// Mean absolute error.
+    pub mae: f64,
+    /// The coefficient of determination, `1 - SSE / SST` (scikit-learn's
+    /// `score`; 1 when the truth does not vary and is predicted exactly).
+    pub r2: f64,
+}
+
+impl Serialize for Metrics {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        match &self.errors {
+            Some(errors) => errors.serialize(serializer),
+            None => {
+                let mut map = serializer.serialize_map(Some(3))?;
+                map.serialize_entry("accuracy", &self.accuracy)?;
+                map.serialize_entry("macro_f1", &self.macro_f1)?;
+                map.serialize_entry("confusion", &self.confusion)?;
+                map.end()
+            }
+        }
+    }
+}
+
+impl Metrics {
+    /// A regression's errors: `predicted` against `truth`.
+    ///
+    /// ```
+    /// use nesy_learn::Metrics;
+    /// let m = Metrics::regression(&[1.0, 2.0, 3.0], &[1.0, 2.0, 5.0]);
+    /// let e = m.errors.unwrap();
+    /// assert!((e.rmse - (4.0f64 / 3.0).sqrt()).abs() < 1e-12);
+    /// assert!((e.mae - 2.0 / 3.0).abs() < 1e-12);
+    /// assert!((e.r2 - (1.0 - 4.0 / 2.0)).abs() < 1e-12);
+    /// ```
+    pub fn regression(truth: &[f64], predicted: &[f64]) -> Metrics {
+        let n = truth.len().min(predicted.len());
+        if n == 0 {
+            return Metrics {
+                errors: Some(RegressionErrors::default()),
+                ..Metrics::default()
+            };
+        }
+        let mean = truth.iter().take(n).sum::<f64>() / n as f64;
+        let (mut sse, mut sae, mut sst) = (0.0, 0.0, 0.0);
+        for (t, p) in truth.iter().zip(predicted) {
+            sse += (t - p) * (t - p);
+            sae += (t - p).abs();
+            sst += (t - mean) * (t - mean);
+        }
+        let r2 = if sst > 0.0 {
+            1.0 - sse / sst
+        } else if sse == 0.0 {
+            1.0
+        } else {
+            0.0
+        };
+        Metrics {
+            errors: Some(RegressionErrors {
+                rmse: (sse / n as f64).sqrt(),
+                mae: sae / n as f64,
+                r2,
+            }),
+            ..Metrics::default()
+        }
+    }
 }
 
 impl Metrics {
@@ -62,6 +139,7 @@ impl Metrics {
                 f1s.iter().sum::<f64>() / f1s.len() as f64
             },
             confusion,
+            errors: None,
         }
     }
 }

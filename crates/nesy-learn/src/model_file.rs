@@ -12,7 +12,7 @@
 use crate::cart::{self, CartParams};
 use crate::error::{Error, Result};
 use crate::soft::{self, SoftParams, SoftStep, SoftTree};
-use crate::table::{Schema, Table};
+use crate::table::{Schema, Table, Task};
 use crate::tree::{PathStep, Tree, argmax};
 use candle_core::Device;
 use serde::{Deserialize, Serialize};
@@ -129,6 +129,10 @@ pub trait Classifier: Send + Sync {
     fn proba(&self, x: &[f64]) -> Vec<f64>;
     /// Why the row gets its prediction.
     fn explain(&self, x: &[f64]) -> DecisionPath;
+    /// A regression model's prediction (`None` for a classifier).
+    fn value(&self, _x: &[f64]) -> Option<f64> {
+        None
+    }
     /// The most probable class (the first on a tie).
     fn predict(&self, x: &[f64]) -> Prediction {
         let distribution = self.proba(x);
@@ -181,8 +185,14 @@ impl Classifier for Cart {
         &self.schema
     }
     fn proba(&self, x: &[f64]) -> Vec<f64> {
+        if self.schema.task == Task::Regression {
+            return Vec::new();
+        }
         self.tree
             .proba_smoothed(x, self.schema.classes.len(), self.leaf_smoothing)
+    }
+    fn value(&self, x: &[f64]) -> Option<f64> {
+        (self.schema.task == Task::Regression).then(|| self.tree.value(x))
     }
     fn explain(&self, x: &[f64]) -> DecisionPath {
         let leaf_counts = match self.tree.nodes.get(self.tree.leaf(x)) {
@@ -227,6 +237,9 @@ impl Classifier for Forest {
         &self.schema
     }
     fn proba(&self, x: &[f64]) -> Vec<f64> {
+        if self.schema.task == Task::Regression {
+            return Vec::new();
+        }
         let classes = self.schema.classes.len();
         let mut out = vec![0.0; classes];
         for t in &self.trees {
@@ -254,6 +267,11 @@ impl Classifier for Forest {
             }
         }
         DecisionPath::Forest { votes, steps }
+    }
+    fn value(&self, x: &[f64]) -> Option<f64> {
+        (self.schema.task == Task::Regression).then(|| {
+            self.trees.iter().map(|t| t.value(x)).sum::<f64>() / self.trees.len().max(1) as f64
+        })
     }
 }
 
@@ -692,8 +710,20 @@ fn check_header(h: &Header) -> Result<(), String> {
     if h.kind != "tree" {
         return Err(format!("a `{}` model, not a decision tree", h.kind));
     }
-    if h.schema.classes.len() < 2 || h.schema.features.is_empty() {
-        return Err("the header has no features or fewer than two classes".to_string());
+    if h.schema.features.is_empty() {
+        return Err("the header has no features".to_string());
+    }
+    match h.schema.task {
+        Task::Classification if h.schema.classes.len() < 2 => {
+            return Err("the header has fewer than two classes".to_string());
+        }
+        Task::Regression if !h.schema.classes.is_empty() => {
+            return Err("a regression model's header lists classes".to_string());
+        }
+        Task::Regression if h.variant == Variant::Soft => {
+            return Err("a soft tree cannot be a regression".to_string());
+        }
+        _ => {}
     }
     Ok(())
 }

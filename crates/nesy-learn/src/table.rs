@@ -40,6 +40,38 @@ pub struct Feature {
     pub kind: FeatureKind,
 }
 
+/// What a model predicts.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Task {
+    /// A class, with a probability per class.
+    #[default]
+    Classification,
+    /// A number (the mean of a leaf's rows).
+    Regression,
+}
+
+impl Task {
+    /// Whether it is classification (what a model file says by saying
+    /// nothing).
+    pub fn is_classification(&self) -> bool {
+        *self == Task::Classification
+    }
+}
+
+impl std::str::FromStr for Task {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        match s {
+            "classification" => Ok(Task::Classification),
+            "regression" => Ok(Task::Regression),
+            other => Err(format!(
+                "unknown task `{other}` (classification or regression)"
+            )),
+        }
+    }
+}
+
 /// The columns a model reads and the classes it predicts.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Schema {
@@ -47,8 +79,12 @@ pub struct Schema {
     pub features: Vec<Feature>,
     /// The target column's name.
     pub target: String,
-    /// Class names, sorted; a class is predicted by its index here.
+    /// Class names, sorted; a class is predicted by its index here. Empty
+    /// for regression.
     pub classes: Vec<String>,
+    /// Classification (the default, left out of files) or regression.
+    #[serde(default, skip_serializing_if = "Task::is_classification")]
+    pub task: Task,
 }
 
 /// A raw feature value, before encoding.
@@ -155,6 +191,7 @@ impl Schema {
         let target = raw.header.iter().position(|h| *h == self.target);
         let mut x = Vec::new();
         let mut y = Vec::new();
+        let mut numbers = Vec::new();
         for (row, line) in raw.rows.iter().zip(&raw.lines) {
             let values: Vec<FeatureValue> = columns
                 .iter()
@@ -172,7 +209,25 @@ impl Schema {
                 line: *line,
                 message,
             })?);
-            if let Some(t) = target {
+            if let Some(t) = target
+                && self.task == Task::Regression
+            {
+                let value = row.get(t).map(String::as_str).unwrap_or_default();
+                match value.trim().parse::<f64>() {
+                    Ok(v) if v.is_finite() => numbers.push(v),
+                    _ if is_missing(value) => return Err(raw.missing(*line, &self.target)),
+                    _ => {
+                        return Err(Error::Data {
+                            path: raw.path.clone(),
+                            line: *line,
+                            message: format!(
+                                "`{}` is a regression target, and {value:?} is not a number",
+                                self.target
+                            ),
+                        });
+                    }
+                }
+            } else if let Some(t) = target {
                 let value = row.get(t).map(String::as_str).unwrap_or_default();
                 match self.classes.iter().position(|c| c == value) {
                     Some(class) => y.push(class),
@@ -190,10 +245,12 @@ impl Schema {
                 }
             }
         }
+        let regression = self.task == Task::Regression;
         Ok(Table {
             schema: self.clone(),
             x,
-            y: target.map(|_| y),
+            y: target.filter(|_| !regression).map(|_| y),
+            values: target.filter(|_| regression).map(|_| numbers),
             lines: raw.lines,
             digest: raw.digest,
         })
@@ -244,6 +301,8 @@ pub struct Table {
     pub x: Vec<Vec<f64>>,
     /// Class index per row, when the target column was read.
     pub y: Option<Vec<usize>>,
+    /// A regression table's target per row, when it was read.
+    pub values: Option<Vec<f64>>,
     /// The CSV line of each row.
     pub lines: Vec<u64>,
     /// SHA-256 of the file's bytes, hex.
@@ -260,6 +319,17 @@ impl Table {
     /// [`Table::from_csv`] with the columns `exclude` left out (an id, a
     /// note); each must be a column of the file.
     pub fn from_csv_excluding(path: &Path, target: &str, exclude: &[String]) -> Result<Table> {
+        Table::from_csv_for(path, target, exclude, Task::Classification)
+    }
+
+    /// [`Table::from_csv_excluding`] for a task: for regression the target
+    /// is a number on every row.
+    pub fn from_csv_for(
+        path: &Path,
+        target: &str,
+        exclude: &[String],
+        task: Task,
+    ) -> Result<Table> {
         let raw = RawCsv::read(path)?;
         if let Some(missing) = exclude.iter().find(|e| !raw.header.contains(e)) {
             return Err(Error::Data {
@@ -316,6 +386,15 @@ impl Table {
             });
         }
         let mut classes = Vec::new();
+        if task == Task::Regression {
+            let schema = Schema {
+                features,
+                target: target.to_string(),
+                classes,
+                task,
+            };
+            return schema.read_csv(path);
+        }
         for (row, line) in raw.rows.iter().zip(&raw.lines) {
             let v = row.get(t).map(String::as_str).unwrap_or_default();
             if is_missing(v) {
@@ -336,6 +415,7 @@ impl Table {
             features,
             target: target.to_string(),
             classes,
+            task,
         };
         schema.read_csv(path)
     }
@@ -384,6 +464,10 @@ impl Table {
                 .y
                 .as_ref()
                 .map(|y| indices.iter().filter_map(|&i| y.get(i).copied()).collect()),
+            values: self
+                .values
+                .as_ref()
+                .map(|v| indices.iter().filter_map(|&i| v.get(i).copied()).collect()),
             lines: indices
                 .iter()
                 .filter_map(|&i| self.lines.get(i).copied())
@@ -561,6 +645,7 @@ mod tests {
             ],
             target: "y".into(),
             classes: vec!["a".into(), "b".into()],
+            task: Task::Classification,
         };
         assert_eq!(schema.encoded_names(), ["x", "colour=blue", "colour=red"]);
         let row = schema

@@ -9,7 +9,7 @@ use crate::model_file::{
     Variant,
 };
 use crate::soft::SoftParams;
-use crate::table::{Table, k_folds, train_test_split};
+use crate::table::{Table, Task, k_folds, train_test_split};
 use serde::Serialize;
 
 /// How the model is evaluated while training.
@@ -54,6 +54,11 @@ pub struct TrainRequest<'a> {
 }
 
 fn fit(table: &Table, req: &TrainRequest<'_>, options: &mut FitOptions<'_>) -> Result<Trained> {
+    if table.schema.task == Task::Regression && req.variant == Variant::Soft {
+        return Err(crate::Error::Invalid(
+            "the soft tree classifies; a regression takes `--variant cart` or `forest`".to_string(),
+        ));
+    }
     Ok(match req.variant {
         Variant::Cart => Trained::Cart(Cart::fit(table, &req.cart, options)?),
         Variant::Forest => Trained::Forest(Forest::fit(table, &req.cart, options)?),
@@ -61,8 +66,17 @@ fn fit(table: &Table, req: &TrainRequest<'_>, options: &mut FitOptions<'_>) -> R
     })
 }
 
-/// Metrics of a classifier on a table with targets.
+/// Metrics of a model on a table with targets: a classifier's accuracy,
+/// or a regression's errors.
 pub fn evaluate(model: &dyn Classifier, table: &Table) -> Metrics {
+    if let Some(truth) = &table.values {
+        let predicted: Vec<f64> = table
+            .x
+            .iter()
+            .map(|x| model.value(x).unwrap_or(f64::NAN))
+            .collect();
+        return Metrics::regression(truth, &predicted);
+    }
     let predicted: Vec<usize> = table.x.iter().map(|x| model.predict(x).class).collect();
     Metrics::new(table.targets(), &predicted, table.schema.classes.len())
 }
@@ -91,10 +105,21 @@ fn mean(metrics: &[Metrics], classes: usize) -> Metrics {
             }
         }
     }
+    let errors = metrics
+        .iter()
+        .map(|m| m.errors)
+        .collect::<Option<Vec<_>>>()
+        .filter(|e| !e.is_empty())
+        .map(|e| crate::metrics::RegressionErrors {
+            rmse: e.iter().map(|e| e.rmse).sum::<f64>() / n,
+            mae: e.iter().map(|e| e.mae).sum::<f64>() / n,
+            r2: e.iter().map(|e| e.r2).sum::<f64>() / n,
+        });
     Metrics {
         accuracy: metrics.iter().map(|m| m.accuracy).sum::<f64>() / n,
         macro_f1: metrics.iter().map(|m| m.macro_f1).sum::<f64>() / n,
         confusion,
+        errors,
     }
 }
 
@@ -149,8 +174,10 @@ pub fn train(
         }
     };
     // The file says which smoothing its leaves are read with.
+    let regression = table.schema.task == Task::Regression;
     let cart = CartParams {
-        leaf_smoothing: Some(req.cart.smoothing_for(req.variant == Variant::Forest)),
+        leaf_smoothing: (!regression)
+            .then(|| req.cart.smoothing_for(req.variant == Variant::Forest)),
         ..req.cart.clone()
     };
     let params = match req.variant {

@@ -27,9 +27,10 @@ pub enum Node {
         /// Node index of the right child.
         right: usize,
     },
-    /// A leaf: how many training rows of each class reached it.
+    /// A leaf: how many training rows of each class reached it; in a
+    /// regression tree, one number: the mean target of those rows.
     Leaf {
-        /// Per class, in the schema's class order.
+        /// Per class, in the schema's class order (regression: the mean).
         counts: Vec<f64>,
     },
 }
@@ -72,6 +73,15 @@ impl Tree {
             }
         }
         at
+    }
+
+    /// A regression tree's prediction for a row: the mean target of the
+    /// training rows in its leaf.
+    pub fn value(&self, x: &[f64]) -> f64 {
+        match self.nodes.get(self.leaf(x)) {
+            Some(Node::Leaf { counts }) => counts.first().copied().unwrap_or(f64::NAN),
+            _ => f64::NAN,
+        }
     }
 
     /// The class distribution of the leaf a row reaches: its training
@@ -159,7 +169,11 @@ impl Tree {
                     }
                 }
                 Node::Leaf { counts } => {
-                    if counts.len() != schema.classes.len() {
+                    if schema.task == crate::table::Task::Regression {
+                        if counts.len() != 1 || !counts.iter().all(|v| v.is_finite()) {
+                            return Err(format!("regression leaf {i} is not one number"));
+                        }
+                    } else if counts.len() != schema.classes.len() {
                         return Err(format!("leaf {i} has {} classes", counts.len()));
                     }
                 }

@@ -11,7 +11,7 @@
 
 use nesy_learn::Table;
 use nesy_learn::cart::{CartParams, Criterion, MaxFeatures, fit_cart, fit_forest};
-use nesy_learn::grow::{GrowParams, grow};
+use nesy_learn::grow::{GrowParams, Target, grow};
 use nesy_learn::tree::{Node, Tree};
 use proptest::prelude::*;
 use rand::SeedableRng;
@@ -94,7 +94,7 @@ proptest! {
     fn the_root_split_is_the_best_of_every_feature_and_threshold((x, y) in table(), seed in 0u64..4) {
         let rows: Vec<(usize, f64)> = (0..x.len()).map(|i| (i, 1.0)).collect();
         let params = all_features(x[0].len());
-        let tree = grow(&x, &y, 3, &rows, &params, &mut ChaCha8Rng::seed_from_u64(seed));
+        let tree = grow(&x, Target::Classes { y: &y, classes: 3 }, &rows, &params, &mut ChaCha8Rng::seed_from_u64(seed));
         let mut counts = vec![0.0; 3];
         for &c in &y {
             counts[c] += 1.0;
@@ -140,7 +140,7 @@ proptest! {
             max_depth: Some(depth),
             ..all_features(x[0].len())
         };
-        let tree = grow(&x, &y, 3, &rows, &params, &mut ChaCha8Rng::seed_from_u64(0));
+        let tree = grow(&x, Target::Classes { y: &y, classes: 3 }, &rows, &params, &mut ChaCha8Rng::seed_from_u64(0));
         for (node, reached) in tree.nodes.iter().zip(leaf_rows(&tree, &x)) {
             if matches!(node, Node::Leaf { .. }) && tree.nodes.len() > 1 {
                 prop_assert!(reached >= leaf, "a leaf of {} rows (min {})", reached, leaf);
@@ -148,6 +148,81 @@ proptest! {
         }
         let splits = tree.nodes.iter().filter(|n| matches!(n, Node::Split { .. })).count();
         prop_assert!(splits < 1 << depth, "{} splits at depth {}", splits, depth);
+    }
+}
+
+/// The lowest summed squared error of the two sides over every feature and
+/// threshold (`None` if nothing splits).
+fn best_split_sse(x: &[Vec<f64>], v: &[f64]) -> Option<f64> {
+    let sse = |values: &[f64]| {
+        let mean = values.iter().sum::<f64>() / values.len().max(1) as f64;
+        values.iter().map(|x| (x - mean) * (x - mean)).sum::<f64>()
+    };
+    let mut best: Option<f64> = None;
+    for f in 0..x[0].len() {
+        let mut values: Vec<f64> = x.iter().map(|r| r[f]).collect();
+        values.sort_by(f64::total_cmp);
+        values.dedup();
+        for pair in values.windows(2) {
+            let threshold = pair[0] / 2.0 + pair[1] / 2.0;
+            let (left, right): (Vec<f64>, Vec<f64>) = {
+                let mut l = Vec::new();
+                let mut r = Vec::new();
+                for (row, &t) in x.iter().zip(v) {
+                    if row[f] < threshold {
+                        l.push(t)
+                    } else {
+                        r.push(t)
+                    }
+                }
+                (l, r)
+            };
+            let total = sse(&left) + sse(&right);
+            if best.is_none_or(|b| total < b) {
+                best = Some(total);
+            }
+        }
+    }
+    best
+}
+
+proptest! {
+    #[test]
+    fn a_regression_root_split_has_the_least_squared_error((x, y) in table(), seed in 0u64..4) {
+        // Targets from the classes, spread out so that means differ.
+        let v: Vec<f64> = y.iter().enumerate().map(|(i, &c)| c as f64 * 10.0 + (i % 3) as f64).collect();
+        let rows: Vec<(usize, f64)> = (0..x.len()).map(|i| (i, 1.0)).collect();
+        let params = all_features(x[0].len());
+        let tree = grow(&x, Target::Values(&v), &rows, &params, &mut ChaCha8Rng::seed_from_u64(seed));
+        let all_equal = v.iter().all(|t| *t == v[0]);
+        match (&tree.nodes[0], best_split_sse(&x, &v)) {
+            (Node::Split { feature, threshold, .. }, Some(best)) => {
+                prop_assert!(!all_equal);
+                let (mut l, mut r) = (Vec::new(), Vec::new());
+                for (row, &t) in x.iter().zip(&v) {
+                    if row[*feature] < *threshold { l.push(t) } else { r.push(t) }
+                }
+                let sse = |values: &[f64]| {
+                    let mean = values.iter().sum::<f64>() / values.len() as f64;
+                    values.iter().map(|x| (x - mean) * (x - mean)).sum::<f64>()
+                };
+                let ours = sse(&l) + sse(&r);
+                prop_assert!((ours - best).abs() < 1e-6, "ours {} best {}", ours, best);
+            }
+            (Node::Leaf { counts }, best) => {
+                prop_assert!(all_equal || best.is_none());
+                let mean = v.iter().sum::<f64>() / v.len() as f64;
+                prop_assert!((counts[0] - mean).abs() < 1e-9);
+            }
+            (Node::Split { .. }, None) => prop_assert!(false, "split without a threshold"),
+        }
+        // Grown until pure: a row whose values no other row shares gets
+        // its own target back.
+        for (row, &t) in x.iter().zip(&v) {
+            if x.iter().filter(|r| *r == row).count() == 1 {
+                prop_assert!((tree.value(row) - t).abs() < 1e-9);
+            }
+        }
     }
 }
 

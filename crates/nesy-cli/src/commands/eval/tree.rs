@@ -16,7 +16,7 @@ pub(crate) struct Args {
     /// CSV with the model's feature columns and its target column.
     #[arg(long)]
     data: PathBuf,
-    /// Output format: `json` gives {"accuracy", "macro_f1", "brier", "log_loss", "confusion", "classes", "rows"}.
+    /// Output format: `json` gives {"accuracy", "macro_f1", "brier", "log_loss", "confusion", "classes", "rows"}; for a regression {"rmse", "mae", "r2", "rows"}.
     #[arg(long, value_enum, default_value_t = SummaryFormat::Text)]
     format: SummaryFormat,
 }
@@ -26,7 +26,7 @@ pub(crate) fn run(args: &Args) -> CliResult {
     let mut out = String::new();
     let (data, format) = (&args.data, args.format);
     let (model, table) = model_and_table(&args.model, data)?;
-    if table.y.is_none() {
+    if table.y.is_none() && table.values.is_none() {
         return Err(fail(format!(
             "{}: no target column `{}` to evaluate against",
             data.display(),
@@ -34,6 +34,26 @@ pub(crate) fn run(args: &Args) -> CliResult {
         )));
     }
     let metrics = nesy::learn::evaluate(model.classifier.as_ref(), &table);
+    if let Some(errors) = metrics.errors {
+        match format {
+            SummaryFormat::Json => {
+                let json = serde_json::json!({
+                    "rmse": errors.rmse,
+                    "mae": errors.mae,
+                    "r2": errors.r2,
+                    "rows": table.len(),
+                });
+                let _ = writeln!(out, "{json}");
+            }
+            SummaryFormat::Text => {
+                let _ = writeln!(out, "rows  {}", table.len());
+                let _ = writeln!(out, "RMSE  {:.4}", errors.rmse);
+                let _ = writeln!(out, "MAE   {:.4}", errors.mae);
+                let _ = writeln!(out, "R2    {:.4}", errors.r2);
+            }
+        }
+        return finish(&out);
+    }
     let scores = nesy::learn::train::probability_scores(model.classifier.as_ref(), &table);
     let classes = &model.schema().classes;
     match format {

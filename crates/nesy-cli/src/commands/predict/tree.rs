@@ -1,5 +1,5 @@
-//! `nesy predict tree`: the class and probability of each row of a CSV,
-//! optionally with the decision path.
+//! `nesy predict tree`: the class and probability of each row of a CSV
+//! (a regression's value), optionally with the decision path.
 
 use crate::error::CliResult;
 use crate::learned::{finish, model_and_table};
@@ -33,10 +33,12 @@ pub(crate) struct Args {
 enum Format {
     /// Aligned columns.
     Table,
-    /// `line<TAB>class<TAB>probability[<TAB>path]`.
+    /// `line<TAB>class<TAB>probability[<TAB>path]` (a regression:
+    /// `line<TAB>value[<TAB>path]`).
     Tsv,
-    /// `[{"line", "class", "probability", "distribution", "path"?}]`, and
-    /// the `--id` column's value under its name.
+    /// `[{"line", "class", "probability", "distribution", "path"?}]` (a
+    /// regression: `{"line", "value", "path"?}`), and the `--id` column's
+    /// value under its name.
     Json,
 }
 
@@ -59,21 +61,49 @@ pub(crate) fn run(args: &Args) -> CliResult {
         }
     };
     let classifier = model.classifier.as_ref();
+    let regression = model.schema().task == nesy::learn::Task::Regression;
     let mut json_rows = Vec::new();
     let mut rows = vec![{
-        let mut h = vec![
-            key_name.clone(),
-            "class".to_string(),
-            "probability".to_string(),
-        ];
+        let mut h = if regression {
+            vec![key_name.clone(), "value".to_string()]
+        } else {
+            vec![
+                key_name.clone(),
+                "class".to_string(),
+                "probability".to_string(),
+            ]
+        };
         if explain {
             h.push("path".to_string());
         }
         h
     }];
     for (x, line) in table.x.iter().zip(&table.lines) {
-        let p = classifier.predict(x);
         let path = explain.then(|| classifier.explain(x));
+        if let Some(value) = classifier.value(x) {
+            let shown = match &ids {
+                Some(ids) => ids.get(line).cloned().unwrap_or_default(),
+                None => line.to_string(),
+            };
+            if format == Format::Json {
+                let mut row = serde_json::json!({ "line": line, "value": value });
+                if let (Some(_), Some(obj)) = (&ids, row.as_object_mut()) {
+                    obj.insert(key_name.clone(), key(line));
+                }
+                if let (Some(path), Some(obj)) = (&path, row.as_object_mut()) {
+                    obj.insert("path".to_string(), serde_json::json!(path));
+                }
+                json_rows.push(row);
+            } else {
+                let mut r = vec![shown, format!("{value}")];
+                if let Some(path) = &path {
+                    r.push(path.to_text());
+                }
+                rows.push(r);
+            }
+            continue;
+        }
+        let p = classifier.predict(x);
         match format {
             Format::Json => {
                 let distribution: serde_json::Map<String, serde_json::Value> = model

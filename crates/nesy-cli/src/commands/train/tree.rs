@@ -5,7 +5,7 @@ use crate::learned::{SummaryFormat, epoch_bar, finish};
 use crate::output::aligned;
 use nesy::learn::cart::{CartParams, Criterion, MaxFeatures};
 use nesy::learn::soft::SoftParams;
-use nesy::learn::{FitOptions, Holdout, Metrics, Table, TrainRequest, Variant};
+use nesy::learn::{FitOptions, Holdout, Metrics, Table, Task, TrainRequest, Variant};
 use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::time::Instant;
@@ -79,10 +79,11 @@ pub(crate) struct Args {
     /// Trees in a forest.
     #[arg(long, default_value_t = 100)]
     trees: usize,
-    /// Features a forest tries at each split: sqrt (of their number, as
-    /// scikit-learn), log2, all, a count, or a fraction in (0, 1].
-    #[arg(long, default_value = "sqrt", value_name = "sqrt|log2|all|N|F")]
-    max_features: MaxFeatures,
+    /// Features a forest tries at each split: sqrt (of their number), log2,
+    /// all, a count, or a fraction in (0, 1]. Default as scikit-learn's:
+    /// sqrt for classes, all for a regression.
+    #[arg(long, value_name = "sqrt|log2|all|N|F")]
+    max_features: Option<MaxFeatures>,
     /// The fraction of the features a forest tries at each split (the same
     /// as `--max-features F`).
     #[arg(long, value_name = "F", conflicts_with = "max_features")]
@@ -121,6 +122,10 @@ pub(crate) struct Args {
     /// The rows' id column: not a feature.
     #[arg(long, value_name = "COL")]
     id: Option<String>,
+    /// classification (the target's values are classes) or regression
+    /// (the target is a number; squared error; CART and forest).
+    #[arg(long, default_value = "classification", value_name = "TASK")]
+    task: Task,
 }
 
 /// `nesy train tree`.
@@ -128,7 +133,9 @@ pub(crate) fn run(args: &Args) -> CliResult {
     let mut out = String::new();
     let start = Instant::now();
     let excluded: Vec<String> = args.exclude.iter().chain(&args.id).cloned().collect();
-    let table = Table::from_csv_excluding(&args.data, &args.target, &excluded).map_err(fail)?;
+    let table =
+        Table::from_csv_for(&args.data, &args.target, &excluded, args.task).map_err(fail)?;
+    let regression = args.task == Task::Regression;
     for name in table.id_like_features() {
         errln!(
             "warning: column `{name}` looks like an id (named so, or a different text on every row); \
@@ -138,7 +145,7 @@ pub(crate) fn run(args: &Args) -> CliResult {
     let device = nesy::learn::device(&args.device).map_err(fail)?;
     let test_table = match &args.test_data {
         Some(path) => match table.schema.read_csv(path) {
-            Ok(t) if t.y.is_some() => Some(t),
+            Ok(t) if t.y.is_some() || t.values.is_some() => Some(t),
             Ok(_) => {
                 return Err(fail(format!(
                     "{}: no target column `{}` to test against",
@@ -165,9 +172,13 @@ pub(crate) fn run(args: &Args) -> CliResult {
             min_samples_split: args.min_samples_split,
             min_samples_leaf: args.min_samples_leaf,
             trees: args.trees,
-            max_features: match args.feature_fraction {
-                Some(f) => MaxFeatures::Fraction(f),
-                None => args.max_features,
+            // As scikit-learn: sqrt of the features per split for classes,
+            // all of them for a regression.
+            max_features: match (args.feature_fraction, args.max_features) {
+                (Some(f), _) => MaxFeatures::Fraction(f),
+                (None, Some(m)) => m,
+                (None, None) if regression => MaxFeatures::All,
+                (None, None) => MaxFeatures::Sqrt,
             },
             seed: args.seed,
             leaf_smoothing: args.leaf_smoothing,
@@ -220,6 +231,7 @@ pub(crate) fn run(args: &Args) -> CliResult {
                 "variant": args.variant.to_string(),
                 "rows": table.len(),
                 "features": table.schema.features.len(),
+                "task": if regression { "regression" } else { "classification" },
                 "classes": table.schema.classes,
                 "train": report.train,
                 "test": report.test,
@@ -230,25 +242,38 @@ pub(crate) fn run(args: &Args) -> CliResult {
             let _ = writeln!(out, "{json}");
         }
         SummaryFormat::Text => {
+            let what = if regression {
+                format!("a regression of `{}`", args.target)
+            } else {
+                format!("{} classes", table.schema.classes.len())
+            };
             let _ = writeln!(
                 out,
-                "trained a {} tree on {} ({} rows, {} features, {} classes) in {seconds:.2} s",
+                "trained a {} tree on {} ({} rows, {} features, {what}) in {seconds:.2} s",
                 args.variant,
                 data_file,
                 table.len(),
                 table.schema.features.len(),
-                table.schema.classes.len()
             );
             let _ = writeln!(
                 out,
                 "features, in the order a call passes them: {}",
                 feature_types(&table.schema)
             );
-            let mut rows = vec![vec![
-                String::new(),
-                "accuracy".to_string(),
-                "macro-F1".to_string(),
-            ]];
+            let mut rows = vec![if regression {
+                vec![
+                    String::new(),
+                    "RMSE".to_string(),
+                    "MAE".to_string(),
+                    "R2".to_string(),
+                ]
+            } else {
+                vec![
+                    String::new(),
+                    "accuracy".to_string(),
+                    "macro-F1".to_string(),
+                ]
+            }];
             rows.push(metric_row("train", &report.train));
             if let Some(test) = &report.test {
                 let label = match holdout {
@@ -266,9 +291,17 @@ pub(crate) fn run(args: &Args) -> CliResult {
 
 /// A row of the metrics table.
 fn metric_row(label: &str, m: &Metrics) -> Vec<String> {
-    vec![
-        label.to_string(),
-        format!("{:.4}", m.accuracy),
-        format!("{:.4}", m.macro_f1),
-    ]
+    match &m.errors {
+        Some(e) => vec![
+            label.to_string(),
+            format!("{:.4}", e.rmse),
+            format!("{:.4}", e.mae),
+            format!("{:.4}", e.r2),
+        ],
+        None => vec![
+            label.to_string(),
+            format!("{:.4}", m.accuracy),
+            format!("{:.4}", m.macro_f1),
+        ],
+    }
 }

@@ -796,6 +796,15 @@ fn regression_trees_train_evaluate_predict_and_answer_rules() {
             predicate::str::contains("size\ta\t30.0\t1.0")
                 .and(predicate::str::contains("size\tb\t140.0\t1.0")),
         );
+    // Its leaves are not class shares: no rules are exported from it.
+    nesy()
+        .args(["export-rules", "--model"])
+        .arg(&model)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "a regression tree's leaves are numbers",
+        ));
     // A target that is not a number, and a soft regression, are refused.
     let words = dir.path().join("words.csv");
     std::fs::write(&words, "x,y\n1,2\n2,two\n").unwrap();

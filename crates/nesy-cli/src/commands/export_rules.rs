@@ -30,6 +30,12 @@ pub(crate) fn run(args: &Args) -> CliResult {
     let (model_path, output) = (args.model.as_path(), args.output.as_deref());
     let (name, input) = (args.name.as_deref(), args.input.as_deref());
     let model = load_model(model_path)?;
+    if model.schema().task == nesy::learn::Task::Regression {
+        return Err(fail(format!(
+            "{}: a regression tree's leaves are numbers, not class shares to weigh rules with; export-rules takes a classification CART model",
+            model_path.display()
+        )));
+    }
     let Some(tree) = &model.cart else {
         return Err(fail(format!(
             "{}: a {} model has no single tree to write as rules; export-rules takes a CART model (`--variant cart`)",

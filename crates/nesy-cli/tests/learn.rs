@@ -796,6 +796,33 @@ fn regression_trees_train_evaluate_predict_and_answer_rules() {
             predicate::str::contains("size\ta\t30.0\t1.0")
                 .and(predicate::str::contains("size\tb\t140.0\t1.0")),
         );
+    // A regression forest explains itself by its trees' values.
+    let forest = dir.path().join("sizes-forest.tree");
+    nesy()
+        .args([
+            "train",
+            "tree",
+            "--task",
+            "regression",
+            "--variant",
+            "forest",
+            "--trees",
+            "4",
+        ])
+        .args(["--id", "id", "--target", "y", "--data"])
+        .arg(&data)
+        .arg("-o")
+        .arg(&forest)
+        .assert()
+        .success();
+    nesy()
+        .args(["predict", "tree", "--explain", "--format", "tsv", "--model"])
+        .arg(&forest)
+        .arg("--data")
+        .arg(&data)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("the mean of 4 trees (from "));
     // Its leaves are not class shares: no rules are exported from it.
     nesy()
         .args(["export-rules", "--model"])

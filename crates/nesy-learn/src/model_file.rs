@@ -58,6 +58,14 @@ pub enum DecisionPath {
         /// One agreeing tree's tests.
         steps: Vec<PathStep>,
     },
+    /// A regression forest: each tree's value (the prediction is their
+    /// mean), and the first tree's tests.
+    Mean {
+        /// Each tree's value, in tree order.
+        values: Vec<f64>,
+        /// The first tree's tests.
+        steps: Vec<PathStep>,
+    },
     /// A soft tree's most likely path.
     Soft {
         /// Its inner nodes.
@@ -87,6 +95,20 @@ impl DecisionPath {
             DecisionPath::Tests { steps, .. } => tests(steps),
             DecisionPath::Forest { votes, steps } => {
                 format!("votes {:?}; one tree: {}", votes, tests(steps))
+            }
+            DecisionPath::Mean { values, steps } => {
+                let (lo, hi) = values
+                    .iter()
+                    .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &v| {
+                        (lo.min(v), hi.max(v))
+                    });
+                format!(
+                    "the mean of {} trees (from {} to {}); one tree: {}",
+                    values.len(),
+                    fmt(lo),
+                    fmt(hi),
+                    tests(steps)
+                )
             }
             DecisionPath::Soft { steps } => steps
                 .iter()
@@ -253,6 +275,16 @@ impl Classifier for Forest {
         out
     }
     fn explain(&self, x: &[f64]) -> DecisionPath {
+        if self.schema.task == Task::Regression {
+            return DecisionPath::Mean {
+                values: self.trees.iter().map(|t| t.value(x)).collect(),
+                steps: self
+                    .trees
+                    .first()
+                    .map(|t| t.path(x, &self.schema.encoded_names()))
+                    .unwrap_or_default(),
+            };
+        }
         let classes = self.schema.classes.len();
         let predicted = argmax(&self.proba(x));
         let mut votes = vec![0usize; classes];

@@ -2,7 +2,7 @@
 //! with the class frequencies of the training rows that reach them, so
 //! every prediction has a probability and a path.
 
-use crate::table::{Schema, Table};
+use crate::table::Schema;
 use serde::{Deserialize, Serialize};
 
 /// A binary tree of threshold tests; node 0 is the root.
@@ -127,24 +127,6 @@ impl Tree {
             at = if goes_left { *left } else { *right };
         }
         out
-    }
-
-    /// Sets each leaf's counts from the rows that reach it.
-    pub fn fill_counts(&mut self, table: &Table) {
-        let classes = table.schema.classes.len();
-        for node in &mut self.nodes {
-            if let Node::Leaf { counts } = node {
-                *counts = vec![0.0; classes];
-            }
-        }
-        for (x, &y) in table.x.iter().zip(table.targets()) {
-            let leaf = self.leaf(x);
-            if let Some(Node::Leaf { counts }) = self.nodes.get_mut(leaf)
-                && let Some(c) = counts.get_mut(y)
-            {
-                *c += 1.0;
-            }
-        }
     }
 
     /// Checks the node links and columns against a schema.

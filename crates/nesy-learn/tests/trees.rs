@@ -67,8 +67,8 @@ fn cart_learns_iris_and_is_reproducible() {
     assert!(test.accuracy >= 0.9, "test accuracy {}", test.accuracy);
     assert!(report.train.accuracy >= test.accuracy - 0.1);
     assert_eq!(header.data.rows, 105);
-    // Same data, parameters and seed: the same tree (linfa-trees keeps
-    // class counts in hash maps; nesy recounts leaves so ties cannot flip).
+    // Same data, parameters and seed: the same tree (the seed orders the
+    // features, which decides ties between equally good splits).
     let (b, _, _) = fit(&table, &req, 0);
     let (nesy_learn::Trained::Cart(a), nesy_learn::Trained::Cart(b)) = (a, b) else {
         panic!("not CART");

@@ -515,7 +515,7 @@ impl Program {
             let tagged = engine
                 .evaluate_tagged(options.semiring, &limits)
                 .map_err(|e| clock.overall(e))?;
-            let units = engine.em_units(&tagged)?;
+            let units = engine.em_units(&tagged);
             let mut sums: BTreeMap<ParamKey, (f64, f64)> = BTreeMap::new();
             let mut log_likelihood = 0.0;
             let mut ignored = 0;

@@ -151,18 +151,6 @@ pub struct EmUnits {
     units: Vec<EmUnit>,
 }
 
-impl EmUnits {
-    /// How many events or disjunction instances are learned.
-    pub fn len(&self) -> usize {
-        self.units.len()
-    }
-
-    /// Whether nothing is learned.
-    pub fn is_empty(&self) -> bool {
-        self.units.is_empty()
-    }
-}
-
 /// One choice: its heads' events, parameters and probabilities, and for a
 /// rule's instance the proofs of its body.
 #[derive(Clone, Debug)]
@@ -179,7 +167,7 @@ impl Program {
     /// The choices of `tagged` that EM learns ([`EmUnits`]). A rule
     /// instance's body is read off the kept proofs that use it: each such
     /// proof without the instance's own choices is a proof of the body.
-    pub fn em_units(&self, tagged: &TaggedEvaluation) -> Result<EmUnits, Error> {
+    pub fn em_units(&self, tagged: &TaggedEvaluation) -> EmUnits {
         let mut units: Vec<EmUnit> = Vec::new();
         let mut by_instance: FxHashMap<ChoiceInstance, usize> = FxHashMap::default();
         let mut unit_of_event: FxHashMap<u32, usize> = FxHashMap::default();
@@ -242,7 +230,7 @@ impl Program {
                 unit.body = Some(body);
             }
         }
-        Ok(EmUnits { units })
+        EmUnits { units }
     }
 
     /// EM's expectation step for one interpretation: the probability of

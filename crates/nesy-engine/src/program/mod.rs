@@ -93,6 +93,7 @@ pub(crate) enum ChoiceInstance {
     Rules(usize, Vec<Value>),
 }
 
+/// Registered models by name.
 #[derive(Clone, Default)]
 pub(crate) struct Models(pub(crate) FxHashMap<String, Arc<dyn ForeignPredicate>>);
 
@@ -430,25 +431,14 @@ impl Program {
     /// none going below `floor`.
     pub fn normalize_disjunctions(&mut self, floor: f64) {
         const ROOM: f64 = 1e-9;
-        let params = &mut self.parameters;
-        let lists = self
-            .fact_weights
-            .iter()
-            .chain(self.rule_weights.iter().flatten().map(|w| &w.heads))
-            .filter(|heads| heads.len() > 1);
-        let mut moved = false;
-        for heads in lists {
+        let params = &self.parameters;
+        let mut projected: Vec<(ParamKey, f64)> = Vec::new();
+        for heads in self.disjunction_lists() {
             let sum: f64 = heads.iter().map(|w| value_of(params, w)).sum();
             if sum <= 1.0 {
                 continue;
             }
-            let (mut fixed, mut tunable) = (0.0, Vec::new());
-            for w in heads {
-                match w {
-                    Weight::Fixed(p) => fixed += p,
-                    Weight::Tunable(key) => tunable.push((key, value_of(params, w))),
-                }
-            }
+            let (fixed, tunable) = split_heads(params, heads);
             let budget = (1.0 - ROOM - fixed).max(0.0);
             // The shift tau with sum(max(p - tau, floor)) = budget, by
             // bisection (the sum falls as tau grows).
@@ -463,20 +453,49 @@ impl Program {
                     hi = mid;
                 }
             }
-            for (key, p) in tunable {
-                if let Some(slot) = params.get_mut(key) {
-                    *slot = (p - hi).max(floor);
-                    moved = true;
-                }
-            }
+            projected.extend(
+                tunable
+                    .into_iter()
+                    .map(|(key, p)| (key.clone(), (p - hi).max(floor))),
+            );
         }
-        if moved {
-            self.refresh_weights();
+        if !projected.is_empty() {
+            self.set_parameters(projected);
         }
     }
 
-    /// The probability written (or learned) for rule `index`, if it has
-    /// one: a disjunction head's own, not its choice's.
+    /// Every annotated disjunction's heads' weights, once each (the list
+    /// of its last head, which holds them all).
+    fn disjunction_lists(&self) -> Vec<&[Weight]> {
+        let facts = self
+            .fact_choices
+            .iter()
+            .zip(&self.fact_weights)
+            .filter(|(choice, _)| choice.as_ref().is_some_and(|c| c.position + 1 == c.heads))
+            .map(|(_, heads)| heads.as_slice());
+        let rules = self
+            .rule_weights
+            .iter()
+            .enumerate()
+            .filter_map(|(index, weight)| {
+                let first = weight.as_ref()?.disjunction?;
+                let (last, weight) = self.last_head_of(first)?;
+                (last == index).then_some(weight.heads.as_slice())
+            });
+        facts.chain(rules).collect()
+    }
+
+    /// The last head of the disjunction whose first head is rule `first`:
+    /// its rule index and weight (which lists every head's weight).
+    fn last_head_of(&self, first: usize) -> Option<(usize, &RuleWeight)> {
+        self.rule_weights
+            .iter()
+            .enumerate()
+            .skip(first)
+            .map_while(|(i, w)| Some((i, w.as_ref().filter(|w| w.disjunction == Some(first))?)))
+            .last()
+    }
+
     /// The probability written (or learned) for probabilistic fact
     /// `index`: for a head of an annotated disjunction its own, not the
     /// conditional probability of its choice.
@@ -485,6 +504,8 @@ impl Program {
         heads.last().map(|w| self.weight_value(w))
     }
 
+    /// The probability written (or learned) for rule `index`, if it has
+    /// one: a disjunction head's own, not its choice's.
     pub(crate) fn rule_probability(&self, index: usize) -> Option<f64> {
         let weight = self.rule_weights.get(index)?.as_ref()?;
         weight.heads.last().map(|w| self.weight_value(w))
@@ -540,14 +561,7 @@ impl Program {
                 })
             }
             EventKey::Choice(first, position, values) => {
-                // The disjunction's heads are the rules from `first` on that
-                // name it; the last of them lists every head's weight.
-                let last = self
-                    .rule_weights
-                    .iter()
-                    .skip(*first)
-                    .map_while(|w| w.as_ref().filter(|w| w.disjunction == Some(*first)))
-                    .last()?;
+                let (_, last) = self.last_head_of(*first)?;
                 Some(EventChoice {
                     instance: ChoiceInstance::Rules(*first, values.clone()),
                     position: *position,
@@ -563,36 +577,10 @@ impl Program {
     /// probability its written heads leave (`problog lfi`'s normalisation
     /// after each EM step): the tunable heads are scaled together.
     pub fn complete_disjunctions(&mut self) {
-        let mut lists: Vec<&Vec<Weight>> = Vec::new();
-        for (choice, heads) in self.fact_choices.iter().zip(&self.fact_weights) {
-            if choice.as_ref().is_some_and(|c| c.position + 1 == c.heads) {
-                lists.push(heads);
-            }
-        }
-        for (index, weight) in self.rule_weights.iter().enumerate() {
-            let Some(weight) = weight else { continue };
-            let Some(first) = weight.disjunction else {
-                continue;
-            };
-            let next_shares = self
-                .rule_weights
-                .get(index + 1)
-                .and_then(Option::as_ref)
-                .is_some_and(|w| w.disjunction == Some(first));
-            if !next_shares {
-                lists.push(&weight.heads);
-            }
-        }
         let params = &self.parameters;
         let mut scaled: Vec<(ParamKey, f64)> = Vec::new();
-        for heads in lists {
-            let (mut fixed, mut tunable) = (0.0, Vec::new());
-            for w in heads {
-                match w {
-                    Weight::Fixed(p) => fixed += p,
-                    Weight::Tunable(key) => tunable.push((key, value_of(params, w))),
-                }
-            }
+        for heads in self.disjunction_lists() {
+            let (fixed, tunable) = split_heads(params, heads);
             let sum: f64 = tunable.iter().map(|(_, p)| p).sum();
             if tunable.is_empty() || sum <= 0.0 {
                 continue;
@@ -998,6 +986,22 @@ fn value_of(params: &BTreeMap<ParamKey, f64>, weight: &Weight) -> f64 {
         Weight::Fixed(p) => *p,
         Weight::Tunable(key) => params.get(key).copied().unwrap_or(0.5),
     }
+}
+
+/// A disjunction's heads split into the sum of the written ones and the
+/// tunable ones with their current values.
+fn split_heads<'w>(
+    params: &BTreeMap<ParamKey, f64>,
+    heads: &'w [Weight],
+) -> (f64, Vec<(&'w ParamKey, f64)>) {
+    let (mut fixed, mut tunable) = (0.0, Vec::new());
+    for w in heads {
+        match w {
+            Weight::Fixed(p) => fixed += p,
+            Weight::Tunable(key) => tunable.push((key, value_of(params, w))),
+        }
+    }
+    (fixed, tunable)
 }
 
 /// [`conditional_choices`] of the heads' current values.

@@ -252,6 +252,7 @@ impl Grower<'_> {
         let mut visited = 0;
         let mut best: Option<(f64, usize, f64)> = None;
         let mut sorted: Vec<(f64, usize, f64)> = Vec::with_capacity(n);
+        let mut right: Vec<f64> = Vec::with_capacity(self.width());
         for drawn in 0..self.features {
             if visited >= p.max_features.max(1) {
                 break;
@@ -283,7 +284,10 @@ impl Grower<'_> {
                 if n_left < leaf_min || n - n_left < leaf_min {
                     continue;
                 }
-                let right: Vec<f64> = counts.iter().zip(&left).map(|(t, l)| t - l).collect();
+                // One buffer for every threshold: this is the grower's
+                // innermost loop.
+                right.clear();
+                right.extend(counts.iter().zip(&left).map(|(t, l)| t - l));
                 let score = self.proxy(&left) + self.proxy(&right);
                 if best.is_none_or(|(b, _, _)| score > b) {
                     let mut threshold = v / 2.0 + next / 2.0;

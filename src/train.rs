@@ -138,6 +138,25 @@ pub struct Trained {
     pub restarts: Vec<f64>,
 }
 
+impl Trained {
+    /// With restarts: the run that went on (the first of the most
+    /// accurate on validation).
+    pub fn chosen_restart(&self) -> Option<usize> {
+        first_best(&self.restarts)
+    }
+}
+
+/// The place of the first largest accuracy.
+fn first_best(accuracies: &[f64]) -> Option<usize> {
+    let mut best: Option<(usize, f64)> = None;
+    for (i, &a) in accuracies.iter().enumerate() {
+        if best.is_none_or(|(_, b)| a > b) {
+            best = Some((i, a));
+        }
+    }
+    best.map(|(i, _)| i)
+}
+
 /// How well a program predicts examples.
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct ExampleScores {
@@ -433,7 +452,7 @@ impl Program {
                 "restarts are chosen on validation examples: give some (`--valid`)".to_string(),
             ));
         }
-        let mut best: Option<(f64, Run)> = None;
+        let mut best: Option<Run> = None;
         let mut accuracies = Vec::new();
         for restart in 0..options.restarts {
             let mut run = self.start_run(examples.len(), options, restart as u64, clock)?;
@@ -448,12 +467,12 @@ impl Program {
                 .valid_accuracy(&run, valid, options, clock)?
                 .unwrap_or(0.0);
             accuracies.push(accuracy);
-            if best.as_ref().is_none_or(|(a, _)| accuracy > *a) {
-                best = Some((accuracy, run));
+            if first_best(&accuracies) == Some(restart) {
+                best = Some(run);
             }
         }
         match best {
-            Some((_, run)) => Ok((run, accuracies)),
+            Some(run) => Ok((run, accuracies)),
             None => Err(Error::Training("no restart ran".to_string())),
         }
     }

@@ -80,6 +80,7 @@ fn restarts_go_on_with_the_run_best_on_validation() {
     assert_eq!(trained.restarts.len(), 3);
     assert_eq!(trained.restarts[0], 0.0);
     let best = trained.restarts.iter().position(|&a| a == 1.0).unwrap();
+    assert_eq!(trained.chosen_restart(), Some(best));
     let value = trained.weights["heads"];
     assert!(value >= 0.5, "{value}");
     assert!((value - start(seed + best as u64)).abs() < 1e-6);

@@ -590,21 +590,34 @@ fn train_program_restarts_report_every_run_and_need_validation() {
             .arg(&rules)
             .arg("--examples")
             .arg(&examples)
-            .args(["--epochs", "2", "--format", "json", "-o"])
+            .args(["--epochs", "2", "-o"])
             .arg(&out)
             .args(extra);
         command
     };
-    let json = json_stdout(&mut run(&[
+    let restarts = [
         "--restarts",
         "3",
         "--restart-steps",
         "1",
         "--valid",
         examples.to_str().unwrap(),
-    ]));
+    ];
+    let json = json_stdout(&mut run(&[&restarts[..], &["--format", "json"]].concat()));
     assert_eq!(json["restarts"].as_array().unwrap().len(), 3, "{json}");
     assert_eq!(json["epochs"], 2);
+    // In text, which run went on.
+    let text = run(&restarts)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let text = String::from_utf8(text).unwrap();
+    assert!(
+        text.contains("restarts: valid accuracy ") && text.contains("went on"),
+        "{text}"
+    );
     // Restarts are chosen on validation examples, which must be given.
     run(&["--restarts", "3"])
         .assert()

@@ -42,6 +42,14 @@ enum Format {
     Json,
 }
 
+/// What a model says of a row.
+enum Said {
+    /// A regression's value.
+    Value(f64),
+    /// A class with its probability and distribution.
+    Class(nesy::learn::Prediction),
+}
+
 /// `nesy predict tree`.
 pub(crate) fn run(args: &Args) -> CliResult {
     let mut out = String::new();
@@ -79,68 +87,51 @@ pub(crate) fn run(args: &Args) -> CliResult {
         h
     }];
     for (x, line) in table.x.iter().zip(&table.lines) {
+        let prediction = match classifier.value(x) {
+            Some(value) => Said::Value(value),
+            None => Said::Class(classifier.predict(x)),
+        };
         let path = explain.then(|| classifier.explain(x));
-        if let Some(value) = classifier.value(x) {
+        if format == Format::Json {
+            let mut row = match &prediction {
+                Said::Value(value) => serde_json::json!({ "line": line, "value": value }),
+                Said::Class(p) => {
+                    let distribution: serde_json::Map<String, serde_json::Value> = model
+                        .schema()
+                        .classes
+                        .iter()
+                        .zip(&p.distribution)
+                        .map(|(c, q)| (c.clone(), serde_json::json!(q)))
+                        .collect();
+                    serde_json::json!({
+                        "line": line,
+                        "class": p.class_name,
+                        "probability": p.probability,
+                        "distribution": distribution,
+                    })
+                }
+            };
+            if let (Some(_), Some(obj)) = (&ids, row.as_object_mut()) {
+                obj.insert(key_name.clone(), key(line));
+            }
+            if let (Some(path), Some(obj)) = (&path, row.as_object_mut()) {
+                obj.insert("path".to_string(), serde_json::json!(path));
+            }
+            json_rows.push(row);
+        } else {
             let shown = match &ids {
                 Some(ids) => ids.get(line).cloned().unwrap_or_default(),
                 None => line.to_string(),
             };
-            if format == Format::Json {
-                let mut row = serde_json::json!({ "line": line, "value": value });
-                if let (Some(_), Some(obj)) = (&ids, row.as_object_mut()) {
-                    obj.insert(key_name.clone(), key(line));
-                }
-                if let (Some(path), Some(obj)) = (&path, row.as_object_mut()) {
-                    obj.insert("path".to_string(), serde_json::json!(path));
-                }
-                json_rows.push(row);
-            } else {
-                let mut r = vec![shown, format!("{value}")];
-                if let Some(path) = &path {
-                    r.push(path.to_text());
-                }
-                rows.push(r);
+            let mut r = vec![shown];
+            match &prediction {
+                Said::Value(value) => r.push(format!("{value}")),
+                Said::Class(p) => r.extend([p.class_name.clone(), format!("{:.4}", p.probability)]),
             }
-            continue;
-        }
-        let p = classifier.predict(x);
-        match format {
-            Format::Json => {
-                let distribution: serde_json::Map<String, serde_json::Value> = model
-                    .schema()
-                    .classes
-                    .iter()
-                    .zip(&p.distribution)
-                    .map(|(c, q)| (c.clone(), serde_json::json!(q)))
-                    .collect();
-                let mut row = serde_json::json!({
-                    "line": line,
-                    "class": p.class_name,
-                    "probability": p.probability,
-                    "distribution": distribution,
-                });
-                if let (Some(_), Some(obj)) = (&ids, row.as_object_mut()) {
-                    obj.insert(key_name.clone(), key(line));
-                }
-                if let (Some(path), Some(obj)) = (&path, row.as_object_mut()) {
-                    obj.insert("path".to_string(), serde_json::json!(path));
-                }
-                json_rows.push(row);
+            if let Some(path) = &path {
+                r.push(path.to_text());
             }
-            Format::Table | Format::Tsv => {
-                let mut r = vec![
-                    match &ids {
-                        Some(ids) => ids.get(line).cloned().unwrap_or_default(),
-                        None => line.to_string(),
-                    },
-                    p.class_name.clone(),
-                    format!("{:.4}", p.probability),
-                ];
-                if let Some(path) = &path {
-                    r.push(path.to_text());
-                }
-                rows.push(r);
-            }
+            rows.push(r);
         }
     }
     match format {

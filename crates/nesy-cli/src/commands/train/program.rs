@@ -174,19 +174,12 @@ pub(crate) fn run(args: &Args) -> CliResult {
                 text.push_str(&format!(", valid accuracy {a:.4}"));
             }
             text.push('\n');
-            if let Some(best) = trained.restarts.iter().enumerate().fold(
-                None,
-                |best: Option<(usize, f64)>, (i, &a)| match best {
-                    Some((_, b)) if b >= a => best,
-                    _ => Some((i, a)),
-                },
-            ) {
+            if let Some(chosen) = trained.chosen_restart() {
                 let all: Vec<String> = trained.restarts.iter().map(|a| format!("{a:.4}")).collect();
                 text.push_str(&format!(
-                    "restarts: valid accuracy {} after {} steps; run {} went on\n",
+                    "restarts: valid accuracy {} after {} steps; run {chosen} went on\n",
                     all.join(", "),
                     args.restart_steps,
-                    best.0
                 ));
             }
             for (what, value) in &trained.weights {

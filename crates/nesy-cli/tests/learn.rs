@@ -836,6 +836,52 @@ fn regression_trees_train_evaluate_predict_and_answer_rules() {
         .assert()
         .success()
         .stdout(predicate::str::contains("the mean of 4 trees (from "));
+    // Targets near f64::MAX: sums and squares would overflow; the model
+    // is still written, read back, and scored with finite errors.
+    let huge = dir.path().join("huge.csv");
+    let mut text = String::from("x,y\n");
+    for i in 0..30 {
+        let y = if i < 15 { -1.7e308 } else { 1.7e308 };
+        text.push_str(&format!("{i},{y:e}\n"));
+    }
+    std::fs::write(&huge, text).unwrap();
+    for variant in ["cart", "forest"] {
+        let model = dir.path().join(format!("huge-{variant}.tree"));
+        nesy()
+            .args([
+                "train",
+                "tree",
+                "--task",
+                "regression",
+                "--target",
+                "y",
+                "--variant",
+                variant,
+            ])
+            .arg("--data")
+            .arg(&huge)
+            .arg("--test-data")
+            .arg(&huge)
+            .arg("-o")
+            .arg(&model)
+            .assert()
+            .success();
+        let eval = json_stdout(
+            nesy()
+                .args(["eval", "tree", "--format", "json", "--model"])
+                .arg(&model)
+                .arg("--data")
+                .arg(&huge),
+        );
+        assert!(
+            eval["rmse"].as_f64().is_some_and(f64::is_finite),
+            "{variant}: {eval}"
+        );
+        assert!(
+            eval["r2"].as_f64().is_some_and(f64::is_finite),
+            "{variant}: {eval}"
+        );
+    }
     // Its leaves are not class shares: no rules are exported from it.
     nesy()
         .args(["export-rules", "--model"])

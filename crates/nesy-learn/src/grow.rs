@@ -78,11 +78,16 @@ pub fn grow(
     rng: &mut ChaCha8Rng,
 ) -> Tree {
     let features = x.first().map_or(0, Vec::len);
+    let scale = match target {
+        Target::Values(v) => power_of_two_scale(rows.iter().filter_map(|(r, _)| v.get(*r))),
+        Target::Classes { .. } => 1.0,
+    };
     let grower = Grower {
         x,
         target,
         features,
         params,
+        scale,
     };
     let mut nodes: Vec<Node> = Vec::new();
     // (rows of the node, depth, the parent's slot to point here)
@@ -130,6 +135,10 @@ struct Grower<'a> {
     target: Target<'a>,
     features: usize,
     params: &'a GrowParams,
+    /// Numbers are summed (and squared) divided by this power of two, so
+    /// that targets near `f64::MAX` do not overflow; exact, so trees of
+    /// ordinary numbers are the same to the last bit.
+    scale: f64,
 }
 
 impl Grower<'_> {
@@ -159,7 +168,7 @@ impl Grower<'_> {
                 }
             }
             Target::Values(v) => {
-                let v = v.get(row).copied().unwrap_or(0.0);
+                let v = v.get(row).copied().unwrap_or(0.0) / self.scale;
                 if let [sw, swv, swv2] = stats {
                     *sw += w;
                     *swv += w * v;
@@ -188,7 +197,7 @@ impl Grower<'_> {
     /// What a leaf keeps: class counts, or the mean.
     fn leaf(&self, stats: Vec<f64>) -> Vec<f64> {
         match (self.target, stats.as_slice()) {
-            (Target::Values(_), [sw, swv, _]) if *sw > 0.0 => vec![swv / sw],
+            (Target::Values(_), [sw, swv, _]) if *sw > 0.0 => vec![swv / sw * self.scale],
             (Target::Values(_), _) => vec![0.0],
             (Target::Classes { .. }, _) => stats,
         }
@@ -299,5 +308,20 @@ impl Grower<'_> {
             }
         }
         best.map(|(_, feature, threshold)| (feature, threshold))
+    }
+}
+
+/// The power of two at or below the largest magnitude among `values` (1
+/// when they are all 0): dividing by it keeps every value under 2 in
+/// magnitude, exactly.
+pub(crate) fn power_of_two_scale<'v>(values: impl Iterator<Item = &'v f64>) -> f64 {
+    let largest = values
+        .map(|v| v.abs())
+        .filter(|v| v.is_finite())
+        .fold(0.0, f64::max);
+    if largest > 0.0 {
+        2f64.powi(largest.log2().floor() as i32)
+    } else {
+        1.0
     }
 }

@@ -66,9 +66,13 @@ impl Metrics {
                 ..Metrics::default()
             };
         }
-        let mean = truth.iter().take(n).sum::<f64>() / n as f64;
+        // Computed on values divided by a power of two (exact), so that
+        // targets near f64::MAX give errors, not infinities.
+        let scale = crate::grow::power_of_two_scale(truth.iter().chain(predicted));
+        let mean = truth.iter().take(n).map(|t| t / scale).sum::<f64>() / n as f64;
         let (mut sse, mut sae, mut sst) = (0.0, 0.0, 0.0);
         for (t, p) in truth.iter().zip(predicted) {
+            let (t, p) = (t / scale, p / scale);
             sse += (t - p) * (t - p);
             sae += (t - p).abs();
             sst += (t - mean) * (t - mean);
@@ -82,8 +86,8 @@ impl Metrics {
         };
         Metrics {
             errors: Some(RegressionErrors {
-                rmse: (sse / n as f64).sqrt(),
-                mae: sae / n as f64,
+                rmse: (sse / n as f64).sqrt() * scale,
+                mae: sae / n as f64 * scale,
                 r2,
             }),
             ..Metrics::default()

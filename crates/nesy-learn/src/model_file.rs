@@ -302,7 +302,10 @@ impl Classifier for Forest {
     }
     fn value(&self, x: &[f64]) -> Option<f64> {
         (self.schema.task == Task::Regression).then(|| {
-            self.trees.iter().map(|t| t.value(x)).sum::<f64>() / self.trees.len().max(1) as f64
+            // Each tree's share, so that values near f64::MAX do not sum
+            // to infinity.
+            let n = self.trees.len().max(1) as f64;
+            self.trees.iter().map(|t| t.value(x) / n).sum::<f64>()
         })
     }
 }

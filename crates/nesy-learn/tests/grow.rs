@@ -1,7 +1,7 @@
 //! The CART grower against a brute-force reference (the best split of a
 //! node found by trying every feature and threshold), its limits, its
-//! determinism, and its accuracy on tables where linfa-trees fell behind
-//! scikit-learn.
+//! determinism, and its accuracy on the table where linfa-trees fell
+//! behind scikit-learn.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -27,27 +27,40 @@ fn weighted_gini(counts: &[f64]) -> f64 {
     total - counts.iter().map(|c| c * c).sum::<f64>() / total
 }
 
-/// The lowest weighted impurity of the two sides over every feature and
+/// Gini impurity of the classes of `rows`, times their number.
+fn gini_of(y: &[usize], classes: usize, rows: &[usize]) -> f64 {
+    let mut counts = vec![0.0; classes];
+    for &r in rows {
+        counts[y[r]] += 1.0;
+    }
+    weighted_gini(&counts)
+}
+
+/// The squared error of `rows`' values around their mean.
+fn sse_of(v: &[f64], rows: &[usize]) -> f64 {
+    let mean = rows.iter().map(|&r| v[r]).sum::<f64>() / rows.len().max(1) as f64;
+    rows.iter().map(|&r| (v[r] - mean) * (v[r] - mean)).sum()
+}
+
+/// The two sides of a split: the rows below `threshold` on `feature`, and
+/// the others.
+fn sides(x: &[Vec<f64>], feature: usize, threshold: f64) -> (Vec<usize>, Vec<usize>) {
+    (0..x.len()).partition(|&r| x[r][feature] < threshold)
+}
+
+/// The reference: the lowest `cost` of the two sides over every feature and
 /// every threshold between distinct values (`None` if nothing splits).
-fn best_split_impurity(x: &[Vec<f64>], y: &[usize], classes: usize) -> Option<f64> {
+fn best_split(x: &[Vec<f64>], cost: impl Fn(&[usize]) -> f64) -> Option<f64> {
     let mut best: Option<f64> = None;
     for f in 0..x[0].len() {
         let mut values: Vec<f64> = x.iter().map(|r| r[f]).collect();
         values.sort_by(f64::total_cmp);
         values.dedup();
         for pair in values.windows(2) {
-            let threshold = pair[0] / 2.0 + pair[1] / 2.0;
-            let (mut left, mut right) = (vec![0.0; classes], vec![0.0; classes]);
-            for (row, &c) in x.iter().zip(y) {
-                if row[f] < threshold {
-                    left[c] += 1.0;
-                } else {
-                    right[c] += 1.0;
-                }
-            }
-            let impurity = weighted_gini(&left) + weighted_gini(&right);
-            if best.is_none_or(|b| impurity < b) {
-                best = Some(impurity);
+            let (left, right) = sides(x, f, pair[0] / 2.0 + pair[1] / 2.0);
+            let total = cost(&left) + cost(&right);
+            if best.is_none_or(|b| total < b) {
+                best = Some(total);
             }
         }
     }
@@ -100,14 +113,12 @@ proptest! {
             counts[c] += 1.0;
         }
         let pure = counts.iter().filter(|&&c| c > 0.0).count() <= 1;
-        match (&tree.nodes[0], best_split_impurity(&x, &y, 3)) {
+        let gini = |rows: &[usize]| gini_of(&y, 3, rows);
+        match (&tree.nodes[0], best_split(&x, gini)) {
             (Node::Split { feature, threshold, .. }, Some(best)) => {
                 prop_assert!(!pure);
-                let (mut left, mut right) = (vec![0.0; 3], vec![0.0; 3]);
-                for (row, &c) in x.iter().zip(&y) {
-                    if row[*feature] < *threshold { left[c] += 1.0 } else { right[c] += 1.0 }
-                }
-                let ours = weighted_gini(&left) + weighted_gini(&right);
+                let (left, right) = sides(&x, *feature, *threshold);
+                let ours = gini(&left) + gini(&right);
                 prop_assert!((ours - best).abs() < 1e-9, "ours {} best {}", ours, best);
             }
             (Node::Leaf { counts: leaf }, best) => {
@@ -151,41 +162,6 @@ proptest! {
     }
 }
 
-/// The lowest summed squared error of the two sides over every feature and
-/// threshold (`None` if nothing splits).
-fn best_split_sse(x: &[Vec<f64>], v: &[f64]) -> Option<f64> {
-    let sse = |values: &[f64]| {
-        let mean = values.iter().sum::<f64>() / values.len().max(1) as f64;
-        values.iter().map(|x| (x - mean) * (x - mean)).sum::<f64>()
-    };
-    let mut best: Option<f64> = None;
-    for f in 0..x[0].len() {
-        let mut values: Vec<f64> = x.iter().map(|r| r[f]).collect();
-        values.sort_by(f64::total_cmp);
-        values.dedup();
-        for pair in values.windows(2) {
-            let threshold = pair[0] / 2.0 + pair[1] / 2.0;
-            let (left, right): (Vec<f64>, Vec<f64>) = {
-                let mut l = Vec::new();
-                let mut r = Vec::new();
-                for (row, &t) in x.iter().zip(v) {
-                    if row[f] < threshold {
-                        l.push(t)
-                    } else {
-                        r.push(t)
-                    }
-                }
-                (l, r)
-            };
-            let total = sse(&left) + sse(&right);
-            if best.is_none_or(|b| total < b) {
-                best = Some(total);
-            }
-        }
-    }
-    best
-}
-
 proptest! {
     #[test]
     fn a_regression_root_split_has_the_least_squared_error((x, y) in table(), seed in 0u64..4) {
@@ -195,17 +171,11 @@ proptest! {
         let params = all_features(x[0].len());
         let tree = grow(&x, Target::Values(&v), &rows, &params, &mut ChaCha8Rng::seed_from_u64(seed));
         let all_equal = v.iter().all(|t| *t == v[0]);
-        match (&tree.nodes[0], best_split_sse(&x, &v)) {
+        let sse = |rows: &[usize]| sse_of(&v, rows);
+        match (&tree.nodes[0], best_split(&x, sse)) {
             (Node::Split { feature, threshold, .. }, Some(best)) => {
                 prop_assert!(!all_equal);
-                let (mut l, mut r) = (Vec::new(), Vec::new());
-                for (row, &t) in x.iter().zip(&v) {
-                    if row[*feature] < *threshold { l.push(t) } else { r.push(t) }
-                }
-                let sse = |values: &[f64]| {
-                    let mean = values.iter().sum::<f64>() / values.len() as f64;
-                    values.iter().map(|x| (x - mean) * (x - mean)).sum::<f64>()
-                };
+                let (l, r) = sides(&x, *feature, *threshold);
                 let ours = sse(&l) + sse(&r);
                 prop_assert!((ours - best).abs() < 1e-6, "ours {} best {}", ours, best);
             }
@@ -260,12 +230,17 @@ fn accuracy(test: &Table, proba: impl Fn(&[f64]) -> Vec<f64>) -> f64 {
 }
 
 #[test]
-fn wine_at_scikit_learns_level() {
-    // benches/trees.py, mean of three 70/30 splits: scikit-learn's
-    // DecisionTreeClassifier 0.864 and RandomForestClassifier 0.975 on
-    // wine (linfa-trees: 0.887, its forest 1.000 on other splits). Here
-    // three splits of our own, same sizes: within a few points of those.
-    let table = tabular("wine.csv");
+fn digits_at_scikit_learns_level() {
+    // The table where linfa-trees fell behind: its CART reached 0.764 on
+    // 70/30 splits of digits where scikit-learn's DecisionTreeClassifier
+    // reached 0.813-0.844 and RandomForestClassifier 0.967-0.978
+    // (benches/trees.py). Three splits of our own, same sizes.
+    let table = Table::from_csv_excluding(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/digits_addition/digits.csv"),
+        "class",
+        &["id".to_string()],
+    )
+    .unwrap();
     let classes = table.schema.classes.len();
     let (mut cart, mut forest) = (0.0, 0.0);
     for seed in 0..3 {
@@ -287,8 +262,9 @@ fn wine_at_scikit_learns_level() {
             p
         }) / 3.0;
     }
-    assert!(cart >= 0.84, "CART {cart}");
-    assert!(forest >= 0.95, "forest {forest}");
+    // Measured: CART 0.838, forest 0.974; linfa's 0.764 and 0.937 fail.
+    assert!(cart >= 0.80, "CART {cart}");
+    assert!(forest >= 0.96, "forest {forest}");
 }
 
 #[test]

@@ -3,7 +3,7 @@
 
     cargo build --release -p nesy-cli
     pip install scikit-learn
-    python3 benches/trees.py [--splits 3] [--repeat 3] [--soft] [--data iris,wine,...]
+    python3 benches/trees.py [--splits 3] [--repeat 3] [--soft] [--limits] [--data iris,wine,...]
 
 Tables: iris, breast_cancer, wine, penguins (categorical `island` and `sex`)
 from knowledge/tabular/, and digits (examples/digits_addition/digits.csv,
@@ -17,7 +17,8 @@ train.csv --test-data test.csv --format json`; its fit time is the
 start and CSV parsing); scikit-learn's is the time of `fit()`. Each time is
 the best of --repeat runs on split 0. Pairs compared, same seed:
 
-  CART (nesy)      vs DecisionTreeClassifier (unlimited depth, gini)
+  CART (nesy)      vs DecisionTreeClassifier (unlimited depth, gini; with
+                      --limits also depth 3, entropy, and leaf/split minimums)
   forest (nesy)    vs RandomForestClassifier (100 trees, sqrt features per split)
   soft tree (nesy) vs RandomForestClassifier (with --soft)
 
@@ -183,6 +184,8 @@ def main():
     parser.add_argument("--splits", type=int, default=3)
     parser.add_argument("--soft", action="store_true", help="also the soft tree against the forest")
     parser.add_argument("--data", default=",".join(TABLES), help="comma-separated tables")
+    parser.add_argument("--limits", action="store_true",
+                        help="also CART under depth, criterion and leaf limits against DecisionTreeClassifier")
     parser.add_argument("--regression", default=",".join(REGRESSION),
                         help="comma-separated regression tables ('' for none)")
     args = parser.parse_args()
@@ -192,6 +195,17 @@ def main():
     cases = [
         ("CART", lambda seed: ["--seed", str(seed)],
          lambda seed: DecisionTreeClassifier(random_state=seed)),
+    ]
+    if args.limits:
+        for label, flags, kw in [
+            ("CART, depth 3", ["--max-depth", "3"], dict(max_depth=3)),
+            ("CART, entropy", ["--criterion", "entropy"], dict(criterion="entropy")),
+            ("CART, leaf >= 5, split >= 10", ["--min-samples-leaf", "5", "--min-samples-split", "10"],
+             dict(min_samples_leaf=5, min_samples_split=10)),
+        ]:
+            cases.append((label, lambda seed, f=flags: f + ["--seed", str(seed)],
+                          lambda seed, k=kw: DecisionTreeClassifier(random_state=seed, **k)))
+    cases += [
         ("forest", lambda seed: ["--variant", "forest", "--trees", "100", "--seed", str(seed)],
          lambda seed: RandomForestClassifier(n_estimators=100, random_state=seed)),
     ]

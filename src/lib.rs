@@ -45,6 +45,8 @@ mod model_files;
 #[cfg(feature = "learn")]
 mod net_calls;
 mod program;
+#[cfg(feature = "learn")]
+mod rule_calls;
 #[cfg(feature = "kg")]
 mod sparql_check;
 mod train;

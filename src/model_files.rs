@@ -1,5 +1,6 @@
-//! `@model` files as engine models: decision trees and knowledge-graph
-//! embeddings from `nesy-learn`.
+//! `@model` files as engine models: decision trees, knowledge-graph
+//! embeddings and networks from `nesy-learn`, and rule files from `nesy
+//! train rules` ([`crate::rule_calls`]).
 //!
 //! A tree model answers two methods. `predict` gives the most probable
 //! class and its probability; `prob` gives every class with its
@@ -145,6 +146,17 @@ pub(crate) fn load_models(
             location: location.clone(),
             message: e.to_string(),
         };
+        // A rule file from `nesy train rules` is a model too.
+        if path.extension().is_some_and(|e| e == "nesy") {
+            let calls = crate::rule_calls::load(
+                &path,
+                &decl.path.value,
+                |p| policy.check(p, &location),
+                &location,
+            )?;
+            engine.add_model(&decl.name.text, Arc::new(calls));
+            continue;
+        }
         let kind = nesy_learn::model_file::model_kind(&path).map_err(failed)?;
         let model: Arc<dyn ForeignPredicate> = match kind.as_str() {
             "kge" => Arc::new(KgeCalls {

@@ -69,14 +69,16 @@ pub(crate) fn load_rules(
     let text =
         std::fs::read_to_string(path).map_err(|e| fail(format!("{}: {e}", path.display())))?;
     let (rules, _) =
-        mined::from_nesy(&text, vocab).map_err(|e| fail(format!("{}: {e}", path.display())))?;
+        mined::from_nesy(&text, vocab).map_err(|e| fail(format!("{}:{e}", path.display())))?;
+    let aggregate =
+        mined::aggregate_of(&text).map_err(|e| fail(format!("{}:{e}", path.display())))?;
     if rules.is_empty() {
         return Err(fail(format!(
             "{}: no weighted path rules over this graph's relations",
             path.display()
         )));
     }
-    Ok(RuleSet::new(rules, TripleIndex::new(vocab, train.to_vec())))
+    Ok(RuleSet::new(rules, TripleIndex::new(vocab, train.to_vec())).with_aggregate(aggregate))
 }
 
 /// A borrowed rule set as a scorer.

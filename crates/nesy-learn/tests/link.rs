@@ -272,3 +272,122 @@ fn bad_triple_files_name_the_line() {
             .contains("no triples")
     );
 }
+
+/// Every binding of a path body's variables from `anchor`, counted by its
+/// last entity, by brute force over all entities (`exclude` left out).
+fn bindings(
+    g: &TripleIndex,
+    path: &[rules::Step],
+    anchor: u32,
+    exclude: Option<Triple>,
+) -> std::collections::BTreeMap<u32, f64> {
+    let holds = |a: u32, s: &rules::Step, b: u32| {
+        let t = if s.inverse {
+            (b, s.relation, a)
+        } else {
+            (a, s.relation, b)
+        };
+        Some(t) != exclude && g.contains(t.0, t.1, t.2)
+    };
+    let n = g.entities as u32;
+    let mut out = std::collections::BTreeMap::new();
+    let mut stack = vec![(anchor, 0usize)];
+    while let Some((at, depth)) = stack.pop() {
+        let Some(step) = path.get(depth) else {
+            *out.entry(at).or_insert(0.0) += 1.0;
+            continue;
+        };
+        for next in 0..n {
+            if holds(at, step, next) {
+                stack.push((next, depth + 1));
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn groundings_count_every_body_binding_and_leave_the_excluded_triple_out() {
+    use nesy_learn::link::ground::Grounder;
+    use rand::{Rng, SeedableRng};
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(11);
+    for _ in 0..20 {
+        let vocab = Vocab {
+            entities: (0..7).map(|i| format!("e{i}")).collect(),
+            relations: (0..3).map(|i| format!("r{i}")).collect(),
+        };
+        let mut triples: Vec<Triple> = (0..18)
+            .map(|_| {
+                (
+                    rng.gen_range(0..7),
+                    rng.gen_range(0..3),
+                    rng.gen_range(0..7),
+                )
+            })
+            .collect();
+        triples.sort_unstable();
+        triples.dedup();
+        let g = TripleIndex::new(&vocab, triples.clone());
+        let step = |rng: &mut rand_chacha::ChaCha8Rng| rules::Step {
+            relation: rng.gen_range(0..3),
+            inverse: rng.gen_bool(0.5),
+        };
+        let rule_set: Vec<rules::Rule> = (0..12)
+            .map(|_| {
+                let len = rng.gen_range(1..=3);
+                rules::Rule {
+                    head: rng.gen_range(0..3),
+                    body: Body::Cyclic((0..len).map(|_| step(&mut rng)).collect()),
+                    support: 0,
+                    groundings: 0,
+                    confidence: 0.5,
+                    weight: 0.5,
+                }
+            })
+            .collect();
+        let grounder = Grounder::new(&rule_set);
+        let exclude = triples.get(rng.gen_range(0..triples.len())).copied();
+        for anchor in 0..7u32 {
+            for relation in 0..3u32 {
+                for direction in [Direction::Tail, Direction::Head] {
+                    for excluded in [None, exclude] {
+                        let mut found = Vec::new();
+                        grounder.ground(&g, anchor, relation, direction, excluded, &mut found);
+                        let mut got = std::collections::BTreeMap::new();
+                        for x in &found {
+                            *got.entry((x.rule, x.candidate)).or_insert(0.0) += x.count;
+                        }
+                        let mut want = std::collections::BTreeMap::new();
+                        for (i, rule) in rule_set.iter().enumerate() {
+                            let Body::Cyclic(path) = &rule.body else {
+                                continue;
+                            };
+                            if rule.head != relation {
+                                continue;
+                            }
+                            // Asked for heads, the body is walked from its end.
+                            let walked: Vec<rules::Step> = match direction {
+                                Direction::Tail => path.clone(),
+                                Direction::Head => path
+                                    .iter()
+                                    .rev()
+                                    .map(|s| rules::Step {
+                                        relation: s.relation,
+                                        inverse: !s.inverse,
+                                    })
+                                    .collect(),
+                            };
+                            for (c, n) in bindings(&g, &walked, anchor, excluded) {
+                                want.insert((i as u32, c), n);
+                            }
+                        }
+                        assert_eq!(
+                            got, want,
+                            "anchor {anchor}, relation {relation}, {direction:?}, {excluded:?}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+}

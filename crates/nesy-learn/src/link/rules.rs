@@ -14,14 +14,19 @@
 //! correction for heads it has not seen. Rules with support 2 or more and
 //! confidence 0.01 or more are kept, best first.
 //!
-//! A prediction aggregates the rules that fire by their maximum confidence,
-//! ties broken by the noisy-or of all of them, `1 - (1 - c1)(1 - c2)...`:
-//! the score is `max + 0.001 * noisy-or`. (Noisy-or alone saturates on
-//! dense graphs, where hundreds of weak rules fire for every candidate;
-//! AnyBURL ranks by the maximum for the same reason.)
+//! A prediction aggregates the rules that fire by their [`Aggregate`]: for
+//! mined rules the maximum confidence, ties broken by the noisy-or of all of
+//! them, `1 - (1 - c1)(1 - c2)...`: the score is `max + 0.001 * noisy-or`.
+//! (Noisy-or with mined confidences saturates on dense graphs, where
+//! hundreds of weak rules fire for every candidate; AnyBURL ranks by the
+//! maximum for the same reason.) Rules with learned weights
+//! ([`super::learn`]) may combine by noisy-or or sum instead; the rule file
+//! says which. Which candidates a rule reaches, and through how many body
+//! instances, is [`super::ground`]'s job.
 
 use super::eval::{Direction, LinkScorer};
 use super::graph::{TripleIndex, Vocab};
+use super::ground::{Grounder, Grounding};
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
@@ -69,6 +74,63 @@ pub struct Rule {
     pub groundings: usize,
     /// `support / (groundings + 5)`.
     pub confidence: f64,
+    /// What the rule contributes to a prediction: its confidence when
+    /// mined, a learned weight ([`super::learn`]), or the rule file's.
+    pub weight: f64,
+}
+
+/// How the rules that predict a candidate combine into its score; a rule
+/// file names it in a `// aggregate: NAME` line ([`aggregate_of`]), `max`
+/// when it has none. Each matches one of the engine's semirings, so the
+/// file run by the engine ranks as the evaluator does.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Aggregate {
+    /// The best weight among the rules that fire, ties broken by their
+    /// noisy-or (`max + 0.001 * (1 - Π(1 - w))`): AnyBURL's ranking; the
+    /// engine's `max-prob` gives the max.
+    #[default]
+    Max,
+    /// `1 - Π(1 - w)^n` over the rules, `n` the rule's body instances for
+    /// the pair: ProbLog's probability of the head when each ground rule is
+    /// an independent choice (the engine's exact semirings).
+    NoisyOr,
+    /// `Σ w n`: the engine's `add-mult` (which clamps at 1).
+    Sum,
+}
+
+impl Aggregate {
+    /// Its name in rule files and on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Aggregate::Max => "max",
+            Aggregate::NoisyOr => "noisy-or",
+            Aggregate::Sum => "sum",
+        }
+    }
+
+    /// The aggregate named `name`.
+    pub fn from_name(name: &str) -> Option<Aggregate> {
+        [Aggregate::Max, Aggregate::NoisyOr, Aggregate::Sum]
+            .into_iter()
+            .find(|a| a.name() == name)
+    }
+}
+
+/// The aggregate a rule file declares in a `// aggregate: NAME` line
+/// (`max` when there is none); an unknown name is an error with its line.
+pub fn aggregate_of(text: &str) -> Result<Aggregate, String> {
+    for (i, line) in text.lines().enumerate() {
+        if let Some(name) = line.trim().strip_prefix("// aggregate:") {
+            let name = name.trim();
+            return Aggregate::from_name(name).ok_or_else(|| {
+                format!(
+                    "{}:1: unknown aggregate `{name}` (expected max, noisy-or or sum)",
+                    i + 1
+                )
+            });
+        }
+    }
+    Ok(Aggregate::Max)
 }
 
 /// How to mine.
@@ -355,16 +417,19 @@ fn score(graph: &TripleIndex, head: u32, body: Body) -> Option<Rule> {
         support,
         groundings,
         confidence,
+        weight: confidence,
     })
 }
 
-/// Mined rules applied once to a graph.
+/// Rules applied once to a graph.
 pub struct RuleSet {
     /// The rules, best first.
     pub rules: Vec<Rule>,
     /// The graph they are applied to.
     pub graph: TripleIndex,
-    by_head: HashMap<u32, Vec<usize>>,
+    /// How the rules that fire combine.
+    pub aggregate: Aggregate,
+    grounder: Grounder,
 }
 
 /// Why a candidate is predicted: the best rule that fires, and one path.
@@ -377,86 +442,37 @@ pub struct Support {
 }
 
 impl RuleSet {
-    /// Indexes rules for application to `graph`.
+    /// Indexes rules for application to `graph`, combined by `max`.
     pub fn new(rules: Vec<Rule>, graph: TripleIndex) -> RuleSet {
-        let mut by_head: HashMap<u32, Vec<usize>> = HashMap::new();
-        for (i, r) in rules.iter().enumerate() {
-            by_head.entry(r.head).or_default().push(i);
-        }
+        let grounder = Grounder::new(&rules);
         RuleSet {
             rules,
             graph,
-            by_head,
+            aggregate: Aggregate::Max,
+            grounder,
         }
     }
 
-    /// The candidates each rule predicts for a query.
-    fn fire(&self, rule: &Rule, anchor: u32, direction: Direction) -> Vec<u32> {
-        match (&rule.body, direction) {
-            (Body::Cyclic(path), Direction::Tail) => {
-                walk(&self.graph, anchor, path, false).into_iter().collect()
-            }
-            (Body::Cyclic(path), Direction::Head) => {
-                walk(&self.graph, anchor, path, true).into_iter().collect()
-            }
-            (
-                Body::Constant {
-                    constant,
-                    head_side,
-                    step,
-                    other,
-                },
-                direction,
-            ) => {
-                // r(X, c): asked for the tail of (anchor, r, ?) the answer is
-                // c if the body holds for X = anchor; r(c, Y) likewise for
-                // heads. Asked the other way, the rule names no candidate
-                // but the constant's own side.
-                let applies = matches!(
-                    (head_side, direction),
-                    (false, Direction::Tail) | (true, Direction::Head)
-                );
-                if !applies {
-                    return Vec::new();
-                }
-                let fires = constant_body_holds(&self.graph, anchor, *step, *other);
-                if fires { vec![*constant] } else { Vec::new() }
-            }
-        }
+    /// The same rules combined by `aggregate`.
+    pub fn with_aggregate(mut self, aggregate: Aggregate) -> RuleSet {
+        self.aggregate = aggregate;
+        self
     }
 
-    /// Per candidate: its score (max confidence + 0.001 * noisy-or) and the
-    /// best rule that predicts it.
+    /// Per candidate: its score under [`RuleSet::aggregate`] and the rule
+    /// that contributes most to it.
     pub fn predict(
         &self,
         anchor: u32,
         relation: u32,
         direction: Direction,
     ) -> Vec<(u32, f64, usize)> {
-        // (best confidence, its rule, product of misses)
-        let mut found: BTreeMap<u32, (f64, usize, f64)> = BTreeMap::new();
-        for &i in self
-            .by_head
-            .get(&relation)
-            .map(Vec::as_slice)
-            .unwrap_or_default()
-        {
-            let Some(rule) = self.rules.get(i) else {
-                continue;
-            };
-            for c in self.fire(rule, anchor, direction) {
-                let entry = found.entry(c).or_insert((0.0, i, 1.0));
-                if rule.confidence > entry.0 {
-                    entry.0 = rule.confidence;
-                    entry.1 = i;
-                }
-                entry.2 *= 1.0 - rule.confidence;
-            }
-        }
-        found
-            .into_iter()
-            .map(|(c, (best, i, miss))| (c, best + 1e-3 * (1.0 - miss), i))
-            .collect()
+        let mut found = Vec::new();
+        self.grounder
+            .ground(&self.graph, anchor, relation, direction, None, &mut found);
+        combine(self.aggregate, &found, |r| {
+            self.rules.get(r as usize).map_or(0.0, |r| r.weight)
+        })
     }
 
     /// One path by which rule `rule` connects `anchor` to `candidate`.
@@ -558,6 +574,53 @@ impl RuleSet {
     }
 }
 
+/// Per candidate of one query's groundings: its score under `aggregate`
+/// with rule `i` weighing `weight(i)`, and the rule contributing most.
+pub fn combine(
+    aggregate: Aggregate,
+    groundings: &[Grounding],
+    weight: impl Fn(u32) -> f64,
+) -> Vec<(u32, f64, usize)> {
+    // candidate -> (accumulated, best contribution, its rule, log of misses)
+    let mut found: BTreeMap<u32, (f64, f64, u32, f64)> = BTreeMap::new();
+    for g in groundings {
+        let w = weight(g.rule).clamp(0.0, 1.0);
+        let entry = found
+            .entry(g.candidate)
+            .or_insert((0.0, f64::MIN, g.rule, 0.0));
+        let contribution = match aggregate {
+            Aggregate::Max => {
+                entry.0 = entry.0.max(w);
+                entry.3 += (1.0 - w).ln();
+                w
+            }
+            Aggregate::NoisyOr => {
+                entry.3 += g.count * (1.0 - w).ln();
+                1.0 - (1.0 - w).powf(g.count)
+            }
+            Aggregate::Sum => {
+                entry.0 += w * g.count;
+                w * g.count
+            }
+        };
+        if contribution > entry.1 || (contribution == entry.1 && g.rule < entry.2) {
+            entry.1 = contribution;
+            entry.2 = g.rule;
+        }
+    }
+    found
+        .into_iter()
+        .map(|(c, (acc, _, rule, log_miss))| {
+            let score = match aggregate {
+                Aggregate::Max => acc + 1e-3 * (1.0 - log_miss.exp()),
+                Aggregate::NoisyOr => -log_miss.exp_m1(),
+                Aggregate::Sum => acc,
+            };
+            (c, score, rule as usize)
+        })
+        .collect()
+}
+
 impl LinkScorer for RuleSet {
     fn scores(&self, anchor: u32, relation: u32, direction: Direction) -> Vec<f64> {
         let mut out = vec![0.0; self.graph.entities];
@@ -597,29 +660,94 @@ fn string_literal(s: &str) -> String {
 /// binary relation, then the weighted mined rules (weight = confidence) with
 /// their statistics.
 pub fn to_nesy(rules: &[Rule], vocab: &Vocab, train_import: &str, source: &str) -> String {
-    use std::fmt::Write;
-    let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "// Rules mined by `nesy train rules` from {source}: {} rules.",
+    let header = format!(
+        "// Rules mined by `nesy train rules` from {source}: {} rules.
+// Each rule's weight is its confidence on the training graph,
+// support / (body groundings + 5). Run with a semiring (`--semiring
+// max-prob`) to rank predictions; `nesy eval link --rules` applies them
+// to the training graph once, scoring a candidate by the best weight
+// among the rules that predict it.
+",
         rules.len()
     );
-    let _ = writeln!(
-        out,
-        "// Each rule's weight is its confidence on the training graph,"
+    write_file(
+        &header,
+        Aggregate::Max,
+        rules,
+        vocab,
+        train_import,
+        |rule| {
+            format!(
+                "support {}, body groundings {}, confidence {:.4}",
+                rule.support, rule.groundings, rule.confidence
+            )
+        },
+    )
+}
+
+/// Learned rules ([`super::learn`]) as a nesy rule file, laid out as
+/// [`to_nesy`]'s with the aggregate the weights were learned for, and for
+/// `noisy-or` each relation's bias (what no rule explains) as a comment.
+pub fn to_nesy_learned(
+    rules: &[Rule],
+    vocab: &Vocab,
+    train_import: &str,
+    summary: &str,
+    aggregate: Aggregate,
+    bias: &[f64],
+) -> String {
+    use std::fmt::Write;
+    let how = match aggregate {
+        Aggregate::NoisyOr => {
+            "a candidate's score is 1 - the product of (1 - weight) over every\n\
+             // body instance of every rule predicting it: ProbLog's probability,\n\
+             // what the engine's exact semirings compute (`--semiring top-k`)"
+        }
+        Aggregate::Max => {
+            "a candidate's score is the best weight among the rules predicting\n\
+             // it (`--semiring max-prob`), ties broken by their noisy-or"
+        }
+        Aggregate::Sum => {
+            "a candidate's score is the sum of weight x body instances over the\n\
+             // rules predicting it (`--semiring add-mult`, exact below 1)"
+        }
+    };
+    let mut header = format!(
+        "// Rules with weights learned by `nesy train rules --learn-weights`: {} rules.\n// {summary}\n// The weights were learned for this aggregate (the line below is read\n// by `nesy eval link` and `nesy predict link`): {how}.\n",
+        rules.len()
     );
-    let _ = writeln!(
-        out,
-        "// support / (body groundings + 5). Run with a semiring (`--semiring"
-    );
-    let _ = writeln!(
-        out,
-        "// max-prob`) to rank predictions; `nesy eval link --rules` applies them"
-    );
-    let _ = writeln!(
-        out,
-        "// to the training graph once, combining by noisy-or.\n"
-    );
+    if aggregate == Aggregate::NoisyOr {
+        header.push_str("// Per relation, the bias the rules were learned beside (the chance of\n// a link no rule explains; not used in ranking):\n");
+        for (name, b) in vocab.relations.iter().zip(bias) {
+            let _ = writeln!(header, "//   bias {}: {b:.6}", relation_name(name));
+        }
+    }
+    write_file(&header, aggregate, rules, vocab, train_import, |rule| {
+        if rule.support > 0 || rule.groundings > 0 {
+            format!(
+                "learned weight {:.4}; mined with support {}, body groundings {}, confidence {:.4}",
+                rule.weight, rule.support, rule.groundings, rule.confidence
+            )
+        } else {
+            format!(
+                "learned weight {:.4}; from the candidate file at weight {:.4}",
+                rule.weight, rule.confidence
+            )
+        }
+    })
+}
+
+fn write_file(
+    header: &str,
+    aggregate: Aggregate,
+    rules: &[Rule],
+    vocab: &Vocab,
+    train_import: &str,
+    comment: impl Fn(&Rule) -> String,
+) -> String {
+    use std::fmt::Write;
+    let mut out = header.to_string();
+    let _ = writeln!(out, "// aggregate: {}\n", aggregate.name());
     let _ = writeln!(out, "@import kg from \"{train_import}\".");
     let _ = writeln!(
         out,
@@ -635,15 +763,11 @@ pub fn to_nesy(rules: &[Rule], vocab: &Vocab, train_import: &str, source: &str) 
     }
     for rule in rules {
         let _ = writeln!(out);
-        let _ = writeln!(
-            out,
-            "// support {}, body groundings {}, confidence {:.4}",
-            rule.support, rule.groundings, rule.confidence
-        );
+        let _ = writeln!(out, "// {}", comment(rule));
         let _ = writeln!(
             out,
             "{:?} :: {}.",
-            rule.confidence,
+            rule.weight,
             RuleSet::rule_text(rule, vocab)
         );
     }
@@ -655,10 +779,32 @@ pub fn to_nesy(rules: &[Rule], vocab: &Vocab, train_import: &str, source: &str) 
 /// body atoms are relations of the vocabulary, in one of the mined shapes.
 /// Other clauses are skipped; the number skipped is returned too.
 pub fn from_nesy(text: &str, vocab: &Vocab) -> Result<(Vec<Rule>, usize), String> {
+    read_rules(text, vocab, None)
+}
+
+/// Candidate rules for learning ([`super::learn`]): as [`from_nesy`], and
+/// unweighted path rules too, starting at weight 0.5.
+pub fn candidates_from_nesy(text: &str, vocab: &Vocab) -> Result<(Vec<Rule>, usize), String> {
+    read_rules(text, vocab, Some(0.5))
+}
+
+/// Errors are `LINE:COLUMN: message`.
+fn read_rules(
+    text: &str,
+    vocab: &Vocab,
+    unweighted: Option<f64>,
+) -> Result<(Vec<Rule>, usize), String> {
     use nesy_lang::ast::{ConstValue, Expr, Item, Literal};
     let parsed = nesy_lang::parse(text);
-    if let Some(d) = parsed.diagnostics.first() {
-        return Err(d.message.clone());
+    if let Some(d) = parsed
+        .diagnostics
+        .iter()
+        .find(|d| d.severity == nesy_lang::Severity::Error)
+    {
+        let before = text.get(..d.span.start).unwrap_or(text);
+        let line = before.matches('\n').count() + 1;
+        let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+        return Err(format!("{line}:{column}: {}", d.message));
     }
     let names: HashMap<String, u32> = vocab
         .relations
@@ -687,7 +833,7 @@ pub fn from_nesy(text: &str, vocab: &Vocab) -> Result<(Vec<Rule>, usize), String
     let mut skipped = 0;
     for item in &parsed.program.items {
         let Item::Clause(clause) = item else { continue };
-        let Some(p) = &clause.probability else {
+        let Some(weight) = clause.probability.as_ref().map(|p| p.value).or(unweighted) else {
             continue;
         };
         let parsed_rule = (|| -> Option<Rule> {
@@ -781,7 +927,8 @@ pub fn from_nesy(text: &str, vocab: &Vocab) -> Result<(Vec<Rule>, usize), String
                 body,
                 support: 0,
                 groundings: 0,
-                confidence: p.value,
+                confidence: weight,
+                weight,
             })
         })();
         match parsed_rule {

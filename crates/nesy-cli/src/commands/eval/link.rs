@@ -41,7 +41,7 @@ pub(crate) struct Args {
     #[arg(long)]
     per_relation: bool,
     /// With --hybrid: the rules' weight in the mix (default: the best of
-    /// 0, 0.1, ..., 1 on --valid, else 0.5).
+    /// 0, 0.05, ..., 1 on --valid, else 0.5 with a warning).
     #[arg(long, value_name = "W")]
     hybrid_weight: Option<f64>,
     /// With --hybrid: validation triples to choose the weight on.
@@ -102,8 +102,14 @@ pub(crate) fn run(args: &Args) -> CliResult {
                 embedding: &m.model,
                 weight: args.hybrid_weight.unwrap_or(0.5),
             };
-            if args.hybrid_weight.is_none() && !valid.is_empty() {
-                hybrid.fit_weight(&valid, &known);
+            if args.hybrid_weight.is_none() {
+                if valid.is_empty() {
+                    errln!(
+                        "warning: no --valid to choose the hybrid's rule weight on: using the default 0.5 (or give --hybrid-weight)"
+                    );
+                } else {
+                    hybrid.fit_weight(&valid, &known);
+                }
             }
             weight_used = Some(hybrid.weight);
             (Box::new(hybrid), "hybrid")
@@ -134,7 +140,7 @@ pub(crate) fn run(args: &Args) -> CliResult {
         }
         SummaryFormat::Text => {
             let name = match weight_used {
-                Some(w) => format!("hybrid (rule weight {w:.1})"),
+                Some(w) => format!("hybrid (rule weight {w:.2})"),
                 None => name.to_string(),
             };
             let mut out = format!(

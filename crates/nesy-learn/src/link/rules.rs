@@ -182,13 +182,29 @@ pub fn mine(graph: &TripleIndex, params: &MineParams) -> Vec<Rule> {
     }
     // How often each candidate body came up, per head relation.
     let mut candidates: BTreeMap<u32, HashMap<Body, usize>> = BTreeMap::new();
-    for (&r, pairs) in &mut by_relation {
+    for pairs in by_relation.values_mut() {
         pairs.shuffle(&mut rng);
-        let found = candidates.entry(r).or_default();
-        for &(x, y) in pairs.iter().take(params.samples_per_relation) {
+    }
+    // Round-robin over the relations, so a time budget that runs out
+    // leaves every relation with samples, not the first ones with all.
+    let rounds = by_relation
+        .values()
+        .map(|p| p.len().min(params.samples_per_relation))
+        .max()
+        .unwrap_or(0);
+    for round in 0..rounds {
+        if start.elapsed() > params.time_budget {
+            break;
+        }
+        for (&r, pairs) in &by_relation {
+            let Some(&(x, y)) = pairs.get(round).filter(|_| round < params.samples_per_relation)
+            else {
+                continue;
+            };
             if start.elapsed() > params.time_budget {
                 break;
             }
+            let found = candidates.entry(r).or_default();
             for path in paths(graph, x, y, (x, r, y), params, &mut rng) {
                 *found.entry(Body::Cyclic(path)).or_default() += 1;
             }

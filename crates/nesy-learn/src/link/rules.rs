@@ -197,7 +197,9 @@ pub fn mine(graph: &TripleIndex, params: &MineParams) -> Vec<Rule> {
             break;
         }
         for (&r, pairs) in &by_relation {
-            let Some(&(x, y)) = pairs.get(round).filter(|_| round < params.samples_per_relation)
+            let Some(&(x, y)) = pairs
+                .get(round)
+                .filter(|_| round < params.samples_per_relation)
             else {
                 continue;
             };

@@ -217,7 +217,43 @@ struct KgeCalls {
     file: KgeFile,
 }
 
-fn value_text(v: &Value) -> String {
+/// `score(R, H, T) -> (Score)` and `top(R, H, K) -> (Tail)`: what link
+/// predictors (embeddings, rule files) answer; `what` names the model in
+/// the error for another method.
+pub(crate) fn link_signature(method: &str, what: &str) -> Result<Signature, String> {
+    let names = |v: &[&str]| v.iter().map(|s| s.to_string()).collect();
+    match method {
+        "score" => Ok(Signature {
+            inputs: names(&["Relation", "Head", "Tail"]),
+            outputs: names(&["Score"]),
+            entity_inputs: false,
+            exclusive: false,
+        }),
+        "top" => Ok(Signature {
+            inputs: names(&["Relation", "Head", "K"]),
+            outputs: names(&["Tail"]),
+            entity_inputs: false,
+            // A head may have several tails.
+            exclusive: false,
+        }),
+        other => Err(format!(
+            "{what} has no method `{other}` (it has `score` and `top`)"
+        )),
+    }
+}
+
+/// An entity name as a value of the type `head` was given in (a symbol
+/// for a symbol, an IRI for an IRI, else a string).
+pub(crate) fn entity_like(head: &Value, name: &str) -> Value {
+    match head {
+        Value::Symbol(_) => Value::symbol(name),
+        Value::Iri(_) => Value::iri(name),
+        _ => Value::string(name),
+    }
+}
+
+/// An entity or relation name given as a symbol, string, IRI or other value.
+pub(crate) fn value_text(v: &Value) -> String {
     match v {
         Value::Symbol(s) | Value::String(s) | Value::Iri(s) => s.to_string(),
         other => other.to_string(),
@@ -239,25 +275,7 @@ impl ForeignPredicate for KgeCalls {
     }
 
     fn signature(&self, method: &str) -> Result<Signature, String> {
-        let names = |v: &[&str]| v.iter().map(|s| s.to_string()).collect();
-        match method {
-            "score" => Ok(Signature {
-                inputs: names(&["Relation", "Head", "Tail"]),
-                outputs: names(&["Score"]),
-                entity_inputs: false,
-                exclusive: false,
-            }),
-            "top" => Ok(Signature {
-                inputs: names(&["Relation", "Head", "K"]),
-                outputs: names(&["Tail"]),
-                entity_inputs: false,
-                // A head may have several tails.
-                exclusive: false,
-            }),
-            other => Err(format!(
-                "an embedding has no method `{other}` (it has `score` and `top`)"
-            )),
-        }
+        link_signature(method, "an embedding")
     }
 
     fn call(&self, method: &str, inputs: &[Value]) -> Result<Vec<ModelOutput>, String> {
@@ -292,13 +310,8 @@ impl ForeignPredicate for KgeCalls {
                     .take(k)
                     .filter_map(|(e, _)| {
                         let name = self.file.header.entities.get(e)?;
-                        let value = match head {
-                            Value::Symbol(_) => Value::symbol(name),
-                            Value::Iri(_) => Value::iri(name),
-                            _ => Value::string(name),
-                        };
                         Some(ModelOutput {
-                            values: vec![value],
+                            values: vec![entity_like(head, name)],
                             probability: model.probability(h, r, e as u32),
                         })
                     })

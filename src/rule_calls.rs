@@ -12,6 +12,7 @@
 //! most and one path of it through the graph.
 
 use crate::error::Error;
+use crate::model_files::{entity_like, link_signature, value_text};
 use nesy_engine::{ForeignPredicate, ModelExplanation, ModelOutput, Signature, Value};
 use nesy_lang::ast::{ImportSource, Item};
 use nesy_learn::link::rules::{self, RuleSet};
@@ -68,13 +69,6 @@ pub(crate) fn load(
     })
 }
 
-fn value_text(v: &Value) -> String {
-    match v {
-        Value::Symbol(s) | Value::String(s) | Value::Iri(s) => s.to_string(),
-        other => other.to_string(),
-    }
-}
-
 impl RuleCalls {
     fn ids(&self, relation: &Value, head: &Value) -> Option<(u32, u32)> {
         let relation = value_text(relation);
@@ -110,24 +104,7 @@ impl ForeignPredicate for RuleCalls {
     }
 
     fn signature(&self, method: &str) -> Result<Signature, String> {
-        let names = |v: &[&str]| v.iter().map(|s| s.to_string()).collect();
-        match method {
-            "score" => Ok(Signature {
-                inputs: names(&["Relation", "Head", "Tail"]),
-                outputs: names(&["Score"]),
-                entity_inputs: false,
-                exclusive: false,
-            }),
-            "top" => Ok(Signature {
-                inputs: names(&["Relation", "Head", "K"]),
-                outputs: names(&["Tail"]),
-                entity_inputs: false,
-                exclusive: false,
-            }),
-            other => Err(format!(
-                "a rule model has no method `{other}` (it has `score` and `top`)"
-            )),
-        }
+        link_signature(method, "a rule model")
     }
 
     fn call(&self, method: &str, inputs: &[Value]) -> Result<Vec<ModelOutput>, String> {
@@ -161,13 +138,8 @@ impl ForeignPredicate for RuleCalls {
                     .take(k)
                     .filter_map(|(e, p, _)| {
                         let name = self.vocab.entities.get(e as usize)?;
-                        let value = match head {
-                            Value::Symbol(_) => Value::symbol(name),
-                            Value::Iri(_) => Value::iri(name),
-                            _ => Value::string(name),
-                        };
                         Some(ModelOutput {
-                            values: vec![value],
+                            values: vec![entity_like(head, name)],
                             probability: p,
                         })
                     })

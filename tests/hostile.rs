@@ -438,6 +438,31 @@ fn paths_outside_are_refused_before_they_are_opened() {
         assert!(matches!(e, Error::Confined { .. }), "{directive}: {e}");
         assert!(e.to_string().contains("outside the directories"), "{e}");
     }
+    // A rule file used as a model reads the graph it imports as `kg`: that
+    // path is confined too, though the rule file itself is served.
+    write(
+        served.path(),
+        "kin.nesy",
+        &format!(
+            "@import kg from {:?}.\n0.5 :: a(X, Y) :- b(X, Y).\n",
+            secret.display().to_string()
+        ),
+    );
+    let rules = write(
+        served.path(),
+        "r.nesy",
+        "@model kin = \"kin.nesy\".\nq(1).\n",
+    );
+    let dir = served.path().to_path_buf();
+    let e = on_server_thread(Duration::from_secs(20), move || {
+        Engine::builder()
+            .rules(&rules)
+            .confine_to([dir])
+            .build()
+            .map(drop)
+    })
+    .unwrap_err();
+    assert!(matches!(e, Error::Confined { .. }), "rule model: {e}");
 }
 
 // ------------------------------------------- 9, 10, 11. limits that stop

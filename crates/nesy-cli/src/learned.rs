@@ -39,6 +39,20 @@ pub(crate) fn epoch_bar(epochs: u64, show: bool) -> ProgressBar {
     bar
 }
 
+/// What an epoch-based trainer reports to its bar: the position, the loss
+/// and the last validation MRR seen.
+pub(crate) fn epoch_progress(bar: &ProgressBar) -> impl FnMut(usize, f64, Option<f64>) + '_ {
+    let mut last_mrr = None;
+    move |epoch, loss, mrr| {
+        last_mrr = mrr.or(last_mrr);
+        bar.set_position(epoch as u64);
+        bar.set_message(match last_mrr {
+            Some(m) => format!("loss {loss:.4} valid MRR {m:.4}"),
+            None => format!("loss {loss:.4}"),
+        });
+    }
+}
+
 /// A tree model and a CSV read with its schema.
 pub(crate) fn model_and_table(model: &Path, data: &Path) -> Result<(TreeModel, Table), CliError> {
     let model = load_model(model)?;

@@ -404,16 +404,22 @@ fn learning_moves_the_weights_toward_the_completion_task() {
     // Chosen on validation, starting from the mined weights: never worse
     // there, and here better.
     assert!(after > before, "mined {before}, learned {after}");
-    // Without the prior nothing holds weights near their confidence; with
-    // an absurd learning rate the loss diverges into a clear error.
-    nesy()
-        .args(["train", "rules", "--learn-weights", "--candidates"])
-        .arg(&mined)
-        .args(["--train", TRAIN, "--valid", VALID, "--prior=-1", "-o"])
-        .arg(dir.path().join("x.nesy"))
-        .assert()
-        .code(1)
-        .stderr(predicate::str::contains("prior"));
+    // Flag values outside their range are clear errors, before any work.
+    for (flag, word) in [
+        ("--prior=-1", "prior"),
+        ("--prune=1.5", "pruning"),
+        ("--lr=0", "learning rate"),
+        ("--epochs=0", "positive"),
+    ] {
+        nesy()
+            .args(["train", "rules", "--learn-weights", "--candidates"])
+            .arg(&mined)
+            .args(["--train", TRAIN, "--valid", VALID, flag, "-o"])
+            .arg(dir.path().join("x.nesy"))
+            .assert()
+            .code(1)
+            .stderr(predicate::str::contains(word));
+    }
 }
 
 #[test]

@@ -34,7 +34,7 @@
 
 use super::eval::Direction;
 use super::graph::{Triple, TripleIndex};
-use super::rules::{Body, Rule, Step};
+use super::rules::{Body, Rule, Step, reversed};
 use std::collections::HashMap;
 
 /// One rule reaching one candidate.
@@ -110,16 +110,6 @@ struct ForHead {
 #[derive(Clone, Debug)]
 pub struct Grounder {
     by_head: HashMap<u32, ForHead>,
-}
-
-fn reversed(path: &[Step]) -> Vec<Step> {
-    path.iter()
-        .rev()
-        .map(|s| Step {
-            relation: s.relation,
-            inverse: !s.inverse,
-        })
-        .collect()
 }
 
 impl Grounder {

@@ -356,22 +356,21 @@ fn paths(
     out
 }
 
-/// The entities a cyclic body reaches from `from` (forwards) or, walking
-/// it backwards, from its end.
-fn walk(graph: &TripleIndex, from: u32, path: &[Step], backwards: bool) -> HashSet<u32> {
+/// A cyclic body walked from its end: the steps reversed, each inverted.
+pub fn reversed(path: &[Step]) -> Vec<Step> {
+    path.iter()
+        .rev()
+        .map(|s| Step {
+            relation: s.relation,
+            inverse: !s.inverse,
+        })
+        .collect()
+}
+
+/// The entities a cyclic body reaches from `from`.
+fn walk(graph: &TripleIndex, from: u32, path: &[Step]) -> HashSet<u32> {
     let mut frontier: HashSet<u32> = HashSet::from([from]);
-    let steps: Vec<Step> = if backwards {
-        path.iter()
-            .rev()
-            .map(|s| Step {
-                relation: s.relation,
-                inverse: !s.inverse,
-            })
-            .collect()
-    } else {
-        path.to_vec()
-    };
-    for s in steps {
+    for &s in path {
         let mut next = HashSet::new();
         for &e in &frontier {
             next.extend(graph.step(e, s.relation, s.inverse));
@@ -399,7 +398,7 @@ fn score(graph: &TripleIndex, head: u32, body: Body) -> Option<Rule> {
             let mut support = 0;
             let mut groundings = 0;
             for x in 0..graph.entities as u32 {
-                for y in walk(graph, x, path, false) {
+                for y in walk(graph, x, path) {
                     groundings += 1;
                     support += usize::from(graph.contains(x, head, y));
                 }
@@ -504,14 +503,7 @@ impl RuleSet {
         };
         let steps: Vec<Step> = match direction {
             Direction::Tail => path.clone(),
-            Direction::Head => path
-                .iter()
-                .rev()
-                .map(|s| Step {
-                    relation: s.relation,
-                    inverse: !s.inverse,
-                })
-                .collect(),
+            Direction::Head => reversed(path),
         };
         // Depth-first search for one instance.
         fn search(g: &TripleIndex, at: u32, steps: &[Step], goal: u32, out: &mut Vec<u32>) -> bool {

@@ -1,7 +1,7 @@
 //! `nesy train kge`: a knowledge-graph embedding in candle.
 
 use crate::error::{CliResult, fail};
-use crate::learned::{SummaryFormat, epoch_bar, finish, read_triples};
+use crate::learned::{SummaryFormat, epoch_bar, epoch_progress, finish, read_triples};
 use nesy::learn::link::Vocab;
 use nesy::learn::link::kge::{self, KgeFile, KgeHeader, KgeKind, KgeParams};
 use std::path::{Path, PathBuf};
@@ -75,15 +75,7 @@ pub(crate) fn run(args: &Args) -> CliResult {
     params.valid_every = args.valid_every.unwrap_or(params.valid_every);
     params.patience = args.patience.unwrap_or(params.patience);
     let bar = epoch_bar(params.epochs as u64, true);
-    let mut last_mrr = None;
-    let mut progress = |epoch: usize, loss: f64, mrr: Option<f64>| {
-        last_mrr = mrr.or(last_mrr);
-        bar.set_position(epoch as u64);
-        bar.set_message(match last_mrr {
-            Some(m) => format!("loss {loss:.4} valid MRR {m:.4}"),
-            None => format!("loss {loss:.4}"),
-        });
-    };
+    let mut progress = epoch_progress(&bar);
     let data = kge::TrainingSet {
         train: &train,
         valid: &valid,

@@ -3,7 +3,7 @@
 //! gradient descent on the completion task.
 
 use crate::error::{CliError, CliResult, fail};
-use crate::learned::{SummaryFormat, epoch_bar, finish, read_triples};
+use crate::learned::{SummaryFormat, epoch_bar, epoch_progress, finish, read_triples};
 use clap::ValueEnum;
 use nesy::learn::link::learn::{self, LearnParams};
 use nesy::learn::link::rules::{self as mined, Aggregate, MineParams, Rule};
@@ -222,15 +222,7 @@ fn learn_weights(
         ..LearnParams::default()
     };
     let bar = epoch_bar(params.epochs as u64, true);
-    let mut last_mrr = None;
-    let mut progress = |epoch: usize, loss: f64, mrr: Option<f64>| {
-        last_mrr = mrr.or(last_mrr);
-        bar.set_position(epoch as u64);
-        bar.set_message(match last_mrr {
-            Some(m) => format!("loss {loss:.4} valid MRR {m:.4}"),
-            None => format!("loss {loss:.4}"),
-        });
-    };
+    let mut progress = epoch_progress(&bar);
     let learned = learn::learn_weights(graph, &candidates, &valid, &params, &device, &mut progress);
     let (rules, report) = match learned {
         Ok(r) => r,

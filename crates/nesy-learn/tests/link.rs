@@ -391,3 +391,53 @@ fn groundings_count_every_body_binding_and_leave_the_excluded_triple_out() {
         }
     }
 }
+
+/// Past 1,000 start entities a cyclic body's confidence is estimated from
+/// a seeded sample, its counts scaled back up: close to the exact count,
+/// and the same for one seed.
+#[test]
+fn confidence_on_large_graphs_is_estimated_from_a_sample() {
+    let n = 6000;
+    let mut named = Vec::new();
+    for i in 0..n {
+        let (x, y) = (format!("e{i}"), format!("e{}", (i * 7 + 1) % n));
+        if i % 2 == 0 {
+            named.push((x.clone(), "r".to_string(), y.clone()));
+        }
+        named.push((x, "a".to_string(), y));
+    }
+    let vocab = Vocab::of(&[&named]);
+    let graph = TripleIndex::new(&vocab, vocab.ids(&named).0);
+    let params = MineParams {
+        max_length: 1,
+        samples_per_relation: 50,
+        time_budget: Duration::from_secs(60),
+        ..MineParams::default()
+    };
+    let r = vocab.relations.iter().position(|x| x == "r").unwrap() as u32;
+    let a = vocab.relations.iter().position(|x| x == "a").unwrap() as u32;
+    let find = |rules: &[rules::Rule]| {
+        rules
+            .iter()
+            .find(|x| {
+                x.head == r
+                    && x.body
+                        == Body::Cyclic(vec![rules::Step {
+                            relation: a,
+                            inverse: false,
+                        }])
+            })
+            .cloned()
+            .expect("r(X, Y) :- a(X, Y) mined")
+    };
+    let mined = rules::mine(&graph, &params);
+    let rule = find(&mined);
+    // 6,000 `a` pairs in all, half of them `r`: 3000 / (6000 + 5) exactly.
+    assert_eq!(rule.groundings, n);
+    assert!(
+        (rule.confidence - 0.5).abs() < 0.05,
+        "estimated confidence {}",
+        rule.confidence
+    );
+    assert_eq!(find(&rules::mine(&graph, &params)), rule);
+}

@@ -12,7 +12,14 @@
 //! body groundings `B` (pairs the body connects), its support `S` (those
 //! that are `r` triples), and its confidence `S / (|B| + 5)`, AnyBURL's
 //! correction for heads it has not seen. Rules with support 2 or more and
-//! confidence 0.01 or more are kept, best first.
+//! confidence 0.01 or more are kept, best first. Scoring is bounded like
+//! sampling: the candidates sampled most often are scored first, every
+//! relation in turn, in parallel, within the same time budget again; a
+//! cyclic body is walked from at most 1,000 start entities and counts at
+//! most 100,000 groundings (a seeded sample, counts scaled up, as AnyBURL
+//! estimates confidence), so graphs
+//! of FB15k-237's size mine in bounded time while small ones (UMLS,
+//! Nations, Kinship) are scored exactly.
 //!
 //! A prediction aggregates the rules that fire by their [`Aggregate`]: for
 //! mined rules the maximum confidence, ties broken by the noisy-or of all of
@@ -68,9 +75,10 @@ pub struct Rule {
     pub head: u32,
     /// The body.
     pub body: Body,
-    /// Body groundings that are head triples.
+    /// Body groundings that are head triples (estimated from a sample on
+    /// large graphs).
     pub support: usize,
-    /// Body groundings.
+    /// Body groundings (estimated likewise).
     pub groundings: usize,
     /// `support / (groundings + 5)`.
     pub confidence: f64,
@@ -138,7 +146,8 @@ pub fn aggregate_of(text: &str) -> Result<Aggregate, String> {
 pub struct MineParams {
     /// Longest cyclic body.
     pub max_length: usize,
-    /// Stop sampling after this long.
+    /// Stop sampling after this long; scoring the candidates gets as
+    /// long again.
     pub time_budget: Duration,
     /// Triples sampled per relation.
     pub samples_per_relation: usize,
@@ -172,9 +181,35 @@ const MAX_PATHS_PER_TRIPLE: usize = 200;
 const MIN_SUPPORT: usize = 2;
 const MIN_CONFIDENCE: f64 = 0.01;
 
+/// What mining did, and what its time budget cut short.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct MineReport {
+    /// Training triples sampled (paths searched from).
+    pub sampled: usize,
+    /// Triples that would have been sampled with time enough.
+    pub to_sample: usize,
+    /// Candidate rules scored.
+    pub scored: usize,
+    /// Candidate rules that would have been scored with time enough.
+    pub candidates: usize,
+}
+
+impl MineReport {
+    /// Whether the time budget ended sampling or scoring early.
+    pub fn cut_short(&self) -> bool {
+        self.sampled < self.to_sample || self.scored < self.candidates
+    }
+}
+
 /// Mines rules from the graph.
 pub fn mine(graph: &TripleIndex, params: &MineParams) -> Vec<Rule> {
+    mine_with_report(graph, params).0
+}
+
+/// Mines rules from the graph, and says how far the time budget went.
+pub fn mine_with_report(graph: &TripleIndex, params: &MineParams) -> (Vec<Rule>, MineReport) {
     let start = Instant::now();
+    let mut report = MineReport::default();
     let mut rng = ChaCha8Rng::seed_from_u64(params.seed);
     let mut by_relation: BTreeMap<u32, Vec<(u32, u32)>> = BTreeMap::new();
     for &(h, r, t) in &graph.triples {
@@ -192,6 +227,10 @@ pub fn mine(graph: &TripleIndex, params: &MineParams) -> Vec<Rule> {
         .map(|p| p.len().min(params.samples_per_relation))
         .max()
         .unwrap_or(0);
+    report.to_sample = by_relation
+        .values()
+        .map(|p| p.len().min(params.samples_per_relation))
+        .sum();
     for round in 0..rounds {
         if start.elapsed() > params.time_budget {
             break;
@@ -206,6 +245,7 @@ pub fn mine(graph: &TripleIndex, params: &MineParams) -> Vec<Rule> {
             if start.elapsed() > params.time_budget {
                 break;
             }
+            report.sampled += 1;
             let found = candidates.entry(r).or_default();
             for path in paths(graph, x, y, (x, r, y), params, &mut rng) {
                 *found.entry(Body::Cyclic(path)).or_default() += 1;
@@ -213,7 +253,12 @@ pub fn mine(graph: &TripleIndex, params: &MineParams) -> Vec<Rule> {
             // Acyclic rules with a constant: from x's other edges, about y;
             // from y's other edges, about x.
             for (var, constant, head_side) in [(x, y, false), (y, x, true)] {
-                for (step, other) in neighbours(graph, var) {
+                let edges = if degree(graph, var) > HUB_DEGREE {
+                    some_neighbours(graph, var, HUB_SAMPLE, &mut rng)
+                } else {
+                    neighbours(graph, var)
+                };
+                for (step, other) in edges {
                     if (var, step, other)
                         == (
                             x,
@@ -249,15 +294,20 @@ pub fn mine(graph: &TripleIndex, params: &MineParams) -> Vec<Rule> {
             }
         }
     }
+    let ranked: Vec<(u32, Vec<Body>)> = candidates
+        .into_iter()
+        .map(|(head, found)| {
+            let mut found: Vec<(Body, usize)> = found.into_iter().collect();
+            found.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+            found.truncate(params.candidates_per_relation);
+            (head, found.into_iter().map(|(body, _)| body).collect())
+        })
+        .collect();
+    report.candidates = ranked.iter().map(|(_, b)| b.len()).sum();
+    let (scored, count) = score_all(graph, &ranked, params);
+    report.scored = count;
     let mut rules = Vec::new();
-    for (head, found) in candidates {
-        let mut found: Vec<(Body, usize)> = found.into_iter().collect();
-        found.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-        found.truncate(params.candidates_per_relation);
-        let mut scored: Vec<Rule> = found
-            .into_iter()
-            .filter_map(|(body, _)| score(graph, head, body))
-            .collect();
+    for mut scored in scored {
         scored.sort_by(|a, b| {
             b.confidence
                 .total_cmp(&a.confidence)
@@ -274,7 +324,68 @@ pub fn mine(graph: &TripleIndex, params: &MineParams) -> Vec<Rule> {
             .then(a.head.cmp(&b.head))
             .then(a.body.cmp(&b.body))
     });
-    rules
+    (rules, report)
+}
+
+/// Edges of an entity past which it is a hub: its edges are sampled
+/// rather than listed (FB15k-237's hubs have over 10,000; UMLS's, Nations'
+/// and Kinship's at most a few hundred, so they are mined as listed).
+const HUB_DEGREE: usize = 1000;
+/// Edges of a hub that propose rules with constants, per sampled triple.
+const HUB_SAMPLE: usize = 100;
+
+fn degree(graph: &TripleIndex, e: u32) -> usize {
+    let count = |edges: &Vec<Vec<(u32, u32)>>| edges.get(e as usize).map_or(0, Vec::len);
+    count(&graph.out) + count(&graph.inn)
+}
+
+/// At most `k` of the entity's edges, a random choice where it has more:
+/// a hub's edges are drawn by index, never listed whole.
+fn some_neighbours(
+    graph: &TripleIndex,
+    e: u32,
+    k: usize,
+    rng: &mut ChaCha8Rng,
+) -> Vec<(Step, u32)> {
+    if degree(graph, e) <= HUB_DEGREE {
+        let mut next = neighbours(graph, e);
+        if next.len() > k {
+            next.shuffle(rng);
+            next.truncate(k);
+        }
+        return next;
+    }
+    let out = graph
+        .out
+        .get(e as usize)
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    let inn = graph
+        .inn
+        .get(e as usize)
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    rand::seq::index::sample(rng, out.len() + inn.len(), k)
+        .into_iter()
+        .filter_map(|i| match out.get(i) {
+            Some(&(relation, t)) => Some((
+                Step {
+                    relation,
+                    inverse: false,
+                },
+                t,
+            )),
+            None => inn.get(i - out.len()).map(|&(relation, h)| {
+                (
+                    Step {
+                        relation,
+                        inverse: true,
+                    },
+                    h,
+                )
+            }),
+        })
+        .collect()
 }
 
 fn neighbours(graph: &TripleIndex, e: u32) -> Vec<(Step, u32)> {
@@ -325,12 +436,7 @@ fn paths(
         if path.len() == params.max_length {
             continue;
         }
-        let mut next = neighbours(graph, at);
-        if next.len() > params.branching {
-            next.shuffle(rng);
-            next.truncate(params.branching);
-        }
-        for (step, to) in next {
+        for (step, to) in some_neighbours(graph, at, params.branching, rng) {
             let edge = if step.inverse {
                 (to, step.relation, at)
             } else {
@@ -383,27 +489,137 @@ fn walk(graph: &TripleIndex, from: u32, path: &[Step]) -> HashSet<u32> {
     frontier
 }
 
-/// Whether `step(v, other)` holds (`other` `None`: for some entity).
-fn constant_body_holds(graph: &TripleIndex, v: u32, step: Step, other: Option<u32>) -> bool {
-    let mut reached = graph.step(v, step.relation, step.inverse);
-    match other {
-        Some(o) => reached.any(|e| e == o),
-        None => reached.next().is_some(),
+/// Candidates scored between two looks at the clock.
+const SCORE_CHUNK: usize = 256;
+/// Start entities a cyclic body is walked from at most: beyond, a seeded
+/// sample, its counts scaled up (small graphs are scored exactly).
+const SCORE_SAMPLE: usize = 1000;
+/// Body groundings counted per rule at most: beyond, the counts so far are
+/// extrapolated over the start entities not walked (the sample is in
+/// random order, so the ones walked are a sample too).
+const MAX_SCORED_GROUNDINGS: usize = 100_000;
+
+/// Scores the candidates in parallel, the most often sampled of each
+/// relation first and every relation in turn, until the time budget runs
+/// out (what is left unscored is dropped); returns the rules of each
+/// relation and how many candidates were scored. On a large graph an
+/// exhaustive count is what makes mining unbounded: every candidate
+/// walked from every entity.
+fn score_all(
+    graph: &TripleIndex,
+    ranked: &[(u32, Vec<Body>)],
+    params: &MineParams,
+) -> (Vec<Vec<Rule>>, usize) {
+    use rayon::prelude::*;
+    let deadline = Instant::now() + params.time_budget;
+    let starts = StartSample::new(graph, params.seed);
+    // (rank, relation) order: a budget that runs out has scored the best
+    // candidates of every relation, not all of the first relations'.
+    let mut work: Vec<(usize, usize, u32, &Body)> = ranked
+        .iter()
+        .enumerate()
+        .flat_map(|(i, (head, bodies))| {
+            bodies
+                .iter()
+                .enumerate()
+                .map(move |(rank, b)| (rank, i, *head, b))
+        })
+        .collect();
+    work.sort_by_key(|&(rank, i, _, _)| (rank, i));
+    let mut scored: Vec<Vec<Rule>> = vec![Vec::new(); ranked.len()];
+    let mut count = 0;
+    for chunk in work.chunks(SCORE_CHUNK) {
+        if Instant::now() >= deadline {
+            break;
+        }
+        let results: Vec<(usize, Option<Rule>)> = chunk
+            .par_iter()
+            .map(|&(_, i, head, body)| (i, score(graph, head, body.clone(), &starts)))
+            .collect();
+        count += chunk.len();
+        for (i, rule) in results {
+            if let Some(slot) = scored.get_mut(i) {
+                slot.extend(rule);
+            }
+        }
+    }
+    (scored, count)
+}
+
+/// The entities a first step can be walked from, a seeded sample of them
+/// where there are more than [`SCORE_SAMPLE`].
+struct StartSample {
+    /// By `(relation, inverse)`: the sample, and how many there are in all.
+    by_step: HashMap<Step, (Vec<u32>, usize)>,
+    /// By `(relation, inverse)`: all of them, in order.
+    all: HashMap<Step, Vec<u32>>,
+}
+
+impl StartSample {
+    fn new(graph: &TripleIndex, seed: u64) -> StartSample {
+        let mut all: BTreeMap<Step, Vec<u32>> = BTreeMap::new();
+        for (e, edges) in graph.out.iter().enumerate() {
+            for (relation, inverse) in edges
+                .iter()
+                .map(|&(r, _)| (r, false))
+                .chain(graph.inn[e].iter().map(|&(r, _)| (r, true)))
+            {
+                let list = all.entry(Step { relation, inverse }).or_default();
+                if list.last() != Some(&(e as u32)) {
+                    list.push(e as u32);
+                }
+            }
+        }
+        let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x5c0e);
+        let by_step = all
+            .iter()
+            .map(|(&step, list)| {
+                let mut list = list.clone();
+                let total = list.len();
+                if total > SCORE_SAMPLE {
+                    list.shuffle(&mut rng);
+                    list.truncate(SCORE_SAMPLE);
+                }
+                (step, (list, total))
+            })
+            .collect();
+        StartSample {
+            by_step,
+            all: all.into_iter().collect(),
+        }
     }
 }
 
-fn score(graph: &TripleIndex, head: u32, body: Body) -> Option<Rule> {
-    let (support, groundings) = match &body {
+/// A rule's support and body groundings: exact on graphs up to
+/// [`SCORE_SAMPLE`] start entities, estimated beyond.
+fn score(graph: &TripleIndex, head: u32, body: Body, starts: &StartSample) -> Option<Rule> {
+    let (support, groundings, sampled_support) = match &body {
         Body::Cyclic(path) => {
+            let (sample, total) = path
+                .first()
+                .and_then(|s| starts.by_step.get(s))
+                .map(|(l, t)| (l.as_slice(), *t))
+                .unwrap_or_default();
             let mut support = 0;
             let mut groundings = 0;
-            for x in 0..graph.entities as u32 {
+            let mut walked = 0;
+            for &x in sample {
                 for y in walk(graph, x, path) {
                     groundings += 1;
                     support += usize::from(graph.contains(x, head, y));
                 }
+                walked += 1;
+                if groundings > MAX_SCORED_GROUNDINGS {
+                    break;
+                }
             }
-            (support, groundings)
+            let scale = if walked == 0 {
+                0.0
+            } else {
+                total as f64 / walked as f64
+            };
+            let estimate = |n: usize| (n as f64 * scale).round() as usize;
+            (estimate(support), estimate(groundings), support)
         }
         Body::Constant {
             constant,
@@ -411,24 +627,36 @@ fn score(graph: &TripleIndex, head: u32, body: Body) -> Option<Rule> {
             step,
             other,
         } => {
-            let mut support = 0;
-            let mut groundings = 0;
-            for v in 0..graph.entities as u32 {
-                if constant_body_holds(graph, v, *step, *other) {
-                    groundings += 1;
-                    let holds = if *head_side {
+            // The entities the body holds for: those one step back from
+            // `other`, or every start of the step.
+            let holding: Vec<u32> = match other {
+                Some(o) => {
+                    let mut v: Vec<u32> = graph.step(*o, step.relation, !step.inverse).collect();
+                    v.sort_unstable();
+                    v.dedup();
+                    v
+                }
+                None => starts.all.get(step).cloned().unwrap_or_default(),
+            };
+            let groundings = holding.len();
+            let support = holding
+                .iter()
+                .filter(|&&v| {
+                    if *head_side {
                         graph.contains(*constant, head, v)
                     } else {
                         graph.contains(v, head, *constant)
-                    };
-                    support += usize::from(holds);
-                }
-            }
-            (support, groundings)
+                    }
+                })
+                .count();
+            (support, groundings, support)
         }
     };
+    if sampled_support < MIN_SUPPORT {
+        return None;
+    }
     let confidence = support as f64 / (groundings as f64 + UNSEEN_HEADS);
-    (support >= MIN_SUPPORT && confidence >= MIN_CONFIDENCE).then_some(Rule {
+    (confidence >= MIN_CONFIDENCE).then_some(Rule {
         head,
         body,
         support,

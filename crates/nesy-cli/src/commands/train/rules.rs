@@ -41,7 +41,8 @@ pub(crate) struct Args {
     /// Longest rule body (path length).
     #[arg(long, default_value_t = 3)]
     max_length: usize,
-    /// Time budget for sampling paths.
+    /// Time budget for sampling paths, and again for scoring the
+    /// candidate rules.
     #[arg(long, default_value_t = 30)]
     seconds: u64,
     /// Training triples sampled per relation.
@@ -123,7 +124,7 @@ pub(crate) fn run(args: &Args) -> CliResult {
     if args.learn_weights {
         return learn_weights(args, &vocab, &graph, &params, start);
     }
-    let rules = mined::mine(&graph, &params);
+    let rules = mine(&graph, &params);
     let import = relative(&args.output, &args.train);
     let text = mined::to_nesy(&rules, &vocab, &import, &args.train.display().to_string());
     write(&args.output, &text)?;
@@ -152,6 +153,22 @@ pub(crate) fn run(args: &Args) -> CliResult {
             args.output.display()
         )),
     }
+}
+
+/// Mines, saying on standard error when the time budget cut it short.
+fn mine(graph: &TripleIndex, params: &MineParams) -> Vec<Rule> {
+    let (rules, report) = mined::mine_with_report(graph, params);
+    if report.cut_short() {
+        errln!(
+            "warning: the time budget ({} s) ran out: {} of {} training triples sampled, {} of {} candidate rules scored; raise --seconds to mine more",
+            params.time_budget.as_secs(),
+            report.sampled,
+            report.to_sample,
+            report.scored,
+            report.candidates
+        );
+    }
+    rules
 }
 
 /// Writes a rule file, creating its directory.
@@ -194,7 +211,7 @@ fn learn_weights(
             (rules, format!("candidates {}", path.display()))
         }
         None => (
-            mined::mine(graph, mine_params),
+            mine(graph, mine_params),
             format!("rules mined with seed {}", mine_params.seed),
         ),
     };

@@ -559,11 +559,15 @@ impl StartSample {
     fn new(graph: &TripleIndex, seed: u64) -> StartSample {
         let mut all: BTreeMap<Step, Vec<u32>> = BTreeMap::new();
         for (e, edges) in graph.out.iter().enumerate() {
-            for (relation, inverse) in edges
-                .iter()
-                .map(|&(r, _)| (r, false))
-                .chain(graph.inn[e].iter().map(|&(r, _)| (r, true)))
-            {
+            for (relation, inverse) in edges.iter().map(|&(r, _)| (r, false)).chain(
+                graph
+                    .inn
+                    .get(e)
+                    .map(Vec::as_slice)
+                    .unwrap_or_default()
+                    .iter()
+                    .map(|&(r, _)| (r, true)),
+            ) {
                 let list = all.entry(Step { relation, inverse }).or_default();
                 if list.last() != Some(&(e as u32)) {
                     list.push(e as u32);

@@ -9,7 +9,8 @@
 //! batch work: [`Program`] loads rules (from text, or from files with their
 //! `@import`s and `@model`s), takes facts, evaluates, answers goals and runs
 //! tests; [`Evaluation`] holds the derived relations ([`Relation`]) and
-//! [`Answers`]. The rule language's front end is [`lang`]; with the default
+//! [`Answers`]. [`Layer`] makes a program a differentiable function of
+//! the probabilities of input facts (a neural network's layer). The rule language's front end is [`lang`]; with the default
 //! features, the knowledge graph is [`kg`] and the learned models
 //! [`learn`]. A service that needs neither can leave them out:
 //! `nesy = { ..., default-features = false }`.
@@ -38,6 +39,7 @@ mod confine;
 mod engine;
 mod error;
 mod import;
+mod layer;
 #[cfg(feature = "learn")]
 mod model_check;
 #[cfg(feature = "learn")]
@@ -121,6 +123,7 @@ pub fn check_file(path: &std::path::Path) -> std::io::Result<Checked> {
     }
     Ok(checked)
 }
+pub use layer::{Layer, LayerOutput};
 pub use program::Program;
 pub use train::{EpochReport, Example, ExampleScores, Interpretation, TrainOptions, Trained};
 

@@ -20,6 +20,7 @@ use pyo3::prelude::*;
 mod engine;
 mod errors;
 mod graph;
+mod layer;
 mod limits;
 mod program;
 mod values;
@@ -32,6 +33,7 @@ fn _nesy(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<program::Evaluation>()?;
     m.add_class::<engine::Engine>()?;
     m.add_class::<graph::Graph>()?;
+    m.add_class::<layer::Layer>()?;
     m.add_function(wrap_pyfunction!(program::check, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())

@@ -13,7 +13,7 @@ use std::path::PathBuf;
 /// Rules, with their imports and models loaded.
 #[pyclass(module = "nesy", name = "Program")]
 pub(crate) struct Program {
-    inner: nesy::Program,
+    pub(crate) inner: nesy::Program,
     name: String,
 }
 

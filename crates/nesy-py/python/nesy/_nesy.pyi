@@ -115,3 +115,23 @@ class Graph:
     def update(self, sparql: str) -> None: ...
     def export(self, format: str = "ttl") -> str: ...
     def __len__(self) -> int: ...
+
+class _Layer:
+    """The differentiable layer under `nesy.torch.Layer`."""
+
+    def __init__(
+        self,
+        program: Program,
+        inputs: Sequence[tuple[str, Sequence[Sequence[Value]]]],
+        outputs: Sequence[tuple[str, Sequence[Sequence[Value]]]],
+        semiring: str,
+        exclusive: bool = True,
+    ) -> None: ...
+    @property
+    def inputs(self) -> int: ...
+    @property
+    def outputs(self) -> int: ...
+    def forward(
+        self, batch: Sequence[Sequence[float]], timeout: Optional[float] = None
+    ) -> tuple[list[list[float]], list[list[list[float]]]]:
+        """Per item: the output probabilities, and the Jacobian (outputs x inputs)."""

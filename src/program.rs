@@ -107,6 +107,7 @@ impl Program {
         mut checked: Vec<(Checked, PathBuf)>,
         policy: &ReadPolicy,
     ) -> Result<Self, Error> {
+        known_models_across_sources(&mut checked);
         for (c, dir) in &mut checked {
             // A refused path is reported as such, before what the checker
             // says of it (that it does not exist, say).
@@ -588,4 +589,28 @@ fn explain_queries(
         out.push(why_not);
     }
     Ok(out)
+}
+
+/// A model is the program's, whichever of its sources declares it (an
+/// engine's `model(name, path)`, a shared `models.nesy`): each source is
+/// checked alone, so its calls to a model declared in another one are
+/// not unknown after all.
+fn known_models_across_sources(checked: &mut [(Checked, PathBuf)]) {
+    let declared: std::collections::BTreeSet<String> = checked
+        .iter()
+        .flat_map(|(c, _)| c.program.items.iter())
+        .filter_map(|item| match item {
+            Item::Model(m) => Some(m.name.text.clone()),
+            _ => None,
+        })
+        .collect();
+    for (c, _) in checked.iter_mut() {
+        let text = c.source.text().to_string();
+        c.diagnostics.retain(|d| {
+            d.code != "unknown-model"
+                || !text
+                    .get(d.span.start..d.span.end)
+                    .is_some_and(|name| declared.contains(name))
+        });
+    }
 }

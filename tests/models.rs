@@ -383,3 +383,44 @@ fn misused_models_are_clear_errors() {
         "{typed}"
     );
 }
+
+/// A model given to the engine builder (or declared in another file of
+/// the program) is known to every rule file: each is checked alone, the
+/// model is the program's.
+#[test]
+fn models_declared_elsewhere_in_the_program_are_known() {
+    let tree = concat!(env!("CARGO_MANIFEST_DIR"), "/models/credit.tree");
+    let rules = "
+        @decl applicant(id: symbol, income: int, debt: int, years_employed: int).
+        @input applicant.
+        income(A, I) :- applicant(A, I, _, _).
+        debt(A, D) :- applicant(A, _, D, _).
+        years_employed(A, Y) :- applicant(A, _, _, Y).
+        good(A) :- applicant(A, _, _, _), credit.predict(A) = \"good\".
+    ";
+    let engine = nesy::Engine::builder()
+        .rules_text("policy.nesy", rules)
+        .model("credit", tree)
+        .build()
+        .unwrap();
+    let input = nesy::Input::new().fact(
+        "applicant",
+        vec![
+            Value::symbol("z1"),
+            Value::Int(90000),
+            Value::Int(1000),
+            Value::Int(10),
+        ],
+    );
+    let decision = engine
+        .decide("good", &input, &nesy::DecideOptions::default())
+        .unwrap();
+    assert!(decision.holds);
+    // Still unknown when nothing declares it, with the place of the call.
+    let err = nesy::Engine::builder()
+        .rules_text("policy.nesy", rules)
+        .build()
+        .unwrap_err();
+    assert!(err.to_string().starts_with("policy.nesy:7:"), "{err}");
+    assert!(err.to_string().contains("unknown model `credit`"), "{err}");
+}

@@ -116,3 +116,21 @@ def test_threads_decide_at_once_with_the_gil_released():
         t.join()
     assert len(results) == 5
     assert all(len(r["results"]) == 500 * 501 // 2 for r in results)
+
+
+def test_models_given_to_the_engine(root):
+    # The CART tree of rules/credit.nesy, declared by the engine instead
+    # of by an @model line: the rules call it by that name.
+    rules = """
+    @decl applicant(id: symbol, income: int, debt: int, years_employed: int).
+    @input applicant.
+    income(A, I) :- applicant(A, I, _, _).
+    debt(A, D) :- applicant(A, _, D, _).
+    years_employed(A, Y) :- applicant(A, _, _, Y).
+    good(A) :- applicant(A, _, _, _), credit.predict(A) = "good".
+    """
+    e = nesy.Engine(source=rules, models={"credit": root / "models" / "credit.tree"})
+    assert e.info()["models"]
+    assert e.decide("good", {"applicant": [["z1", 90000, 1000, 10]]})["holds"]
+    with pytest.raises(nesy.NesyError):
+        nesy.Engine(source=rules, models={"credit": root / "models" / "nope.tree"})

@@ -42,9 +42,14 @@ from pykeen.pipeline import pipeline
 from pykeen.triples import TriplesFactory
 train, valid, test, seed = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
 torch.set_num_threads(2)
-tf = TriplesFactory.from_path(train)
-vf = TriplesFactory.from_path(valid, entity_to_id=tf.entity_to_id, relation_to_id=tf.relation_to_id)
-sf = TriplesFactory.from_path(test, entity_to_id=tf.entity_to_id, relation_to_id=tf.relation_to_id)
+# Inverse triples: LCWA scores the tails of (head, relation) only, so
+# without them head prediction - half of "both" - is never trained (what
+# put this row near chance before). nesy's ComplEx has reciprocals too.
+tf = TriplesFactory.from_path(train, create_inverse_triples=True)
+vf = TriplesFactory.from_path(valid, entity_to_id=tf.entity_to_id, relation_to_id=tf.relation_to_id,
+                              create_inverse_triples=True)
+sf = TriplesFactory.from_path(test, entity_to_id=tf.entity_to_id, relation_to_id=tf.relation_to_id,
+                              create_inverse_triples=True)
 start = time.time()
 result = pipeline(
     training=tf, validation=vf, testing=sf, model="ComplEx", model_kwargs=dict(embedding_dim=200),

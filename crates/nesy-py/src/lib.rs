@@ -13,7 +13,7 @@
 //! ```
 //!
 //! Every call that evaluates releases the GIL: Python threads decide,
-//! query and explain at once on one [`engine::Engine`].
+//! query and explain at once on one `nesy.Engine`.
 
 use pyo3::prelude::*;
 

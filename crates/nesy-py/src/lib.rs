@@ -23,6 +23,7 @@ mod graph;
 mod layer;
 mod limits;
 mod program;
+mod trainers;
 mod values;
 
 /// The extension module.
@@ -35,6 +36,7 @@ fn _nesy(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<graph::Graph>()?;
     m.add_class::<layer::Layer>()?;
     m.add_function(wrap_pyfunction!(program::check, m)?)?;
+    m.add_function(wrap_pyfunction!(trainers::train_tree, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

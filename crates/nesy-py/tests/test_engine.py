@@ -134,3 +134,26 @@ def test_models_given_to_the_engine(root):
     assert e.decide("good", {"applicant": [["z1", 90000, 1000, 10]]})["holds"]
     with pytest.raises(nesy.NesyError):
         nesy.Engine(source=rules, models={"credit": root / "models" / "nope.tree"})
+
+
+def test_a_tree_trained_from_python_is_a_model_rules_call(root, tmp_path):
+    report = nesy.train_tree(root / "knowledge" / "tabular" / "iris.csv", "class", tmp_path / "iris.tree",
+                             max_depth=3, seed=1)
+    assert report["classes"] == ["setosa", "versicolor", "virginica"]
+    assert report["test"]["accuracy"] > 0.85
+    rules = """
+    @decl flower(id: symbol, sl: float, sw: float, pl: float, pw: float).
+    @input flower.
+    species(F, C) :- flower(F, A, B, C2, D), iris.predict(A, B, C2, D, C, _).
+    """
+    e = nesy.Engine(source=rules, models={"iris": tmp_path / "iris.tree"})
+    decision = e.decide("species", {"flower": [["f1", 5.1, 3.5, 1.4, 0.2]]})
+    assert decision["results"][0]["args"] == ["f1", "setosa"]
+    # The same seed, the same file.
+    nesy.train_tree(root / "knowledge" / "tabular" / "iris.csv", "class", tmp_path / "again.tree",
+                    max_depth=3, seed=1)
+    assert (tmp_path / "iris.tree").read_bytes() == (tmp_path / "again.tree").read_bytes()
+    with pytest.raises(nesy.NesyError, match="nope"):
+        nesy.train_tree(root / "knowledge" / "tabular" / "iris.csv", "nope", tmp_path / "x.tree")
+    with pytest.raises(ValueError, match="variant"):
+        nesy.train_tree(root / "knowledge" / "tabular" / "iris.csv", "class", tmp_path / "x.tree", variant="svm")

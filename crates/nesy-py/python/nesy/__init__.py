@@ -31,6 +31,7 @@ from ._nesy import (
     RuleError,
     __version__,
     check,
+    train_tree,
 )
 from . import kg
 
@@ -46,4 +47,5 @@ __all__ = [
     "__version__",
     "check",
     "kg",
+    "train_tree",
 ]

@@ -135,3 +135,20 @@ class _Layer:
         self, batch: Sequence[Sequence[float]], timeout: Optional[float] = None
     ) -> tuple[list[list[float]], list[list[list[float]]]]:
         """Per item: the output probabilities, and the Jacobian (outputs x inputs)."""
+
+def train_tree(
+    data: _Path,
+    target: str,
+    output: _Path,
+    variant: Literal["cart", "forest", "soft"] = "cart",
+    max_depth: Optional[int] = None,
+    seed: int = 0,
+    test_split: float = 0.2,
+    id: Optional[str] = None,
+    exclude: Sequence[str] = ...,
+    trees: int = 100,
+    epochs: Optional[int] = None,
+) -> dict[str, Any]:
+    """Trains a tree on a CSV table and writes its model file (as `nesy
+    train tree`); returns the `train` and `test` metrics, `classes`,
+    `features`, `rows`. Bad data raises NesyError with the file and line."""

@@ -56,18 +56,31 @@ def cnn():
     )
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--epochs", type=int, default=20)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--pairs", type=int, default=600)
-    parser.add_argument("--batch", type=int, default=16)
-    parser.add_argument("--lr", type=float, default=0.003)
-    args = parser.parse_args()
-    torch.manual_seed(args.seed)
-    rng = random.Random(args.seed)
-    images, labels, train, test = load(args.seed)
+def draw_pairs(seed, train, test, epochs, per_epoch):
+    """The test pairs, then each epoch's training pairs, from one seeded
+    generator (benches/torch_layer_vs_deepproblog.py draws the same)."""
+    rng = random.Random(seed)
     test_pairs = [(rng.choice(test), rng.choice(test)) for _ in range(len(test))]
+    epochs = [[(rng.choice(train), rng.choice(train)) for _ in range(per_epoch)] for _ in range(epochs)]
+    return test_pairs, epochs
+
+
+def accuracy(net, images, labels, test, test_pairs, sums):
+    """Sum accuracy on the test pairs (`sums(a, b)`: each pair's
+    distribution over 0..18) and digit accuracy on the test images."""
+    with torch.no_grad():
+        a, b = (list(x) for x in zip(*test_pairs))
+        sum_accuracy = (sums(a, b).argmax(-1) == labels[a] + labels[b]).float().mean().item()
+        digit_accuracy = (net(images[test]).argmax(-1) == labels[test]).float().mean().item()
+    return sum_accuracy, digit_accuracy
+
+
+def train_through_layer(epochs=20, seed=0, pairs=600, batch=16, lr=0.003):
+    """Trains the CNN through `nesy.torch.Layer`; returns the sum and digit
+    accuracies and the seconds per epoch."""
+    torch.manual_seed(seed)
+    images, labels, train, test = load(seed)
+    test_pairs, epoch_pairs = draw_pairs(seed, train, test, epochs, pairs)
 
     layer = Layer(
         nesy.Program.from_source(RULES, name="addition.nesy"),
@@ -77,31 +90,44 @@ def main():
         k=10,  # every proof of every sum: exact
     )
     net = cnn()
-    optimizer = torch.optim.Adam(net.parameters(), lr=args.lr)
+    optimizer = torch.optim.Adam(net.parameters(), lr=lr)
 
     def sums(a, b):
         return layer(torch.cat([net(images[a]).softmax(-1), net(images[b]).softmax(-1)], dim=1))
 
     seconds = []
-    for epoch in range(args.epochs):
+    for drawn in epoch_pairs:
         start = time.perf_counter()
-        pairs = [(rng.choice(train), rng.choice(train)) for _ in range(args.pairs)]
-        for i in range(0, len(pairs), args.batch):
-            a, b = zip(*pairs[i : i + args.batch])
+        for i in range(0, len(drawn), batch):
+            a, b = zip(*drawn[i : i + batch])
             target = labels[list(a)] + labels[list(b)]
             loss = torch.nn.functional.nll_loss(sums(list(a), list(b)).clamp_min(1e-12).log(), target)
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
         seconds.append(time.perf_counter() - start)
+    sum_accuracy, digit_accuracy = accuracy(net, images, labels, test, test_pairs, sums)
+    return {
+        "sum_accuracy": sum_accuracy,
+        "digit_accuracy": digit_accuracy,
+        "seconds_per_epoch": sum(seconds) / len(seconds),
+        "test_pairs": len(test_pairs),
+        "test_images": len(test),
+    }
 
-    with torch.no_grad():
-        a, b = (list(x) for x in zip(*test_pairs))
-        sum_accuracy = (sums(a, b).argmax(-1) == labels[a] + labels[b]).float().mean().item()
-        digit_accuracy = (net(images[test]).argmax(-1) == labels[test]).float().mean().item()
-    print(f"epochs {args.epochs}, seed {args.seed}: sum accuracy {sum_accuracy:.4f} on {len(test_pairs)} test pairs, "
-          f"digit accuracy {digit_accuracy:.4f} on {len(test)} test images, "
-          f"{sum(seconds) / len(seconds):.2f} s per epoch of {args.pairs} pairs")
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--epochs", type=int, default=20)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--pairs", type=int, default=600)
+    parser.add_argument("--batch", type=int, default=16)
+    parser.add_argument("--lr", type=float, default=0.003)
+    args = parser.parse_args()
+    r = train_through_layer(args.epochs, args.seed, args.pairs, args.batch, args.lr)
+    print(f"epochs {args.epochs}, seed {args.seed}: sum accuracy {r['sum_accuracy']:.4f} on {r['test_pairs']} test pairs, "
+          f"digit accuracy {r['digit_accuracy']:.4f} on {r['test_images']} test images, "
+          f"{r['seconds_per_epoch']:.2f} s per epoch of {args.pairs} pairs")
 
 
 if __name__ == "__main__":

@@ -96,3 +96,25 @@ def test_names_with_facts_and_several_outputs():
         Layer(program, inputs=["digit"], outputs=["addition"])
     with pytest.raises(ValueError, match="columns"):
         layer(torch.zeros(1, 3))
+
+
+def test_edge_probabilities_learned_from_observed_paths():
+    # Not addition: independent facts (exclusive=False) through recursion.
+    # Four edge probabilities are recovered from the probabilities of
+    # paths they explain; path(a, c) mixes the direct edge with a->b->c.
+    edges = [("a", "b"), ("b", "c"), ("a", "c"), ("c", "d")]
+    paths = [("a", "b"), ("b", "c"), ("c", "d"), ("a", "c"), ("a", "d")]
+    layer = Layer("path(X, Y) :- edge(X, Y). path(X, Z) :- edge(X, Y), path(Y, Z).",
+                  inputs={"edge": edges}, outputs={"path": paths}, exclusive=False, k=20)
+    truth = torch.tensor([[0.9, 0.6, 0.3, 0.7]], dtype=torch.float64)
+    target = layer(truth)
+    ab, bc, ac, cd = truth[0].tolist()
+    assert target[0, 3].item() == pytest.approx(1 - (1 - ac) * (1 - ab * bc), abs=1e-9)
+    logits = torch.zeros(1, 4, dtype=torch.float64, requires_grad=True)
+    optimizer = torch.optim.Adam([logits], lr=0.1)
+    for _ in range(400):
+        loss = ((layer(logits.sigmoid()) - target) ** 2).sum()
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    assert logits.sigmoid().detach()[0].tolist() == pytest.approx(truth[0].tolist(), abs=0.02)

@@ -563,6 +563,95 @@ fn rows_an_aggregate_enumerates_count_against_the_tuple_limit() {
     );
 }
 
+/// Soufflé's own test: atoms that only test for a row are existence
+/// checks, not a cross product (1000^6 rows here; before, the tuple limit
+/// stopped it, blaming `c`, which held 1,000 rows).
+#[test]
+fn atoms_that_bind_nothing_are_existence_checks() {
+    let source = "a(). \
+        query(X) :- a(), c(_, _, _), d(_), e(_), f(_, _), not g(_), h(_), i(X), k(_), l(_).";
+    let mut program = Program::from_source("exists.nesy", source).unwrap();
+    for n in 0..1000 {
+        let v = || Value::Int(n);
+        program.add_fact("c", vec![v(), v(), v()]).unwrap();
+        program.add_fact("f", vec![v(), v()]).unwrap();
+        for unary in ["d", "e", "h", "k", "l"] {
+            program.add_fact(unary, vec![v()]).unwrap();
+        }
+    }
+    program.add_fact("g", vec![Value::Int(0)]).unwrap();
+    for n in 0..3 {
+        program.add_fact("i", vec![Value::Int(n)]).unwrap();
+    }
+    // `g` holds a row: the negation fails, nothing is derived.
+    let limits = Limits {
+        max_tuples: Some(100_000),
+        timeout: Some(Duration::from_secs(20)),
+        ..Limits::default()
+    };
+    let evaluation = program.evaluate(&limits).unwrap();
+    assert_eq!(evaluation.count("query"), Some(0));
+    let source = source.replace("not g(_)", "not g(-1)");
+    let mut program = Program::from_source("exists.nesy", &source).unwrap();
+    for n in 0..1000 {
+        let v = || Value::Int(n);
+        program.add_fact("c", vec![v(), v(), v()]).unwrap();
+        program.add_fact("f", vec![v(), v()]).unwrap();
+        for unary in ["d", "e", "h", "k", "l"] {
+            program.add_fact(unary, vec![v()]).unwrap();
+        }
+    }
+    for n in 0..3 {
+        program.add_fact("i", vec![Value::Int(n)]).unwrap();
+    }
+    let evaluation = program.evaluate(&limits).unwrap();
+    assert_eq!(evaluation.count("query"), Some(3));
+    // Under a semiring every matching row still counts: q holds if p(1)
+    // or p(2) does, 1 - 0.5 * 0.5.
+    let program = Program::from_source("p.nesy", "0.5 :: p(1). 0.5 :: p(2). q() :- p(_).").unwrap();
+    let (tagged, _) = program
+        .evaluate_tagged(Semiring::TopK(10), &Limits::default())
+        .unwrap();
+    let p = tagged.probability("q", &[]).unwrap();
+    assert!((p - 0.75).abs() < 1e-9, "{p}");
+}
+
+/// The tuple limit is about what relations hold: a rule deriving ten rows
+/// two million times is within a limit of a million, and a rule deriving
+/// too many distinct rows is named by its relation.
+#[test]
+fn the_tuple_limit_counts_distinct_rows_and_names_their_relation() {
+    let mut program = Program::from_source(
+        "dup.nesy",
+        "q(X) :- a(X), b(Y), Y >= 0. big(X, Y) :- b(X), b(Y).",
+    )
+    .unwrap();
+    for n in 0..10 {
+        program.add_fact("a", vec![Value::Int(n)]).unwrap();
+    }
+    for n in 0..200_000 {
+        program.add_fact("b", vec![Value::Int(n)]).unwrap();
+    }
+    let limits = Limits {
+        max_tuples: Some(1_000_000),
+        ..Limits::default()
+    };
+    let e = program.evaluate(&limits).map(drop).unwrap_err();
+    assert!(
+        matches!(&e, Error::Engine(EngineError::TooManyTuples { relation, .. }) if relation == "big"),
+        "{e}"
+    );
+    let mut program = Program::from_source("dup.nesy", "q(X) :- a(X), b(Y), Y >= 0.").unwrap();
+    for n in 0..10 {
+        program.add_fact("a", vec![Value::Int(n)]).unwrap();
+    }
+    for n in 0..200_000 {
+        program.add_fact("b", vec![Value::Int(n)]).unwrap();
+    }
+    let evaluation = program.evaluate(&limits).unwrap();
+    assert_eq!(evaluation.count("q"), Some(10));
+}
+
 // ------------------------------------------------------------ 12. imports
 
 #[test]

@@ -36,6 +36,10 @@ pub(crate) enum Op {
         /// (stored column, variable) that must equal a variable this row
         /// bound in an earlier column (`p(X, X)`).
         checks: Vec<(usize, Var)>,
+        /// The atom binds nothing (its other arguments are `_`): one
+        /// matching row answers it, an existence check. Rows are still
+        /// read one by one where their tags matter.
+        exists: bool,
     },
     /// No row of `rel` starts with `key`.
     Anti {
@@ -379,6 +383,7 @@ fn push_atom(
         index,
         version,
         key,
+        exists: binds.is_empty(),
         binds,
         checks,
     });

@@ -153,6 +153,7 @@ pub(crate) fn answer(
         clock: clock.clone(),
         limits,
         stop: &stop,
+        relations: &[],
     };
     let width = rule.head_args.len();
     let mut worker = Worker::new(
@@ -186,6 +187,9 @@ pub(super) struct Ctx<'a> {
     pub(super) clock: Clock,
     pub(super) limits: &'a Limits,
     pub(super) stop: &'a AtomicBool,
+    /// The program's relations, for naming one in an error (empty when a
+    /// lone query rule runs).
+    pub(super) relations: &'a [RelationInfo],
 }
 
 impl Ctx<'_> {

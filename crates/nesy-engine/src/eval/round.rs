@@ -96,8 +96,9 @@ fn tasks(plans: &[&RulePlan], stores: &[Store]) -> Vec<Task> {
                 index,
                 version,
                 key,
+                exists,
                 ..
-            }) if key.is_empty() => {
+            }) if key.is_empty() && !exists => {
                 if let Some(idx) = stores.get(*rel).and_then(|s| s.indexes.get(*index)) {
                     let width = stores.get(*rel).map_or(1, |s| s.width);
                     for (r, run) in idx.runs(*version).enumerate() {
@@ -264,7 +265,20 @@ impl<S: Semiring> Batch<'_, '_, S> {
             plan.rule,
         );
         let one = self.sr.one();
-        worker.run(&plan.ops, plan.head_args, task.restrict, &one)?;
+        worker
+            .run(&plan.ops, plan.head_args, task.restrict, &one)
+            .map_err(|e| match e {
+                // Name the relation the rule fills, not only the rule.
+                Error::TooManyTuples { limit, relation } => Error::TooManyTuples {
+                    limit,
+                    relation: self
+                        .ctx
+                        .relations
+                        .get(plan.head)
+                        .map_or(relation, |head| head.name.clone()),
+                },
+                e => e,
+            })?;
         let rows = worker.outs.pop().unwrap_or_default();
         self.timing.add(plan.rule, started, rows.len() / width);
         Ok(Some(TaskOutput {

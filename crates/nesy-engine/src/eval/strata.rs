@@ -70,6 +70,7 @@ pub(super) fn run_strata<S: Semiring>(
             clock: clock.clone(),
             limits,
             stop: &stop,
+            relations,
         };
         let mut run = Running {
             sr,

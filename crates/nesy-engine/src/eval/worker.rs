@@ -22,6 +22,10 @@ use nesy_lang::Location;
 use rustc_hash::FxHashMap;
 use std::sync::atomic::Ordering as AtomicOrdering;
 
+/// Rows a worker holds before it drops repeated ones when no tuple limit
+/// is set (16 MiB of single-column rows).
+const UNLIMITED_COMPACTION: usize = 1 << 22;
+
 /// Runs one plan over a frame of variable bindings.
 pub(super) struct Worker<'a, S: Semiring> {
     pub(super) sr: &'a S,
@@ -51,6 +55,9 @@ pub(super) struct Worker<'a, S: Semiring> {
     pub(super) seen: FxHashMap<u64, usize>,
     /// The rule's index (for its weight and instances).
     pub(super) rule: usize,
+    /// Rows held above which repeats are dropped again (see
+    /// `count_emission`).
+    pub(super) compact_at: usize,
 }
 
 impl<'a, S: Semiring> Worker<'a, S> {
@@ -83,6 +90,7 @@ impl<'a, S: Semiring> Worker<'a, S> {
             events: LocalEvents::default(),
             seen: FxHashMap::default(),
             rule,
+            compact_at: 0,
         }
     }
 
@@ -415,6 +423,7 @@ impl<'a, S: Semiring> Worker<'a, S> {
                 key,
                 binds,
                 checks,
+                exists,
             },
             rest,
         )) = ops.split_first()
@@ -467,6 +476,11 @@ impl<'a, S: Semiring> Worker<'a, S> {
                 }
                 if !self.tags_on() {
                     self.run(rest, terminal, None, tag)?;
+                    if *exists {
+                        // Untagged, every further row would derive the
+                        // same: `c(_, _, _)` is not a cross product.
+                        return Ok(());
+                    }
                     continue;
                 }
                 let Some(row_tag) = self.row_tag(*rel, row) else {
@@ -767,6 +781,15 @@ impl<'a, S: Semiring> Worker<'a, S> {
         self.count_emission()
     }
 
+    /// Rows held in the output buffers.
+    fn held(&self) -> usize {
+        self.outs
+            .iter()
+            .zip(&self.widths)
+            .map(|(out, &w)| out.len() / w)
+            .sum()
+    }
+
     /// Checks the clock and the tuple limit now and then as rows come.
     pub(super) fn count_emission(&mut self) -> Result<(), Error> {
         self.emitted += 1;
@@ -775,19 +798,32 @@ impl<'a, S: Semiring> Worker<'a, S> {
             self.check_stop()?;
             // An aggregate's enumerated rows are held too, until it folds
             // them: they count against the limit as derived rows do.
-            let held: usize = self
-                .outs
-                .iter()
-                .zip(&self.widths)
-                .map(|(out, &w)| out.len() / w)
-                .sum();
-            if let Some(limit) = self.ctx.limits.max_tuples
-                && held > limit
-            {
-                return Err(Error::TooManyTuples {
-                    limit,
-                    relation: format!("the rule at {}", self.location),
-                });
+            let limit = self.ctx.limits.max_tuples;
+            let mut held = self.held();
+            if held > limit.unwrap_or(UNLIMITED_COMPACTION).max(self.compact_at) {
+                // What counts is what the relation would hold, not how
+                // often a rule derives the same row: drop the repeats
+                // before judging (memory stays within about twice the
+                // limit, or twice the distinct rows; without a limit,
+                // repeats are dropped past a few million rows all the
+                // same).
+                let tagged = !self.out_tags.is_empty();
+                for (i, (out, &w)) in self.outs.iter_mut().zip(&self.widths).enumerate() {
+                    // Tagged rows stand beside their tags, by position.
+                    if !(i == 0 && tagged) {
+                        storage::sort_dedup(out, w);
+                    }
+                }
+                held = self.held();
+                self.compact_at = held.saturating_mul(2);
+                if let Some(limit) = limit
+                    && held > limit
+                {
+                    return Err(Error::TooManyTuples {
+                        limit,
+                        relation: format!("the rule at {}", self.location),
+                    });
+                }
             }
         }
         Ok(())

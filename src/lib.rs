@@ -65,9 +65,9 @@ pub use error::{Error, RuleErrors};
 pub use nesy_engine::Error as EvalError;
 pub use nesy_engine::{
     Answers, Cancel, DEFAULT_K, Evaluation, ExplainOptions, Explanation, Failure, Limits,
-    MAX_PROOF_DEPTH, MAX_WHY_NOT_DEPTH, Relation, RuleStats, SemiringKind as Semiring, Stats,
-    Strategy, StratumStats, TaggedEvaluation, TaggedRelation, TaggedRow, TestOutcome, TestResult,
-    Value,
+    MAX_PROOF_DEPTH, MAX_WHY_NOT_DEPTH, Relation, RuleStats, SemiringKind as Semiring, SortedRows,
+    Stats, Strategy, StratumStats, TaggedEvaluation, TaggedRelation, TaggedRow, TestOutcome,
+    TestResult, Value,
 };
 pub use nesy_lang::{Checked, Diagnostic, Location, Severity, SourceFile, format_source};
 

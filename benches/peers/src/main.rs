@@ -7,11 +7,13 @@
 //! ```text
 //! nesy-peers run ENGINE WORKLOAD NODES     # ENGINE: nesy datafrog ascent crepe
 //! nesy-peers facts NODES FILE              # the graph as a .facts file
+//! nesy-peers whole datafrog WORKLOAD FACTS OUT   # read, evaluate, write TSV
 //! ```
 
 #[path = "../../workloads.rs"]
 mod workloads;
 
+use std::io::Write;
 use std::time::Instant;
 use workloads::{EDGES_PER_NODE, random_graph};
 
@@ -43,13 +45,46 @@ fn main() {
                 "{{\"engine\": \"{engine}\", \"workload\": \"{workload}\", \"nodes\": {nodes}, \"seconds\": {seconds:.4}, \"tuples\": {tuples}}}"
             );
         }
+        Some("whole") if args.len() == 6 => {
+            // The whole process as a user runs it: read the edges file,
+            // evaluate, write the relation as TSV (`reach<TAB>x<TAB>y`, in
+            // the engine's own order, through a buffered writer).
+            let (engine, workload) = (args[2].as_str(), args[3].as_str());
+            let start = Instant::now();
+            let text = std::fs::read_to_string(&args[4]).expect("readable FACTS");
+            let edges: Vec<(u32, u32)> = text
+                .lines()
+                .map(|line| {
+                    let (a, b) = line.split_once('\t').expect("two columns");
+                    (a.parse().expect("a number"), b.parse().expect("a number"))
+                })
+                .collect();
+            let (relation, rows) = match (engine, workload) {
+                ("datafrog", "tc") => ("reach", datafrog_tc_rows(&edges)),
+                ("datafrog", "sg") => ("sg", datafrog_sg_rows(&edges)),
+                _ => panic!("whole runs: datafrog tc|sg, not {engine} {workload}"),
+            };
+            let file = std::fs::File::create(&args[5]).expect("writable OUT");
+            let mut out = std::io::BufWriter::new(file);
+            for (x, y) in &rows {
+                writeln!(out, "{relation}\t{x}\t{y}").expect("written");
+            }
+            out.flush().expect("written");
+            let seconds = start.elapsed().as_secs_f64();
+            println!(
+                "{{\"engine\": \"{engine}\", \"workload\": \"{workload}\", \"seconds\": {seconds:.4}, \"tuples\": {}}}",
+                rows.len()
+            );
+        }
         Some("facts") if args.len() == 4 => {
             let nodes: u32 = args[2].parse().expect("NODES is a number");
             let graph = random_graph(nodes, EDGES_PER_NODE, SEED);
             std::fs::write(&args[3], workloads::facts_file(&graph)).expect("writable FILE");
         }
         _ => {
-            eprintln!("usage: nesy-peers run ENGINE WORKLOAD NODES | nesy-peers facts NODES FILE");
+            eprintln!(
+                "usage: nesy-peers run ENGINE WORKLOAD NODES | nesy-peers facts NODES FILE | nesy-peers whole datafrog WORKLOAD FACTS OUT"
+            );
             std::process::exit(2);
         }
     }
@@ -78,6 +113,11 @@ fn nesy_run(workload: &str, edges: &[(u32, u32)]) -> usize {
 }
 
 fn datafrog_tc(edges: &[(u32, u32)]) -> usize {
+    datafrog_tc_rows(edges).len()
+}
+
+/// `reach` as (x, y) pairs, in datafrog's order (sorted by y).
+fn datafrog_tc_rows(edges: &[(u32, u32)]) -> Vec<(u32, u32)> {
     use datafrog::{Iteration, Relation};
     let edge: Relation<(u32, u32)> = edges.iter().copied().collect();
     let mut iteration = Iteration::new();
@@ -87,10 +127,14 @@ fn datafrog_tc(edges: &[(u32, u32)]) -> usize {
     while iteration.changed() {
         reach.from_join(&reach, &edge, |_y, &x, &z| (z, x));
     }
-    reach.complete().len()
+    reach.complete().iter().map(|&(y, x)| (x, y)).collect()
 }
 
 fn datafrog_sg(edges: &[(u32, u32)]) -> usize {
+    datafrog_sg_rows(edges).len()
+}
+
+fn datafrog_sg_rows(edges: &[(u32, u32)]) -> Vec<(u32, u32)> {
     use datafrog::{Iteration, Relation};
     let edge: Relation<(u32, u32)> = edges.iter().copied().collect();
     let siblings = Relation::from_join(&edge, &edge, |_p, &x, &y| (x, y));
@@ -103,7 +147,7 @@ fn datafrog_sg(edges: &[(u32, u32)]) -> usize {
         step.from_join(&sg, &edge, |_a, &b, &x| (b, x));
         sg.from_join(&step, &edge, |_b, &x, &y| (x, y));
     }
-    sg.complete().len()
+    sg.complete().iter().copied().collect()
 }
 
 fn datafrog_join(edges: &[(u32, u32)]) -> usize {

@@ -3,7 +3,7 @@
 //! `--output DIR`. Every command writes its results through here.
 
 use crate::{console, files};
-use nesy::{Answers, Relation, Value};
+use nesy::{Answers, Relation, SortedRows, Value};
 use serde_json::{Map, json};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -164,19 +164,94 @@ pub(crate) fn answers_table(answers: &Answers, cell: &dyn Fn(&Value) -> String) 
 }
 
 /// Relations as `relation<TAB>value...` lines, relations sorted by name.
-pub(crate) fn tsv(out: &mut dyn Write, relations: &[Relation]) -> std::io::Result<()> {
-    let mut sorted: Vec<&Relation> = relations.iter().collect();
-    sorted.sort_by(|a, b| a.name.cmp(&b.name));
+pub(crate) fn tsv(out: &mut dyn Write, relations: &[impl Rows]) -> std::io::Result<()> {
+    let mut sorted: Vec<_> = relations.iter().collect();
+    sorted.sort_by(|a, b| a.relation_name().cmp(b.relation_name()));
+    let mut buf = Vec::with_capacity(2 * FLUSH_AT);
     for r in sorted {
-        for row in r.rows() {
-            out.write_all(r.name.as_bytes())?;
-            for v in row {
-                write!(out, "\t{}", v.plain())?;
-            }
-            writeln!(out)?;
-        }
+        r.each_row(&mut |row| {
+            push_row(&mut buf, Some(r.relation_name()), row);
+            flush_full(&mut buf, out)
+        })?;
+    }
+    out.write_all(&buf)
+}
+
+/// What TSV and `--output` files are written from: a [`Relation`] (values
+/// held, perhaps rewritten) or [`SortedRows`] (values read from the
+/// evaluation as they are written).
+pub(crate) trait Rows {
+    /// The relation's name as written.
+    fn relation_name(&self) -> &str;
+    /// Calls `f` with each row's values, in order.
+    fn each_row(
+        &self,
+        f: &mut dyn FnMut(&mut dyn Iterator<Item = &Value>) -> std::io::Result<()>,
+    ) -> std::io::Result<()>;
+}
+
+impl Rows for Relation {
+    fn relation_name(&self) -> &str {
+        &self.name
+    }
+
+    fn each_row(
+        &self,
+        f: &mut dyn FnMut(&mut dyn Iterator<Item = &Value>) -> std::io::Result<()>,
+    ) -> std::io::Result<()> {
+        self.rows().try_for_each(|row| f(&mut row.iter()))
+    }
+}
+
+impl Rows for SortedRows<'_> {
+    fn relation_name(&self) -> &str {
+        self.name()
+    }
+
+    fn each_row(
+        &self,
+        f: &mut dyn FnMut(&mut dyn Iterator<Item = &Value>) -> std::io::Result<()>,
+    ) -> std::io::Result<()> {
+        self.rows().try_for_each(|mut row| f(&mut row))
+    }
+}
+
+/// Bytes gathered before a write.
+const FLUSH_AT: usize = 1 << 16;
+
+fn flush_full(buf: &mut Vec<u8>, out: &mut dyn Write) -> std::io::Result<()> {
+    if buf.len() >= FLUSH_AT {
+        out.write_all(buf)?;
+        buf.clear();
     }
     Ok(())
+}
+
+/// One line: `prefix<TAB>` if given, the values tab-separated as
+/// [`Value::plain`] writes them (integers without the formatting machinery).
+fn push_row(buf: &mut Vec<u8>, prefix: Option<&str>, row: &mut dyn Iterator<Item = &Value>) {
+    let mut first = true;
+    if let Some(p) = prefix {
+        buf.extend_from_slice(p.as_bytes());
+        first = false;
+    }
+    for v in row {
+        if !first {
+            buf.push(b'\t');
+        }
+        first = false;
+        match v {
+            Value::Int(i) => buf.extend_from_slice(itoa::Buffer::new().format(*i).as_bytes()),
+            Value::Symbol(s) | Value::String(s) | Value::Iri(s) => {
+                buf.extend_from_slice(s.as_bytes())
+            }
+            other => {
+                // Writing into a Vec cannot fail.
+                let _ = write!(buf, "{}", other.plain());
+            }
+        }
+    }
+    buf.push(b'\n');
 }
 
 /// Relations as `relation,value,...` lines.
@@ -266,18 +341,19 @@ pub(crate) fn output_paths<'n>(
 }
 
 /// One `<relation>.tsv` file per relation in `dir` (`--output DIR`).
-pub(crate) fn write_dir(dir: &Path, relations: &[Relation]) -> Result<(), String> {
-    let paths = output_paths(dir, relations.iter().map(|r| r.name.as_str()))?;
+pub(crate) fn write_dir(dir: &Path, relations: &[impl Rows]) -> Result<(), String> {
+    let paths = output_paths(dir, relations.iter().map(|r| r.relation_name()))?;
     std::fs::create_dir_all(dir).map_err(|e| format!("cannot create `{}`: {e}", dir.display()))?;
     for (r, path) in relations.iter().zip(paths) {
-        let mut text = String::new();
-        for row in r.rows() {
-            let fields: Vec<String> = row.iter().map(Value::to_plain_string).collect();
-            text.push_str(&fields.join("\t"));
-            text.push('\n');
-        }
-        files::write_atomically(&path, &text)
-            .map_err(|e| format!("cannot write `{}`: {e}", path.display()))?;
+        files::write_atomically_with(&path, |file| {
+            let mut buf = Vec::with_capacity(2 * FLUSH_AT);
+            r.each_row(&mut |row| {
+                push_row(&mut buf, None, row);
+                flush_full(&mut buf, file)
+            })?;
+            file.write_all(&buf)
+        })
+        .map_err(|e| format!("cannot write `{}`: {e}", path.display()))?;
     }
     Ok(())
 }

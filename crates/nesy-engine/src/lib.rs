@@ -60,7 +60,9 @@ pub use limits::{Cancel, Clock, Limits};
 pub use prepared::Prepared;
 pub use program::{Program, Query, TestCase};
 pub use provenance::{TaggedEvaluation, TaggedRelation, TaggedRow};
-pub use result::{Answers, Evaluation, Failure, Relation, Strategy, TestOutcome, TestResult};
+pub use result::{
+    Answers, Evaluation, Failure, Relation, SortedRows, Strategy, TestOutcome, TestResult,
+};
 pub use semiring::{DEFAULT_K, SemiringKind};
 pub use tagging::ParamKey;
 pub use value::{Interner, Value};

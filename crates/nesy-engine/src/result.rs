@@ -73,6 +73,51 @@ impl Relation {
     }
 }
 
+/// A relation's rows, sorted as [`Relation`]'s, whose values are read from
+/// the evaluation as they are visited ([`Evaluation::sorted_rows`]).
+pub struct SortedRows<'e> {
+    name: &'e str,
+    arity: usize,
+    width: usize,
+    /// Rows of ranks: a value's position in `ids`.
+    ranks: Vec<u32>,
+    /// The relation's distinct value ids, by value.
+    ids: Vec<u32>,
+    interner: &'e Interner,
+}
+
+impl SortedRows<'_> {
+    /// The name as written in the rules.
+    pub fn name(&self) -> &str {
+        self.name
+    }
+
+    /// Number of columns.
+    pub fn arity(&self) -> usize {
+        self.arity
+    }
+
+    /// Number of rows.
+    pub fn len(&self) -> usize {
+        self.ranks.len() / self.width
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.ranks.is_empty()
+    }
+
+    /// Each row's values, in order.
+    pub fn rows(&self) -> impl ExactSizeIterator<Item = impl Iterator<Item = &Value> + '_> + '_ {
+        self.ranks.chunks_exact(self.width).map(move |row| {
+            row.iter().take(self.arity).map(move |&r| {
+                self.interner
+                    .value(self.ids.get(r as usize).copied().unwrap_or(0))
+            })
+        })
+    }
+}
+
 /// A list of rows, each a list of values.
 impl Serialize for Relation {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
@@ -163,6 +208,40 @@ impl Evaluation {
     }
 
     fn relation_at(&self, id: usize) -> Option<Relation> {
+        let sorted = self.sorted_at(id)?;
+        let mut values = Vec::with_capacity(sorted.len() * sorted.arity);
+        for row in sorted.rows() {
+            values.extend(row.cloned());
+        }
+        Some(Relation {
+            name: sorted.name.to_string(),
+            arity: sorted.arity,
+            len: sorted.len(),
+            values,
+        })
+    }
+
+    /// A relation's rows in [`Relation`]'s order, read out of the store
+    /// without copying a value: for writing large relations (a row is ids,
+    /// four bytes a value, where a [`Relation`] holds each value).
+    ///
+    /// ```
+    /// # let checked = nesy_lang::check_source("r.nesy", "e(1, 2). e(2, 3). p(X, Y) :- e(X, Y).");
+    /// # let mut program = nesy_engine::Program::new();
+    /// # program.add_source(&checked.source, &checked.program).unwrap();
+    /// let evaluation = program.evaluate(&nesy_engine::Limits::default())?;
+    /// let p = evaluation.sorted_rows("p").unwrap();
+    /// let rows: Vec<String> = p.rows().map(|row| {
+    ///     row.map(|v| v.to_plain_string()).collect::<Vec<_>>().join(" ")
+    /// }).collect();
+    /// assert_eq!(rows, ["1 2", "2 3"]);
+    /// # Ok::<(), nesy_engine::Error>(())
+    /// ```
+    pub fn sorted_rows(&self, name: &str) -> Option<SortedRows<'_>> {
+        self.sorted_at(self.names.lookup(name)?)
+    }
+
+    fn sorted_at(&self, id: usize) -> Option<SortedRows<'_>> {
         let info = self.relations.get(id)?;
         let store = self.stores.get(id)?;
         let arity = if info.arity == usize::MAX {
@@ -170,10 +249,10 @@ impl Evaluation {
         } else {
             info.arity
         };
-        let width = store.width;
+        let width = store.width.max(1);
         let mut rows = store.rows();
         // Sort by value cheaply: rank the distinct ids by their values, sort
-        // rows of ranks as integers, then map back.
+        // rows of ranks as integers; the ranks map back to ids.
         let mut present = vec![false; self.interner.len()];
         for &id in &rows {
             if let Some(p) = present.get_mut(id as usize) {
@@ -183,8 +262,9 @@ impl Evaluation {
         let mut ids: Vec<u32> = (0..present.len() as u32)
             .filter(|&i| present.get(i as usize).copied().unwrap_or(false))
             .collect();
+        drop(present);
         ids.sort_by(|&a, &b| self.interner.value(a).cmp(self.interner.value(b)));
-        let mut rank = vec![0u32; present.len()];
+        let mut rank = vec![0u32; self.interner.len()];
         for (r, &id) in ids.iter().enumerate() {
             if let Some(slot) = rank.get_mut(id as usize) {
                 *slot = r as u32;
@@ -193,20 +273,15 @@ impl Evaluation {
         for x in &mut rows {
             *x = rank.get(*x as usize).copied().unwrap_or(0);
         }
+        drop(rank);
         sort_dedup(&mut rows, width);
-        let len = rows.len() / width;
-        let mut values = Vec::with_capacity(len * arity);
-        for row in rows.chunks_exact(width) {
-            for &r in row.iter().take(arity) {
-                let id = ids.get(r as usize).copied().unwrap_or(0);
-                values.push(self.interner.value(id).clone());
-            }
-        }
-        Some(Relation {
-            name: info.name.clone(),
+        Some(SortedRows {
+            name: &info.name,
             arity,
-            values,
-            len,
+            width,
+            ranks: rows,
+            ids,
+            interner: &self.interner,
         })
     }
 

@@ -91,29 +91,35 @@ pub(crate) fn run(args: &Args) -> CliResult {
 fn run_plain(program: &Program, args: &Args, limits: &Limits) -> CliResult {
     let (relations, format, output) = (&args.relations, args.format, args.output.as_deref());
     let mut evaluation = program.evaluate(limits)?;
-    let mut selected: Vec<Relation> = if relations.is_empty() {
+    let names: Vec<String> = if relations.is_empty() {
         evaluation
             .derived_relations()
             .iter()
-            .filter_map(|name| evaluation.relation(name))
+            .map(|name| name.to_string())
             .collect()
     } else {
-        let mut out = Vec::new();
-        for name in relations {
-            match evaluation.relation(name) {
-                Some(r) => out.push(r),
-                None => {
-                    return Err(CliError::Usage(format!(
-                        "no relation `{name}` in the program"
-                    )));
-                }
-            }
+        if let Some(name) = relations.iter().find(|r| evaluation.count(r).is_none()) {
+            return Err(CliError::Usage(format!(
+                "no relation `{name}` in the program"
+            )));
         }
-        out
+        relations.clone()
     };
     let mut answers = program.answer_queries(&mut evaluation, limits)?;
     let symbols = crate::hints::rule_symbols(program);
     let prefixes = super::short_iris::of_program(program);
+    // TSV and `--output` files with full IRIs are written as the rows are
+    // read out of the stores: no copy of the values, which for a large
+    // closure would cost more memory than the evaluation.
+    let streamed = !args.short_iris && (output.is_some() || format == OutputFormat::Tsv);
+    let mut selected: Vec<Relation> = if streamed {
+        Vec::new()
+    } else {
+        names
+            .iter()
+            .filter_map(|n| evaluation.relation(n))
+            .collect()
+    };
     if args.short_iris {
         let values = selected
             .iter_mut()
@@ -130,16 +136,26 @@ fn run_plain(program: &Program, args: &Args, limits: &Limits) -> CliResult {
             hint.did_you_mean()
         );
     }
-    match output {
-        Some(dir) => write_dir(dir, &selected).map_err(CliError::Usage)?,
-        None => write_out(|out| match format {
+    if streamed {
+        let sorted: Vec<_> = names
+            .iter()
+            .filter_map(|n| evaluation.sorted_rows(n))
+            .collect();
+        match output {
+            Some(dir) => write_dir(dir, &sorted).map_err(CliError::Usage)?,
+            None => write_out(|out| tsv(out, &sorted)),
+        }
+    } else if let Some(dir) = output {
+        write_dir(dir, &selected).map_err(CliError::Usage)?;
+    } else {
+        write_out(|out| match format {
             OutputFormat::Table => table(out, &selected, &answers, &|v| {
                 super::short_iris::cell(v, &prefixes)
             }),
             OutputFormat::Tsv => tsv(out, &selected),
             OutputFormat::Csv => csv_lines(out, &selected),
             OutputFormat::Json => json_relations(out, &selected, &answers),
-        }),
+        });
     }
     if args.stats {
         err!("{}", stats_table(evaluation.stats(), &evaluation));

@@ -22,6 +22,7 @@
 pub mod ast;
 mod check;
 mod diagnostic;
+mod facts;
 mod format;
 mod lexer;
 mod lines;

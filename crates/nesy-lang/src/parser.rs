@@ -50,25 +50,50 @@ pub struct Parsed {
     pub diagnostics: Vec<Diagnostic>,
 }
 
+/// Files at least this long are read an item at a time, plain facts
+/// without pest (`facts.rs`); shorter ones in one pest parse.
+const ITEM_BY_ITEM_FROM: usize = 256 * 1024;
+
 /// Parses a whole source text. Never panics; problems are diagnostics.
 pub fn parse(source: &str) -> Parsed {
     // Tracking every parse attempt (for "expected ..." messages) costs more
     // than the parse itself, so it is switched on only to re-read an item
     // that failed.
     pest::set_error_detail(false);
-    if let Ok(pairs) = NesyParser::parse(Rule::program, source)
+    if source.len() < ITEM_BY_ITEM_FROM
+        && let Ok(pairs) = NesyParser::parse(Rule::program, source)
         && let Some(parsed) = build_program(pairs)
     {
         return parsed;
     }
+    parse_items(source)
+}
+
+/// Item by item: plain facts by `facts::plain_fact`, the rest by pest; a
+/// syntax error is reported and reading goes on after it.
+pub(crate) fn parse_items(source: &str) -> Parsed {
     let mut parsed = Parsed::default();
     let mut pos = 0;
     while pos < source.len() {
         let Some(rest) = source.get(pos..) else { break };
-        pos += skip_trivia(rest, pos, &mut parsed.program.comments);
+        // Blanks between facts are most of the trivia of a large file.
+        let blank = rest
+            .bytes()
+            .take_while(|b| matches!(b, b' ' | b'\t' | b'\r' | b'\n'))
+            .count();
+        pos += blank;
+        let Some(rest) = source.get(pos..) else { break };
+        if rest.starts_with('/') || rest.starts_with('\u{FEFF}') {
+            pos += skip_trivia(rest, pos, &mut parsed.program.comments);
+        }
         let Some(rest) = source.get(pos..).filter(|r| !r.is_empty()) else {
             break;
         };
+        if let Some((clause, len)) = crate::facts::plain_fact(rest, pos) {
+            parsed.program.items.push(Item::Clause(clause));
+            pos += len;
+            continue;
+        }
         match NesyParser::parse(Rule::item_at, rest) {
             Ok(pairs) => {
                 let mut consumed = 0;

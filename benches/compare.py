@@ -78,19 +78,29 @@ def clingo_child(workload, facts_file):
     print(json.dumps({"seconds": seconds, "tuples": count}))
 
 
-def run(command, env, timeout):
-    """Runs one engine; returns (seconds, tuples, peak_kb) or a reason."""
-    started = time.time()
-    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True)
+def wait(proc, started, timeout):
+    """Waits for `proc`, polling (its output goes to a pipe or a file);
+    returns (status, resource usage), or None when it ran past `timeout`
+    seconds from `started` (a perf_counter reading) and was killed."""
     while True:
         pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
         if pid != 0:
-            break
-        if time.time() - started > timeout:
+            return status, usage
+        if time.perf_counter() - started > timeout:
             proc.kill()
             os.wait4(proc.pid, 0)
-            return "timeout"
-        time.sleep(0.01)
+            return None
+        time.sleep(0.005)
+
+
+def run(command, env, timeout):
+    """Runs one engine; returns (seconds, tuples, peak_kb) or a reason."""
+    started = time.perf_counter()
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True)
+    waited = wait(proc, started, timeout)
+    if waited is None:
+        return "timeout"
+    status, usage = waited
     out = proc.stdout.read()
     if status != 0:
         return "failed: " + proc.stderr.read().strip()[-200:]
@@ -105,15 +115,10 @@ def run_whole(command, out_path, timeout):
     started = time.perf_counter()
     with open(out_path, "wb") as out:
         proc = subprocess.Popen(command, stdout=out, stderr=subprocess.PIPE)
-        while True:
-            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
-            if pid != 0:
-                break
-            if time.perf_counter() - started > timeout:
-                proc.kill()
-                os.wait4(proc.pid, 0)
-                return "timeout"
-            time.sleep(0.005)
+        waited = wait(proc, started, timeout)
+    if waited is None:
+        return "timeout"
+    status, usage = waited
     seconds = time.perf_counter() - started
     if status != 0:
         return "failed: " + proc.stderr.read().decode(errors="replace").strip()[-200:]

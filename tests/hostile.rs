@@ -542,16 +542,26 @@ fn weighted_model_counting_stops_at_the_time_limit() {
     );
 }
 
+/// `source` with, for each `(relation, arity, n)`, the facts
+/// `relation(i, ..., i)` for `i` in `0..n`.
+fn with_diagonal_facts(source: &str, facts: &[(&str, usize, i64)]) -> Program {
+    let mut program = Program::from_source("facts.nesy", source).unwrap();
+    for &(relation, arity, n) in facts {
+        for i in 0..n {
+            program
+                .add_fact(relation, vec![Value::Int(i); arity])
+                .unwrap();
+        }
+    }
+    program
+}
+
 #[test]
 fn rows_an_aggregate_enumerates_count_against_the_tuple_limit() {
-    let mut program = Program::from_source(
-        "agg.nesy",
+    let program = with_diagonal_facts(
         "c(N) :- N = count { X, Y, Z : a(X), a(Y), a(Z) }.",
-    )
-    .unwrap();
-    for i in 0..1500 {
-        program.add_fact("a", vec![Value::Int(i)]).unwrap();
-    }
+        &[("a", 1, 1500)],
+    );
     let limits = Limits {
         max_tuples: Some(1_000_000),
         ..Limits::default()
@@ -570,41 +580,24 @@ fn rows_an_aggregate_enumerates_count_against_the_tuple_limit() {
 fn atoms_that_bind_nothing_are_existence_checks() {
     let source = "a(). \
         query(X) :- a(), c(_, _, _), d(_), e(_), f(_, _), not g(_), h(_), i(X), k(_), l(_).";
-    let mut program = Program::from_source("exists.nesy", source).unwrap();
-    for n in 0..1000 {
-        let v = || Value::Int(n);
-        program.add_fact("c", vec![v(), v(), v()]).unwrap();
-        program.add_fact("f", vec![v(), v()]).unwrap();
-        for unary in ["d", "e", "h", "k", "l"] {
-            program.add_fact(unary, vec![v()]).unwrap();
-        }
-    }
-    program.add_fact("g", vec![Value::Int(0)]).unwrap();
-    for n in 0..3 {
-        program.add_fact("i", vec![Value::Int(n)]).unwrap();
-    }
-    // `g` holds a row: the negation fails, nothing is derived.
+    let mut facts = vec![("c", 3, 1000), ("f", 2, 1000), ("i", 1, 3)];
+    facts.extend(["d", "e", "h", "k", "l"].map(|r| (r, 1, 1000)));
     let limits = Limits {
         max_tuples: Some(100_000),
         timeout: Some(Duration::from_secs(20)),
         ..Limits::default()
     };
-    let evaluation = program.evaluate(&limits).unwrap();
+    // `g` holds a row: the negation fails, nothing is derived.
+    let mut with_g = facts.clone();
+    with_g.push(("g", 1, 1));
+    let evaluation = with_diagonal_facts(source, &with_g)
+        .evaluate(&limits)
+        .unwrap();
     assert_eq!(evaluation.count("query"), Some(0));
     let source = source.replace("not g(_)", "not g(-1)");
-    let mut program = Program::from_source("exists.nesy", &source).unwrap();
-    for n in 0..1000 {
-        let v = || Value::Int(n);
-        program.add_fact("c", vec![v(), v(), v()]).unwrap();
-        program.add_fact("f", vec![v(), v()]).unwrap();
-        for unary in ["d", "e", "h", "k", "l"] {
-            program.add_fact(unary, vec![v()]).unwrap();
-        }
-    }
-    for n in 0..3 {
-        program.add_fact("i", vec![Value::Int(n)]).unwrap();
-    }
-    let evaluation = program.evaluate(&limits).unwrap();
+    let evaluation = with_diagonal_facts(&source, &facts)
+        .evaluate(&limits)
+        .unwrap();
     assert_eq!(evaluation.count("query"), Some(3));
     // Under a semiring every matching row still counts: q holds if p(1)
     // or p(2) does, 1 - 0.5 * 0.5.
@@ -621,34 +614,25 @@ fn atoms_that_bind_nothing_are_existence_checks() {
 /// too many distinct rows is named by its relation.
 #[test]
 fn the_tuple_limit_counts_distinct_rows_and_names_their_relation() {
-    let mut program = Program::from_source(
-        "dup.nesy",
-        "q(X) :- a(X), b(Y), Y >= 0. big(X, Y) :- b(X), b(Y).",
-    )
-    .unwrap();
-    for n in 0..10 {
-        program.add_fact("a", vec![Value::Int(n)]).unwrap();
-    }
-    for n in 0..200_000 {
-        program.add_fact("b", vec![Value::Int(n)]).unwrap();
-    }
+    let facts = [("a", 1, 10), ("b", 1, 200_000)];
     let limits = Limits {
         max_tuples: Some(1_000_000),
         ..Limits::default()
     };
-    let e = program.evaluate(&limits).map(drop).unwrap_err();
+    let e = with_diagonal_facts(
+        "q(X) :- a(X), b(Y), Y >= 0. big(X, Y) :- b(X), b(Y).",
+        &facts,
+    )
+    .evaluate(&limits)
+    .map(drop)
+    .unwrap_err();
     assert!(
         matches!(&e, Error::Engine(EngineError::TooManyTuples { relation, .. }) if relation == "big"),
         "{e}"
     );
-    let mut program = Program::from_source("dup.nesy", "q(X) :- a(X), b(Y), Y >= 0.").unwrap();
-    for n in 0..10 {
-        program.add_fact("a", vec![Value::Int(n)]).unwrap();
-    }
-    for n in 0..200_000 {
-        program.add_fact("b", vec![Value::Int(n)]).unwrap();
-    }
-    let evaluation = program.evaluate(&limits).unwrap();
+    let evaluation = with_diagonal_facts("q(X) :- a(X), b(Y), Y >= 0.", &facts)
+        .evaluate(&limits)
+        .unwrap();
     assert_eq!(evaluation.count("q"), Some(10));
 }
 

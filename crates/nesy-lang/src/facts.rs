@@ -150,20 +150,52 @@ fn constant(rest: &str, pos: usize, at: usize) -> Option<(Expr, usize)> {
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, reason = "test")]
-    use crate::parser::{parse, parse_items};
+    use crate::parser::{Parsed, parse, parse_items, parse_items_with};
     use proptest::prelude::*;
 
-    /// Item by item (plain facts here) must give what one pest parse of
-    /// the whole file gives: items, spans, comments and errors.
-    fn same(source: &str) {
-        let whole = parse(source);
-        let items = parse_items(source);
-        assert_eq!(items.program, whole.program, "{source:?}");
+    fn assert_same(a: &Parsed, b: &Parsed, source: &str) {
+        assert_eq!(a.program, b.program, "{source:?}");
         assert_eq!(
-            format!("{:?}", items.diagnostics),
-            format!("{:?}", whole.diagnostics),
+            format!("{:?}", a.diagnostics),
+            format!("{:?}", b.diagnostics),
             "{source:?}"
         );
+    }
+
+    /// Plain facts read here must give what pest gives, item by item (also
+    /// around syntax errors) and, for a file without errors, what one
+    /// pest parse of the whole file gives: items, spans, comments, errors.
+    fn same(source: &str) {
+        let fast = parse_items(source);
+        assert_same(&fast, &parse_items_with(source, false), source);
+        if fast.diagnostics.is_empty() {
+            assert_same(&fast, &parse(source), source);
+        }
+    }
+
+    /// A large file (read item by item) with a broken fact in the middle:
+    /// the error is where it is, and every fact around it is read.
+    #[test]
+    fn a_syntax_error_in_a_large_fact_file_is_located_and_the_rest_read() {
+        let mut source = String::new();
+        for i in 0..20_000 {
+            source.push_str(&format!("edge({i}, {}).\n", i + 1));
+        }
+        let broken_at = source.len();
+        source.push_str("edge(1, .\n");
+        for i in 0..20_000 {
+            source.push_str(&format!("name(n{i}, \"N {i}\").\n"));
+        }
+        assert!(source.len() >= crate::parser::ITEM_BY_ITEM_FROM);
+        let parsed = parse(&source);
+        assert_eq!(parsed.program.items.len(), 40_000);
+        assert_eq!(parsed.diagnostics.len(), 1, "{:?}", parsed.diagnostics);
+        let error = &parsed.diagnostics[0];
+        assert!(
+            (broken_at..broken_at + 10).contains(&error.span.start),
+            "{error:?}"
+        );
+        same(&source);
     }
 
     #[test]

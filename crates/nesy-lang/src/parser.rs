@@ -52,7 +52,7 @@ pub struct Parsed {
 
 /// Files at least this long are read an item at a time, plain facts
 /// without pest (`facts.rs`); shorter ones in one pest parse.
-const ITEM_BY_ITEM_FROM: usize = 256 * 1024;
+pub(crate) const ITEM_BY_ITEM_FROM: usize = 256 * 1024;
 
 /// Parses a whole source text. Never panics; problems are diagnostics.
 pub fn parse(source: &str) -> Parsed {
@@ -72,6 +72,12 @@ pub fn parse(source: &str) -> Parsed {
 /// Item by item: plain facts by `facts::plain_fact`, the rest by pest; a
 /// syntax error is reported and reading goes on after it.
 pub(crate) fn parse_items(source: &str) -> Parsed {
+    parse_items_with(source, true)
+}
+
+/// [`parse_items`], with plain facts read by pest too when `fast` is off
+/// (what the fast reader is tested against).
+pub(crate) fn parse_items_with(source: &str, fast: bool) -> Parsed {
     let mut parsed = Parsed::default();
     let mut pos = 0;
     while pos < source.len() {
@@ -89,7 +95,7 @@ pub(crate) fn parse_items(source: &str) -> Parsed {
         let Some(rest) = source.get(pos..).filter(|r| !r.is_empty()) else {
             break;
         };
-        if let Some((clause, len)) = crate::facts::plain_fact(rest, pos) {
+        if fast && let Some((clause, len)) = crate::facts::plain_fact(rest, pos) {
             parsed.program.items.push(Item::Clause(clause));
             pos += len;
             continue;

@@ -23,7 +23,30 @@ const RULES: &str = "
     node(X) :- edge(X, _).
     node(Y) :- edge(_, Y).
     constant(1).
+    twohop(X, Z) :- edge(X, Y), edge(Y, Z).
+    past_safe(X) :- safe(X, _), edge(X, _).
+    linked(X, Y) :- twohop(X, Y), reach(Y, X).
+    linked(X, Y) :- linked(Y, X), node(X).
+    lonely(X) :- node(X), not linked(X, _), not banned(X).
+    total(N) :- N = count { X, Y : reach(X, Y) }.
 ";
+
+const RELATIONS: [&str; 14] = [
+    "edge",
+    "reach",
+    "blocked",
+    "safe",
+    "fanout",
+    "node",
+    "constant",
+    "banned",
+    "twohop",
+    "past_safe",
+    "linked",
+    "lonely",
+    "total",
+    "nothing",
+];
 
 /// The engine's own program for rule text: `Prepared` (the incremental
 /// evaluation this checks) is the engine's, not part of the facade.
@@ -38,7 +61,7 @@ fn engine_program(text: &str) -> nesy_engine::Program {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(40))]
+    #![proptest_config(ProptestConfig::with_cases(120))]
 
     /// Adding request facts to the prepared base gives exactly what
     /// evaluating the program with those facts from scratch gives.
@@ -47,6 +70,7 @@ proptest! {
         base in proptest::collection::vec((0u8..6, 0u8..6), 0..12),
         extra in proptest::collection::vec((0u8..6, 0u8..6), 0..6),
         banned in proptest::collection::vec(0u8..6, 0..3),
+        extra_banned in proptest::collection::vec(0u8..6, 0..2),
     ) {
         let mut text = String::from(RULES);
         for (a, b) in &base {
@@ -57,23 +81,56 @@ proptest! {
         }
         let program = Program::from_source("p.nesy", &text).unwrap();
         let prepared = engine_program(&text).prepare(&Limits::default()).unwrap();
-        let input: Vec<(String, Vec<Value>)> = extra
+        let mut input: Vec<(String, Vec<Value>)> = extra
             .iter()
             .map(|(a, b)| ("edge".to_string(), vec![Value::symbol(format!("n{a}")), Value::symbol(format!("n{b}"))]))
             .collect();
+        input.extend(extra_banned.iter().map(|b| ("banned".to_string(), vec![Value::symbol(format!("n{b}"))])));
         let fast = prepared.evaluate_with(&input, &Limits::default()).unwrap();
         let mut full_program = program.clone();
         for (r, v) in &input {
             full_program.add_fact(r, v.clone()).unwrap();
         }
         let full = full_program.evaluate(&Limits::default()).unwrap();
-        for name in ["edge", "reach", "blocked", "safe", "fanout", "node", "constant", "banned"] {
+        for name in RELATIONS {
+            let expected = full.relation(name).map(|r| r.to_vecs());
             prop_assert_eq!(
-                fast.relation(name).map(|r| r.to_vecs()),
-                full.relation(name).map(|r| r.to_vecs()),
+                &fast.relation(name).map(|r| r.to_vecs()),
+                &expected,
                 "relation {}", name
             );
+            // One relation alone, as a decision reads it.
+            prop_assert_eq!(
+                &prepared.relation_with(name, &input, &Limits::default()).unwrap(),
+                &expected,
+                "relation {} alone", name
+            );
         }
+        // Explanations searched in the request's own evaluation are those
+        // of the whole program with the input: proofs and why-nots alike.
+        let goals: Vec<(String, Vec<Option<Value>>)> = vec![
+            ("safe".to_string(), vec![None, None]),
+            ("lonely".to_string(), vec![None]),
+            ("linked".to_string(), vec![Some(Value::symbol("n1")), None]),
+            ("past_safe".to_string(), vec![Some(Value::symbol("n0"))]),
+        ];
+        let options = nesy::ExplainOptions::default();
+        let from_request = prepared
+            .explain_atoms_with(&input, &goals, &options, &Limits::default())
+            .unwrap();
+        let from_scratch = full_program
+            .explain_atoms(&goals, &options, &Limits::default())
+            .unwrap();
+        prop_assert_eq!(
+            serde_json::to_value(&from_request).unwrap(),
+            serde_json::to_value(&from_scratch).unwrap()
+        );
+        // The same kind of request again reuses its plan: same answers.
+        let again = prepared.evaluate_with(&input, &Limits::default()).unwrap();
+        prop_assert_eq!(
+            again.relation("lonely").map(|r| r.to_vecs()),
+            full.relation("lonely").map(|r| r.to_vecs())
+        );
     }
 }
 
@@ -82,11 +139,22 @@ fn only_what_depends_on_the_input_is_derived_again() {
     let prepared = engine_program(RULES).prepare(&Limits::default()).unwrap();
     assert_eq!(
         prepared.rederived(&["banned"]),
-        ["banned", "blocked", "safe"]
+        ["banned", "blocked", "lonely", "past_safe", "safe"]
     );
     assert_eq!(
         prepared.rederived(&["edge"]),
-        ["edge", "fanout", "node", "reach", "safe"]
+        [
+            "edge",
+            "fanout",
+            "linked",
+            "lonely",
+            "node",
+            "past_safe",
+            "reach",
+            "safe",
+            "total",
+            "twohop"
+        ]
     );
 }
 

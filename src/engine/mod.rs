@@ -290,7 +290,6 @@ impl Engine {
             (options.rules_of.min(rows.len()), false)
         };
         if options.explain || options.rules_of > 0 {
-            let program = self.with_input(&facts)?;
             // Goals are made of the typed values, never of text: a value
             // such as `Ann Lee`, `not` or `x, y` names itself.
             let mut goals: Vec<(String, Vec<Option<Value>>)> = rows
@@ -306,16 +305,22 @@ impl Engine {
             if rows.is_empty() {
                 goals.push((decision.to_string(), vec![None; arity]));
             }
-            let proofs = match program.explain_atoms(&goals, &ExplainOptions::default(), &limits) {
+            // Proofs are searched in the request's own evaluation.
+            let proofs = match self.inner.prepared.explain_atoms_with(
+                &facts,
+                &goals,
+                &ExplainOptions::default(),
+                &limits,
+            ) {
                 Ok(p) => p,
                 Err(_) if !keep => Vec::new(),
-                Err(e) => return Err(e),
+                Err(e) => return Err(e.into()),
             };
             // Under a semiring, what it computed: the proofs it kept (the
             // plain proofs still name the rules used).
             let mut shown_trees = if keep && semiring != SemiringKind::Bool {
                 let goals = goals.get(..rows.len().min(shown)).unwrap_or_default();
-                program
+                self.with_input(&facts)?
                     .explain_atoms_under(goals, &ExplainOptions::default(), semiring, &limits)?
                     .into_iter()
             } else {
@@ -364,8 +369,11 @@ impl Engine {
     ) -> Result<(Vec<Vec<Value>>, Vec<f64>), Error> {
         let unknown = || Error::Request(format!("unknown decision relation `{decision}`"));
         let tagged = if semiring == SemiringKind::Bool {
-            let evaluation = self.inner.prepared.evaluate_with(facts, limits)?;
-            let rows = evaluation.relation(decision).ok_or_else(unknown)?.to_vecs();
+            let rows = self
+                .inner
+                .prepared
+                .relation_with(decision, facts, limits)?
+                .ok_or_else(unknown)?;
             let ones = vec![1.0; rows.len()];
             return Ok((rows, ones));
         } else if semiring == self.inner.semiring {

@@ -222,6 +222,18 @@ pub(crate) struct RelationInfo {
     pub(crate) arity: usize,
 }
 
+impl RelationInfo {
+    /// The columns its store has (an arity not known yet, `usize::MAX`,
+    /// stores none).
+    pub(crate) fn stored_arity(&self) -> usize {
+        if self.arity == usize::MAX {
+            0
+        } else {
+            self.arity
+        }
+    }
+}
+
 /// Comparison of two numbers or values: `CmpOp` applied to an ordering.
 pub(crate) fn cmp_holds(op: CmpOp, ord: std::cmp::Ordering) -> bool {
     use std::cmp::Ordering::*;

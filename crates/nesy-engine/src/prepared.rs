@@ -23,16 +23,19 @@
 //! ```
 
 use crate::Error;
-use crate::Limits;
 use crate::eval;
+use crate::explain::{ExplainOptions, Explanation};
 use crate::ir::{RelationInfo, Rule};
+use crate::limits::{Clock, Limits};
 use crate::program::Program;
 use crate::provenance::{TaggedBase, TaggedEvaluation};
 use crate::result::Evaluation;
 use crate::semiring::SemiringKind;
 use crate::split;
+use crate::storage::Store;
 use crate::value::{Interner, Value};
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
 
 /// A program and its base evaluation, ready for requests.
 pub struct Prepared {
@@ -43,6 +46,32 @@ pub struct Prepared {
     interner: Arc<Interner>,
     /// The base evaluation under a semiring, if one was asked for.
     tagged: Option<TaggedBase>,
+    /// What requests run, by the relations their input goes to (sorted).
+    plans: RwLock<HashMap<Vec<usize>, Arc<RequestPlan>>>,
+}
+
+/// A request's evaluation, its plan, and its input rows per relation.
+type Request = (eval::Outcome, Arc<RequestPlan>, Vec<Vec<u32>>);
+
+/// Kinds of request (sets of input relations) whose plans are kept; a
+/// request of another kind is planned for itself.
+const KEPT_PLANS: usize = 64;
+
+/// What requests with input facts of one set of relations run, planned
+/// once: a request then costs its rows' joins, not planning, sorting the
+/// base again or copying the relations it does not read.
+struct RequestPlan {
+    /// The relations derived again.
+    dirty: Vec<bool>,
+    /// Their plans: the strata holding a relation derived again.
+    strata: Vec<eval::PlannedStratum>,
+    /// The store each relation starts from, with the indexes the plans
+    /// read: a relation derived again, the base evaluation's (when the
+    /// request can only add to it) or the program's facts; one the rules
+    /// read, the base evaluation's (sharing its sorted runs); none for the
+    /// others (an empty store). Then, for each relation derived again, a
+    /// store for the rows the request adds to it.
+    stores: Vec<Option<Store>>,
 }
 
 impl Program {
@@ -58,6 +87,7 @@ impl Program {
             rules,
             base,
             tagged: None,
+            plans: RwLock::default(),
         })
     }
 }
@@ -248,52 +278,199 @@ impl Prepared {
 
     /// Evaluates with `input` facts added (`(relation, values)`): the
     /// relations that depend on them are derived from the program's facts
-    /// plus the input; every other relation keeps its base tuples.
+    /// plus the input; every other relation keeps its base tuples. Its
+    /// statistics count rows and time per rule without naming them.
     pub fn evaluate_with(
         &self,
         input: &[(String, Vec<Value>)],
         limits: &Limits,
     ) -> Result<Evaluation, Error> {
-        let mut interner = Interner::layered(Arc::clone(&self.interner));
-        let (extra, inputs) = self.input_rows(input, &mut interner)?;
-        let dirty = self.dirty(&inputs);
-        let is_dirty = |r: usize| dirty.get(r).copied().unwrap_or(false);
-        // Dirty relations start from the program's facts plus the input;
-        // the others are the base evaluation's finished stores, copied
-        // as they are (no sorting or indexing again).
-        let facts: Vec<Vec<u32>> = (0..self.relations.len())
-            .map(|r| {
-                if is_dirty(r) {
-                    let mut f = self.program.facts.get(r).cloned().unwrap_or_default();
-                    f.extend(extra.get(r).map(Vec::as_slice).unwrap_or_default());
-                    f
-                } else {
-                    Vec::new()
-                }
-            })
-            .collect();
-        let seeds: Vec<Option<crate::storage::Store>> = (0..self.relations.len())
-            .map(|r| {
-                if is_dirty(r) {
-                    None
-                } else {
-                    self.base.stores.get(r).cloned()
-                }
-            })
-            .collect();
-        let rules: Vec<Rule> = self
-            .rules
-            .iter()
-            .filter(|r| dirty.get(r.head).copied().unwrap_or(false))
-            .cloned()
-            .collect();
-        let outcome =
-            eval::evaluate_seeded(&self.relations, &rules, &facts, seeds, interner, limits)?;
+        let (outcome, _, _) = self.run_request(input, limits, true)?;
         Ok(Evaluation::assemble(
             self.program.names.clone(),
             self.relations.clone(),
             &self.rules,
             outcome,
         ))
+    }
+
+    /// The rows of relation `name` with `input` facts added, sorted as
+    /// [`Evaluation::relation`]'s; `None` for an unknown relation. What
+    /// [`Prepared::evaluate_with`] computes for that relation, without
+    /// copying the relations it does not need.
+    ///
+    /// ```
+    /// use nesy_engine::{Limits, Program, Value};
+    /// let checked = nesy_lang::check_source("r.nesy", "
+    ///     @decl applicant(id: symbol, income: int).
+    ///     rich(A) :- applicant(A, I), I > 50000.
+    /// ");
+    /// let mut program = Program::new();
+    /// program.add_source(&checked.source, &checked.program)?;
+    /// let prepared = program.prepare(&Limits::default())?;
+    /// let input = [("applicant".to_string(), vec![Value::symbol("a1"), Value::Int(90000)])];
+    /// let rows = prepared.relation_with("rich", &input, &Limits::default())?;
+    /// assert_eq!(rows, Some(vec![vec![Value::symbol("a1")]]));
+    /// # Ok::<(), nesy_engine::Error>(())
+    /// ```
+    pub fn relation_with(
+        &self,
+        name: &str,
+        input: &[(String, Vec<Value>)],
+        limits: &Limits,
+    ) -> Result<Option<Vec<Vec<Value>>>, Error> {
+        let Some(rel) = self.program.names.lookup(name) else {
+            return Ok(None);
+        };
+        let (outcome, plan, _) = self.run_request(input, limits, false)?;
+        let (Some(info), Some(store)) = (self.relations.get(rel), outcome.stores.get(rel)) else {
+            return Ok(None);
+        };
+        if !plan.dirty.get(rel).copied().unwrap_or(false) {
+            return Ok(self.base.sorted_rows(name).map(|rows| rows.to_vecs()));
+        }
+        Ok(Some(
+            crate::result::sorted_rows(info, store, &outcome.interner).to_vecs(),
+        ))
+    }
+
+    /// Why each goal holds, or why not, with `input` facts added: the
+    /// proofs are searched in the request's own evaluation (what
+    /// [`Prepared::evaluate_with`] computes), and the input's facts are
+    /// facts of them. A goal is a relation and its arguments, `None` for a
+    /// variable.
+    ///
+    /// ```
+    /// use nesy_engine::{ExplainOptions, Limits, Program, Value};
+    /// let checked = nesy_lang::check_source("r.nesy", "
+    ///     @decl applicant(id: symbol, income: int).
+    ///     rich(A) :- applicant(A, I), I > 50000.
+    /// ");
+    /// let mut program = Program::new();
+    /// program.add_source(&checked.source, &checked.program)?;
+    /// let prepared = program.prepare(&Limits::default())?;
+    /// let input = [("applicant".to_string(), vec![Value::symbol("a1"), Value::Int(90000)])];
+    /// let goal = ("rich".to_string(), vec![Some(Value::symbol("a1"))]);
+    /// let why = prepared.explain_atoms_with(&input, &[goal], &ExplainOptions::default(), &Limits::default())?;
+    /// assert!(why[0][0].holds);
+    /// # Ok::<(), nesy_engine::Error>(())
+    /// ```
+    pub fn explain_atoms_with(
+        &self,
+        input: &[(String, Vec<Value>)],
+        goals: &[(String, Vec<Option<Value>>)],
+        options: &ExplainOptions,
+        limits: &Limits,
+    ) -> Result<Vec<Vec<Explanation>>, Error> {
+        let clock = Clock::start(limits);
+        let (outcome, _, given) = self.run_request(input, limits, true)?;
+        let mut evaluation = Evaluation::assemble(
+            self.program.names.clone(),
+            self.relations.clone(),
+            &self.rules,
+            outcome,
+        );
+        goals
+            .iter()
+            .map(|(relation, args)| {
+                let query = self
+                    .program
+                    .atom_query_in(relation, args, &mut evaluation.interner)?;
+                self.program
+                    .explain_given(&mut evaluation, &query, options, limits, &clock, &given)
+            })
+            .collect()
+    }
+
+    /// Runs a request's plan over the input's rows. `whole`: every
+    /// relation in the outcome (those not derived again copied from the
+    /// base), or only those derived again and those they read.
+    fn run_request(
+        &self,
+        input: &[(String, Vec<Value>)],
+        limits: &Limits,
+        whole: bool,
+    ) -> Result<Request, Error> {
+        let mut interner = Interner::layered(Arc::clone(&self.interner));
+        let (extra, inputs) = self.input_rows(input, &mut interner)?;
+        let plan = self.request_plan(inputs)?;
+        let n = self.relations.len();
+        let stores: Vec<Store> = (0..2 * n)
+            .map(|r| {
+                let start = plan.stores.get(r).and_then(Option::as_ref);
+                let mut store = match start {
+                    Some(store) => store.clone(),
+                    None if whole && r < n => {
+                        self.base.stores.get(r).cloned().unwrap_or_else(|| {
+                            Store::new(self.relations.get(r).map_or(0, RelationInfo::stored_arity))
+                        })
+                    }
+                    None => Store::new(
+                        self.relations
+                            .get(r % n.max(1))
+                            .map_or(0, RelationInfo::stored_arity),
+                    ),
+                };
+                if let Some(rows) = extra.get(r) {
+                    store.to_add.extend_from_slice(rows);
+                }
+                store
+            })
+            .collect();
+        let mut outcome =
+            eval::run_planned(&self.relations, &plan.strata, stores, interner, limits)?;
+        // What the request added, relation by relation, served its strata.
+        outcome.stores.truncate(n);
+        Ok((outcome, plan, extra))
+    }
+
+    /// The plan of requests whose input goes to `inputs`, made on the
+    /// first such request.
+    fn request_plan(&self, mut inputs: Vec<usize>) -> Result<Arc<RequestPlan>, Error> {
+        inputs.sort_unstable();
+        inputs.dedup();
+        if let Some(plan) = self
+            .plans
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&inputs)
+        {
+            return Ok(Arc::clone(plan));
+        }
+        let dirty = self.dirty(&inputs);
+        let is_dirty = |r: usize| dirty.get(r).copied().unwrap_or(false);
+        let n = self.relations.len();
+        let planned = eval::plan_request(
+            &self.relations,
+            &self.rules,
+            &dirty,
+            &self.base.stores,
+            &self.program.facts,
+        )?;
+        let read = planned.read;
+        let strata = planned.strata;
+        let stores = planned
+            .stores
+            .into_iter()
+            .enumerate()
+            .map(|(r, s)| {
+                let kept = if r < n {
+                    is_dirty(r) || read.get(r).copied().unwrap_or(false)
+                } else {
+                    is_dirty(r - n)
+                };
+                kept.then_some(s)
+            })
+            .collect();
+        let plan = Arc::new(RequestPlan {
+            dirty,
+            strata,
+            stores,
+        });
+        let mut plans = self.plans.write().unwrap_or_else(|e| e.into_inner());
+        if plans.len() < KEPT_PLANS {
+            plans.insert(inputs, Arc::clone(&plan));
+        }
+        Ok(plan)
     }
 }

@@ -86,7 +86,85 @@ pub struct SortedRows<'e> {
     interner: &'e Interner,
 }
 
+/// A relation's rows from its store, sorted by value.
+pub(crate) fn sorted_rows<'e>(
+    info: &'e RelationInfo,
+    store: &Store,
+    interner: &'e Interner,
+) -> SortedRows<'e> {
+    let arity = if info.arity == usize::MAX {
+        0
+    } else {
+        info.arity
+    };
+    let width = store.width.max(1);
+    let mut rows = store.rows();
+    // Sort by value cheaply: rank the distinct ids by their values, sort
+    // rows of ranks as integers; the ranks map back to ids.
+    let ids = if rows.len().saturating_mul(16) < interner.len() {
+        // Few rows beside many values (a request's tuples next to a large
+        // base): rank through the rows' own ids, not arrays of every value.
+        let mut ids = rows.clone();
+        ids.sort_unstable();
+        ids.dedup();
+        let by_id = ids.clone();
+        ids.sort_by(|&a, &b| interner.value(a).cmp(interner.value(b)));
+        let mut rank = vec![0u32; by_id.len()];
+        for (r, id) in ids.iter().enumerate() {
+            if let Ok(at) = by_id.binary_search(id)
+                && let Some(slot) = rank.get_mut(at)
+            {
+                *slot = r as u32;
+            }
+        }
+        for x in &mut rows {
+            *x = by_id
+                .binary_search(x)
+                .ok()
+                .and_then(|at| rank.get(at).copied())
+                .unwrap_or(0);
+        }
+        ids
+    } else {
+        let mut present = vec![false; interner.len()];
+        for &id in &rows {
+            if let Some(p) = present.get_mut(id as usize) {
+                *p = true;
+            }
+        }
+        let mut ids: Vec<u32> = (0..present.len() as u32)
+            .filter(|&i| present.get(i as usize).copied().unwrap_or(false))
+            .collect();
+        drop(present);
+        ids.sort_by(|&a, &b| interner.value(a).cmp(interner.value(b)));
+        let mut rank = vec![0u32; interner.len()];
+        for (r, &id) in ids.iter().enumerate() {
+            if let Some(slot) = rank.get_mut(id as usize) {
+                *slot = r as u32;
+            }
+        }
+        for x in &mut rows {
+            *x = rank.get(*x as usize).copied().unwrap_or(0);
+        }
+        ids
+    };
+    sort_dedup(&mut rows, width);
+    SortedRows {
+        name: &info.name,
+        arity,
+        width,
+        ranks: rows,
+        ids,
+        interner,
+    }
+}
+
 impl SortedRows<'_> {
+    /// The rows as lists of values.
+    pub fn to_vecs(&self) -> Vec<Vec<Value>> {
+        self.rows().map(|row| row.cloned().collect()).collect()
+    }
+
     /// The name as written in the rules.
     pub fn name(&self) -> &str {
         self.name
@@ -242,47 +320,11 @@ impl Evaluation {
     }
 
     fn sorted_at(&self, id: usize) -> Option<SortedRows<'_>> {
-        let info = self.relations.get(id)?;
-        let store = self.stores.get(id)?;
-        let arity = if info.arity == usize::MAX {
-            0
-        } else {
-            info.arity
-        };
-        let width = store.width.max(1);
-        let mut rows = store.rows();
-        // Sort by value cheaply: rank the distinct ids by their values, sort
-        // rows of ranks as integers; the ranks map back to ids.
-        let mut present = vec![false; self.interner.len()];
-        for &id in &rows {
-            if let Some(p) = present.get_mut(id as usize) {
-                *p = true;
-            }
-        }
-        let mut ids: Vec<u32> = (0..present.len() as u32)
-            .filter(|&i| present.get(i as usize).copied().unwrap_or(false))
-            .collect();
-        drop(present);
-        ids.sort_by(|&a, &b| self.interner.value(a).cmp(self.interner.value(b)));
-        let mut rank = vec![0u32; self.interner.len()];
-        for (r, &id) in ids.iter().enumerate() {
-            if let Some(slot) = rank.get_mut(id as usize) {
-                *slot = r as u32;
-            }
-        }
-        for x in &mut rows {
-            *x = rank.get(*x as usize).copied().unwrap_or(0);
-        }
-        drop(rank);
-        sort_dedup(&mut rows, width);
-        Some(SortedRows {
-            name: &info.name,
-            arity,
-            width,
-            ranks: rows,
-            ids,
-            interner: &self.interner,
-        })
+        Some(sorted_rows(
+            self.relations.get(id)?,
+            self.stores.get(id)?,
+            &self.interner,
+        ))
     }
 
     /// Every relation, in the order they were first mentioned.

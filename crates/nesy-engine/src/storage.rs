@@ -537,11 +537,13 @@ impl Store {
             return 0;
         }
         let mut fresh = std::mem::take(&mut self.to_add);
-        let identity: Vec<usize> = (0..width).collect();
-        let Some(first) = self.indexes.first_mut() else {
+        let Some((first, others)) = self.indexes.split_first_mut() else {
             return 0;
         };
-        permute_in_place(&mut fresh, width, &identity, &first.perm);
+        if !first.perm.iter().enumerate().all(|(i, &c)| i == c) {
+            let identity: Vec<usize> = (0..width).collect();
+            permute_in_place(&mut fresh, width, &identity, &first.perm);
+        }
         sort_dedup(&mut fresh, width);
         for run in &first.stable {
             subtract(&mut fresh, run, width);
@@ -551,16 +553,13 @@ impl Store {
         if fresh.capacity() > fresh.len() + fresh.len() / 4 {
             fresh.shrink_to_fit();
         }
-        let first_perm = first.perm.clone();
-        for index in self.indexes.iter_mut().skip(1) {
-            let mut rows = permute(&fresh, width, &first_perm, &index.perm);
+        for index in others {
+            let mut rows = permute(&fresh, width, &first.perm, &index.perm);
             sort_dedup(&mut rows, width);
             index.recent = rows;
         }
         let added = row_count(&fresh, width);
-        if let Some(first) = self.indexes.first_mut() {
-            first.recent = fresh;
-        }
+        first.recent = fresh;
         self.len += added;
         added
     }

@@ -2,7 +2,7 @@
 //! explanations, the program, reload, health, metrics, the API document.
 
 use crate::errors::{engine_error, error};
-use crate::guard::{authorized, json_endpoint};
+use crate::guard::{TooSlow, authorized, guarded_quick, json_endpoint, parse};
 use crate::log;
 use crate::state::State;
 use axum::Json;
@@ -38,60 +38,75 @@ pub(crate) async fn decide(
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
     let id = state.next_id.fetch_add(1, Ordering::Relaxed);
+    let request: DecideRequest = match authorized(&state, &headers).and_then(|()| parse(body)) {
+        Ok(r) => r,
+        Err(r) => {
+            state
+                .metrics
+                .record("decide", r.status.as_u16(), Duration::ZERO);
+            return r.into_response();
+        }
+    };
     let logger = Arc::clone(&state);
-    json_endpoint(
-        state,
-        "decide",
-        &headers,
-        body,
-        move |engine, request: DecideRequest| {
-            let start = Instant::now();
-            // The log names the rules of the first results' proofs; whole
-            // explanations only when asked for.
-            let options = nesy::DecideOptions {
-                explain: request.explain,
-                rules_of: if logger.log.is_some() {
-                    LOGGED_PROOFS
-                } else {
-                    0
-                },
-                ..nesy::DecideOptions::default()
-            };
-            let decided = engine.decide(&name, &request.input, &options);
-            match decided {
-                Ok(mut decision) => {
-                    let decision_id = format!("d-{id}");
-                    if logger.log.is_some() {
-                        logger.write_log(
-                            &engine,
-                            &decision_id,
-                            &decision,
-                            &request.input,
-                            start.elapsed(),
-                        );
-                    }
-                    if !request.explain {
-                        for r in &mut decision.results {
-                            r.explanation = None;
-                        }
-                        decision.why_not = None;
-                    }
-                    let mut body = json!({
-                        "decision_id": decision_id,
-                        "decision": decision.decision,
-                        "holds": decision.holds,
-                        "results": decision.results,
-                        "metrics": {"eval_us": decision.eval_us},
-                    });
-                    if let (Some(w), Some(obj)) = (&decision.why_not, body.as_object_mut()) {
-                        obj.insert("why_not".to_string(), json!(w));
-                    }
-                    Json(body).into_response()
-                }
-                Err(e) => engine_error(&e),
+    guarded_quick(&state, "decide", move |served, cancel, budget| {
+        let engine = served.engine.with_cancel(cancel);
+        let start = Instant::now();
+        // A first try on the runtime's thread stops at the inline budget
+        // (unless the configured limit is shorter: then it is the answer).
+        let mut limits = logger.config.limits.clone();
+        let inline = budget.filter(|b| limits.timeout.is_none_or(|t| t > *b));
+        if inline.is_some() {
+            limits.timeout = inline;
+        }
+        // The log names the rules of the first results' proofs; whole
+        // explanations only when asked for.
+        let options = nesy::DecideOptions {
+            explain: request.explain,
+            rules_of: if logger.log.is_some() {
+                LOGGED_PROOFS
+            } else {
+                0
+            },
+            limits: Some(limits),
+            ..nesy::DecideOptions::default()
+        };
+        let decided = engine.decide(&name, &request.input, &options);
+        Ok(match decided {
+            Err(nesy::Error::Engine(nesy::EvalError::Timeout { .. })) if inline.is_some() => {
+                return Err(TooSlow);
             }
-        },
-    )
+            Ok(mut decision) => {
+                let decision_id = format!("d-{id}");
+                if logger.log.is_some() {
+                    logger.write_log(
+                        &engine,
+                        &decision_id,
+                        &decision,
+                        &request.input,
+                        start.elapsed(),
+                    );
+                }
+                if !request.explain {
+                    for r in &mut decision.results {
+                        r.explanation = None;
+                    }
+                    decision.why_not = None;
+                }
+                let mut body = json!({
+                    "decision_id": decision_id,
+                    "decision": decision.decision,
+                    "holds": decision.holds,
+                    "results": decision.results,
+                    "metrics": {"eval_us": decision.eval_us},
+                });
+                if let (Some(w), Some(obj)) = (&decision.why_not, body.as_object_mut()) {
+                    obj.insert("why_not".to_string(), json!(w));
+                }
+                Json(body).into_response()
+            }
+            Err(e) => engine_error(&e),
+        })
+    })
     .await
 }
 

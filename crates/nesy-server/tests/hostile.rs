@@ -342,6 +342,33 @@ async fn a_query_past_its_time_limit_stops_and_frees_its_slot() {
     assert_eq!(status, StatusCode::OK);
 }
 
+/// A decision that needs far longer than the inline budget (a closure of
+/// 44,850 pairs) is run again on the blocking pool and answers in full:
+/// where a decision runs never changes its answer.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_decision_longer_than_the_inline_budget_still_answers() {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = "
+        @decl e(a: int, b: int).
+        p(X, Y) :- e(X, Y).
+        p(X, Z) :- p(X, Y), e(Y, Z).
+        n(C) :- C = count { X, Y : p(X, Y) }.
+    ";
+    let s = serve_rules(dir.path(), rules, |c| {
+        c.limits.timeout = Some(Duration::from_secs(20));
+    });
+    let chain: Vec<_> = (0..300).map(|i| json!([i, i + 1])).collect();
+    let body = json!({ "input": { "e": chain } }).to_string();
+    let (status, answer, _) = call(&s, "POST", "/v1/decide/n", Some(&body)).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    assert_eq!(answer["results"][0]["args"], json!([45150]), "{answer}");
+    // A short one is answered as before.
+    let one = json!({ "input": { "e": [[1, 2]] } }).to_string();
+    let (status, answer, _) = call(&s, "POST", "/v1/decide/n", Some(&one)).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    assert_eq!(answer["results"][0]["args"], json!([1]), "{answer}");
+}
+
 /// Weighted rules over a complete graph the request sends: under `why`
 /// every path is a new set of rule instances.
 const PATHS: &str = "

@@ -27,11 +27,9 @@ impl<'a, S: Semiring> Worker<'a, S> {
         tag: &S::Tag,
     ) -> Result<(), Error> {
         let groups = plan.free_group.len();
-        self.outs.push(Vec::new());
-        self.widths.push(plan.collect.len().max(1));
+        self.outs.push((Vec::new(), plan.collect.len().max(1)));
         let collected = self.run(&plan.ops, &plan.collect, None, tag);
-        self.widths.pop();
-        let mut rows = self.outs.pop().unwrap_or_default();
+        let mut rows = self.outs.pop().map(|(rows, _)| rows).unwrap_or_default();
         collected?;
         let width = plan.collect.len().max(1);
         storage::sort_dedup(&mut rows, width);

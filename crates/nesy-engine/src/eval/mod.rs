@@ -30,6 +30,7 @@
 
 mod aggregate;
 mod arith;
+mod request;
 mod round;
 mod stats;
 mod strata;
@@ -46,8 +47,11 @@ use crate::storage::{Store, Version};
 use crate::tagging::Tagging;
 use crate::value::{Interner, Value};
 use nesy_lang::Location;
+pub(crate) use request::plan_request;
 use std::sync::atomic::AtomicBool;
-use strata::run_strata;
+use std::time::Instant;
+pub(crate) use strata::PlannedStratum;
+use strata::{run_planned_strata, run_strata};
 use worker::Worker;
 
 /// The relations after evaluation.
@@ -57,14 +61,35 @@ pub(crate) struct Outcome {
     pub(crate) stats: Stats,
 }
 
-pub(super) struct RulePlan<'r> {
+/// One plan of a rule, owned, so that a prepared program keeps its
+/// requests' plans from one request to the next.
+pub(crate) struct RulePlan {
     pub(super) rule: usize,
     pub(super) head: RelId,
-    pub(super) head_args: &'r [Expr],
+    pub(super) head_args: Vec<Expr>,
     pub(super) ops: Vec<Op>,
-    pub(super) location: &'r Location,
+    pub(super) location: Location,
+    /// Variables of its frame.
+    pub(super) vars: usize,
     /// For delta plans: the relation whose new rows drive it.
     pub(super) delta: Option<RelId>,
+}
+
+impl RulePlan {
+    /// The plan `ops` of rule number `rule`.
+    pub(super) fn new(rule: usize, of: &Rule, ops: Vec<Op>, delta: Option<RelId>) -> Self {
+        let mut plan = RulePlan {
+            rule,
+            head: of.head,
+            head_args: of.head_args.clone(),
+            ops,
+            location: of.location.clone(),
+            vars: 0,
+            delta,
+        };
+        plan.vars = round::max_var(&plan) + 1;
+        plan
+    }
 }
 
 /// Evaluates `rules` over `facts` (flat rows per relation).
@@ -95,13 +120,37 @@ pub(crate) fn evaluate_seeded(
             seeds
                 .get_mut(i)
                 .and_then(Option::take)
-                .unwrap_or_else(|| Store::new(if r.arity == usize::MAX { 0 } else { r.arity }))
+                .unwrap_or_else(|| Store::new(r.stored_arity()))
         })
         .collect();
     for (store, rows) in stores.iter_mut().zip(facts) {
         store.to_add.extend_from_slice(rows);
     }
     run_strata(&Plain, relations, rules, stores, interner, None, limits)
+}
+
+/// Runs strata planned by [`plan_request`] over `stores`, which must hold the
+/// indexes they were planned with. Only the strata given run; the
+/// statistics have the total time only (a request is not profiled: naming
+/// and timing rules would cost as much as a small request).
+pub(crate) fn run_planned(
+    relations: &[RelationInfo],
+    planned: &[PlannedStratum],
+    stores: Vec<Store>,
+    interner: Interner,
+    limits: &Limits,
+) -> Result<Outcome, Error> {
+    let start = Instant::now();
+    let mut stats = Stats::default();
+    let (stores, interner) = run_planned_strata(
+        &Plain, relations, planned, stores, interner, None, limits, &mut stats, false,
+    )?;
+    stats.time = start.elapsed();
+    Ok(Outcome {
+        stores,
+        interner,
+        stats,
+    })
 }
 
 /// Evaluates `rules` under semiring `sr`, semi-naively over tags: the base
@@ -154,6 +203,7 @@ pub(crate) fn answer(
         limits,
         stop: &stop,
         relations: &[],
+        profiled: false,
     };
     let width = rule.head_args.len();
     let mut worker = Worker::new(
@@ -168,7 +218,7 @@ pub(crate) fn answer(
         0,
     );
     worker.run(&ops, &rule.head_args, None, &())?;
-    let rows = worker.outs.pop().unwrap_or_default();
+    let rows = worker.outs.pop().map(|(rows, _)| rows).unwrap_or_default();
     let mut out: Vec<Vec<Value>> = rows
         .chunks_exact(width.max(1))
         .map(|row| {
@@ -190,6 +240,9 @@ pub(super) struct Ctx<'a> {
     /// The program's relations, for naming one in an error (empty when a
     /// lone query rule runs).
     pub(super) relations: &'a [RelationInfo],
+    /// Whether rounds time their rules for [`Stats`] (a request's small
+    /// rounds would spend a good part of their time reading the clock).
+    pub(super) profiled: bool,
 }
 
 impl Ctx<'_> {

@@ -57,7 +57,7 @@ pub(super) fn run_round<S: Semiring>(
     mut tagging: Option<&mut Tagging<S>>,
 ) -> Result<(), Error> {
     let tasks = tasks(plans, stores);
-    let timing = RoundTiming::new(stats);
+    let timing = ctx.profiled.then(|| RoundTiming::new(stats));
     if let Some(tagging) = tagging.as_deref_mut() {
         tagging.begin_round();
     }
@@ -75,13 +75,15 @@ pub(super) fn run_round<S: Semiring>(
             sr,
             plans,
             ctx,
-            timing: &timing,
+            timing: timing.as_ref(),
             first: b * batch,
         };
         let outputs = run.run(batch_tasks, stores, interner, tagging.as_deref())?;
         merge(sr, outputs, stores, interner, ctx, tagging.as_deref_mut())?;
     }
-    timing.record(plans, stats);
+    if let Some(timing) = timing {
+        timing.record(plans, stats);
+    }
     ctx.check_time()
 }
 
@@ -124,6 +126,35 @@ fn tasks(plans: &[&RulePlan], stores: &[Store]) -> Vec<Task> {
     tasks
 }
 
+/// Rows a round's tasks may read, at most, to run on the calling thread.
+const INLINE_ROWS: usize = CHUNK;
+
+/// Whether a batch is small enough to run on the calling thread: one task,
+/// or tasks whose first scans read fewer than [`INLINE_ROWS`] rows in all
+/// (a task whose first step is not a chunked scan counts as the relation it
+/// reads first, a bound on what its lookup can find).
+fn small(tasks: &[Task], stores: &[Store], plans: &[&RulePlan]) -> bool {
+    if tasks.len() <= 1 {
+        return true;
+    }
+    let mut rows = 0;
+    for task in tasks {
+        rows += match task.restrict {
+            Some((_, lo, hi)) => hi - lo,
+            None => match plans.get(task.plan).and_then(|p| p.ops.first()) {
+                Some(Op::Join { rel, .. } | Op::Anti { rel, .. }) => {
+                    stores.get(*rel).map_or(0, |s| s.len)
+                }
+                _ => 1,
+            },
+        };
+        if rows >= INLINE_ROWS {
+            return false;
+        }
+    }
+    true
+}
+
 /// Time and rows per rule, added up by the tasks of a round.
 struct RoundTiming {
     time: Vec<AtomicU64>,
@@ -161,16 +192,16 @@ impl RoundTiming {
 }
 
 /// One batch of a round's tasks, run in parallel.
-struct Batch<'b, 'p, S: Semiring> {
+struct Batch<'b, S: Semiring> {
     sr: &'b S,
-    plans: &'b [&'b RulePlan<'p>],
+    plans: &'b [&'b RulePlan],
     ctx: &'b Ctx<'b>,
-    timing: &'b RoundTiming,
+    timing: Option<&'b RoundTiming>,
     /// The number of the batch's first task.
     first: usize,
 }
 
-impl<S: Semiring> Batch<'_, '_, S> {
+impl<S: Semiring> Batch<'_, S> {
     /// Runs the tasks. Plain rows go straight into their head's buffer as
     /// each task ends, so a round never holds its output twice; rows with
     /// values a task made up (which need the interner) and tagged rows are
@@ -183,14 +214,25 @@ impl<S: Semiring> Batch<'_, '_, S> {
         interner: &Interner,
         tagging: Option<&Tagging<S>>,
     ) -> Result<Vec<TaskOutput<S>>, Error> {
-        let sinks: Vec<Mutex<Vec<u32>>> = stores
-            .iter_mut()
-            .map(|s| Mutex::new(std::mem::take(&mut s.to_add)))
+        // One buffer per relation the tasks derive (a round fills few of
+        // the program's relations).
+        let mut heads: Vec<RelId> = tasks
+            .iter()
+            .filter_map(|t| self.plans.get(t.plan).map(|p| p.head))
+            .collect();
+        heads.sort_unstable();
+        heads.dedup();
+        let sinks: Vec<(RelId, Mutex<Vec<u32>>)> = heads
+            .iter()
+            .filter_map(|&h| {
+                let store = stores.get_mut(h)?;
+                Some((h, Mutex::new(std::mem::take(&mut store.to_add))))
+            })
             .collect();
         let kept: Mutex<Vec<TaskOutput<S>>> = Mutex::new(Vec::new());
         let first_error: Mutex<Option<Error>> = Mutex::new(None);
         let frozen: &[Store] = stores;
-        let result = tasks.par_iter().enumerate().try_for_each(|(i, task)| {
+        let body = |(i, task): (usize, &Task)| {
             let output = match self.task(task, self.first + i, frozen, interner, tagging) {
                 Ok(output) => output,
                 Err(error) => {
@@ -206,7 +248,7 @@ impl<S: Semiring> Batch<'_, '_, S> {
                 return Ok(());
             };
             if S::PLAIN && output.pending.is_empty() {
-                if let Some(sink) = sinks.get(output.head) {
+                if let Some((_, sink)) = sinks.iter().find(|(h, _)| *h == output.head) {
                     let mut sink = sink.lock().unwrap_or_else(|e| e.into_inner());
                     if sink.is_empty() {
                         *sink = output.rows;
@@ -219,9 +261,18 @@ impl<S: Semiring> Batch<'_, '_, S> {
                 kept.lock().unwrap_or_else(|e| e.into_inner()).push(output);
             }
             Ok(())
-        });
-        for (store, sink) in stores.iter_mut().zip(sinks) {
-            store.to_add = sink.into_inner().unwrap_or_else(|e| e.into_inner());
+        };
+        // Handing a few rows to the pool's threads costs more than reading
+        // them (a request's rounds take microseconds; waking a thread, tens).
+        let result = if small(tasks, frozen, self.plans) {
+            tasks.iter().enumerate().try_for_each(body)
+        } else {
+            tasks.par_iter().enumerate().try_for_each(body)
+        };
+        for (head, sink) in sinks {
+            if let Some(store) = stores.get_mut(head) {
+                store.to_add = sink.into_inner().unwrap_or_else(|e| e.into_inner());
+            }
         }
         if result.is_err() {
             return Err(first_error
@@ -246,7 +297,7 @@ impl<S: Semiring> Batch<'_, '_, S> {
         interner: &Interner,
         tagging: Option<&Tagging<S>>,
     ) -> Result<Option<TaskOutput<S>>, Error> {
-        let started = Instant::now();
+        let started = self.timing.map(|_| Instant::now());
         let Some(plan) = self.plans.get(task.plan) else {
             return Ok(None);
         };
@@ -258,15 +309,15 @@ impl<S: Semiring> Batch<'_, '_, S> {
             stores,
             self.ctx,
             interner,
-            max_var(plan) + 1,
-            plan.location,
+            plan.vars,
+            &plan.location,
             width,
             tagging,
             plan.rule,
         );
         let one = self.sr.one();
         worker
-            .run(&plan.ops, plan.head_args, task.restrict, &one)
+            .run(&plan.ops, &plan.head_args, task.restrict, &one)
             .map_err(|e| match e {
                 // Name the relation the rule fills, not only the rule.
                 Error::TooManyTuples { limit, relation } => Error::TooManyTuples {
@@ -279,8 +330,10 @@ impl<S: Semiring> Batch<'_, '_, S> {
                 },
                 e => e,
             })?;
-        let rows = worker.outs.pop().unwrap_or_default();
-        self.timing.add(plan.rule, started, rows.len() / width);
+        let rows = worker.outs.pop().map(|(rows, _)| rows).unwrap_or_default();
+        if let (Some(timing), Some(started)) = (self.timing, started) {
+            timing.add(plan.rule, started, rows.len() / width);
+        }
         Ok(Some(TaskOutput {
             task: number,
             head: plan.head,
@@ -395,7 +448,7 @@ pub(super) fn max_var(plan: &RulePlan) -> usize {
     let mut m = 0;
     ops_max(&plan.ops, &mut m);
     let mut head_vars = Vec::new();
-    for e in plan.head_args {
+    for e in &plan.head_args {
         e.vars(&mut head_vars);
     }
     head_vars.into_iter().fold(m, usize::max)

@@ -16,7 +16,7 @@ use crate::ir::{RelId, RelationInfo, Rule};
 use crate::limits::{Clock, Limits};
 use crate::plan::plan;
 use crate::semiring::Semiring;
-use crate::storage::{Index, Store, Version};
+use crate::storage::{self, Index, Store, Version};
 use crate::tagging::Tagging;
 use crate::value::Interner;
 use petgraph::graph::DiGraph;
@@ -34,12 +34,11 @@ pub(super) fn run_strata<S: Semiring>(
     relations: &[RelationInfo],
     rules: &[Rule],
     mut stores: Vec<Store>,
-    mut interner: Interner,
-    mut tagging: Option<&mut Tagging<S>>,
+    interner: Interner,
+    tagging: Option<&mut Tagging<S>>,
     limits: &Limits,
 ) -> Result<Outcome, Error> {
     let start = Instant::now();
-    let clock = Clock::start(limits);
     let mut stats = Stats {
         rules: rules
             .iter()
@@ -57,34 +56,13 @@ pub(super) fn run_strata<S: Semiring>(
             .collect(),
         ..Stats::default()
     };
-    let stop = AtomicBool::new(false);
     // Every stratum is planned before any runs, so that each relation is
     // stored from the start in exactly the column orders its readers need
     // (an index added later would be a second copy of the rows).
-    let mut planned = Vec::new();
-    for stratum in strata(relations.len(), rules)? {
-        planned.push(plan_stratum::<S>(stratum, rules, &mut stores)?);
-    }
-    for stratum in planned {
-        let ctx = Ctx {
-            clock: clock.clone(),
-            limits,
-            stop: &stop,
-            relations,
-        };
-        let mut run = Running {
-            sr,
-            relations,
-            stores: &mut stores,
-            interner: &mut interner,
-            ctx: &ctx,
-            stats: &mut stats,
-        };
-        let stratum_stats = run.stratum(&stratum, tagging.as_deref_mut())?;
-        if !stratum.full.is_empty() || !stratum.delta.is_empty() {
-            stats.strata.push(stratum_stats);
-        }
-    }
+    let planned = plan_strata::<S>(relations.len(), rules, &mut stores)?;
+    let (stores, interner) = run_planned_strata(
+        sr, relations, &planned, stores, interner, tagging, limits, &mut stats, true,
+    )?;
     stats.time = start.elapsed();
     Ok(Outcome {
         stores,
@@ -93,21 +71,111 @@ pub(super) fn run_strata<S: Semiring>(
     })
 }
 
+/// Plans every stratum of `rules` over `n` relations (with `stores`
+/// receiving the indexes the plans read), in the order they must run.
+pub(super) fn plan_strata<S: Semiring>(
+    n: usize,
+    rules: &[Rule],
+    stores: &mut [Store],
+) -> Result<Vec<PlannedStratum>, Error> {
+    let mut planned = Vec::new();
+    for stratum in strata(n, rules)? {
+        planned.push(plan_stratum::<S>(stratum, rules, stores, true)?);
+    }
+    Ok(planned)
+}
+
+/// Runs planned strata in order. `named`: whether the strata's statistics
+/// name their relations.
+#[allow(
+    clippy::too_many_arguments,
+    reason = "the evaluation's parts, borrowed separately"
+)]
+pub(super) fn run_planned_strata<S: Semiring>(
+    sr: &S,
+    relations: &[RelationInfo],
+    planned: &[PlannedStratum],
+    mut stores: Vec<Store>,
+    mut interner: Interner,
+    mut tagging: Option<&mut Tagging<S>>,
+    limits: &Limits,
+    stats: &mut Stats,
+    named: bool,
+) -> Result<(Vec<Store>, Interner), Error> {
+    let clock = Clock::start(limits);
+    let stop = AtomicBool::new(false);
+    let n = relations.len();
+    let mut news: Vec<Vec<u32>> = if planned.iter().any(|s| s.collect) {
+        vec![Vec::new(); n]
+    } else {
+        Vec::new()
+    };
+    for stratum in planned {
+        let ctx = Ctx {
+            clock: clock.clone(),
+            limits,
+            stop: &stop,
+            relations,
+            profiled: named,
+        };
+        let mut run = Running {
+            sr,
+            relations,
+            stores: &mut stores,
+            interner: &mut interner,
+            ctx: &ctx,
+            stats,
+            news: &mut news,
+        };
+        let stratum_stats = run.stratum(stratum, tagging.as_deref_mut(), named)?;
+        if named && (!stratum.full.is_empty() || !stratum.delta.is_empty()) {
+            stats.strata.push(stratum_stats);
+        }
+        if stratum.collect {
+            // What the request added to a relation, as a relation of its
+            // own (id shifted by `n`) for the strata after it.
+            for &rel in &stratum.relations {
+                if let (Some(rows), Some(store)) = (news.get_mut(rel), stores.get_mut(n + rel)) {
+                    store.to_add = std::mem::take(rows);
+                    store.advance();
+                }
+            }
+        }
+    }
+    Ok((stores, interner))
+}
+
 /// A stratum's relations and its rules' plans: the full plans run once
 /// on everything known, the delta plans (one per recursive atom of a
 /// rule) round after round on the previous round's new rows.
-pub(super) struct PlannedStratum<'r> {
+pub(crate) struct PlannedStratum {
     relations: Vec<RelId>,
-    full: Vec<RulePlan<'r>>,
-    delta: Vec<RulePlan<'r>>,
+    pub(super) full: Vec<RulePlan>,
+    delta: Vec<RulePlan>,
+    /// A request's stratum: collect the rows each round adds, for the
+    /// strata after it that read only what the request added (see
+    /// `request.rs`).
+    pub(super) collect: bool,
 }
 
-/// Plans the rules of one stratum.
-fn plan_stratum<'r, S: Semiring>(
+impl PlannedStratum {
+    /// Takes in a stratum that reads none of this one's relations, nor
+    /// this one any of its: the two run as one.
+    pub(super) fn absorb(&mut self, other: PlannedStratum) {
+        self.relations.extend(other.relations);
+        self.full.extend(other.full);
+        self.delta.extend(other.delta);
+    }
+}
+
+/// Plans the rules of one stratum (`full`: with the plans of the first
+/// round, which read everything).
+pub(super) fn plan_stratum<S: Semiring>(
     stratum: Vec<RelId>,
-    rules: &'r [Rule],
+    rules: &[Rule],
     stores: &mut [Store],
-) -> Result<PlannedStratum<'r>, Error> {
+    full_plans: bool,
+) -> Result<PlannedStratum, Error> {
     let in_stratum = |rel: RelId| stratum.contains(&rel);
     let mut full = Vec::new();
     let mut delta = Vec::new();
@@ -119,17 +187,13 @@ fn plan_stratum<'r, S: Semiring>(
             .filter(|(_, l)| matches!(l, crate::ir::Lit::Atom { rel, .. } if in_stratum(*rel)))
             .map(|(i, _)| i)
             .collect();
-        let make = |ops, delta| RulePlan {
-            rule: ri,
-            head: rule.head,
-            head_args: &rule.head_args,
-            ops,
-            location: &rule.location,
-            delta,
-        };
+        let make = |ops, delta| RulePlan::new(ri, rule, ops, delta);
         // Without idempotent addition, a recursive stratum is iterated
         // naively: every rule reads everything, every round.
         if recursive.is_empty() || (!S::PLAIN && !S::IDEMPOTENT) {
+            if !full_plans {
+                continue;
+            }
             let versions = vec![Version::Full; rule.body.len()];
             let mut bound = vec![false; rule.num_vars()];
             let ops = plan(
@@ -174,8 +238,9 @@ fn plan_stratum<'r, S: Semiring>(
     }
     Ok(PlannedStratum {
         relations: stratum,
-        full,
+        full: if full_plans { full } else { Vec::new() },
         delta,
+        collect: false,
     })
 }
 
@@ -187,6 +252,8 @@ struct Running<'e, 'c, S: Semiring> {
     interner: &'e mut Interner,
     ctx: &'e Ctx<'c>,
     stats: &'e mut Stats,
+    /// A collecting stratum's new rows per relation, in canonical order.
+    news: &'e mut Vec<Vec<u32>>,
 }
 
 impl<S: Semiring> Running<'_, '_, S> {
@@ -195,16 +262,17 @@ impl<S: Semiring> Running<'_, '_, S> {
         &mut self,
         stratum: &PlannedStratum,
         mut tagging: Option<&mut Tagging<S>>,
+        named: bool,
     ) -> Result<StratumStats, Error> {
-        let started = Instant::now();
-        let mut stratum_stats = StratumStats {
-            relations: stratum
+        let started = named.then(Instant::now);
+        let mut stratum_stats = StratumStats::default();
+        if named {
+            stratum_stats.relations = stratum
                 .relations
                 .iter()
                 .filter_map(|&r| self.relations.get(r).map(|i| i.name.clone()))
-                .collect(),
-            ..StratumStats::default()
-        };
+                .collect();
+        }
         let naive = !S::PLAIN && !S::IDEMPOTENT && stratum.full.iter().any(|p| p.delta.is_some());
         if naive && let Some(tagging) = tagging.as_deref_mut() {
             naive_stratum(
@@ -222,7 +290,7 @@ impl<S: Semiring> Running<'_, '_, S> {
         } else {
             self.semi_naive(stratum, tagging, &mut stratum_stats)?;
         }
-        stratum_stats.time = started.elapsed();
+        stratum_stats.time = started.map(|s| s.elapsed()).unwrap_or_default();
         stratum_stats.iterations = stratum_stats.iterations.max(1);
         Ok(stratum_stats)
     }
@@ -244,8 +312,22 @@ impl<S: Semiring> Running<'_, '_, S> {
             let mut retagged = false;
             for &rel in &stratum.relations {
                 if let Some(store) = self.stores.get_mut(rel) {
-                    added += store.advance();
+                    let new = store.advance();
+                    added += new;
                     retagged |= store.indexes.iter().any(|i| !i.retagged.is_empty());
+                    if stratum.collect
+                        && new > 0
+                        && let (Some(first), Some(out)) =
+                            (store.indexes.first(), self.news.get_mut(rel))
+                    {
+                        let identity: Vec<usize> = (0..store.width).collect();
+                        out.extend(storage::permute(
+                            &first.recent,
+                            store.width,
+                            &first.perm,
+                            &identity,
+                        ));
+                    }
                 }
             }
             stratum_stats.tuples += added;

@@ -33,11 +33,9 @@ pub(super) struct Worker<'a, S: Semiring> {
     pub(super) ctx: &'a Ctx<'a>,
     pub(super) scratch: Scratch<'a>,
     pub(super) frame: Vec<u32>,
-    /// Output buffers: the rule's rows at the bottom, an aggregate's
-    /// collected rows above while it runs.
-    pub(super) outs: Vec<Vec<u32>>,
-    /// The width of each output buffer's rows.
-    pub(super) widths: Vec<usize>,
+    /// Output buffers with the width of their rows: the rule's rows at
+    /// the bottom, an aggregate's collected rows above while it runs.
+    pub(super) outs: Vec<(Vec<u32>, usize)>,
     pub(super) location: &'a Location,
     pub(super) emitted: usize,
     /// Per plan depth, the last lookup's ranges.
@@ -79,8 +77,7 @@ impl<'a, S: Semiring> Worker<'a, S> {
             ctx,
             scratch: Scratch::new(interner),
             frame: vec![0; vars.max(1)],
-            outs: vec![Vec::new()],
-            widths: vec![head.max(1)],
+            outs: vec![(Vec::new(), head.max(1))],
             location,
             emitted: 0,
             cache: Vec::new(),
@@ -770,7 +767,7 @@ impl<'a, S: Semiring> Worker<'a, S> {
             }
             self.out_tags.push(t);
         }
-        let Some(out) = self.outs.last_mut() else {
+        let Some((out, _)) = self.outs.last_mut() else {
             return Ok(());
         };
         if row.is_empty() {
@@ -783,11 +780,7 @@ impl<'a, S: Semiring> Worker<'a, S> {
 
     /// Rows held in the output buffers.
     fn held(&self) -> usize {
-        self.outs
-            .iter()
-            .zip(&self.widths)
-            .map(|(out, &w)| out.len() / w)
-            .sum()
+        self.outs.iter().map(|(out, w)| out.len() / w).sum()
     }
 
     /// Checks the clock and the tuple limit now and then as rows come.
@@ -808,10 +801,10 @@ impl<'a, S: Semiring> Worker<'a, S> {
                 // repeats are dropped past a few million rows all the
                 // same).
                 let tagged = !self.out_tags.is_empty();
-                for (i, (out, &w)) in self.outs.iter_mut().zip(&self.widths).enumerate() {
+                for (i, (out, w)) in self.outs.iter_mut().enumerate() {
                     // Tagged rows stand beside their tags, by position.
                     if !(i == 0 && tagged) {
-                        storage::sort_dedup(out, w);
+                        storage::sort_dedup(out, *w);
                     }
                 }
                 held = self.held();

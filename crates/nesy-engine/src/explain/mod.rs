@@ -322,6 +322,21 @@ impl Program {
         limits: &Limits,
         clock: &Clock,
     ) -> Result<Vec<Explanation>, Error> {
+        self.explain_given(evaluation, goal, options, limits, clock, &[])
+    }
+
+    /// [`Program::explain_with`] over an evaluation of this program with
+    /// `given` facts added (a request's input, rows per relation): those
+    /// are facts of the proofs as the program's own are.
+    pub(crate) fn explain_given(
+        &self,
+        evaluation: &mut Evaluation,
+        goal: &crate::Query,
+        options: &ExplainOptions,
+        limits: &Limits,
+        clock: &Clock,
+        given: &[Vec<u32>],
+    ) -> Result<Vec<Explanation>, Error> {
         let (rel, args) = goal_atom(goal)?;
         let options = ExplainOptions {
             why_not_depth: options.why_not_depth.min(MAX_WHY_NOT_DEPTH),
@@ -329,6 +344,13 @@ impl Program {
             ..*options
         };
         let mut explainer = Explainer::new(self, evaluation, options, limits, clock, None);
+        for (r, rows) in given.iter().enumerate() {
+            let width = self.relations.get(r).map_or(0, |i| i.arity);
+            let width = if width == usize::MAX { 0 } else { width };
+            for row in rows.chunks(width.max(1)) {
+                explainer.add_base(r, if width == 0 { &[] } else { row });
+            }
+        }
         let ground: Option<Vec<u32>> = args
             .iter()
             .map(|a| match a {
@@ -488,6 +510,18 @@ impl<'a> Explainer<'a> {
             .stores
             .get(rel)
             .is_some_and(|s| s.contains(row))
+    }
+
+    /// Counts `row` among the base facts of `rel`.
+    fn add_base(&mut self, rel: RelId, row: &[u32]) {
+        self.is_base(rel, row);
+        if let Some(set) = self.base.get_mut(&rel) {
+            set.insert(if row.is_empty() {
+                vec![0]
+            } else {
+                row.to_vec()
+            });
+        }
     }
 
     fn is_base(&mut self, rel: RelId, row: &[u32]) -> bool {

@@ -855,6 +855,20 @@ impl Program {
     /// What a decision explains, whatever its values look like (`Ann Lee`,
     /// `not`, `x, y`).
     pub fn atom_query(&mut self, relation: &str, args: &[Option<Value>]) -> Result<Query, Error> {
+        let mut interner = std::mem::take(Arc::make_mut(&mut self.interner));
+        let query = self.atom_query_in(relation, args, &mut interner);
+        *Arc::make_mut(&mut self.interner) = interner;
+        query
+    }
+
+    /// [`Program::atom_query`] with its values interned in `interner` (an
+    /// evaluation's, which knows every value of the program).
+    pub(crate) fn atom_query_in(
+        &self,
+        relation: &str,
+        args: &[Option<Value>],
+        interner: &mut crate::value::Interner,
+    ) -> Result<Query, Error> {
         let rel = self
             .names
             .lookup(relation)
@@ -872,9 +886,7 @@ impl Program {
         let mut ir_args = Vec::new();
         for (i, a) in args.iter().enumerate() {
             match a {
-                Some(v) => ir_args.push(Arg::Const(
-                    Arc::make_mut(&mut self.interner).intern(v.clone()),
-                )),
+                Some(v) => ir_args.push(Arg::Const(interner.intern(v.clone()))),
                 None => {
                     ir_args.push(Arg::Var(variables.len()));
                     variables.push(format!("X{i}"));

@@ -274,35 +274,36 @@ impl Engine {
         let (rows, probabilities) = self.tuples(decision, &facts, semiring, &limits)?;
         let eval_us = start.elapsed().as_micros() as u64;
         let mut results: Vec<DecisionResult> = rows
-            .iter()
-            .zip(&probabilities)
-            .map(|(row, &p)| DecisionResult {
-                args: row.clone(),
-                probability: p,
+            .into_iter()
+            .zip(probabilities)
+            .map(|(args, probability)| DecisionResult {
+                args,
+                probability,
                 explanation: None,
             })
             .collect();
+        let found = results.len();
         let mut why_not = None;
         let mut rules_used = Vec::new();
         let (shown, keep) = if options.explain {
-            (rows.len(), true)
+            (found, true)
         } else {
-            (options.rules_of.min(rows.len()), false)
+            (options.rules_of.min(found), false)
         };
         if options.explain || options.rules_of > 0 {
             // Goals are made of the typed values, never of text: a value
             // such as `Ann Lee`, `not` or `x, y` names itself.
-            let mut goals: Vec<(String, Vec<Option<Value>>)> = rows
+            let mut goals: Vec<(String, Vec<Option<Value>>)> = results
                 .iter()
                 .take(shown)
-                .map(|row| {
+                .map(|result| {
                     (
                         decision.to_string(),
-                        row.iter().cloned().map(Some).collect(),
+                        result.args.iter().cloned().map(Some).collect(),
                     )
                 })
                 .collect();
-            if rows.is_empty() {
+            if found == 0 {
                 goals.push((decision.to_string(), vec![None; arity]));
             }
             // Proofs are searched in the request's own evaluation.
@@ -319,7 +320,7 @@ impl Engine {
             // Under a semiring, what it computed: the proofs it kept (the
             // plain proofs still name the rules used).
             let mut shown_trees = if keep && semiring != SemiringKind::Bool {
-                let goals = goals.get(..rows.len().min(shown)).unwrap_or_default();
+                let goals = goals.get(..found.min(shown)).unwrap_or_default();
                 self.with_input(&facts)?
                     .explain_atoms_under(goals, &ExplainOptions::default(), semiring, &limits)?
                     .into_iter()
@@ -337,7 +338,7 @@ impl Engine {
                     result.explanation = tagged.or(first);
                 }
             }
-            if rows.is_empty() {
+            if found == 0 {
                 let none = proofs.next().and_then(|e| e.into_iter().next());
                 if let Some(w) = &none {
                     collect_rules(w, &mut rules_used);

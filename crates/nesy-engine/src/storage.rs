@@ -377,7 +377,8 @@ pub(crate) fn permute_in_place(data: &mut [u32], arity: usize, from: &[usize], t
 #[derive(Clone, Debug)]
 pub(crate) struct Index {
     /// Column order: `perm[i]` is the relation column stored at position `i`.
-    pub(crate) perm: Vec<usize>,
+    /// Shared: copies of a store (a request's) share their column orders.
+    pub(crate) perm: Arc<[usize]>,
     /// Sorted runs, never changed once made (merging makes a new one), so
     /// a copy of the store shares them: a request evaluated on top of a
     /// base evaluation copies no rows.
@@ -487,11 +488,11 @@ impl Store {
         if self.tagged && perm.len() + 1 == self.width {
             perm.push(self.width - 1);
         }
-        if let Some(i) = self.indexes.iter().position(|x| x.perm == perm) {
+        if let Some(i) = self.indexes.iter().position(|x| *x.perm == *perm) {
             return i;
         }
         let mut index = Index {
-            perm: perm.clone(),
+            perm: perm.as_slice().into(),
             stable: Vec::new(),
             recent: Vec::new(),
             retagged: Vec::new(),

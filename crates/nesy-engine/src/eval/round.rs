@@ -331,6 +331,7 @@ impl<S: Semiring> Batch<'_, S> {
                 e => e,
             })?;
         let rows = worker.outs.pop().map(|(rows, _)| rows).unwrap_or_default();
+        worker.recycle();
         if let (Some(timing), Some(started)) = (self.timing, started) {
             timing.add(plan.rule, started, rows.len() / width);
         }

@@ -26,6 +26,23 @@ use std::sync::atomic::Ordering as AtomicOrdering;
 /// is set (16 MiB of single-column rows).
 const UNLIMITED_COMPACTION: usize = 1 << 22;
 
+/// A worker's buffers, kept per thread between workers: a request runs
+/// dozens of small tasks, and each would otherwise allocate them anew.
+#[derive(Default)]
+struct Buffers {
+    frame: Vec<u32>,
+    outs: Vec<(Vec<u32>, usize)>,
+    cache: Vec<JoinCache>,
+}
+
+/// Buffers kept per thread, and the largest kept (in elements).
+const KEPT_BUFFERS: usize = 8;
+const KEPT_BUFFER_LEN: usize = 1 << 12;
+
+thread_local! {
+    static BUFFERS: std::cell::RefCell<Vec<Buffers>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
 /// Runs one plan over a frame of variable bindings.
 pub(super) struct Worker<'a, S: Semiring> {
     pub(super) sr: &'a S,
@@ -71,16 +88,27 @@ impl<'a, S: Semiring> Worker<'a, S> {
         tagging: Option<&'a Tagging<S>>,
         rule: usize,
     ) -> Self {
+        let mut kept = BUFFERS
+            .with(|b| b.try_borrow_mut().ok().and_then(|mut b| b.pop()))
+            .unwrap_or_default();
+        kept.frame.clear();
+        kept.frame.resize(vars.max(1), 0);
+        kept.outs.clear();
+        kept.outs.push((Vec::new(), head.max(1)));
+        // A kept cache names ops of another plan: forget its keys.
+        for c in &mut kept.cache {
+            c.op = 0;
+        }
         Worker {
             sr,
             stores,
             ctx,
             scratch: Scratch::new(interner),
-            frame: vec![0; vars.max(1)],
-            outs: vec![(Vec::new(), head.max(1))],
+            frame: kept.frame,
+            outs: kept.outs,
             location,
             emitted: 0,
-            cache: Vec::new(),
+            cache: kept.cache,
             steps: 0,
             tagging,
             out_tags: Vec::new(),
@@ -89,6 +117,32 @@ impl<'a, S: Semiring> Worker<'a, S> {
             rule,
             compact_at: 0,
         }
+    }
+
+    /// Gives this worker's buffers back to the thread's pool (after its
+    /// output was taken), small ones only.
+    pub(super) fn recycle(&mut self) {
+        let buffers = Buffers {
+            frame: std::mem::take(&mut self.frame),
+            outs: std::mem::take(&mut self.outs),
+            cache: std::mem::take(&mut self.cache),
+        };
+        if buffers.frame.capacity() > KEPT_BUFFER_LEN
+            || buffers.cache.len() > KEPT_BUFFER_LEN
+            || buffers
+                .outs
+                .iter()
+                .any(|(o, _)| o.capacity() > KEPT_BUFFER_LEN)
+        {
+            return;
+        }
+        BUFFERS.with(|b| {
+            if let Ok(mut b) = b.try_borrow_mut()
+                && b.len() < KEPT_BUFFERS
+            {
+                b.push(buffers);
+            }
+        });
     }
 
     /// Whether tags are followed here: tagged evaluation, outside

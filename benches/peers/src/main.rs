@@ -8,8 +8,10 @@
 //! nesy-peers run ENGINE WORKLOAD NODES     # ENGINE: nesy datafrog ascent crepe
 //! nesy-peers facts NODES FILE              # the graph as a .facts file
 //! nesy-peers whole datafrog WORKLOAD FACTS OUT   # read, evaluate, write TSV
+//! nesy-peers authz [USERS]                 # Cedar and nesy, per-request latency
 //! ```
 
+mod authz;
 #[path = "../../workloads.rs"]
 mod workloads;
 
@@ -22,6 +24,12 @@ const SEED: u64 = 42;
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     match args.get(1).map(String::as_str) {
+        Some("authz") => {
+            let users = args
+                .get(2)
+                .map_or(2000, |n| n.parse().expect("USERS is a number"));
+            authz::run(users);
+        }
         Some("run") if args.len() == 5 => {
             let nodes: u32 = args[4].parse().expect("NODES is a number");
             let graph = random_graph(nodes, EDGES_PER_NODE, SEED);

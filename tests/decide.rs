@@ -134,6 +134,38 @@ proptest! {
     }
 }
 
+/// `only_input`: the decisions the input adds; the rule file's own
+/// applicants (and an input identical to one of them) are left out.
+#[test]
+fn only_the_tuples_the_input_adds() {
+    let engine = credit();
+    let input: Input =
+        serde_json::from_str(r#"{"applicant": [["c1", 100000, 27000, 9]]}"#).unwrap();
+    let all = engine
+        .decide("decision", &input, &DecideOptions::default())
+        .unwrap();
+    assert!(all.results.len() > 1);
+    let only = DecideOptions {
+        only_input: true,
+        ..DecideOptions::default()
+    };
+    let mine = engine.decide("decision", &input, &only).unwrap();
+    assert_eq!(mine.results.len(), 1);
+    assert_eq!(mine.results[0].args[0], Value::symbol("c1"));
+    assert!(all.results.contains(&mine.results[0]));
+    let base = engine.base().relation("decision").unwrap();
+    let known = base.rows().next().unwrap().to_vec();
+    let applicant = engine.base().relation("applicant").unwrap();
+    let row = applicant
+        .rows()
+        .find(|r| r[0] == known[0])
+        .unwrap()
+        .to_vec();
+    let again: Input = serde_json::from_value(serde_json::json!({"applicant": [row]})).unwrap();
+    let none = engine.decide("decision", &again, &only).unwrap();
+    assert!(none.results.is_empty() && !none.holds);
+}
+
 #[test]
 fn only_what_depends_on_the_input_is_derived_again() {
     let prepared = engine_program(RULES).prepare(&Limits::default()).unwrap();

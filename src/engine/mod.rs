@@ -74,6 +74,11 @@ pub struct DecideOptions {
     pub semiring: Option<SemiringKind>,
     /// Limits for this call instead of the engine's.
     pub limits: Option<Limits>,
+    /// Only the tuples the input adds: those that hold with it and not
+    /// without it (a decision about the request, not the rule file's own
+    /// tuples). A tuple that already held without the input is left out,
+    /// and so is nothing the input takes away (a negated fact it adds).
+    pub only_input: bool,
 }
 
 impl DecideOptions {
@@ -271,7 +276,15 @@ impl Engine {
         let limits = self.limits(options.limits.as_ref());
         let semiring = options.semiring.unwrap_or(self.inner.semiring);
         let start = Instant::now();
-        let (rows, probabilities) = self.tuples(decision, &facts, semiring, &limits)?;
+        let (mut rows, mut probabilities) = self.tuples(decision, &facts, semiring, &limits)?;
+        if options.only_input {
+            let base = self.base();
+            let added: Vec<bool> = rows.iter().map(|r| !base.contains(decision, r)).collect();
+            let mut keep = added.iter();
+            rows.retain(|_| keep.next().copied().unwrap_or(false));
+            let mut keep = added.iter();
+            probabilities.retain(|_| keep.next().copied().unwrap_or(false));
+        }
         let eval_us = start.elapsed().as_micros() as u64;
         let mut results: Vec<DecisionResult> = rows
             .into_iter()

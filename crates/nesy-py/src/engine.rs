@@ -80,8 +80,8 @@ impl Engine {
     /// `results` (each `args` and `probability`, and with `explain` its
     /// `explanation`), `metrics` (`eval_us`), and with `explain`, when
     /// nothing holds, `why_not`. `semiring` overrides the engine's for
-    /// this call.
-    #[pyo3(signature = (name, input = None, explain = false, semiring = None))]
+    /// this call; `only="input"` lists only the tuples the input adds.
+    #[pyo3(signature = (name, input = None, explain = false, semiring = None, only = "all"))]
     fn decide<'py>(
         &self,
         py: Python<'py>,
@@ -89,10 +89,21 @@ impl Engine {
         input: Option<&Bound<'py, PyAny>>,
         explain: bool,
         semiring: Option<&str>,
+        only: &str,
     ) -> PyResult<Bound<'py, PyAny>> {
         let input = self::input(input)?;
+        let only_input = match only {
+            "all" => false,
+            "input" => true,
+            other => {
+                return Err(pyo3::exceptions::PyValueError::new_err(format!(
+                    "only is \"all\" or \"input\", not {other:?}"
+                )));
+            }
+        };
         let options = DecideOptions {
             explain,
+            only_input,
             semiring: semiring.map(crate::limits::semiring).transpose()?,
             ..DecideOptions::default()
         };

@@ -30,6 +30,17 @@ def test_decide_in_the_http_shape():
     json.dumps(decision)
 
 
+def test_only_the_tuples_the_input_adds():
+    e = nesy.Engine(source=CREDIT + "applicant(a7, 90000, 1000).\n")
+    everything = e.decide("approve", {"applicant": [["a1", 50000, 4000]]})
+    assert [r["args"] for r in everything["results"]] == [["a1"], ["a7"]]
+    only = e.decide("approve", {"applicant": [["a1", 50000, 4000]]}, only="input")
+    assert [r["args"] for r in only["results"]] == [["a1"]]
+    assert e.decide("approve", {"applicant": [["a7", 90000, 1000]]}, only="input")["results"] == []
+    with pytest.raises(ValueError, match="only"):
+        e.decide("approve", {}, only="some")
+
+
 def test_decide_explained_and_why_not():
     e = engine()
     explained = e.decide("approve", {"applicant": [["a1", 50000, 4000]]}, explain=True)

@@ -29,6 +29,22 @@ pub(crate) struct DecideRequest {
     pub(crate) input: Input,
     #[serde(default)]
     pub(crate) explain: bool,
+    /// `"input"`: only the tuples the input adds; `"all"` (the default):
+    /// every tuple of the relation.
+    #[serde(default)]
+    pub(crate) only: Option<String>,
+}
+
+/// Whether a request asks for only the tuples its input adds.
+fn only_input(only: Option<&str>) -> Result<bool, crate::errors::ApiError> {
+    match only {
+        None | Some("all") => Ok(false),
+        Some("input") => Ok(true),
+        Some(other) => Err(crate::errors::ApiError::new(
+            StatusCode::BAD_REQUEST,
+            format!("`only` is \"all\" or \"input\", not {other:?}"),
+        )),
+    }
 }
 
 pub(crate) async fn decide(
@@ -38,7 +54,10 @@ pub(crate) async fn decide(
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
     let id = state.next_id.fetch_add(1, Ordering::Relaxed);
-    let request: DecideRequest = match authorized(&state, &headers).and_then(|()| parse(body)) {
+    let parsed = authorized(&state, &headers)
+        .and_then(|()| parse::<DecideRequest>(body))
+        .and_then(|r| Ok((only_input(r.only.as_deref())?, r)));
+    let (only, request) = match parsed {
         Ok(r) => r,
         Err(r) => {
             state
@@ -68,6 +87,7 @@ pub(crate) async fn decide(
                 0
             },
             limits: Some(limits),
+            only_input: only,
             ..nesy::DecideOptions::default()
         };
         let decided = engine.decide(&name, &request.input, &options);

@@ -91,6 +91,65 @@ async fn decide_answers_with_ids_results_and_metrics() {
     assert_eq!(body["why_not"]["holds"], false);
 }
 
+/// `"only": "input"`: the tuples the request adds, not the rule file's own;
+/// anything else than `all` or `input` is a 400 naming the field.
+#[tokio::test]
+async fn only_the_tuples_the_input_adds() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = state(dir.path(), |c| {
+        c.rules = vec![write(
+            dir.path(),
+            "rules.nesy",
+            &format!("{RULES}applicant(a7, 90000, 1000).\n"),
+        )];
+    });
+    let ask = |only: &str, id: &str| {
+        format!(r#"{{"input": {{"applicant": [["{id}", 50000, 4000]]}}, "only": "{only}"}}"#)
+    };
+    let (status, body, _) = call(
+        &s,
+        "POST",
+        "/v1/decide/approve",
+        Some(&ask("all", "a1")),
+        &[],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        body["results"],
+        json!([{"args": ["a1"], "probability": 1.0}, {"args": ["a7"], "probability": 1.0}])
+    );
+    let (status, body, _) = call(
+        &s,
+        "POST",
+        "/v1/decide/approve",
+        Some(&ask("input", "a1")),
+        &[],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        body["results"],
+        json!([{"args": ["a1"], "probability": 1.0}])
+    );
+    assert_eq!(body["holds"], true);
+    // What already held without the input is not the input's.
+    let same = r#"{"input": {"applicant": [["a7", 90000, 1000]]}, "only": "input"}"#;
+    let (_, body, _) = call(&s, "POST", "/v1/decide/approve", Some(same), &[]).await;
+    assert_eq!(body["results"], json!([]));
+    assert_eq!(body["holds"], false);
+    let (status, body, _) = call(
+        &s,
+        "POST",
+        "/v1/decide/approve",
+        Some(&ask("some", "a1")),
+        &[],
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(body["error"].as_str().unwrap().contains("only"), "{body}");
+}
+
 #[tokio::test]
 async fn query_explain_rules_health_openapi() {
     let dir = tempfile::tempdir().unwrap();

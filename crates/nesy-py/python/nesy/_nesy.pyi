@@ -92,8 +92,10 @@ class Engine:
         input: Optional[Mapping[str, Sequence[Any]]] = None,
         explain: bool = False,
         semiring: Optional[str] = None,
+        only: str = "all",
     ) -> dict[str, Any]:
-        """As `POST /v1/decide/{name}`: decision, holds, results, metrics, why_not."""
+        """As `POST /v1/decide/{name}`: decision, holds, results, metrics, why_not.
+        `only="input"`: only the tuples the input adds."""
     def query(
         self, goal: str, input: Optional[Mapping[str, Sequence[Any]]] = None
     ) -> list[dict[str, Any]]: ...

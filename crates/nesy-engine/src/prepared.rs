@@ -47,8 +47,12 @@ pub struct Prepared {
     /// The base evaluation under a semiring, if one was asked for.
     tagged: Option<TaggedBase>,
     /// What requests run, by the relations their input goes to (sorted).
-    plans: RwLock<HashMap<Vec<usize>, Arc<RequestPlan>>>,
+    plans: RwLock<HashMap<PlanKey, Arc<RequestPlan>>>,
 }
+
+/// A kind of request: the relations its input goes to (sorted), and the
+/// one relation it asks for (none: all of them).
+type PlanKey = (Vec<usize>, Option<usize>);
 
 /// A request's evaluation, its plan, and its input rows per relation.
 type Request = (eval::Outcome, Arc<RequestPlan>, Vec<Vec<u32>>);
@@ -122,6 +126,22 @@ fn dirty_relations(n: usize, rules: &[Rule], inputs: &[usize]) -> Vec<bool> {
             return dirty;
         }
     }
+}
+
+/// The relations `target` depends on through `rules`, itself included.
+fn reads(n: usize, rules: &[Rule], target: usize) -> Vec<bool> {
+    let mut read = vec![false; n];
+    let mut stack = vec![target];
+    while let Some(r) = stack.pop() {
+        match read.get_mut(r) {
+            Some(seen) if !*seen => *seen = true,
+            _ => continue,
+        }
+        for rule in rules.iter().filter(|rule| rule.head == r) {
+            stack.extend(rule.dependencies().into_iter().map(|(dep, _)| dep));
+        }
+    }
+    read
 }
 
 impl std::fmt::Debug for Prepared {
@@ -285,7 +305,7 @@ impl Prepared {
         input: &[(String, Vec<Value>)],
         limits: &Limits,
     ) -> Result<Evaluation, Error> {
-        let (outcome, _, _) = self.run_request(input, limits, true)?;
+        let (outcome, _, _) = self.run_request(input, limits, None)?;
         Ok(Evaluation::assemble(
             self.program.names.clone(),
             self.relations.clone(),
@@ -322,7 +342,7 @@ impl Prepared {
         let Some(rel) = self.program.names.lookup(name) else {
             return Ok(None);
         };
-        let (outcome, plan, _) = self.run_request(input, limits, false)?;
+        let (outcome, plan, _) = self.run_request(input, limits, Some(rel))?;
         let (Some(info), Some(store)) = (self.relations.get(rel), outcome.stores.get(rel)) else {
             return Ok(None);
         };
@@ -363,7 +383,7 @@ impl Prepared {
         limits: &Limits,
     ) -> Result<Vec<Vec<Explanation>>, Error> {
         let clock = Clock::start(limits);
-        let (outcome, _, given) = self.run_request(input, limits, true)?;
+        let (outcome, _, given) = self.run_request(input, limits, None)?;
         let mut evaluation = Evaluation::assemble(
             self.program.names.clone(),
             self.relations.clone(),
@@ -382,18 +402,20 @@ impl Prepared {
             .collect()
     }
 
-    /// Runs a request's plan over the input's rows. `whole`: every
-    /// relation in the outcome (those not derived again copied from the
-    /// base), or only those derived again and those they read.
+    /// Runs a request's plan over the input's rows. Without a `target`,
+    /// every relation is in the outcome (those not derived again copied
+    /// from the base); with one, only what it reads is derived (a decision
+    /// does not pay for relations it does not depend on).
     fn run_request(
         &self,
         input: &[(String, Vec<Value>)],
         limits: &Limits,
-        whole: bool,
+        target: Option<usize>,
     ) -> Result<Request, Error> {
+        let whole = target.is_none();
         let mut interner = Interner::layered(Arc::clone(&self.interner));
         let (extra, inputs) = self.input_rows(input, &mut interner)?;
-        let plan = self.request_plan(inputs)?;
+        let plan = self.request_plan(inputs, target)?;
         let n = self.relations.len();
         let stores: Vec<Store> = (0..2 * n)
             .map(|r| {
@@ -424,20 +446,31 @@ impl Prepared {
         Ok((outcome, plan, extra))
     }
 
-    /// The plan of requests whose input goes to `inputs`, made on the
-    /// first such request.
-    fn request_plan(&self, mut inputs: Vec<usize>) -> Result<Arc<RequestPlan>, Error> {
+    /// The plan of requests whose input goes to `inputs` (asking for
+    /// `target` only, if given), made on the first such request.
+    fn request_plan(
+        &self,
+        mut inputs: Vec<usize>,
+        target: Option<usize>,
+    ) -> Result<Arc<RequestPlan>, Error> {
         inputs.sort_unstable();
         inputs.dedup();
+        let key = (inputs, target);
         if let Some(plan) = self
             .plans
             .read()
             .unwrap_or_else(|e| e.into_inner())
-            .get(&inputs)
+            .get(&key)
         {
             return Ok(Arc::clone(plan));
         }
-        let dirty = self.dirty(&inputs);
+        let mut dirty = self.dirty(&key.0);
+        if let Some(target) = target {
+            let read = reads(self.relations.len(), &self.rules, target);
+            for (d, r) in dirty.iter_mut().zip(read) {
+                *d &= r;
+            }
+        }
         let is_dirty = |r: usize| dirty.get(r).copied().unwrap_or(false);
         let n = self.relations.len();
         let planned = eval::plan_request(
@@ -469,7 +502,7 @@ impl Prepared {
         });
         let mut plans = self.plans.write().unwrap_or_else(|e| e.into_inner());
         if plans.len() < KEPT_PLANS {
-            plans.insert(inputs, Arc::clone(&plan));
+            plans.insert(key, Arc::clone(&plan));
         }
         Ok(plan)
     }

@@ -298,8 +298,9 @@ impl Prepared {
 
     /// Evaluates with `input` facts added (`(relation, values)`): the
     /// relations that depend on them are derived from the program's facts
-    /// plus the input; every other relation keeps its base tuples. Its
-    /// statistics count rows and time per rule without naming them.
+    /// plus the input (or, where the input can only add tuples, from the
+    /// base's tuples plus what the input adds); every other relation keeps
+    /// its base tuples. Its statistics have the total time only.
     pub fn evaluate_with(
         &self,
         input: &[(String, Vec<Value>)],

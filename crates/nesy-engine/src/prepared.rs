@@ -74,7 +74,8 @@ struct RequestPlan {
     /// request can only add to it) or the program's facts; one the rules
     /// read, the base evaluation's (sharing its sorted runs); none for the
     /// others (an empty store). Then, for each relation derived again, a
-    /// store for the rows the request adds to it.
+    /// store for the rows the request adds to it; then the base's stores
+    /// of the relations a first round reads as they were.
     stores: Vec<Option<Store>>,
 }
 
@@ -418,7 +419,7 @@ impl Prepared {
         let (extra, inputs) = self.input_rows(input, &mut interner)?;
         let plan = self.request_plan(inputs, target)?;
         let n = self.relations.len();
-        let stores: Vec<Store> = (0..2 * n)
+        let stores: Vec<Store> = (0..3 * n)
             .map(|r| {
                 let start = plan.stores.get(r).and_then(Option::as_ref);
                 let mut store = match start {
@@ -482,6 +483,7 @@ impl Prepared {
             &self.program.facts,
         )?;
         let read = planned.read;
+        let old = planned.old;
         let strata = planned.strata;
         let stores = planned
             .stores
@@ -490,8 +492,11 @@ impl Prepared {
             .map(|(r, s)| {
                 let kept = if r < n {
                     is_dirty(r) || read.get(r).copied().unwrap_or(false)
-                } else {
+                } else if r < 2 * n {
                     is_dirty(r - n)
+                } else {
+                    // The base's rows, for a first round that reads them.
+                    old.get(r - 2 * n).copied().unwrap_or(false)
                 };
                 kept.then_some(s)
             })

@@ -63,6 +63,7 @@ const RULES: &str = "
     decline(A) :- applicant(A, _), not good(A).
     approved(N) :- N = count { A : good(A) }.
     audit(A, S) :- applicant(A, I), m.score(I, S), S > 1000000.
+    rescored(A, S) :- applicant(A, I), score(A, _), m.score(I, S).
 ";
 
 fn program(model: Arc<Counting>, applicants: usize) -> Program {
@@ -93,8 +94,8 @@ fn a_request_calls_the_model_for_its_own_rows_only() {
     let prepared = program(Arc::clone(&model), 300)
         .prepare(&Limits::default())
         .unwrap();
-    // Once for `score`, once for `audit`.
-    assert_eq!(model.calls.load(Ordering::SeqCst), 600);
+    // Once for `score`, once for `audit`, once for `rescored`.
+    assert_eq!(model.calls.load(Ordering::SeqCst), 900);
     let input = [applicant("new", 50_000), applicant("poor", 2_000)];
     for _ in 0..3 {
         let before = model.calls.load(Ordering::SeqCst);
@@ -107,6 +108,17 @@ fn a_request_calls_the_model_for_its_own_rows_only() {
         assert!(good.contains(&vec![Value::symbol("new")]));
         assert!(!good.contains(&vec![Value::symbol("poor")]));
     }
+    // `rescored` reads two relations the input changes: each new
+    // derivation is found once (the first round's second plan reads the
+    // base's applicants, not the new ones again): 2 calls for `score`, 2
+    // for `rescored`.
+    let before = model.calls.load(Ordering::SeqCst);
+    let rescored = prepared
+        .relation_with("rescored", &input, &Limits::default())
+        .unwrap()
+        .unwrap();
+    assert_eq!(model.calls.load(Ordering::SeqCst) - before, 4);
+    assert_eq!(rescored.len(), 302);
     // An applicant already in the base adds nothing, and calls nothing.
     let before = model.calls.load(Ordering::SeqCst);
     prepared
@@ -135,7 +147,15 @@ fn relations_that_may_lose_tuples_agree_with_evaluation_from_scratch() {
     }
     let expected = whole.evaluate(&Limits::default()).unwrap();
     let request = prepared.evaluate_with(&input, &Limits::default()).unwrap();
-    for name in ["applicant", "score", "good", "decline", "approved", "audit"] {
+    for name in [
+        "applicant",
+        "score",
+        "good",
+        "decline",
+        "approved",
+        "audit",
+        "rescored",
+    ] {
         let want = expected.relation(name).map(|r| r.to_vecs());
         assert_eq!(request.relation(name).map(|r| r.to_vecs()), want, "{name}");
         assert_eq!(

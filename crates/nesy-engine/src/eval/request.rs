@@ -8,7 +8,9 @@
 //! tuples, and its first round runs each rule once per body atom over a
 //! changed relation, that atom reading only the rows the request added to
 //! it (kept as a relation of its own, id shifted by the number of
-//! relations), the others everything; recursion then goes on semi-naively.
+//! relations `n`), the changed atoms before it only the base's rows (id
+//! shifted by `2 n`), the others everything, so that each new derivation
+//! is found once; recursion then goes on semi-naively.
 //! A rule that negates or aggregates a changed relation may lose tuples,
 //! and so may every relation that reads one it derives: those strata are
 //! evaluated again from the program's facts, reading the others whole.
@@ -21,13 +23,16 @@ use crate::plan::plan;
 use crate::semiring::Plain;
 use crate::storage::{Store, Version};
 
-/// The strata a request runs, and the stores it starts from (`2 n` of
-/// them: the relations, then what the request added to each).
+/// The strata a request runs, and the stores it starts from (`3 n` of
+/// them: the relations, what the request added to each, and the base's
+/// rows of those read as they were before the request).
 pub(crate) struct RequestStrata {
     pub(crate) strata: Vec<PlannedStratum>,
     pub(crate) stores: Vec<Store>,
     /// The relations read whole from the base without being derived.
     pub(crate) read: Vec<bool>,
+    /// The relations whose base rows a first round reads (at `2 n + r`).
+    pub(crate) old: Vec<bool>,
 }
 
 /// Plans a request whose input reaches the `dirty` relations. `rules` are
@@ -44,8 +49,9 @@ pub(crate) fn plan_request(
     let is_dirty = |r: RelId| dirty.get(r).copied().unwrap_or(false);
     let rules: Vec<Rule> = rules.iter().filter(|r| is_dirty(r.head)).cloned().collect();
     let arity = |r: RelId| relations.get(r).map_or(0, RelationInfo::stored_arity);
-    let mut stores: Vec<Store> = (0..2 * n).map(|r| Store::new(arity(r % n))).collect();
+    let mut stores: Vec<Store> = (0..3 * n).map(|r| Store::new(arity(r % n))).collect();
     let mut read = vec![false; n];
+    let mut old = vec![false; n];
     let mut recomputed = vec![false; n];
     // Strata by depth: those of one depth read none of each other and run
     // as one (a request's cost is mostly per round, not per row).
@@ -110,17 +116,34 @@ pub(crate) fn plan_request(
             if !stratum.contains(&rule.head) {
                 continue;
             }
+            let changed = |lit: &Lit| matches!(lit, Lit::Atom { rel, .. } if !stratum.contains(rel) && is_dirty(*rel));
             for (at, lit) in rule.body.iter().enumerate() {
-                let Lit::Atom { rel, .. } = lit else {
-                    continue;
-                };
-                if stratum.contains(rel) || !is_dirty(*rel) {
+                if !changed(lit) {
                     continue;
                 }
-                // The atom reads only what the request added.
+                // The atom reads only what the request added; the changed
+                // atoms before it, only what the base had.
                 let mut body = rule.body.clone();
-                if let Some(Lit::Atom { rel, .. }) = body.get_mut(at) {
-                    *rel += n;
+                for (j, lit) in body.iter_mut().enumerate().take(at + 1) {
+                    if !changed(lit) {
+                        continue;
+                    }
+                    if let Lit::Atom { rel, .. } = lit {
+                        if j == at {
+                            *rel += n;
+                        } else {
+                            if let (Some(store), Some(from), Some(used)) = (
+                                stores.get_mut(2 * n + *rel),
+                                base.get(*rel),
+                                old.get_mut(*rel),
+                            ) && !*used
+                            {
+                                *used = true;
+                                *store = from.clone();
+                            }
+                            *rel += 2 * n;
+                        }
+                    }
                 }
                 let versions = vec![Version::Full; body.len()];
                 let mut bound = vec![false; rule.num_vars()];
@@ -162,5 +185,6 @@ pub(crate) fn plan_request(
         strata: merged.into_iter().map(|(_, s)| s).collect(),
         stores,
         read,
+        old,
     })
 }

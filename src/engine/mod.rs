@@ -276,15 +276,7 @@ impl Engine {
         let limits = self.limits(options.limits.as_ref());
         let semiring = options.semiring.unwrap_or(self.inner.semiring);
         let start = Instant::now();
-        let (mut rows, mut probabilities) = self.tuples(decision, &facts, semiring, &limits)?;
-        if options.only_input {
-            let base = self.base();
-            let added: Vec<bool> = rows.iter().map(|r| !base.contains(decision, r)).collect();
-            let mut keep = added.iter();
-            rows.retain(|_| keep.next().copied().unwrap_or(false));
-            let mut keep = added.iter();
-            probabilities.retain(|_| keep.next().copied().unwrap_or(false));
-        }
+        let (rows, probabilities) = self.tuples(decision, &facts, semiring, &limits)?;
         let eval_us = start.elapsed().as_micros() as u64;
         let mut results: Vec<DecisionResult> = rows
             .into_iter()
@@ -295,6 +287,10 @@ impl Engine {
                 explanation: None,
             })
             .collect();
+        if options.only_input {
+            let base = self.base();
+            results.retain(|r| !base.contains(decision, &r.args));
+        }
         let found = results.len();
         let mut why_not = None;
         let mut rules_used = Vec::new();

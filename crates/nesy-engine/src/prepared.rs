@@ -308,12 +308,7 @@ impl Prepared {
         limits: &Limits,
     ) -> Result<Evaluation, Error> {
         let (outcome, _, _) = self.run_request(input, limits, None)?;
-        Ok(Evaluation::assemble(
-            self.program.names.clone(),
-            self.relations.clone(),
-            &self.rules,
-            outcome,
-        ))
+        Ok(self.assemble(outcome))
     }
 
     /// The rows of relation `name` with `input` facts added, sorted as
@@ -386,12 +381,7 @@ impl Prepared {
     ) -> Result<Vec<Vec<Explanation>>, Error> {
         let clock = Clock::start(limits);
         let (outcome, _, given) = self.run_request(input, limits, None)?;
-        let mut evaluation = Evaluation::assemble(
-            self.program.names.clone(),
-            self.relations.clone(),
-            &self.rules,
-            outcome,
-        );
+        let mut evaluation = self.assemble(outcome);
         goals
             .iter()
             .map(|(relation, args)| {
@@ -402,6 +392,16 @@ impl Prepared {
                     .explain_given(&mut evaluation, &query, options, limits, &clock, &given)
             })
             .collect()
+    }
+
+    /// A request's whole outcome as an evaluation of the program.
+    fn assemble(&self, outcome: eval::Outcome) -> Evaluation {
+        Evaluation::assemble(
+            self.program.names.clone(),
+            self.relations.clone(),
+            &self.rules,
+            outcome,
+        )
     }
 
     /// Runs a request's plan over the input's rows. Without a `target`,

@@ -174,3 +174,46 @@ fn relations_that_may_lose_tuples_agree_with_evaluation_from_scratch() {
             .contains(&vec![Value::symbol("poor")])
     );
 }
+
+/// Requests of more kinds (sets of input relations) than the prepared
+/// program keeps plans for are planned for themselves, with the same
+/// answers: a client cannot grow the cache by varying what it sends.
+#[test]
+fn more_kinds_of_request_than_are_kept_still_agree() {
+    let mut text = String::from("seen(x0). seen(x1). seen(x2). seen(x3).\n");
+    for i in 0..7 {
+        writeln!(
+            text,
+            "@decl in{i}(v: symbol).\n@input in{i}.\nhit(X) :- in{i}(X)."
+        )
+        .unwrap();
+    }
+    text.push_str("miss(X) :- seen(X), not hit(X).\n");
+    let checked = nesy_lang::check_source("kinds.nesy", &text);
+    assert!(!checked.has_errors(), "{:?}", checked.diagnostics);
+    let mut program = Program::new();
+    program
+        .add_source(&checked.source, &checked.program)
+        .unwrap();
+    let prepared = program.prepare(&Limits::default()).unwrap();
+    for kind in 1u32..128 {
+        let input: Vec<(String, Vec<Value>)> = (0..7)
+            .filter(|i| kind & (1 << i) != 0)
+            .map(|i| (format!("in{i}"), vec![Value::symbol(format!("x{}", i % 4))]))
+            .collect();
+        let mut whole = program.clone();
+        for (relation, values) in &input {
+            whole.add_fact(relation, values.clone()).unwrap();
+        }
+        let expected = whole.evaluate(&Limits::default()).unwrap();
+        for name in ["hit", "miss"] {
+            assert_eq!(
+                prepared
+                    .relation_with(name, &input, &Limits::default())
+                    .unwrap(),
+                expected.relation(name).map(|r| r.to_vecs()),
+                "{name} for kind {kind}"
+            );
+        }
+    }
+}

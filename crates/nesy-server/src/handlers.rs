@@ -56,7 +56,7 @@ pub(crate) async fn decide(
     let id = state.next_id.fetch_add(1, Ordering::Relaxed);
     let parsed = authorized(&state, &headers)
         .and_then(|()| parse::<DecideRequest>(body))
-        .and_then(|r| Ok((only_input(r.only.as_deref())?, r)));
+        .and_then(|r| only_input(r.only.as_deref()).map(|only| (only, r)));
     let (only, request) = match parsed {
         Ok(r) => r,
         Err(r) => {

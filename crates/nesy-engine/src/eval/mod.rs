@@ -140,17 +140,18 @@ pub(crate) fn run_planned(
     interner: Interner,
     limits: &Limits,
 ) -> Result<Outcome, Error> {
-    let start = Instant::now();
-    let mut stats = Stats::default();
-    let (stores, interner) = run_planned_strata(
-        &Plain, relations, planned, stores, interner, None, limits, &mut stats, false,
-    )?;
-    stats.time = start.elapsed();
-    Ok(Outcome {
+    run_planned_strata(
+        &Plain,
+        relations,
+        planned,
         stores,
         interner,
-        stats,
-    })
+        None,
+        limits,
+        Stats::default(),
+        Instant::now(),
+        false,
+    )
 }
 
 /// Evaluates `rules` under semiring `sr`, semi-naively over tags: the base

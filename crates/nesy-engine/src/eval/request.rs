@@ -61,10 +61,14 @@ pub(crate) fn plan_request(
         if !stratum.iter().any(|&r| is_dirty(r)) {
             continue;
         }
-        let level = rules
+        let own: Vec<(usize, &Rule)> = rules
             .iter()
-            .filter(|r| stratum.contains(&r.head))
-            .flat_map(Rule::dependencies)
+            .enumerate()
+            .filter(|(_, r)| stratum.contains(&r.head))
+            .collect();
+        let level = own
+            .iter()
+            .flat_map(|(_, r)| r.dependencies())
             .filter(|(dep, _)| is_dirty(*dep) && !stratum.contains(dep))
             .map(|(dep, _)| depth.get(dep).map_or(0, |d| d + 1))
             .max()
@@ -74,8 +78,7 @@ pub(crate) fn plan_request(
                 *d = level;
             }
         }
-        let own: Vec<&Rule> = rules.iter().filter(|r| stratum.contains(&r.head)).collect();
-        for rule in &own {
+        for (_, rule) in &own {
             for (dep, _) in rule.dependencies() {
                 if !is_dirty(dep)
                     && let (Some(x), Some(store), Some(from)) =
@@ -87,7 +90,7 @@ pub(crate) fn plan_request(
                 }
             }
         }
-        let grows_only = own.iter().all(|rule| {
+        let grows_only = own.iter().all(|(_, rule)| {
             rule.dependencies().iter().all(|&(dep, complete)| {
                 stratum.contains(&dep)
                     || !is_dirty(dep)
@@ -112,10 +115,7 @@ pub(crate) fn plan_request(
             continue;
         }
         let mut first_round = Vec::new();
-        for (ri, rule) in rules.iter().enumerate() {
-            if !stratum.contains(&rule.head) {
-                continue;
-            }
+        for &(ri, rule) in &own {
             let changed = |lit: &Lit| matches!(lit, Lit::Atom { rel, .. } if !stratum.contains(rel) && is_dirty(*rel));
             for (at, lit) in rule.body.iter().enumerate() {
                 if !changed(lit) {

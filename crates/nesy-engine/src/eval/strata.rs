@@ -39,7 +39,7 @@ pub(super) fn run_strata<S: Semiring>(
     limits: &Limits,
 ) -> Result<Outcome, Error> {
     let start = Instant::now();
-    let mut stats = Stats {
+    let stats = Stats {
         rules: rules
             .iter()
             .map(|r| RuleStats {
@@ -60,15 +60,9 @@ pub(super) fn run_strata<S: Semiring>(
     // stored from the start in exactly the column orders its readers need
     // (an index added later would be a second copy of the rows).
     let planned = plan_strata::<S>(relations.len(), rules, &mut stores)?;
-    let (stores, interner) = run_planned_strata(
-        sr, relations, &planned, stores, interner, tagging, limits, &mut stats, true,
-    )?;
-    stats.time = start.elapsed();
-    Ok(Outcome {
-        stores,
-        interner,
-        stats,
-    })
+    run_planned_strata(
+        sr, relations, &planned, stores, interner, tagging, limits, stats, start, true,
+    )
 }
 
 /// Plans every stratum of `rules` over `n` relations (with `stores`
@@ -85,8 +79,8 @@ pub(super) fn plan_strata<S: Semiring>(
     Ok(planned)
 }
 
-/// Runs planned strata in order. `named`: whether the strata's statistics
-/// name their relations.
+/// Runs planned strata in order, the statistics' time counted from
+/// `start`. `named`: whether the strata's statistics name their relations.
 #[allow(
     clippy::too_many_arguments,
     reason = "the evaluation's parts, borrowed separately"
@@ -99,9 +93,10 @@ pub(super) fn run_planned_strata<S: Semiring>(
     mut interner: Interner,
     mut tagging: Option<&mut Tagging<S>>,
     limits: &Limits,
-    stats: &mut Stats,
+    mut stats: Stats,
+    start: Instant,
     named: bool,
-) -> Result<(Vec<Store>, Interner), Error> {
+) -> Result<Outcome, Error> {
     let clock = Clock::start(limits);
     let stop = AtomicBool::new(false);
     let n = relations.len();
@@ -124,7 +119,7 @@ pub(super) fn run_planned_strata<S: Semiring>(
             stores: &mut stores,
             interner: &mut interner,
             ctx: &ctx,
-            stats,
+            stats: &mut stats,
             news: &mut news,
         };
         let stratum_stats = run.stratum(stratum, tagging.as_deref_mut(), named)?;
@@ -142,7 +137,12 @@ pub(super) fn run_planned_strata<S: Semiring>(
             }
         }
     }
-    Ok((stores, interner))
+    stats.time = start.elapsed();
+    Ok(Outcome {
+        stores,
+        interner,
+        stats,
+    })
 }
 
 /// A stratum's relations and its rules' plans: the full plans run once

@@ -131,8 +131,19 @@ fn load_graph_imports(
                 let path = policy.check(&tidy(&dir.join(&f.value)), &at)?;
                 // RDF parsers give no line per triple: the file alone.
                 let file = Location::file(path.display().to_string());
-                nesy_kg::for_each_triple(&path, |p, s, o| add(p, s, o, &file))
-                    .map_err(|e| kg(e, at.clone()))?;
+                let read = nesy_kg::for_each_triple_block(&path, |block| {
+                    match add_block(engine, import.relation.as_ref(), &block, &file) {
+                        Ok(()) => true,
+                        Err(e) => {
+                            failure = Some(e);
+                            false
+                        }
+                    }
+                });
+                if let Some(e) = failure.take() {
+                    return Err(e);
+                }
+                read.map_err(|e| kg(e, at.clone()))?;
                 if needs_store {
                     shared()
                         .map_err(|e| kg(e, at.clone()))?
@@ -172,6 +183,47 @@ fn load_graph_imports(
         for row in rows {
             engine.add_fact_from(&rel.text, row, &at)?;
         }
+    }
+    Ok(())
+}
+
+/// A block of an RDF file's triples as facts `rel(s, p, o)`, or `p(s, o)`
+/// without a relation; each distinct term of the block is interned once.
+#[cfg(feature = "kg")]
+fn add_block(
+    engine: &mut nesy_engine::Program,
+    relation: Option<&nesy_lang::ast::Name>,
+    block: &nesy_kg::TripleBlock,
+    file: &Location,
+) -> Result<(), Error> {
+    let mut table = nesy_engine::ValueTable::new(&block.terms);
+    if let Some(rel) = relation {
+        let rel = engine.fact_relation(&rel.text, 3)?;
+        for triple in &block.triples {
+            engine.add_indexed_fact(rel, triple, &mut table, file)?;
+        }
+        return Ok(());
+    }
+    // The relation of each predicate, found once per block.
+    let mut by_predicate: Vec<Option<nesy_engine::FactRelation>> = vec![None; block.terms.len()];
+    for &[s, p, o] in &block.triples {
+        let (Some(slot), Some(predicate)) = (
+            by_predicate.get_mut(p as usize),
+            block.terms.get(p as usize),
+        ) else {
+            continue;
+        };
+        let rel = match slot {
+            Some(rel) => *rel,
+            None => {
+                let name = match predicate {
+                    Value::Iri(iri) => format!("<{iri}>"),
+                    other => format!("<{other}>"),
+                };
+                *slot.insert(engine.fact_relation(&name, 2)?)
+            }
+        };
+        engine.add_indexed_fact(rel, &[s, o], &mut table, file)?;
     }
     Ok(())
 }

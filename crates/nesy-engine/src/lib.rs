@@ -58,7 +58,7 @@ pub use foreign::{ForeignPredicate, ModelExplanation, ModelOutput, Signature};
 pub use gradient::{EmUnits, ExpectedCounts, Gradient, ModelAnswer};
 pub use limits::{Cancel, Clock, Limits};
 pub use prepared::Prepared;
-pub use program::{Program, Query, TestCase};
+pub use program::{FactRelation, Program, Query, TestCase, ValueTable};
 pub use provenance::{TaggedEvaluation, TaggedRelation, TaggedRow};
 pub use result::{
     Answers, Evaluation, Failure, Relation, SortedRows, Strategy, TestOutcome, TestResult,

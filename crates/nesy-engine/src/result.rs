@@ -136,7 +136,13 @@ pub(crate) fn sorted_rows<'e>(
             .filter(|&i| present.get(i as usize).copied().unwrap_or(false))
             .collect();
         drop(present);
-        ids.sort_by(|&a, &b| interner.value(a).cmp(interner.value(b)));
+        // Comparing values is comparing strings: worth all cores when many.
+        if ids.len() > 1 << 15 {
+            use rayon::slice::ParallelSliceMut;
+            ids.par_sort_by(|&a, &b| interner.value(a).cmp(interner.value(b)));
+        } else {
+            ids.sort_by(|&a, &b| interner.value(a).cmp(interner.value(b)));
+        }
         let mut rank = vec![0u32; interner.len()];
         for (r, &id) in ids.iter().enumerate() {
             if let Some(slot) = rank.get_mut(id as usize) {

@@ -38,19 +38,15 @@ pub(crate) fn sort_dedup(data: &mut Vec<u32>, arity: usize) {
 }
 
 fn sort_dedup_n<const N: usize>(data: &mut Vec<u32>) {
+    if (N == 3 || N == 4) && sort_dedup_packed::<N>(data) {
+        return;
+    }
     let (rows, _) = data.as_chunks_mut::<N>();
     // Rows of up to four columns compare as one wide integer: one
     // comparison instead of a loop over columns.
     let key = wide_key::<N>;
     let parallel = rows.len() > PARALLEL_SORT && rayon::current_num_threads() > 1;
-    let depth = if parallel {
-        rayon::current_num_threads()
-            .next_power_of_two()
-            .trailing_zeros() as usize
-            + 1
-    } else {
-        0
-    };
+    let depth = sort_depth(rows.len());
     match (N <= 2, N <= 4) {
         (true, _) => sort_by_key(rows, &|r| key(r) as u64, depth),
         (_, true) => sort_by_key(rows, &key, depth),
@@ -65,6 +61,52 @@ fn sort_dedup_n<const N: usize>(data: &mut Vec<u32>) {
         }
     }
     data.truncate(write * N);
+}
+
+/// How many times [`sort_by_key`] splits `rows` rows to share them among
+/// the threads.
+fn sort_depth(rows: usize) -> usize {
+    if rows > PARALLEL_SORT && rayon::current_num_threads() > 1 {
+        rayon::current_num_threads()
+            .next_power_of_two()
+            .trailing_zeros() as usize
+            + 1
+    } else {
+        0
+    }
+}
+
+/// Rows of three or four columns whose ids are small enough (a few
+/// million values for three) sort as single 64-bit integers, columns packed
+/// to the largest id's width: sorting plain integers is several times
+/// faster than sorting rows by a computed 128-bit key. Costs 8 bytes a row
+/// while sorting; returns false, doing nothing, when the columns do not fit.
+fn sort_dedup_packed<const N: usize>(data: &mut Vec<u32>) -> bool {
+    let (rows, _) = data.as_chunks_mut::<N>();
+    let bits = rows
+        .iter()
+        .flatten()
+        .fold(0, |m, &c| m | c)
+        .checked_ilog2()
+        .map_or(1, |b| b + 1);
+    if N as u32 * bits > 64 || rows.len() < 64 {
+        return false;
+    }
+    let mut keys: Vec<u64> = rows
+        .iter()
+        .map(|r| r.iter().fold(0u64, |k, &c| (k << bits) | u64::from(c)))
+        .collect();
+    let depth = sort_depth(keys.len());
+    sort_by_key(&mut keys, &|k| *k, depth);
+    keys.dedup();
+    let mask = (1u64 << bits) - 1;
+    for (row, key) in rows.iter_mut().zip(&keys) {
+        for (i, column) in row.iter_mut().enumerate() {
+            *column = ((key >> (bits * (N - 1 - i) as u32)) & mask) as u32;
+        }
+    }
+    data.truncate(keys.len() * N);
+    true
 }
 
 /// Sorts by `key`: on `depth` levels the slice is split around a sampled
@@ -624,6 +666,59 @@ mod tests {
             .copied()
             .collect();
         assert_eq!(run, vec![1, 2, 3, 4, 5, 6]);
+    }
+
+    proptest::proptest! {
+        /// Packed (small ids) and unpacked (large ids) rows of three and
+        /// four columns sort and deduplicate as a set of rows would.
+        #[test]
+        fn sort_dedup_is_the_sorted_set_of_rows(
+            rows in proptest::collection::vec(proptest::collection::vec(0u32..6, 4), 0..300),
+            arity in 3usize..=4,
+            wide in proptest::sample::select(vec![0u32, 1 << 20, 1 << 21, u32::MAX - 8]),
+        ) {
+            // A large id in every row's last column decides whether the
+            // columns pack into 64 bits.
+            let rows: Vec<Vec<u32>> = rows
+                .into_iter()
+                .map(|mut r| {
+                    r.truncate(arity);
+                    r[arity - 1] = r[arity - 1].saturating_add(wide);
+                    r
+                })
+                .collect();
+            let expected: Vec<u32> = rows
+                .iter()
+                .cloned()
+                .collect::<std::collections::BTreeSet<_>>()
+                .into_iter()
+                .flatten()
+                .collect();
+            let mut data: Vec<u32> = rows.into_iter().flatten().collect();
+            sort_dedup(&mut data, arity);
+            proptest::prop_assert_eq!(data, expected);
+        }
+    }
+
+    #[test]
+    fn a_large_relation_of_three_columns_sorts_on_all_threads() {
+        // Past PARALLEL_SORT, with ids of 21 bits (the widest that pack).
+        let mut state = 7u64;
+        let mut next = move || {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            ((state >> 33) as u32) & ((1 << 21) - 1)
+        };
+        let rows: Vec<[u32; 3]> = (0..100_000)
+            .map(|_| [next() % 50, next(), next() % 7])
+            .collect();
+        let mut expected = rows.clone();
+        expected.sort_unstable();
+        expected.dedup();
+        let mut data: Vec<u32> = rows.into_iter().flatten().collect();
+        sort_dedup(&mut data, 3);
+        assert_eq!(data, expected.into_iter().flatten().collect::<Vec<_>>());
     }
 
     #[test]

@@ -27,10 +27,12 @@ mod prefixes;
 mod rdfxml;
 mod sparql;
 mod sparql_syntax;
+mod triples;
 mod view;
 
 pub use prefixes::{COMMON_PREFIXES, Prefixes};
 pub use sparql::{QueryForm, QueryOptions, SparqlLimits, check_query, check_query_with};
+pub use triples::{TripleBlock, for_each_triple_block};
 pub use view::{EdgeFilter, GraphView, Step, edges_to_dot};
 
 use nesy_engine::Value;
@@ -172,43 +174,6 @@ pub fn format_of(path: &Path) -> Option<(RdfFormat, bool)> {
         other => RdfFormat::from_extension(other)?,
     };
     Some((format, gz))
-}
-
-/// Streams the triples (and quads) of an RDF file without storing them:
-/// `f(predicate IRI, subject, object)` for each. A syntax error stops with
-/// the file, line and column (the caller discards what it got).
-pub fn for_each_triple(
-    path: &Path,
-    mut f: impl FnMut(&str, Value, Value),
-) -> Result<usize, KgError> {
-    let display = path.display().to_string();
-    let (format, gz) = format_of(path).ok_or_else(|| KgError::UnknownFormat(display.clone()))?;
-    let file = std::fs::File::open(path).map_err(|e| KgError::Io {
-        path: display.clone(),
-        message: e.to_string(),
-    })?;
-    let reader: Box<dyn Read> = if gz {
-        Box::new(flate2::read::MultiGzDecoder::new(std::io::BufReader::new(
-            file,
-        )))
-    } else {
-        Box::new(std::io::BufReader::new(file))
-    };
-    let reader = guard_entities(reader, format, &display)?;
-    let mut count = 0;
-    for quad in RdfParser::from_format(format)
-        .rename_blank_nodes()
-        .for_reader(reader)
-    {
-        let quad = quad.map_err(|e| parse_error(e, &display))?;
-        f(
-            quad.predicate.as_str(),
-            term_value(&quad.subject.into()),
-            term_value(&quad.object),
-        );
-        count += 1;
-    }
-    Ok(count)
 }
 
 impl Graph {

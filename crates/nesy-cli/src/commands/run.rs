@@ -78,13 +78,17 @@ pub(crate) fn run(args: &Args) -> CliResult {
     };
     let program = load(&args.files)?;
     let limits = args.limits.limits();
-    if args.materialize {
-        return materialize(&program, args, &limits);
-    }
-    if semiring != Semiring::Bool {
-        return run_tagged(&program, args, semiring, &limits);
-    }
-    run_plain(&program, args, &limits)
+    let result = if args.materialize {
+        materialize(&program, args, &limits)
+    } else if semiring != Semiring::Bool {
+        run_tagged(&program, args, semiring, &limits)
+    } else {
+        run_plain(&program, args, &limits)
+    };
+    // The process ends next: freeing a large program value by value takes
+    // longer than the system takes to reclaim it all at once.
+    std::mem::forget(program);
+    result
 }
 
 /// Every tuple of the selected relations, with the answers of queries.
@@ -160,6 +164,8 @@ fn run_plain(program: &Program, args: &Args, limits: &Limits) -> CliResult {
     if args.stats {
         err!("{}", stats_table(evaluation.stats(), &evaluation));
     }
+    // As the program in `run`: the process ends next.
+    std::mem::forget(evaluation);
     Ok(ExitCode::SUCCESS)
 }
 

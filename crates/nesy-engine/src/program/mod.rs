@@ -651,6 +651,69 @@ impl Program {
         Ok(())
     }
 
+    /// The relation `relation` for [`Program::add_indexed_fact`]: created if
+    /// new; its arity must match earlier uses.
+    pub fn fact_relation(&mut self, relation: &str, arity: usize) -> Result<FactRelation, Error> {
+        self.relation_by_text(relation, relation, arity, None)
+            .map(|rel| FactRelation { rel, arity })
+    }
+
+    /// Adds one fact read from `origin` whose values are given as indexes
+    /// into `table` (a block of a file whose distinct values were made
+    /// once): each value is interned the first time a row uses it, so the
+    /// program is as if every row were added by [`Program::add_fact_from`].
+    /// A row not of the relation's arity, or an index outside the table, is
+    /// an error and adds nothing.
+    pub fn add_indexed_fact(
+        &mut self,
+        relation: FactRelation,
+        row: &[u32],
+        table: &mut ValueTable<'_>,
+        origin: &Location,
+    ) -> Result<(), Error> {
+        if row.len() != relation.arity {
+            return Err(Error::Arity {
+                relation: self
+                    .relations
+                    .get(relation.rel)
+                    .map_or_else(String::new, |r| r.name.clone()),
+                expected: relation.arity,
+                found: row.len(),
+                location: Some(origin.clone()),
+            });
+        }
+        if row.iter().any(|&i| i as usize >= table.values.len()) {
+            return Err(Error::Compile {
+                location: Some(origin.clone()),
+                message: format!(
+                    "a fact's value index is outside its table of {} values",
+                    table.values.len()
+                ),
+            });
+        }
+        self.note_origin(relation.rel, origin.clone());
+        let interner = Arc::make_mut(&mut self.interner);
+        let Some(rows) = self.facts.get_mut(relation.rel) else {
+            return Ok(());
+        };
+        if row.is_empty() {
+            rows.push(0);
+        }
+        for &index in row {
+            let (Some(id), Some(value)) = (
+                table.ids.get_mut(index as usize),
+                table.values.get(index as usize),
+            ) else {
+                continue;
+            };
+            if *id == u32::MAX {
+                *id = interner.intern(value.clone());
+            }
+            rows.push(*id);
+        }
+        Ok(())
+    }
+
     /// Records that the next row of `rel` comes from `location`: runs of
     /// rows from consecutive lines of one table, or from one place, share
     /// one record.
@@ -1059,4 +1122,35 @@ pub(crate) fn choice_sensitivity(p: &[f64]) -> Vec<f64> {
     let mut out = vec![last / (left * left); before.len()];
     out.push(1.0 / left);
     out
+}
+
+/// A relation facts are added to by [`Program::add_indexed_fact`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FactRelation {
+    rel: RelId,
+    arity: usize,
+}
+
+/// A block's distinct values, interned the first time a fact uses each
+/// (see [`Program::add_indexed_fact`]).
+#[derive(Debug)]
+pub struct ValueTable<'a> {
+    values: &'a [Value],
+    /// The interned id of each value, `u32::MAX` while not yet interned.
+    ids: Vec<u32>,
+}
+
+impl<'a> ValueTable<'a> {
+    /// The table of `values`, none interned yet.
+    pub fn new(values: &'a [Value]) -> Self {
+        ValueTable {
+            values,
+            ids: vec![u32::MAX; values.len()],
+        }
+    }
+
+    /// The values of the table.
+    pub fn values(&self) -> &'a [Value] {
+        self.values
+    }
 }

@@ -103,6 +103,9 @@ enum Command {
     Serve(serve::Args),
     /// Run the `@test` blocks of rule files; exit 1 if any fails.
     Test(test::Args),
+    /// Speak the Language Server Protocol on standard input and output,
+    /// for editors (diagnostics, formatting, hover, definitions, completion).
+    Lsp,
 }
 
 fn main() -> ExitCode {
@@ -136,6 +139,9 @@ fn main() -> ExitCode {
         Command::ExportRules(args) => export_rules::run(args),
         Command::Serve(args) => serve::run(args),
         Command::Test(args) => test::run(args),
+        Command::Lsp => nesy_lsp::run_stdio()
+            .map(|()| ExitCode::SUCCESS)
+            .map_err(|e| error::CliError::Failed(format!("the language server stopped: {e}"))),
     };
     let code = result.unwrap_or_else(error::CliError::exit);
     match console::stdout_failed() {

@@ -449,6 +449,9 @@ impl<'a> Checker<'a> {
                     format!("unknown type `{}`", field.ty.text),
                 )
                 .with_label("not a type");
+                if let Some(s) = suggest(&field.ty.text, ValueType::NAMES.iter().copied()) {
+                    diag = diag.with_fix(field.ty.span, s);
+                }
                 diag = diag.with_help(
                     match suggest(&field.ty.text, ValueType::NAMES.iter().copied()) {
                         Some(s) => format!(
@@ -482,6 +485,9 @@ impl<'a> Checker<'a> {
                 format!("unknown prefix `{prefix}:`"),
             )
             .with_label("not declared");
+            if let Some(s) = suggest(prefix, known.iter().copied()) {
+                d = d.with_fix(Span::new(span.start, span.start + prefix.len()), s);
+            }
             d = d.with_help(match suggest(prefix, known.iter().copied()) {
                 Some(s) => {
                     format!("did you mean `{s}:`? or declare it: `@prefix {prefix}: <http://...>.`")
@@ -525,6 +531,9 @@ impl<'a> Checker<'a> {
                 format!("unknown model `{}`", m.model.text),
             )
             .with_label("no @model of this name");
+            if let Some(s) = suggest(&m.model.text, known.iter().copied()) {
+                d = d.with_fix(m.model.span, s);
+            }
             d = d.with_help(match suggest(&m.model.text, known.iter().copied()) {
                 Some(s) => format!("did you mean `{s}`?"),
                 None => format!("declare it: `@model {} = \"path/to/model\".`", m.model.text),
@@ -1311,6 +1320,9 @@ impl<'a> Checker<'a> {
                 ),
             )
             .with_label("no facts, rules, import or @decl");
+            if let Some(s) = suggest(&atom.relation.text, names.iter().copied()) {
+                d = d.with_fix(atom.relation.span, s);
+            }
             d = d.with_help(match suggest(&atom.relation.text, names.iter().copied()) {
                 Some(s) => format!("did you mean `{s}`? (it stays empty unless facts are added at run time)"),
                 None => "define it with facts or rules, @import it, or declare it with @decl if its facts come at run time".to_string(),

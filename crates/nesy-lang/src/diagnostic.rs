@@ -54,6 +54,8 @@ pub struct Diagnostic {
     pub help: Option<String>,
     /// Other places that explain the problem (e.g. the first definition).
     pub related: Vec<(Span, String)>,
+    /// The edit a "did you mean" suggests: the text to put at the span.
+    pub fix: Option<(Span, String)>,
 }
 
 impl Diagnostic {
@@ -67,6 +69,7 @@ impl Diagnostic {
             label: None,
             help: None,
             related: Vec::new(),
+            fix: None,
         }
     }
 
@@ -76,6 +79,12 @@ impl Diagnostic {
             severity: Severity::Warning,
             ..Diagnostic::error(code, span, message)
         }
+    }
+
+    /// With the edit that makes its suggestion: `text` in place of `span`.
+    pub fn with_fix(mut self, span: Span, text: impl Into<String>) -> Self {
+        self.fix = Some((span, text.into()));
+        self
     }
 
     /// With a label under the caret.

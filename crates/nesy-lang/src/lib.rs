@@ -27,6 +27,7 @@ mod format;
 mod lexer;
 mod lines;
 mod lints;
+pub mod outline;
 mod parser;
 mod walk;
 

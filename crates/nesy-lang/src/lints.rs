@@ -246,6 +246,7 @@ fn unmatched_constants(program: &Program, clauses: &[&Clause], places: &Places) 
                         ),
                     )
                     .with_label("nowhere else")
+                    .with_fix(c.span, guess)
                     .with_help(format!("did you mean `{guess}`?")),
                 );
             }

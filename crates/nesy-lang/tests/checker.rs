@@ -194,3 +194,43 @@ fn a_disjunction_has_at_most_a_thousand_heads() {
         ["disjunction-too-large"]
     );
 }
+
+/// Each "did you mean" carries the edit that makes it: applied, the
+/// diagnostic goes away.
+#[test]
+fn did_you_mean_comes_with_its_edit() {
+    for (source, code, fixed) in [
+        (
+            "parent(a, b). anc(X, Y) :- parnt(X, Y).",
+            "undefined-relation",
+            "parent",
+        ),
+        ("@decl p(x: intt). p(1).", "unknown-type", "int"),
+        (
+            "@prefix ex: <http://e/>. ex:p(a). q(X) :- exx:p(X).",
+            "unknown-prefix",
+            "ex",
+        ),
+        (
+            "@model credit = \"m.tree\". r(X) :- a(X), credt.predict(X) = 1. a(1).",
+            "unknown-model",
+            "credit",
+        ),
+    ] {
+        let checked = check_source("t.nesy", source);
+        let d = checked
+            .diagnostics
+            .iter()
+            .find(|d| d.code == code)
+            .unwrap_or_else(|| panic!("{code} in {:?}", checked.diagnostics));
+        let (span, text) = d.fix.clone().unwrap_or_else(|| panic!("no fix: {d:?}"));
+        assert_eq!(text, fixed);
+        let mut edited = source.to_string();
+        edited.replace_range(span.start..span.end, &text);
+        assert!(
+            !codes(&edited).contains(&code),
+            "{edited}: {:?}",
+            codes(&edited)
+        );
+    }
+}

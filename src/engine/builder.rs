@@ -129,6 +129,10 @@ impl EngineBuilder {
                             d.relation.text.clone(),
                             fields.iter().map(|f| f.0.clone()).collect(),
                         );
+                        info.declared_types.insert(
+                            d.relation.text.clone(),
+                            d.fields.iter().map(|f| f.ty.text.clone()).collect(),
+                        );
                         decls.insert(d.relation.text.clone(), fields);
                     }
                     Item::Model(m) => {

@@ -136,6 +136,9 @@ pub struct EngineInfo {
     pub derived: Vec<String>,
     /// `@decl`ared relations with their field names.
     pub declared: BTreeMap<String, Vec<String>>,
+    /// The type of each declared field, as written in `@decl` (`int`,
+    /// `symbol`, ...), in field order.
+    pub declared_types: BTreeMap<String, Vec<String>>,
     /// The semiring of probabilities, as `--semiring` takes it.
     pub semiring: String,
 }

@@ -168,6 +168,10 @@ fn parallel(
             let blank_prefix = blank_prefix.as_str();
             scope.spawn(move || parse_blocks(&text_rx, &parsed_tx, format, blank_prefix));
         }
+        // Only the workers hold the blocks' receiver and the results'
+        // sender: when the caller stops, the workers' sends fail, they end,
+        // and the reader's sends fail in turn.
+        drop(text_rx);
         drop(parsed_tx);
         let delivered = deliver(parsed_rx, name, &mut f);
         // The reader ends once the workers stop taking blocks.
@@ -400,10 +404,21 @@ mod tests {
     }
 
     #[test]
+    fn a_syntax_error_early_in_a_large_file_stops_the_reading() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("early.nt");
+        std::fs::write(&path, ntriples(150_000, Some(10))).unwrap();
+        let err = read_all(&path).unwrap_err();
+        assert!(matches!(err, KgError::Syntax { line: 10, .. }), "{err:?}");
+    }
+
+    #[test]
     fn the_caller_can_stop_early_and_an_empty_file_has_no_blocks() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("g.nq");
-        std::fs::write(&path, ntriples(40_000, None)).unwrap();
+        // Far more than the blocks in flight: the reader is still reading
+        // when the caller stops, and must stop too (this hung once).
+        std::fs::write(&path, ntriples(150_000, None)).unwrap();
         let mut blocks = 0;
         for_each_triple_block(&path, |_| {
             blocks += 1;

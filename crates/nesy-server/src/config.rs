@@ -42,6 +42,9 @@ pub struct ServerConfig {
     pub request_timeout: Duration,
     /// Largest SPARQL answer held for a response.
     pub max_response_bytes: usize,
+    /// Serve the decision page at `/ui/` (static files; its API calls take
+    /// the token like any other).
+    pub ui: bool,
 }
 
 impl Default for ServerConfig {
@@ -66,6 +69,7 @@ impl Default for ServerConfig {
             header_timeout: Duration::from_secs(10),
             request_timeout: Duration::from_secs(30),
             max_response_bytes: 64 << 20,
+            ui: false,
         }
     }
 }

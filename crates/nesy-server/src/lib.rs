@@ -33,6 +33,7 @@ mod log;
 mod metrics;
 mod sparql;
 mod state;
+pub mod ui;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -53,7 +54,7 @@ pub use state::{ServeError, State};
 /// The router; mount it anywhere.
 pub fn router(state: Arc<State>) -> Router {
     let limit = state.config.max_body_bytes;
-    Router::new()
+    let router = Router::new()
         .route("/v1/decide/{name}", post(decide))
         .route("/v1/query", post(query))
         .route("/v1/explain", post(explain))
@@ -62,7 +63,16 @@ pub fn router(state: Arc<State>) -> Router {
         .route("/v1/reload", post(reload))
         .route("/health", get(health))
         .route("/metrics", get(metrics_text))
-        .route("/openapi.json", get(openapi))
+        .route("/openapi.json", get(openapi));
+    let router = if state.config.ui {
+        router
+            .route("/ui", get(ui::to_index))
+            .route("/ui/", get(ui::asset))
+            .route("/ui/{file}", get(ui::asset))
+    } else {
+        router
+    };
+    router
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(limit))

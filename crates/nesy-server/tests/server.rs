@@ -519,3 +519,46 @@ async fn requests_over_the_concurrency_limit_get_503() {
     let (third, _, _) = call(&s, "POST", "/v1/query", Some(&body), &[]).await;
     assert_eq!(third, StatusCode::OK);
 }
+
+#[tokio::test]
+async fn the_page_is_served_only_with_ui_and_needs_no_token() {
+    let dir = tempfile::tempdir().unwrap();
+    let off = state(dir.path(), |_| {});
+    let (status, _, _) = call(&off, "GET", "/ui/", None, &[]).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let on = state(dir.path(), |c| {
+        c.ui = true;
+        c.token = Some("t0k".to_string());
+    });
+    let (status, _, text) = call(&on, "GET", "/ui/", None, &[]).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(text.contains("<script src=\"explain.js\">"), "{text}");
+    for file in ["app.js", "explain.js", "style.css", "index.html"] {
+        let (status, _, text) = call(&on, "GET", &format!("/ui/{file}"), None, &[]).await;
+        assert_eq!(status, StatusCode::OK, "{file}");
+        assert!(!text.is_empty());
+    }
+    let (status, _, _) = call(&on, "GET", "/ui", None, &[]).await;
+    assert_eq!(status, StatusCode::PERMANENT_REDIRECT);
+    let (status, json, _) = call(&on, "GET", "/ui/../v1/rules", None, &[]).await;
+    assert_ne!(status, StatusCode::OK, "{json}");
+    let (status, _, _) = call(&on, "GET", "/ui/secret.txt", None, &[]).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    // The API the page calls still takes the token.
+    let (status, _, _) = call(&on, "GET", "/v1/rules", None, &[]).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let (status, json, _) = call(
+        &on,
+        "GET",
+        "/v1/rules",
+        None,
+        &[("authorization", "Bearer t0k")],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    // The page prefills input from the declarations' types.
+    assert_eq!(
+        json["engine"]["declared_types"]["applicant"],
+        json!(["symbol", "int", "int"])
+    );
+}

@@ -55,6 +55,9 @@ enum Format {
     Json,
     /// Graphviz: `| dot -Tsvg > proof.svg`.
     Dot,
+    /// One self-contained HTML page: the proofs as a collapsible tree
+    /// (`> proof.html`, then open it in a browser).
+    Html,
 }
 
 /// `nesy explain`.
@@ -87,6 +90,11 @@ pub(crate) fn run(args: &Args) -> CliResult {
             .map(|e| e.to_dot())
             .collect::<Vec<_>>()
             .join("\n"),
+        Format::Html => {
+            let json = serde_json::to_string(&explanations)
+                .map_err(|e| CliError::Usage(format!("cannot write JSON: {e}")))?;
+            nesy_server::ui::explanation_page(&format!("nesy explain {goal}"), &json)
+        }
         Format::Json => {
             let json = match (ground, explanations.first()) {
                 (true, Some(first)) => serde_json::to_value(first),

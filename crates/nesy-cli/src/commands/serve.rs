@@ -43,6 +43,10 @@ pub(crate) struct Args {
     /// Requests evaluated at once (more get 503).
     #[arg(long, default_value_t = 64)]
     max_concurrent: usize,
+    /// Serve the decision page at `/ui/`: pick a decision, edit its input,
+    /// run it, expand its proofs (it uses the API, with the token if set).
+    #[arg(long)]
+    ui: bool,
     /// Append one JSON line per decision to this file.
     #[arg(long, value_name = "FILE")]
     decision_log: Option<PathBuf>,
@@ -140,6 +144,7 @@ pub(crate) fn run(args: &Args) -> CliResult {
         log_key,
         header_timeout: args.header_timeout,
         request_timeout: args.request_timeout,
+        ui: args.ui,
         ..nesy_server::ServerConfig::default()
     };
     let state = nesy_server::State::new(config).map_err(fail)?;

@@ -337,3 +337,45 @@ fn an_editor_session_over_stdio() {
     let status = editor.child.wait().unwrap();
     assert!(status.success(), "{status:?}");
 }
+
+#[test]
+fn hover_on_a_model_reads_its_kind_features_and_classes() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let path = std::fs::canonicalize(root.join("rules/credit.nesy")).unwrap();
+    let text = std::fs::read_to_string(&path).unwrap();
+    let uri = format!("file://{}", path.display());
+    let mut editor = Editor::start();
+    editor.request("initialize", json!({"capabilities": {}}));
+    editor.notify("initialized", json!({}));
+    editor.notify(
+        "textDocument/didOpen",
+        json!({"textDocument": {"uri": uri, "languageId": "nesy", "version": 1, "text": text}}),
+    );
+    let diagnostics = editor.diagnostics(&uri);
+    assert!(
+        diagnostics.iter().all(|d| d["severity"] != 1),
+        "{diagnostics:?}"
+    );
+    let hover = editor.request(
+        "textDocument/hover",
+        json!({"textDocument": {"uri": uri}, "position": position_of(&text, "credit.predict(A) =", 0)}),
+    );
+    let shown = hover["result"]["contents"]["value"].as_str().unwrap();
+    assert!(shown.contains("**model** `credit`"), "{shown}");
+    assert!(shown.contains("kind: tree cart"), "{shown}");
+    assert!(
+        shown.contains("features: income, debt, years_employed"),
+        "{shown}"
+    );
+    assert!(shown.contains("classes: bad, good"), "{shown}");
+    // Go to definition on the model's path opens the model file.
+    let definition = editor.request(
+        "textDocument/definition",
+        json!({"textDocument": {"uri": uri}, "position": position_of(&text, "models/credit.tree\"", 0)}),
+    );
+    let target = definition["result"][0]["uri"].as_str().unwrap();
+    assert!(target.ends_with("/models/credit.tree"), "{definition}");
+    editor.request("shutdown", Value::Null);
+    editor.notify("exit", Value::Null);
+    assert!(editor.child.wait().unwrap().success());
+}

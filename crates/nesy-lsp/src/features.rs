@@ -126,6 +126,7 @@ pub(crate) fn hover(docs: &Documents, doc: &Document, at: Position) -> Option<Ho
             lines.push(format!("**model** `{}`", o.name));
             if let Some((d, decl)) = docs.all(o).find(|(_, x)| x.role == Role::Declared) {
                 lines.push(format!("```nesy\n{}\n```", item_text(d, decl)));
+                lines.extend(model_summary(d, &o.name));
             }
             lines.push(format!(
                 "methods: {}",
@@ -148,6 +149,85 @@ pub(crate) fn hover(docs: &Documents, doc: &Document, at: Position) -> Option<Ho
         }),
         range: Some(range(doc.text(), o.span.start, o.span.end)),
     })
+}
+
+/// Model files larger than this are not read for a hover.
+const MAX_MODEL_BYTES: u64 = 16 << 20;
+
+/// What a model file says of itself: kind, features, target, classes (read
+/// as JSON, without loading the model).
+fn model_summary(doc: &Document, name: &str) -> Vec<String> {
+    let Some(path) = doc
+        .checked
+        .program
+        .items
+        .iter()
+        .find_map(|item| match item {
+            Item::Model(m) if m.name.text == name => Some(m.path.value.clone()),
+            _ => None,
+        })
+    else {
+        return Vec::new();
+    };
+    let base = crate::text::uri_path(&doc.uri)
+        .and_then(|p| p.parent().map(|d| d.to_path_buf()))
+        .unwrap_or_default();
+    let file = base.join(&path);
+    let read = std::fs::metadata(&file)
+        .map_err(|e| e.to_string())
+        .and_then(|m| {
+            if m.len() > MAX_MODEL_BYTES {
+                Err(format!("{} bytes, too large to read here", m.len()))
+            } else {
+                std::fs::read_to_string(&file).map_err(|e| e.to_string())
+            }
+        })
+        .and_then(|text| {
+            serde_json::from_str::<serde_json::Value>(&text).map_err(|e| e.to_string())
+        });
+    let json = match read {
+        Ok(json) => json,
+        Err(e) => return vec![format!("cannot read `{path}`: {e}")],
+    };
+    let text = |v: &serde_json::Value| v.as_str().map(str::to_string);
+    let mut out = Vec::new();
+    let kind = [text(&json["kind"]), text(&json["variant"])]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(" ");
+    if !kind.is_empty() {
+        out.push(format!("kind: {kind}"));
+    }
+    let schema = &json["schema"];
+    if let Some(features) = schema["features"].as_array() {
+        let names: Vec<String> = features
+            .iter()
+            .filter_map(|f| text(&f["name"]).or_else(|| text(f)))
+            .collect();
+        out.push(format!("features: {}", names.join(", ")));
+    }
+    if let Some(target) = text(&schema["target"]) {
+        out.push(format!("target: {target}"));
+    }
+    if let Some(classes) = schema["classes"].as_array() {
+        let names: Vec<String> = classes
+            .iter()
+            .take(20)
+            .map(|c| text(c).unwrap_or_else(|| c.to_string()))
+            .collect();
+        let more = classes.len().saturating_sub(20);
+        out.push(format!(
+            "classes: {}{}",
+            names.join(", "),
+            if more > 0 {
+                format!(" and {more} more")
+            } else {
+                String::new()
+            }
+        ));
+    }
+    out
 }
 
 /// Go to definition: a relation's rules, facts, `@decl` and `@import`s; a

@@ -190,8 +190,11 @@ fn model_summary(doc: &Document, name: &str) -> Vec<String> {
         Err(e) => return vec![format!("cannot read `{path}`: {e}")],
     };
     let text = |v: &serde_json::Value| v.as_str().map(str::to_string);
+    // A missing key reads as null (indexing a JSON value never panics, but
+    // says so only through `get`).
+    let field = |v: &'_ serde_json::Value, key: &str| v.get(key).cloned().unwrap_or_default();
     let mut out = Vec::new();
-    let kind = [text(&json["kind"]), text(&json["variant"])]
+    let kind = [text(&field(&json, "kind")), text(&field(&json, "variant"))]
         .into_iter()
         .flatten()
         .collect::<Vec<_>>()
@@ -199,18 +202,18 @@ fn model_summary(doc: &Document, name: &str) -> Vec<String> {
     if !kind.is_empty() {
         out.push(format!("kind: {kind}"));
     }
-    let schema = &json["schema"];
-    if let Some(features) = schema["features"].as_array() {
+    let schema = &field(&json, "schema");
+    if let Some(features) = field(schema, "features").as_array() {
         let names: Vec<String> = features
             .iter()
-            .filter_map(|f| text(&f["name"]).or_else(|| text(f)))
+            .filter_map(|f| text(&field(f, "name")).or_else(|| text(f)))
             .collect();
         out.push(format!("features: {}", names.join(", ")));
     }
-    if let Some(target) = text(&schema["target"]) {
+    if let Some(target) = text(&field(schema, "target")) {
         out.push(format!("target: {target}"));
     }
-    if let Some(classes) = schema["classes"].as_array() {
+    if let Some(classes) = field(schema, "classes").as_array() {
         let names: Vec<String> = classes
             .iter()
             .take(20)

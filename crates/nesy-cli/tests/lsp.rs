@@ -379,3 +379,44 @@ fn hover_on_a_model_reads_its_kind_features_and_classes() {
     editor.notify("exit", Value::Null);
     assert!(editor.child.wait().unwrap().success());
 }
+
+#[test]
+fn a_file_of_many_errors_gets_the_first_thousand_and_a_count() {
+    // 20,000 unsafe facts: one error each.
+    let text: String = (0..20_000).map(|i| format!("p{}(X).\n", i % 3)).collect();
+    let uri = "file:///tmp/nesy-lsp-many/errors.nesy";
+    let mut editor = Editor::start();
+    editor.request("initialize", json!({"capabilities": {}}));
+    editor.notify("initialized", json!({}));
+    editor.notify(
+        "textDocument/didOpen",
+        json!({"textDocument": {"uri": uri, "languageId": "nesy", "version": 1, "text": text}}),
+    );
+    let diagnostics = editor.diagnostics(uri);
+    assert_eq!(diagnostics.len(), 1001);
+    assert_eq!(diagnostics[999]["range"]["start"]["line"], 999);
+    let last = &diagnostics[1000];
+    assert_eq!(last["severity"], 3, "{last}");
+    assert!(
+        last["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("19000 more diagnostics"),
+        "{last}"
+    );
+    // Positions near the end of the file are answered too.
+    let hover = editor.request(
+        "textDocument/hover",
+        json!({"textDocument": {"uri": uri}, "position": {"line": 19_999, "character": 1}}),
+    );
+    assert!(
+        hover["result"]["contents"]["value"]
+            .as_str()
+            .unwrap()
+            .contains("**relation** `p1`"),
+        "{hover}"
+    );
+    editor.request("shutdown", Value::Null);
+    editor.notify("exit", Value::Null);
+    assert!(editor.child.wait().unwrap().success());
+}

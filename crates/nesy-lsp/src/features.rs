@@ -2,7 +2,7 @@
 //! completion, quick fixes and formatting, from the checked documents.
 
 use crate::documents::{Document, Documents};
-use crate::text::{offset, path_uri, range};
+use crate::text::path_uri;
 use lsp_types::{
     CodeAction, CodeActionKind, CodeActionOrCommand, CompletionItem, CompletionItemKind,
     DocumentSymbol, Hover, HoverContents, Location, MarkupContent, MarkupKind, Position, Range,
@@ -66,7 +66,7 @@ fn prefix_iri(doc: &Document, label: &str) -> Option<String> {
 /// Hover: a relation's declaration, arity, and what defines it; a model's
 /// declaration; a prefix's IRI.
 pub(crate) fn hover(docs: &Documents, doc: &Document, at: Position) -> Option<Hover> {
-    let at = offset(doc.text(), at);
+    let at = doc.offset(at);
     let o = doc.occurrence_at(at)?;
     let mut lines = Vec::new();
     match o.kind {
@@ -147,7 +147,7 @@ pub(crate) fn hover(docs: &Documents, doc: &Document, at: Position) -> Option<Ho
             kind: MarkupKind::Markdown,
             value: lines.join("\n\n"),
         }),
-        range: Some(range(doc.text(), o.span.start, o.span.end)),
+        range: Some(doc.range(o.span.start, o.span.end)),
     })
 }
 
@@ -236,7 +236,7 @@ fn model_summary(doc: &Document, name: &str) -> Vec<String> {
 /// Go to definition: a relation's rules, facts, `@decl` and `@import`s; a
 /// model's `@model`; a prefix's `@prefix`; an import's or model's file.
 pub(crate) fn definition(docs: &Documents, doc: &Document, at: Position) -> Vec<Location> {
-    let at = offset(doc.text(), at);
+    let at = doc.offset(at);
     if let Some(file) = file_at(doc, at) {
         return file.into_iter().collect();
     }
@@ -277,7 +277,7 @@ pub(crate) fn references(
     at: Position,
     declarations: bool,
 ) -> Vec<Location> {
-    let at = offset(doc.text(), at);
+    let at = doc.offset(at);
     let Some(o) = doc.occurrence_at(at) else {
         return Vec::new();
     };
@@ -305,8 +305,8 @@ pub(crate) fn symbols(doc: &Document) -> Vec<DocumentSymbol> {
         kind,
         tags: None,
         deprecated: None,
-        range: range(text, span.start, span.end),
-        selection_range: range(text, at.start, at.end),
+        range: doc.range(span.start, span.end),
+        selection_range: doc.range(at.start, at.end),
         children: None,
     };
     let mut facts: HashMap<&str, usize> = HashMap::new();
@@ -401,7 +401,7 @@ pub(crate) fn symbols(doc: &Document) -> Vec<DocumentSymbol> {
 /// Completion: directives after `@`, a model's methods after `model.`, and
 /// otherwise relation, model and prefix names.
 pub(crate) fn completion(docs: &Documents, doc: &Document, at: Position) -> Vec<CompletionItem> {
-    let at = offset(doc.text(), at);
+    let at = doc.offset(at);
     let line = doc.text().get(..at).unwrap_or_default();
     let line = line.rsplit('\n').next().unwrap_or_default();
     let word_start = line
@@ -490,21 +490,18 @@ pub(crate) fn completion(docs: &Documents, doc: &Document, at: Position) -> Vec<
 /// Quick fixes: the checker's "did you mean" suggestions that touch
 /// `wanted`.
 pub(crate) fn code_actions(doc: &Document, wanted: Range) -> Vec<CodeActionOrCommand> {
-    let text = doc.text();
-    let (from, to) = (offset(text, wanted.start), offset(text, wanted.end));
-    let diagnostics = doc.diagnostics();
+    let (from, to) = (doc.offset(wanted.start), doc.offset(wanted.end));
     doc.checked
         .diagnostics
         .iter()
-        .zip(diagnostics)
-        .filter(|(d, _)| d.span.start <= to && from <= d.span.end)
-        .filter_map(|(d, lsp)| {
+        .filter(|d| d.span.start <= to && from <= d.span.end)
+        .filter_map(|d| {
             let (span, replacement) = d.fix.as_ref()?;
-            let edit = TextEdit::new(range(text, span.start, span.end), replacement.clone());
+            let edit = TextEdit::new(doc.range(span.start, span.end), replacement.clone());
             Some(CodeActionOrCommand::CodeAction(CodeAction {
                 title: format!("Replace with `{replacement}`"),
                 kind: Some(CodeActionKind::QUICKFIX),
-                diagnostics: Some(vec![lsp]),
+                diagnostics: Some(vec![doc.diagnostic(d)]),
                 edit: Some(WorkspaceEdit {
                     changes: Some(HashMap::from([(doc.uri.clone(), vec![edit])])),
                     ..WorkspaceEdit::default()
@@ -513,6 +510,8 @@ pub(crate) fn code_actions(doc: &Document, wanted: Range) -> Vec<CodeActionOrCom
                 ..CodeAction::default()
             }))
         })
+        // A range over a whole large file: the first hundred fixes.
+        .take(100)
         .collect()
 }
 
@@ -522,7 +521,7 @@ pub(crate) fn formatting(doc: &Document) -> Vec<TextEdit> {
     let text = doc.text();
     match nesy_lang::format_source(text) {
         Ok(formatted) if formatted != text => {
-            vec![TextEdit::new(range(text, 0, text.len()), formatted)]
+            vec![TextEdit::new(doc.range(0, text.len()), formatted)]
         }
         _ => Vec::new(),
     }

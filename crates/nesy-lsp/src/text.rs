@@ -4,46 +4,59 @@
 use lsp_types::{Position, Range, Uri};
 use std::path::{Path, PathBuf};
 
-/// The position of byte `offset` of `text` (clamped to the text).
-pub(crate) fn position(text: &str, offset: usize) -> Position {
-    let offset = floor_char_boundary(text, offset.min(text.len()));
-    let before = text.get(..offset).unwrap_or_default();
-    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-    let line = before.bytes().filter(|&b| b == b'\n').count();
-    let column: usize = before
-        .get(line_start..)
-        .unwrap_or_default()
-        .chars()
-        .map(char::len_utf16)
-        .sum();
-    Position::new(line as u32, column as u32)
+/// Where a text's lines start, so that a position costs a binary search
+/// and a walk along one line, not a walk from the start of the text.
+pub(crate) struct LineIndex {
+    starts: Vec<usize>,
 }
 
-/// The range of bytes `start..end` of `text`.
-pub(crate) fn range(text: &str, start: usize, end: usize) -> Range {
-    Range::new(position(text, start), position(text, end))
-}
+impl LineIndex {
+    pub(crate) fn new(text: &str) -> Self {
+        let starts = std::iter::once(0)
+            .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+            .collect();
+        LineIndex { starts }
+    }
 
-/// The byte offset of `position` in `text` (a column past the line's end
-/// is its end; a line past the text's end is the text's end).
-pub(crate) fn offset(text: &str, position: Position) -> usize {
-    let mut line_start = 0;
-    for _ in 0..position.line {
-        match text.get(line_start..).and_then(|rest| rest.find('\n')) {
-            Some(i) => line_start += i + 1,
-            None => return text.len(),
-        }
+    /// The position of byte `offset` of `text` (clamped to the text).
+    pub(crate) fn position(&self, text: &str, offset: usize) -> Position {
+        let offset = floor_char_boundary(text, offset.min(text.len()));
+        let line = self
+            .starts
+            .partition_point(|&s| s <= offset)
+            .saturating_sub(1);
+        let start = self.starts.get(line).copied().unwrap_or(0);
+        let column: usize = text
+            .get(start..offset)
+            .unwrap_or_default()
+            .chars()
+            .map(char::len_utf16)
+            .sum();
+        Position::new(line as u32, column as u32)
     }
-    let line = text.get(line_start..).unwrap_or_default();
-    let line = line.split('\n').next().unwrap_or_default();
-    let mut units = 0;
-    for (i, c) in line.char_indices() {
-        if units >= position.character as usize {
-            return line_start + i;
-        }
-        units += c.len_utf16();
+
+    /// The range of bytes `start..end` of `text`.
+    pub(crate) fn range(&self, text: &str, start: usize, end: usize) -> Range {
+        Range::new(self.position(text, start), self.position(text, end))
     }
-    line_start + line.len()
+
+    /// The byte offset of `position` in `text` (a column past the line's
+    /// end is its end; a line past the text's end is the text's end).
+    pub(crate) fn offset(&self, text: &str, position: Position) -> usize {
+        let Some(&start) = self.starts.get(position.line as usize) else {
+            return text.len();
+        };
+        let line = text.get(start..).unwrap_or_default();
+        let line = line.split('\n').next().unwrap_or_default();
+        let mut units = 0;
+        for (i, c) in line.char_indices() {
+            if units >= position.character as usize {
+                return start + i;
+            }
+            units += c.len_utf16();
+        }
+        start + line.len()
+    }
 }
 
 fn floor_char_boundary(text: &str, mut at: usize) -> usize {
@@ -92,14 +105,17 @@ mod tests {
     #[test]
     fn positions_count_utf16_units_and_round_trip() {
         let text = "a(\"é𝄞\", x).\nb(1).";
+        let index = LineIndex::new(text);
+        let position = |at| index.position(text, at);
+        let offset = |p| index.offset(text, p);
         let at = text.find("x").unwrap();
-        let p = position(text, at);
+        let p = position(at);
         // é is one unit, 𝄞 two.
         assert_eq!(p, Position::new(0, 9));
-        assert_eq!(offset(text, p), at);
-        assert_eq!(offset(text, Position::new(1, 2)), text.find("1").unwrap());
-        assert_eq!(offset(text, Position::new(7, 0)), text.len());
-        assert_eq!(offset(text, Position::new(0, 99)), text.find('\n').unwrap());
+        assert_eq!(offset(p), at);
+        assert_eq!(offset(Position::new(1, 2)), text.find("1").unwrap());
+        assert_eq!(offset(Position::new(7, 0)), text.len());
+        assert_eq!(offset(Position::new(0, 99)), text.find('\n').unwrap());
     }
 
     #[test]

@@ -305,3 +305,36 @@ fn hostile_input_never_panics() {
         );
     }
 }
+
+#[test]
+fn json_diagnostics_carry_the_did_you_mean_edit() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("typo.nesy");
+    std::fs::write(&file, "parent(a, b).\nanc(X, Y) :- parnt(X, Y).\n").unwrap();
+    let output = nesy()
+        .args(["check", "--format", "json"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    let json: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let typo = json["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["code"] == "undefined-relation")
+        .unwrap()
+        .clone();
+    assert_eq!(
+        typo["fix"],
+        serde_json::json!({"line": 2, "column": 14, "end_line": 2, "end_column": 19, "replacement": "parent"})
+    );
+    // Without a suggestion there is no `fix` key at all.
+    std::fs::write(&file, "anc(X, Y) :- zzz(X, Y).\n").unwrap();
+    let output = nesy()
+        .args(["check", "--format", "json"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    let json: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert!(json["diagnostics"][0].get("fix").is_none(), "{json}");
+}

@@ -275,6 +275,16 @@ impl SourceFile {
             code: diagnostic.code,
             message: diagnostic.message.clone(),
             help: diagnostic.help.clone(),
+            fix: diagnostic.fix.as_ref().map(|(span, replacement)| {
+                let (start, end) = (self.position(span.start), self.position(span.end));
+                JsonFix {
+                    line: start.line,
+                    column: start.column,
+                    end_line: end.line,
+                    end_column: end.column,
+                    replacement: replacement.clone(),
+                }
+            }),
         }
     }
 }
@@ -301,6 +311,25 @@ pub struct JsonDiagnostic {
     pub message: String,
     /// How to fix it, or null.
     pub help: Option<String>,
+    /// The edit a "did you mean" suggests, when there is one (left out
+    /// otherwise): the text to put between the two positions.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fix: Option<JsonFix>,
+}
+
+/// The edit of [`JsonDiagnostic::fix`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct JsonFix {
+    /// 1-based line of the start of the text to replace.
+    pub line: usize,
+    /// 1-based column of its start.
+    pub column: usize,
+    /// 1-based line of its end.
+    pub end_line: usize,
+    /// 1-based column of its end (exclusive).
+    pub end_column: usize,
+    /// What to put there.
+    pub replacement: String,
 }
 
 /// A diagnostic bundled with its source, for rendering with miette.

@@ -35,7 +35,7 @@ pub use check::{
     BUILTIN_PREFIXES, CheckOptions, RDF_FORMATS, TABLE_FORMATS, ValueType, check_program,
 };
 pub use diagnostic::{
-    Diagnostic, JsonDiagnostic, Location, Position, Report, Severity, SourceFile,
+    Diagnostic, JsonDiagnostic, JsonFix, Location, Position, Report, Severity, SourceFile,
 };
 pub use format::{MAX_WIDTH, format_program, format_source};
 pub use lines::Lines;

@@ -158,3 +158,15 @@ def test_explain_html_is_one_page_with_the_why_not(browser, tmp_path):
     tree = wait_for(browser, lambda d: d.find_element(By.ID, "explanations").text or None)
     assert "✗" in tree and "ancestor(carol, alice)" in tree and "does not hold" in tree, tree
     assert "rules that could derive it" in tree and "no fact matches" in tree, tree
+
+
+def test_explain_html_draws_an_aggregate_and_its_rows(browser, tmp_path):
+    page = tmp_path / "min.html"
+    with open(page, "w") as out:
+        subprocess.run([NESY, "explain", "rules/credit.nesy", "lowest_income(X)", "--format", "html"], cwd=ROOT, stdout=out, check=True)
+    browser.get(page.as_uri())
+    tree = wait_for(browser, lambda d: d.find_element(By.ID, "explanations").text or None)
+    assert "lowest_income(18000)" in tree and "aggregate" in tree, tree
+    assert "min over 5 rows = 18000" in tree, tree
+    rows = browser.find_elements(By.CSS_SELECTOR, "table.aggregate-rows tr")
+    assert [r.text for r in rows][:2] == ["18000 a2", "30500 a4"], [r.text for r in rows]

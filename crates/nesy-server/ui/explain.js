@@ -62,6 +62,25 @@
     return box;
   }
 
+  // An aggregate: its function, result, and the rows it went over.
+  function aggregatePart(aggregate) {
+    const box = el("div", "aggregate");
+    const size = aggregate.size !== undefined ? aggregate.size : (aggregate.rows || []).length;
+    box.append(el("div", "aggregate-call", `${aggregate.function} over ${size} row${size === 1 ? "" : "s"} = ${show(aggregate.result)}`));
+    const rows = aggregate.rows || [];
+    if (rows.length) {
+      const table = el("table", "aggregate-rows");
+      for (const row of rows.slice(0, 50)) {
+        const tr = el("tr");
+        for (const value of Array.isArray(row) ? row : [row]) tr.append(el("td", null, show(value)));
+        table.append(tr);
+      }
+      box.append(table);
+      if (rows.length > 50) box.append(el("div", "truncated", `and ${rows.length - 50} more rows`));
+    }
+    return box;
+  }
+
   function attemptsPart(attempts, depth) {
     const list = el("ul", "attempts");
     for (const attempt of attempts) {
@@ -92,6 +111,7 @@
     const table = bindingsTable(e.bindings);
     if (table) body.append(table);
     if (e.model) body.append(modelPart(e.model));
+    if (e.aggregate) body.append(aggregatePart(e.aggregate));
     if (Array.isArray(e.attempts) && e.attempts.length) {
       body.append(el("div", "label", "rules that could derive it, and where each fails"), attemptsPart(e.attempts, depth));
     }

@@ -109,8 +109,29 @@ pub fn check_source(name: &str, text: &str) -> Checked {
 /// Reads and checks a rule file (as [`nesy_lang::check_file`]), the SPARQL
 /// of its `sparql("...")` imports and its calls to `@model` trees.
 pub fn check_file(path: &std::path::Path) -> std::io::Result<Checked> {
+    let text = std::fs::read_to_string(path)?;
+    Ok(check_text(path, &text))
+}
+
+/// Checks `text` as the rule file at `path` would be checked by
+/// [`check_file`] (an editor's unsaved text: relative `@import` and
+/// `@model` paths resolve against the file's directory).
+pub fn check_text(path: &std::path::Path, text: &str) -> Checked {
+    let base_dir = path
+        .parent()
+        .map(|p| {
+            if p.as_os_str().is_empty() {
+                std::path::Path::new(".")
+            } else {
+                p
+            }
+        })
+        .map(std::path::Path::to_path_buf);
     #[allow(unused_mut, reason = "without kg and learn nothing is added")]
-    let mut checked = nesy_lang::check_file(path)?;
+    let mut checked = nesy_lang::check_with(
+        nesy_lang::SourceFile::new(path.display().to_string(), text),
+        &nesy_lang::CheckOptions { base_dir },
+    );
     #[cfg(feature = "kg")]
     sparql_check::add_sparql_diagnostics(&mut checked);
     #[cfg(feature = "learn")]
@@ -121,7 +142,7 @@ pub fn check_file(path: &std::path::Path) -> std::io::Result<Checked> {
             .unwrap_or(std::path::Path::new("."));
         model_check::add_model_diagnostics(&mut checked, dir, &ReadPolicy::anywhere());
     }
-    Ok(checked)
+    checked
 }
 pub use layer::{Layer, LayerOutput};
 pub use program::Program;

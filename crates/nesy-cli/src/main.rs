@@ -139,7 +139,7 @@ fn main() -> ExitCode {
         Command::ExportRules(args) => export_rules::run(args),
         Command::Serve(args) => serve::run(args),
         Command::Test(args) => test::run(args),
-        Command::Lsp => nesy_lsp::run_stdio()
+        Command::Lsp => nesy_lsp::run_stdio(&|path, text| nesy::check_text(path, text))
             .map(|()| ExitCode::SUCCESS)
             .map_err(|e| error::CliError::Failed(format!("the language server stopped: {e}"))),
     };

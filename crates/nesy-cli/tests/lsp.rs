@@ -10,6 +10,9 @@
     reason = "an editor session that fails loudly"
 )]
 
+mod common;
+
+use common::nesy;
 use serde_json::{Value, json};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
@@ -416,6 +419,44 @@ fn a_file_of_many_errors_gets_the_first_thousand_and_a_count() {
             .contains("**relation** `p1`"),
         "{hover}"
     );
+    editor.request("shutdown", Value::Null);
+    editor.notify("exit", Value::Null);
+    assert!(editor.child.wait().unwrap().success());
+}
+
+#[test]
+fn the_server_reports_what_nesy_check_reports_sparql_included() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("q.nesy");
+    let text = "@import q from sparql(\"SELECT ?x WHERE {\").\nr(X) :- q(X).\n";
+    std::fs::write(&path, text).unwrap();
+    let uri = format!("file://{}", path.display());
+    let mut editor = Editor::start();
+    editor.request("initialize", json!({"capabilities": {}}));
+    editor.notify("initialized", json!({}));
+    editor.notify(
+        "textDocument/didOpen",
+        json!({"textDocument": {"uri": uri, "languageId": "nesy", "version": 1, "text": text}}),
+    );
+    let codes: Vec<String> = editor
+        .diagnostics(&uri)
+        .iter()
+        .map(|d| d["code"].as_str().unwrap().to_string())
+        .collect();
+    let check = nesy()
+        .args(["check", "--format", "json"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    let json: Value = serde_json::from_slice(&check.stdout).unwrap();
+    let expected: Vec<String> = json["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["code"].as_str().unwrap().to_string())
+        .collect();
+    assert!(expected.contains(&"sparql-syntax".to_string()), "{json}");
+    assert_eq!(codes, expected);
     editor.request("shutdown", Value::Null);
     editor.notify("exit", Value::Null);
     assert!(editor.child.wait().unwrap().success());

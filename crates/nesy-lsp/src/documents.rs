@@ -10,6 +10,9 @@ use nesy_lang::outline::{Occurrence, occurrences};
 use nesy_lang::{CheckOptions, Checked, Severity, SourceFile, check_with};
 use std::collections::BTreeMap;
 
+/// How a file's text is checked: the rule file's path and its text.
+pub type Checker = dyn Fn(&std::path::Path, &str) -> Checked;
+
 /// An open rule file.
 pub(crate) struct Document {
     pub(crate) uri: Uri,
@@ -21,16 +24,14 @@ pub(crate) struct Document {
 impl Document {
     /// Checks `text` as the file `uri` names (relative `@import` and
     /// `@model` paths resolve against its directory, as `nesy check` does).
-    pub(crate) fn new(uri: Uri, text: String) -> Self {
-        let path = uri_path(&uri);
-        let name = path
-            .as_ref()
-            .map_or_else(|| uri.as_str().to_string(), |p| p.display().to_string());
-        let base_dir = path
-            .as_ref()
-            .and_then(|p| p.parent())
-            .map(|d| d.to_path_buf());
-        let checked = check_with(SourceFile::new(name, text), &CheckOptions { base_dir });
+    pub(crate) fn new(uri: Uri, text: String, check: &Checker) -> Self {
+        let checked = match uri_path(&uri) {
+            Some(path) => check(&path, &text),
+            None => check_with(
+                SourceFile::new(uri.as_str(), text),
+                &CheckOptions { base_dir: None },
+            ),
+        };
         let occurrences = occurrences(&checked.program);
         let lines = LineIndex::new(checked.source.text());
         Document {

@@ -39,6 +39,7 @@ mod documents;
 mod features;
 mod text;
 
+pub use documents::Checker;
 use documents::{Document, Documents};
 use lsp_server::{Connection, ExtractError, Message, Notification, Request, RequestId, Response};
 use lsp_types::notification::{
@@ -57,10 +58,12 @@ use lsp_types::{
 /// What can stop the server.
 pub type Error = Box<dyn std::error::Error + Send + Sync>;
 
-/// Serves an editor over standard input and output until it says `exit`.
-pub fn run_stdio() -> Result<(), Error> {
+/// Serves an editor over standard input and output until it says `exit`,
+/// checking files with `check` (`nesy lsp` passes `nesy::check_text`, which
+/// adds the SPARQL and model checks of `nesy check`).
+pub fn run_stdio(check: &Checker) -> Result<(), Error> {
     let (connection, io_threads) = Connection::stdio();
-    serve(connection)?;
+    serve_with(connection, check)?;
     io_threads.join()?;
     Ok(())
 }
@@ -83,9 +86,23 @@ fn capabilities() -> ServerCapabilities {
     }
 }
 
-/// Serves one editor on `connection`: the initialize handshake, then
-/// requests and notifications until shutdown and exit.
+/// Serves one editor on `connection` with the language's own checks: the
+/// initialize handshake, then requests and notifications until shutdown
+/// and exit.
 pub fn serve(connection: Connection) -> Result<(), Error> {
+    let check = |path: &std::path::Path, text: &str| {
+        nesy_lang::check_with(
+            nesy_lang::SourceFile::new(path.display().to_string(), text),
+            &nesy_lang::CheckOptions {
+                base_dir: path.parent().map(|d| d.to_path_buf()),
+            },
+        )
+    };
+    serve_with(connection, &check)
+}
+
+/// [`serve`], checking files with `check`.
+pub fn serve_with(connection: Connection, check: &Checker) -> Result<(), Error> {
     let initialize = serde_json::json!({
         "capabilities": capabilities(),
         "serverInfo": ServerInfo { name: "nesy".into(), version: Some(env!("CARGO_PKG_VERSION").into()) },
@@ -103,7 +120,7 @@ pub fn serve(connection: Connection) -> Result<(), Error> {
                 connection.sender.send(Message::Response(response))?;
             }
             Message::Notification(note) => {
-                if let Some(uri) = notice(&mut docs, note) {
+                if let Some(uri) = notice(&mut docs, note, check) {
                     let diagnostics = docs
                         .open
                         .get(&uri)
@@ -126,7 +143,7 @@ pub fn serve(connection: Connection) -> Result<(), Error> {
 
 /// Applies a document notification; returns the document whose
 /// diagnostics changed.
-fn notice(docs: &mut Documents, note: Notification) -> Option<Uri> {
+fn notice(docs: &mut Documents, note: Notification, check: &Checker) -> Option<Uri> {
     match note.method.as_str() {
         DidOpenTextDocument::METHOD => {
             let params: lsp_types::DidOpenTextDocumentParams =
@@ -134,7 +151,7 @@ fn notice(docs: &mut Documents, note: Notification) -> Option<Uri> {
             let uri = params.text_document.uri;
             docs.open.insert(
                 uri.clone(),
-                Document::new(uri.clone(), params.text_document.text),
+                Document::new(uri.clone(), params.text_document.text, check),
             );
             Some(uri)
         }
@@ -145,7 +162,7 @@ fn notice(docs: &mut Documents, note: Notification) -> Option<Uri> {
             let text = params.content_changes.into_iter().last()?.text;
             let uri = params.text_document.uri;
             docs.open
-                .insert(uri.clone(), Document::new(uri.clone(), text));
+                .insert(uri.clone(), Document::new(uri.clone(), text, check));
             Some(uri)
         }
         DidCloseTextDocument::METHOD => {

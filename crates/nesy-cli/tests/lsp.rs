@@ -92,6 +92,30 @@ impl Editor {
         self.send(json!({"jsonrpc": "2.0", "method": method, "params": params}));
     }
 
+    /// A session past the handshake with `text` open as `uri`; returns
+    /// the diagnostics published for it.
+    fn open(uri: &str, text: &str) -> (Self, Vec<Value>) {
+        let mut editor = Editor::start();
+        editor.request("initialize", json!({"capabilities": {}}));
+        editor.notify("initialized", json!({}));
+        editor.notify(
+            "textDocument/didOpen",
+            json!({"textDocument": {"uri": uri, "languageId": "nesy", "version": 1, "text": text}}),
+        );
+        let diagnostics = editor.diagnostics(uri);
+        (editor, diagnostics)
+    }
+
+    /// Shutdown, exit, and the server's exit status: success.
+    fn finish(mut self) {
+        let shutdown = self.request("shutdown", Value::Null);
+        assert_eq!(shutdown["result"], Value::Null);
+        self.notify("exit", Value::Null);
+        drop(self.stdin);
+        let status = self.child.wait().unwrap();
+        assert!(status.success(), "{status:?}");
+    }
+
     /// The next diagnostics published for `uri`.
     fn diagnostics(&mut self, uri: &str) -> Vec<Value> {
         loop {
@@ -333,12 +357,7 @@ fn an_editor_session_over_stdio() {
     let closed = editor.request("textDocument/hover", json!({"textDocument": {"uri": "file:///not/open.nesy"}, "position": {"line": 0, "character": 0}}));
     assert_eq!(closed["result"], Value::Null);
 
-    let shutdown = editor.request("shutdown", Value::Null);
-    assert_eq!(shutdown["result"], Value::Null);
-    editor.notify("exit", Value::Null);
-    drop(editor.stdin);
-    let status = editor.child.wait().unwrap();
-    assert!(status.success(), "{status:?}");
+    editor.finish();
 }
 
 #[test]
@@ -347,14 +366,7 @@ fn hover_on_a_model_reads_its_kind_features_and_classes() {
     let path = std::fs::canonicalize(root.join("rules/credit.nesy")).unwrap();
     let text = std::fs::read_to_string(&path).unwrap();
     let uri = format!("file://{}", path.display());
-    let mut editor = Editor::start();
-    editor.request("initialize", json!({"capabilities": {}}));
-    editor.notify("initialized", json!({}));
-    editor.notify(
-        "textDocument/didOpen",
-        json!({"textDocument": {"uri": uri, "languageId": "nesy", "version": 1, "text": text}}),
-    );
-    let diagnostics = editor.diagnostics(&uri);
+    let (mut editor, diagnostics) = Editor::open(&uri, &text);
     assert!(
         diagnostics.iter().all(|d| d["severity"] != 1),
         "{diagnostics:?}"
@@ -378,9 +390,7 @@ fn hover_on_a_model_reads_its_kind_features_and_classes() {
     );
     let target = definition["result"][0]["uri"].as_str().unwrap();
     assert!(target.ends_with("/models/credit.tree"), "{definition}");
-    editor.request("shutdown", Value::Null);
-    editor.notify("exit", Value::Null);
-    assert!(editor.child.wait().unwrap().success());
+    editor.finish();
 }
 
 #[test]
@@ -388,14 +398,7 @@ fn a_file_of_many_errors_gets_the_first_thousand_and_a_count() {
     // 20,000 unsafe facts: one error each.
     let text: String = (0..20_000).map(|i| format!("p{}(X).\n", i % 3)).collect();
     let uri = "file:///tmp/nesy-lsp-many/errors.nesy";
-    let mut editor = Editor::start();
-    editor.request("initialize", json!({"capabilities": {}}));
-    editor.notify("initialized", json!({}));
-    editor.notify(
-        "textDocument/didOpen",
-        json!({"textDocument": {"uri": uri, "languageId": "nesy", "version": 1, "text": text}}),
-    );
-    let diagnostics = editor.diagnostics(uri);
+    let (mut editor, diagnostics) = Editor::open(uri, &text);
     assert_eq!(diagnostics.len(), 1001);
     assert_eq!(diagnostics[999]["range"]["start"]["line"], 999);
     let last = &diagnostics[1000];
@@ -419,9 +422,7 @@ fn a_file_of_many_errors_gets_the_first_thousand_and_a_count() {
             .contains("**relation** `p1`"),
         "{hover}"
     );
-    editor.request("shutdown", Value::Null);
-    editor.notify("exit", Value::Null);
-    assert!(editor.child.wait().unwrap().success());
+    editor.finish();
 }
 
 #[test]
@@ -431,15 +432,8 @@ fn the_server_reports_what_nesy_check_reports_sparql_included() {
     let text = "@import q from sparql(\"SELECT ?x WHERE {\").\nr(X) :- q(X).\n";
     std::fs::write(&path, text).unwrap();
     let uri = format!("file://{}", path.display());
-    let mut editor = Editor::start();
-    editor.request("initialize", json!({"capabilities": {}}));
-    editor.notify("initialized", json!({}));
-    editor.notify(
-        "textDocument/didOpen",
-        json!({"textDocument": {"uri": uri, "languageId": "nesy", "version": 1, "text": text}}),
-    );
-    let codes: Vec<String> = editor
-        .diagnostics(&uri)
+    let (editor, diagnostics) = Editor::open(&uri, &text);
+    let codes: Vec<String> = diagnostics
         .iter()
         .map(|d| d["code"].as_str().unwrap().to_string())
         .collect();
@@ -457,7 +451,5 @@ fn the_server_reports_what_nesy_check_reports_sparql_included() {
         .collect();
     assert!(expected.contains(&"sparql-syntax".to_string()), "{json}");
     assert_eq!(codes, expected);
-    editor.request("shutdown", Value::Null);
-    editor.notify("exit", Value::Null);
-    assert!(editor.child.wait().unwrap().success());
+    editor.finish();
 }

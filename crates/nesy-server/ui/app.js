@@ -74,6 +74,16 @@
     return { input, explain: true, only: $("only-input").checked ? "input" : "all" };
   }
 
+  // The request body, or null with the reason shown on the page.
+  function bodyOrFail() {
+    try {
+      return requestBody();
+    } catch (e) {
+      fail(e.message);
+      return null;
+    }
+  }
+
   function showResults(answer) {
     const table = $("results");
     table.replaceChildren();
@@ -102,13 +112,8 @@
   async function run() {
     fail("");
     if (!info && !(await load())) return;
-    let body;
-    try {
-      body = requestBody();
-    } catch (e) {
-      fail(e.message);
-      return;
-    }
+    const body = bodyOrFail();
+    if (!body) return;
     const name = $("decision").value;
     const response = await fetch(api(`v1/decide/${encodeURIComponent(name)}`), { method: "POST", headers: headers(), body: JSON.stringify(body) });
     const answer = await response.json().catch(() => ({ error: "the answer is not JSON" }));
@@ -120,13 +125,8 @@
   }
 
   function curl() {
-    let body;
-    try {
-      body = requestBody();
-    } catch (e) {
-      fail(e.message);
-      return;
-    }
+    const body = bodyOrFail();
+    if (!body) return;
     const quote = (s) => `'${s.replace(/'/g, `'\\''`)}'`;
     const url = api(`v1/decide/${encodeURIComponent($("decision").value)}`);
     let text = `curl -s -X POST ${quote(url)} -H 'content-type: application/json'`;

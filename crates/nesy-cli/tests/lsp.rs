@@ -432,7 +432,7 @@ fn the_server_reports_what_nesy_check_reports_sparql_included() {
     let text = "@import q from sparql(\"SELECT ?x WHERE {\").\nr(X) :- q(X).\n";
     std::fs::write(&path, text).unwrap();
     let uri = format!("file://{}", path.display());
-    let (editor, diagnostics) = Editor::open(&uri, &text);
+    let (editor, diagnostics) = Editor::open(&uri, text);
     let codes: Vec<String> = diagnostics
         .iter()
         .map(|d| d["code"].as_str().unwrap().to_string())

@@ -89,6 +89,23 @@ pub enum Error {
     #[error(transparent)]
     #[diagnostic(transparent)]
     Engine(#[from] nesy_engine::Error),
+    /// The dataflow backend failed (feature `dataflow`).
+    #[cfg(feature = "dataflow")]
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Dataflow(nesy_dataflow::Error),
+}
+
+#[cfg(feature = "dataflow")]
+impl From<nesy_dataflow::Error> for Error {
+    /// The engine's own errors (limits, arithmetic) stay engine errors, so
+    /// that callers match them whichever backend ran.
+    fn from(error: nesy_dataflow::Error) -> Self {
+        match error {
+            nesy_dataflow::Error::Engine(e) => Error::Engine(e),
+            other => Error::Dataflow(other),
+        }
+    }
 }
 
 impl Error {

@@ -57,7 +57,7 @@ mod train_nets;
 
 pub use confine::ReadPolicy;
 pub use engine::{
-    DecideOptions, Decision, DecisionResult, Engine, EngineBuilder, EngineInfo, Input, Row,
+    DecideOptions, Decision, DecisionResult, Engine, EngineBuilder, EngineInfo, Input, Row, Update,
 };
 #[cfg(feature = "kg")]
 pub use error::GraphError;
@@ -95,6 +95,12 @@ pub use nesy_kg as kg;
 /// Documented in the `nesy-learn` crate.
 #[cfg(feature = "learn")]
 pub use nesy_learn as learn;
+
+/// The differential-dataflow backend (feature `dataflow`, on by default):
+/// several worker threads or processes ([`Program::evaluate_dataflow`]).
+/// Documented in the `nesy-dataflow` crate.
+#[cfg(feature = "dataflow")]
+pub use nesy_dataflow as dataflow;
 
 /// Parses and checks rule text (as [`nesy_lang::check_source`]), and the
 /// SPARQL of its `sparql("...")` imports as `nesy run` would bound it.

@@ -174,6 +174,42 @@ impl Program {
         Ok(self.engine.evaluate(limits)?)
     }
 
+    /// Evaluates every rule on the differential-dataflow backend, with
+    /// `options.workers` threads (and, for a cluster, in several
+    /// processes: the evaluation comes back on process 0, `None` on the
+    /// others). Model calls are refused; the answers equal
+    /// [`Program::evaluate`]'s.
+    ///
+    /// ```
+    /// use nesy::dataflow::Options;
+    /// use nesy::{Limits, Program};
+    ///
+    /// let program = Program::from_source("tc.nesy", "
+    ///     edge(1, 2). edge(2, 3).
+    ///     reach(X, Y) :- edge(X, Y).
+    ///     reach(X, Z) :- reach(X, Y), edge(Y, Z).
+    /// ")?;
+    /// let options = Options { workers: 2, ..Options::default() };
+    /// let result = program.evaluate_dataflow(&options, &Limits::default())?.unwrap();
+    /// assert_eq!(result.relation("reach").unwrap().len(), 3);
+    /// # Ok::<(), nesy::Error>(())
+    /// ```
+    #[cfg(feature = "dataflow")]
+    pub fn evaluate_dataflow(
+        &self,
+        options: &nesy_dataflow::Options,
+        limits: &Limits,
+    ) -> Result<Option<Evaluation>, Error> {
+        Ok(nesy_dataflow::evaluate(&self.engine, options, limits)?)
+    }
+
+    /// A dataflow of this program kept running on `workers` threads, for
+    /// base-fact updates ([`nesy_dataflow::Live::update`]).
+    #[cfg(feature = "dataflow")]
+    pub fn live(&self, workers: usize) -> Result<nesy_dataflow::Live, Error> {
+        Ok(nesy_dataflow::Live::start(&self.engine, workers)?)
+    }
+
     /// Answers a goal such as `ancestor(alice, X)` (the `?-` and the final
     /// `.` may be left out). Only what the goal needs is derived when the
     /// goal gives constants to positive rules (magic sets); see

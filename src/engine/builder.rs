@@ -21,6 +21,8 @@ pub struct EngineBuilder {
     limits: Limits,
     semiring: Option<SemiringKind>,
     policy: ReadPolicy,
+    #[cfg(feature = "dataflow")]
+    incremental: bool,
 }
 
 impl EngineBuilder {
@@ -68,6 +70,16 @@ impl EngineBuilder {
     /// `bool`: every tuple that holds has probability 1).
     pub fn semiring(mut self, semiring: SemiringKind) -> Self {
         self.semiring = Some(semiring);
+        self
+    }
+
+    /// Keeps a differential dataflow of the program running, so that
+    /// [`Engine::update`] re-derives only what changed facts reach
+    /// (feature `dataflow`). The program must be one the dataflow backend
+    /// runs: no model calls, the `bool` semiring.
+    #[cfg(feature = "dataflow")]
+    pub fn incremental(mut self, incremental: bool) -> Self {
+        self.incremental = incremental;
         self
     }
 
@@ -143,6 +155,18 @@ impl EngineBuilder {
                 }
             }
         }
+        #[cfg(feature = "dataflow")]
+        let live = if self.incremental {
+            if self.semiring.is_some_and(|s| s != SemiringKind::Bool) {
+                return Err(Error::Request(
+                    "incremental updates run the bool semiring only".to_string(),
+                ));
+            }
+            let live = nesy_dataflow::Live::start(program.engine(), 1)?;
+            Some(std::sync::Arc::new(std::sync::Mutex::new(live)))
+        } else {
+            None
+        };
         let base = prepared.base();
         for name in base.relation_names() {
             if let Some(r) = base.relation(&name) {
@@ -161,6 +185,9 @@ impl EngineBuilder {
             limits: self.limits,
             semiring: self.semiring.unwrap_or(SemiringKind::Bool),
             info,
+            version: 0,
+            #[cfg(feature = "dataflow")]
+            live,
         }))
     }
 }

@@ -71,6 +71,11 @@ pub(crate) struct Schema<'p> {
     pub(crate) relations: &'p BTreeMap<String, usize>,
     pub(crate) decls: &'p HashMap<String, Vec<(String, Option<ValueType>)>>,
     pub(crate) program: &'p nesy_engine::Program,
+    /// Base-fact updates ([`crate::Engine::update`]): any relation of the
+    /// program, whatever its `@input` says (a relation rules derive may
+    /// have base facts too, as a knowledge graph's triples under OWL
+    /// rules).
+    pub(crate) base_facts: bool,
 }
 
 impl Schema<'_> {
@@ -89,7 +94,7 @@ impl Schema<'_> {
                         .join(", ")
                 )));
             };
-            if !self.program.accepts_input(relation) {
+            if !self.base_facts && !self.program.accepts_input(relation) {
                 return Err(Error::Request(match self.program.input_relations() {
                     Some(inputs) => format!(
                         "`{relation}` is not an input relation: requests may add facts to {} (the program's @input)",

@@ -150,6 +150,28 @@ struct Inner {
     limits: Limits,
     semiring: SemiringKind,
     info: EngineInfo,
+    /// How many updates the base facts have had.
+    version: u64,
+    /// The dataflow kept up to date by updates, when the engine was built
+    /// incremental; shared by the engines one update makes of another.
+    #[cfg(feature = "dataflow")]
+    live: Option<Arc<std::sync::Mutex<nesy_dataflow::Live>>>,
+}
+
+/// What [`Engine::update`] did.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Update {
+    /// The base facts' version after it (0 when the engine was built).
+    pub version: u64,
+    /// Facts that were not there and are now.
+    pub inserted: usize,
+    /// Facts that were there and are not.
+    pub deleted: usize,
+    /// Whether derived relations followed incrementally (the dataflow
+    /// backend) rather than by evaluating the program again.
+    pub incremental: bool,
+    /// Microseconds the update took, the new base ready.
+    pub eval_us: u64,
 }
 
 /// Rules, knowledge and models, evaluated once; see the module docs.
@@ -194,6 +216,108 @@ impl Engine {
             .iter()
             .map(|c| (c.source.name().to_string(), c.source.text().to_string()))
             .collect()
+    }
+
+    /// The base facts' version: 0 when built, one more per
+    /// [`Engine::update`].
+    pub fn version(&self) -> u64 {
+        self.inner.version
+    }
+
+    /// Inserts and deletes base facts (of any relation: one that rules
+    /// derive may have base facts too, such as triples under OWL rules) as
+    /// one step: this handle answers from the new base afterwards, while
+    /// clones taken before keep the old one (a request in flight sees one
+    /// base or the other, never a mix). A fact both inserted and deleted
+    /// is deleted. Nothing changes when a relation, an arity or a value
+    /// is wrong. An engine built [`EngineBuilder::incremental`] updates its
+    /// dataflow, re-deriving only what the changed facts reach; otherwise
+    /// the program is evaluated again.
+    ///
+    /// ```
+    /// use nesy::{Engine, Input, Value};
+    /// let mut engine = Engine::builder()
+    ///     .rules_text("r.nesy", "edge(1, 2). path(X, Y) :- edge(X, Y). path(X, Z) :- path(X, Y), edge(Y, Z).")
+    ///     .build()?;
+    /// let update = engine.update(
+    ///     &Input::new().fact("edge", vec![Value::Int(2), Value::Int(3)]),
+    ///     &Input::new(),
+    /// )?;
+    /// assert_eq!((update.version, update.inserted), (1, 1));
+    /// assert!(engine.base().contains("path", &[Value::Int(1), Value::Int(3)]));
+    /// # Ok::<(), nesy::Error>(())
+    /// ```
+    pub fn update(&mut self, insert: &Input, delete: &Input) -> Result<Update, Error> {
+        let start = Instant::now();
+        let schema = Schema {
+            relations: &self.inner.info.relations,
+            decls: &self.inner.decls,
+            program: self.inner.program.engine(),
+            base_facts: true,
+        };
+        let inserts = schema.facts(insert)?;
+        let deletes = schema.facts(delete)?;
+        let mut program = self.inner.program.clone();
+        let mut inserted = 0;
+        for (relation, values) in &inserts {
+            let was = program.engine.remove_fact(relation, values)?;
+            program.engine.add_fact(relation, values.clone())?;
+            if was == 0 && !deletes.iter().any(|(r, v)| r == relation && v == values) {
+                inserted += 1;
+            }
+        }
+        let mut deleted = 0;
+        for (relation, values) in &deletes {
+            let removed = program.engine.remove_fact(relation, values)?;
+            let was_new = inserts.iter().any(|(r, v)| r == relation && v == values);
+            if removed > 0 && !was_new {
+                deleted += 1;
+            }
+        }
+        let limits = self.limits(None);
+        let (prepared, incremental) = self.rederive(&program, &inserts, &deletes, &limits)?;
+        let prepared = prepared.with_semiring(self.inner.semiring, &limits)?;
+        let version = self.inner.version + 1;
+        self.inner = Arc::new(Inner {
+            program,
+            prepared,
+            decls: self.inner.decls.clone(),
+            limits: self.inner.limits.clone(),
+            semiring: self.inner.semiring,
+            info: self.inner.info.clone(),
+            version,
+            #[cfg(feature = "dataflow")]
+            live: self.inner.live.clone(),
+        });
+        Ok(Update {
+            version,
+            inserted,
+            deleted,
+            incremental,
+            eval_us: u64::try_from(start.elapsed().as_micros()).unwrap_or(u64::MAX),
+        })
+    }
+
+    /// The new base: from the live dataflow when there is one, else by
+    /// evaluating `program`.
+    fn rederive(
+        &self,
+        program: &Program,
+        inserts: &[(String, Vec<Value>)],
+        deletes: &[(String, Vec<Value>)],
+        limits: &Limits,
+    ) -> Result<(Prepared, bool), Error> {
+        #[cfg(feature = "dataflow")]
+        if let Some(live) = &self.inner.live {
+            let mut live = live
+                .lock()
+                .map_err(|_| Error::Request("an earlier update failed midway".to_string()))?;
+            live.update(inserts, deletes)?;
+            let base = live.evaluation(program.engine())?;
+            return Ok((program.engine().prepare_from(base), true));
+        }
+        let _ = (inserts, deletes);
+        Ok((program.engine().prepare(limits)?, false))
     }
 
     /// The base program's evaluation (every relation without any input).
@@ -247,6 +371,7 @@ impl Engine {
             relations: &self.inner.info.relations,
             decls: &self.inner.decls,
             program: self.inner.program.engine(),
+            base_facts: false,
         }
         .facts(input)
     }

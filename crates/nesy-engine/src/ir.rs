@@ -1,28 +1,48 @@
 //! The compiled form of rules: relations by id, variables by number,
 //! constants interned. Planning and evaluation work on this, never on the
-//! syntax tree.
+//! syntax tree; other backends (`nesy-dataflow`) read it through
+//! [`crate::Program::compiled`].
+//!
+//! ```
+//! use nesy_engine::Program;
+//! use nesy_engine::ir::Lit;
+//!
+//! let checked = nesy_lang::check_source("p.nesy", "e(1, 2). p(X) :- e(X, _).");
+//! let mut program = Program::new();
+//! program.add_source(&checked.source, &checked.program)?;
+//! let compiled = program.compiled()?;
+//! assert_eq!(compiled.rules.len(), 1);
+//! assert!(matches!(compiled.rules[0].body[0], Lit::Atom { .. }));
+//! # Ok::<(), nesy_engine::Error>(())
+//! ```
 
+pub use crate::eval::{binary_op, compare_values, negate};
 use crate::foreign::ForeignPredicate;
 use nesy_lang::Location;
 use nesy_lang::ast::{AggregateFn, BinOp, CmpOp};
 use std::sync::Arc;
 
 /// A relation's index in [`crate::Program`].
-pub(crate) type RelId = usize;
+pub type RelId = usize;
 /// A variable's slot in a rule's binding frame.
-pub(crate) type Var = usize;
+pub type Var = usize;
 
 /// An expression over bound variables.
 #[derive(Clone, Debug, PartialEq)]
-pub(crate) enum Expr {
+pub enum Expr {
+    /// A variable's value.
     Var(Var),
+    /// An interned constant ([`crate::Interner::value`]).
     Const(u32),
+    /// `lhs op rhs`.
     Binary(BinOp, Box<Expr>, Box<Expr>),
+    /// `-e`.
     Neg(Box<Expr>),
 }
 
 impl Expr {
-    pub(crate) fn vars(&self, out: &mut Vec<Var>) {
+    /// Pushes the variables the expression reads onto `out`.
+    pub fn vars(&self, out: &mut Vec<Var>) {
         match self {
             Expr::Var(v) => out.push(*v),
             Expr::Const(_) => {}
@@ -37,8 +57,10 @@ impl Expr {
 
 /// One argument of a body atom.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Arg {
+pub enum Arg {
+    /// A variable.
     Var(Var),
+    /// An interned constant.
     Const(u32),
     /// `_`: any value.
     Wild,
@@ -46,20 +68,31 @@ pub(crate) enum Arg {
 
 /// A body literal.
 #[derive(Clone, Debug, PartialEq)]
-pub(crate) enum Lit {
+pub enum Lit {
+    /// `rel(args...)`: a row of the relation matches.
     Atom {
+        /// The relation.
         rel: RelId,
+        /// One per column.
         args: Vec<Arg>,
     },
+    /// `not rel(args...)`: no row matches (its variables are bound before).
     Neg {
+        /// The relation.
         rel: RelId,
+        /// One per column.
         args: Vec<Arg>,
     },
+    /// `lhs op rhs`; `=` with one side an unbound variable binds it.
     Cmp {
+        /// The comparison.
         op: CmpOp,
+        /// Left side.
         lhs: Expr,
+        /// Right side.
         rhs: Expr,
     },
+    /// `R = f { terms : body }`.
     Agg(Box<Aggregate>),
     /// `model.method(inputs..., outputs...)`: a learned model's answers.
     Call(Box<Call>),
@@ -67,14 +100,19 @@ pub(crate) enum Lit {
 
 /// A model call: inputs are bound before it runs; outputs bind or check.
 #[derive(Clone)]
-pub(crate) struct Call {
-    pub(crate) model_name: String,
-    pub(crate) model: Arc<dyn ForeignPredicate>,
-    pub(crate) method: String,
-    pub(crate) inputs: Vec<Arg>,
-    pub(crate) outputs: Vec<Arg>,
+pub struct Call {
+    /// The `@model` name.
+    pub model_name: String,
+    /// The model.
+    pub model: Arc<dyn ForeignPredicate>,
+    /// The method called.
+    pub method: String,
+    /// Arguments the model reads.
+    pub inputs: Vec<Arg>,
+    /// Arguments the model's answers bind or check.
+    pub outputs: Vec<Arg>,
     /// The answers of one call exclude each other ([`crate::Signature`]).
-    pub(crate) exclusive: bool,
+    pub exclusive: bool,
 }
 
 impl PartialEq for Call {
@@ -101,7 +139,7 @@ impl std::fmt::Debug for Call {
 impl Lit {
     /// Variables the literal mentions (for aggregates: only the result and
     /// the grouping variables, which are what the rest of the rule sees).
-    pub(crate) fn outer_vars(&self) -> Vec<Var> {
+    pub fn outer_vars(&self) -> Vec<Var> {
         let mut out = Vec::new();
         match self {
             Lit::Atom { args, .. } | Lit::Neg { args, .. } => {
@@ -157,34 +195,44 @@ pub(crate) fn ground_args(args: &[Arg], value_of: &dyn Fn(Var) -> Option<u32>) -
 
 /// `R = f { terms : body }`, grouped by `group`.
 #[derive(Clone, Debug, PartialEq)]
-pub(crate) struct Aggregate {
-    pub(crate) result: Var,
-    pub(crate) function: AggregateFn,
-    pub(crate) terms: Vec<Expr>,
-    pub(crate) body: Vec<Lit>,
+pub struct Aggregate {
+    /// The variable the result binds (or checks, when bound before).
+    pub result: Var,
+    /// The function.
+    pub function: AggregateFn,
+    /// The aggregated terms (`count` may have several: distinct tuples).
+    pub terms: Vec<Expr>,
+    /// The literals whose bindings are aggregated.
+    pub body: Vec<Lit>,
     /// Variables of the aggregate the rest of the rule also mentions.
-    pub(crate) group: Vec<Var>,
+    pub group: Vec<Var>,
 }
 
 /// A compiled rule.
 #[derive(Clone, Debug, PartialEq)]
-pub(crate) struct Rule {
-    pub(crate) head: RelId,
-    pub(crate) head_args: Vec<Expr>,
-    pub(crate) body: Vec<Lit>,
-    pub(crate) var_names: Vec<String>,
-    pub(crate) name: Option<String>,
+pub struct Rule {
+    /// The relation it derives.
+    pub head: RelId,
+    /// One expression per head column.
+    pub head_args: Vec<Expr>,
+    /// The body's literals, as written.
+    pub body: Vec<Lit>,
+    /// Variable names by number (`_N` for wildcards named by the compiler).
+    pub var_names: Vec<String>,
+    /// `@name(...)`, if given.
+    pub name: Option<String>,
     /// Where the rule is written, for statistics and errors.
-    pub(crate) location: Location,
+    pub location: Location,
 }
 
 impl Rule {
-    pub(crate) fn num_vars(&self) -> usize {
+    /// How many variables the rule has.
+    pub fn num_vars(&self) -> usize {
         self.var_names.len()
     }
 
     /// Whether the body (aggregates' bodies included) calls the model `name`.
-    pub(crate) fn calls_model(&self, name: &str) -> bool {
+    pub fn calls_model(&self, name: &str) -> bool {
         fn calls(body: &[Lit], name: &str) -> bool {
             body.iter().any(|lit| match lit {
                 Lit::Call(call) => call.model_name == name,
@@ -197,7 +245,7 @@ impl Rule {
 
     /// The relations the body reads, and whether each is read under `not` or
     /// an aggregate (which needs it complete first).
-    pub(crate) fn dependencies(&self) -> Vec<(RelId, bool)> {
+    pub fn dependencies(&self) -> Vec<(RelId, bool)> {
         fn walk(body: &[Lit], inside_aggregate: bool, out: &mut Vec<(RelId, bool)>) {
             for lit in body {
                 match lit {
@@ -216,16 +264,17 @@ impl Rule {
 
 /// What the evaluator knows of a relation.
 #[derive(Clone, Debug, PartialEq)]
-pub(crate) struct RelationInfo {
+pub struct RelationInfo {
     /// The name as first written.
-    pub(crate) name: String,
-    pub(crate) arity: usize,
+    pub name: String,
+    /// Columns (`usize::MAX` while not known).
+    pub arity: usize,
 }
 
 impl RelationInfo {
     /// The columns its store has (an arity not known yet, `usize::MAX`,
     /// stores none).
-    pub(crate) fn stored_arity(&self) -> usize {
+    pub fn stored_arity(&self) -> usize {
         if self.arity == usize::MAX {
             0
         } else {
@@ -235,7 +284,7 @@ impl RelationInfo {
 }
 
 /// Comparison of two numbers or values: `CmpOp` applied to an ordering.
-pub(crate) fn cmp_holds(op: CmpOp, ord: std::cmp::Ordering) -> bool {
+pub fn cmp_holds(op: CmpOp, ord: std::cmp::Ordering) -> bool {
     use std::cmp::Ordering::*;
     match op {
         CmpOp::Eq => ord == Equal,

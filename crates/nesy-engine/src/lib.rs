@@ -34,7 +34,7 @@ mod eval;
 mod explain;
 mod foreign;
 mod gradient;
-mod ir;
+pub mod ir;
 mod limits;
 mod magic;
 mod plan;
@@ -58,7 +58,7 @@ pub use foreign::{ForeignPredicate, ModelExplanation, ModelOutput, Signature};
 pub use gradient::{EmUnits, ExpectedCounts, Gradient, ModelAnswer};
 pub use limits::{Cancel, Clock, Limits};
 pub use prepared::Prepared;
-pub use program::{FactRelation, Program, Query, TestCase, ValueTable};
+pub use program::{Compiled, FactRelation, Program, Query, TestCase, ValueTable};
 pub use provenance::{TaggedEvaluation, TaggedRelation, TaggedRow};
 pub use result::{
     Answers, Evaluation, Failure, Relation, SortedRows, Strategy, TestOutcome, TestResult,

@@ -85,7 +85,25 @@ impl Program {
         let base = self.evaluate(limits)?;
         let mut relations = self.relations.clone();
         let rules = split::split_rules(&mut relations, &self.rules);
-        Ok(Prepared {
+        Ok(self.prepared(relations, rules, base))
+    }
+
+    /// [`Program::prepare`] with the base evaluation given: one another
+    /// backend computed ([`Program::evaluation_from_rows`]), such as a
+    /// dataflow kept up to date as facts change. Its requests run the
+    /// rules as written: the base has no rows for the intermediate
+    /// relations the native planner splits long rules into.
+    pub fn prepare_from(&self, base: Evaluation) -> Prepared {
+        self.prepared(self.relations.clone(), self.rules.clone(), base)
+    }
+
+    fn prepared(
+        &self,
+        relations: Vec<RelationInfo>,
+        rules: Vec<Rule>,
+        base: Evaluation,
+    ) -> Prepared {
+        Prepared {
             interner: Arc::new(base.interner.clone()),
             program: self.clone(),
             relations,
@@ -93,7 +111,7 @@ impl Program {
             base,
             tagged: None,
             plans: RwLock::default(),
-        })
+        }
     }
 }
 

@@ -57,9 +57,8 @@ pub(crate) const ITEM_BY_ITEM_FROM: usize = 256 * 1024;
 /// Parses a whole source text. Never panics; problems are diagnostics.
 pub fn parse(source: &str) -> Parsed {
     // Tracking every parse attempt (for "expected ..." messages) costs more
-    // than the parse itself, so it is switched on only to re-read an item
-    // that failed.
-    pest::set_error_detail(false);
+    // than the parse itself, so it is off (pest's default) but while an
+    // item that failed is read again (`detailed_error`).
     if source.len() < ITEM_BY_ITEM_FROM
         && let Ok(pairs) = NesyParser::parse(Rule::program, source)
         && let Some(parsed) = build_program(pairs)
@@ -67,6 +66,23 @@ pub fn parse(source: &str) -> Parsed {
         return parsed;
     }
     parse_items(source)
+}
+
+/// pest's error detail is one switch for the whole process: held by one
+/// detailed re-read at a time, so that another thread's parse cannot turn
+/// it off midway (it did: a diagnostic lost its "expected ..." words when
+/// two files were checked at once).
+static ERROR_DETAIL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// The error of parsing `rest` as an item, with every attempt tracked.
+fn detailed_error(rest: &str) -> Option<pest::error::Error<Rule>> {
+    let _held = ERROR_DETAIL
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    pest::set_error_detail(true);
+    let detailed = NesyParser::parse(Rule::item_at, rest).err();
+    pest::set_error_detail(false);
+    detailed
 }
 
 /// Item by item: plain facts by `facts::plain_fact`, the rest by pest; a
@@ -121,10 +137,7 @@ pub(crate) fn parse_items_with(source: &str, fast: bool) -> Parsed {
                 }
             }
             Err(_) => {
-                pest::set_error_detail(true);
-                let detailed = NesyParser::parse(Rule::item_at, rest).err();
-                pest::set_error_detail(false);
-                let Some(error) = detailed else {
+                let Some(error) = detailed_error(rest) else {
                     // Unreachable: the same input failed a moment ago.
                     pos = lexer::recovery_point(source, pos, pos);
                     continue;

@@ -45,6 +45,10 @@ pub struct ServerConfig {
     /// Serve the decision page at `/ui/` (static files; its API calls take
     /// the token like any other).
     pub ui: bool,
+    /// Keep a differential dataflow of the program running, so that
+    /// `POST /v1/facts` re-derives only what the changed facts reach
+    /// (without it, each update evaluates the program again).
+    pub incremental: bool,
 }
 
 impl Default for ServerConfig {
@@ -70,6 +74,7 @@ impl Default for ServerConfig {
             request_timeout: Duration::from_secs(30),
             max_response_bytes: 64 << 20,
             ui: false,
+            incremental: false,
         }
     }
 }

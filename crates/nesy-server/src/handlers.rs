@@ -244,9 +244,26 @@ pub(crate) async fn reload(Extract(state): Extract<Arc<State>>, headers: HeaderM
     if let Err(r) = authorized(&state, &headers) {
         return r.into_response();
     }
+    // A reload evaluates the whole program.
+    in_a_slot(state, "reload", |state| match state.reload() {
+        Ok(()) => Json(json!({"reloaded": true})).into_response(),
+        Err(e) => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Json(json!({"error": "the new program was refused; the old one keeps serving", "diagnostics": e.to_string()})),
+        )
+            .into_response(),
+    })
+    .await
+}
+
+/// Runs `work` on the blocking pool, holding a slot like any evaluation
+/// until it has finished (503 when none is free), and records it under
+/// `endpoint`.
+async fn in_a_slot<F>(state: Arc<State>, endpoint: &'static str, work: F) -> Response
+where
+    F: FnOnce(&State) -> Response + Send + 'static,
+{
     let start = Instant::now();
-    // A reload evaluates the whole program: it takes a slot like any
-    // evaluation, held until it has finished.
     let response = match Arc::clone(&state.permits).try_acquire_owned() {
         Err(_) => error(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -257,28 +274,61 @@ pub(crate) async fn reload(Extract(state): Extract<Arc<State>>, headers: HeaderM
             let outcome = tokio::task::spawn_blocking(move || {
                 let _slot = permit;
                 let _running = worker.metrics.running();
-                worker.reload()
+                work(&worker)
             })
             .await;
-            match outcome {
-                Ok(Ok(())) => Json(json!({"reloaded": true})).into_response(),
-                Ok(Err(e)) => (
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    Json(json!({"error": "the new program was refused; the old one keeps serving", "diagnostics": e.to_string()})),
+            outcome.unwrap_or_else(|_| {
+                error(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    format!("the {endpoint} failed unexpectedly"),
                 )
-                    .into_response(),
-                Err(_) => error(StatusCode::INTERNAL_SERVER_ERROR, "the reload failed unexpectedly"),
-            }
+            })
         }
     };
     state
         .metrics
-        .record("reload", response.status().as_u16(), start.elapsed());
+        .record(endpoint, response.status().as_u16(), start.elapsed());
     response
 }
 
-pub(crate) async fn health() -> Response {
-    Json(json!({"status": "ok"})).into_response()
+/// `POST /v1/facts`: base facts in and out.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct FactsRequest {
+    #[serde(default)]
+    pub(crate) insert: Input,
+    #[serde(default)]
+    pub(crate) delete: Input,
+}
+
+pub(crate) async fn facts(
+    Extract(state): Extract<Arc<State>>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let request: FactsRequest = match authorized(&state, &headers).and_then(|()| parse(body)) {
+        Ok(r) => r,
+        Err(r) => {
+            state
+                .metrics
+                .record("facts", r.status.as_u16(), Duration::ZERO);
+            return r.into_response();
+        }
+    };
+    // An update evaluates what the facts reach (the whole program when
+    // the engine is not incremental).
+    in_a_slot(state, "facts", move |state| {
+        match state.update(&request.insert, &request.delete) {
+            Ok(update) => Json(json!(update)).into_response(),
+            Err(e) => engine_error(&e),
+        }
+    })
+    .await
+}
+
+pub(crate) async fn health(Extract(state): Extract<Arc<State>>) -> Response {
+    let version = state.current().map_or(0, |served| served.engine.version());
+    Json(json!({"status": "ok", "version": version})).into_response()
 }
 
 pub(crate) async fn metrics_text(Extract(state): Extract<Arc<State>>) -> Response {

@@ -40,8 +40,8 @@ use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 use guard::request_deadline;
 use handlers::{
-    decide, explain, health, method_not_allowed, metrics_text, not_found, openapi, query, reload,
-    rules,
+    decide, explain, facts, health, method_not_allowed, metrics_text, not_found, openapi, query,
+    reload, rules,
 };
 use sparql::{sparql_get, sparql_post};
 use std::sync::Arc;
@@ -61,6 +61,7 @@ pub fn router(state: Arc<State>) -> Router {
         .route("/v1/sparql", get(sparql_get).post(sparql_post))
         .route("/v1/rules", get(rules))
         .route("/v1/reload", post(reload))
+        .route("/v1/facts", post(facts))
         .route("/health", get(health))
         .route("/metrics", get(metrics_text))
         .route("/openapi.json", get(openapi));

@@ -37,6 +37,9 @@ pub struct State {
     pub(crate) log: Option<Mutex<std::fs::File>>,
     pub(crate) next_id: AtomicU64,
     pub(crate) allowed: Vec<PathBuf>,
+    /// Held by an update or a reload while it makes the next engine, so
+    /// that two never start from the same one (and one's change is lost).
+    pub(crate) changing: Mutex<()>,
 }
 
 pub(crate) fn canonical(p: &Path) -> PathBuf {
@@ -75,6 +78,7 @@ impl State {
             next_id: AtomicU64::new(1),
             allowed,
             config,
+            changing: Mutex::new(()),
         }))
     }
 
@@ -82,6 +86,10 @@ impl State {
     /// failure the old one keeps serving and the error is returned. `Ok`
     /// means the new engine answers the next request.
     pub fn reload(&self) -> Result<(), ServeError> {
+        let _changing = self
+            .changing
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let served = Arc::new(build(&self.config, &self.allowed)?);
         // A thread that panicked holding the slot poisons it, but cannot
         // have left it half-written (it holds one `Arc`): the poison is
@@ -93,6 +101,38 @@ impl State {
         });
         *slot = served;
         Ok(())
+    }
+
+    /// Inserts and deletes base facts ([`nesy::Engine::update`]) and
+    /// swaps the updated engine in: requests already running finish on
+    /// the old base, the next ones see the new. Updates are applied one
+    /// at a time.
+    pub fn update(
+        &self,
+        insert: &nesy::Input,
+        delete: &nesy::Input,
+    ) -> Result<nesy::Update, nesy::Error> {
+        let _changing = self
+            .changing
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let Some(current) = self.current() else {
+            return Err(nesy::Error::Request(
+                "no engine is being served".to_string(),
+            ));
+        };
+        let mut engine = current.engine.clone();
+        let update = engine.update(insert, delete)?;
+        let served = Arc::new(Served {
+            engine,
+            graph: Arc::clone(&current.graph),
+        });
+        let mut slot = self.served.write().unwrap_or_else(|poisoned| {
+            self.served.clear_poison();
+            poisoned.into_inner()
+        });
+        *slot = served;
+        Ok(update)
     }
 
     /// The service's counters.
@@ -116,6 +156,7 @@ pub(crate) fn build(config: &ServerConfig, allowed: &[PathBuf]) -> Result<Served
     let mut builder = Engine::builder()
         .limits(config.limits.clone())
         .semiring(config.semiring)
+        .incremental(config.incremental)
         .confine_to(allowed);
     for r in &config.rules {
         builder = builder.rules(r);

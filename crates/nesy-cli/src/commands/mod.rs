@@ -1,6 +1,7 @@
 //! One module per command, each with its clap arguments and a `run`
 //! returning the exit status or a [`CliError`](crate::error::CliError).
 
+pub(crate) mod backend;
 pub(crate) mod check;
 pub(crate) mod eval;
 pub(crate) mod explain;

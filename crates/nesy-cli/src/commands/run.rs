@@ -1,6 +1,7 @@
 //! `nesy run`: evaluate rule files and print the derived relations (and
 //! the answers of their queries), or write them back as triples.
 
+use super::backend::BackendArgs;
 use crate::args::{LimitArgs, OutputFormat, SemiringArgs};
 use crate::error::{CliError, CliResult};
 use crate::files;
@@ -66,6 +67,8 @@ pub(crate) struct Args {
     graph: String,
     #[command(flatten)]
     limits: LimitArgs,
+    #[command(flatten)]
+    backend: BackendArgs,
 }
 
 /// `nesy run`.
@@ -76,6 +79,7 @@ pub(crate) fn run(args: &Args) -> CliResult {
     } else {
         args.semiring.kind()?
     };
+    args.backend.check(semiring != Semiring::Bool)?;
     let program = load(&args.files)?;
     let limits = args.limits.limits();
     let result = if args.materialize {
@@ -94,7 +98,10 @@ pub(crate) fn run(args: &Args) -> CliResult {
 /// Every tuple of the selected relations, with the answers of queries.
 fn run_plain(program: &Program, args: &Args, limits: &Limits) -> CliResult {
     let (relations, format, output) = (&args.relations, args.format, args.output.as_deref());
-    let mut evaluation = program.evaluate(limits)?;
+    // A cluster's other processes did their share; process 0 writes.
+    let Some(mut evaluation) = args.backend.evaluate(program, limits)? else {
+        return Ok(ExitCode::SUCCESS);
+    };
     let names: Vec<String> = if relations.is_empty() {
         evaluation
             .derived_relations()
@@ -172,7 +179,9 @@ fn run_plain(program: &Program, args: &Args, limits: &Limits) -> CliResult {
 /// `--materialize`: derived triples into a named graph.
 fn materialize(program: &Program, args: &Args, limits: &Limits) -> CliResult {
     let (store, graph_iri) = (args.store.as_deref(), args.graph.as_str());
-    let evaluation = program.evaluate(limits)?;
+    let Some(evaluation) = args.backend.evaluate(program, limits)? else {
+        return Ok(ExitCode::SUCCESS);
+    };
     let graph = match store {
         Some(dir) => nesy::kg::Graph::open(dir)?,
         None => nesy::kg::Graph::in_memory()?,

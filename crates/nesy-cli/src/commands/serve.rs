@@ -47,6 +47,12 @@ pub(crate) struct Args {
     /// run it, expand its proofs (it uses the API, with the token if set).
     #[arg(long)]
     ui: bool,
+    /// Keep a differential dataflow of the program running, so that
+    /// `POST /v1/facts` re-derives only what the changed facts reach
+    /// (programs without model calls, `bool` semiring). Without it each
+    /// update evaluates the program again.
+    #[arg(long)]
+    incremental: bool,
     /// Append one JSON line per decision to this file.
     #[arg(long, value_name = "FILE")]
     decision_log: Option<PathBuf>,
@@ -145,6 +151,7 @@ pub(crate) fn run(args: &Args) -> CliResult {
         header_timeout: args.header_timeout,
         request_timeout: args.request_timeout,
         ui: args.ui,
+        incremental: args.incremental,
         ..nesy_server::ServerConfig::default()
     };
     let state = nesy_server::State::new(config).map_err(fail)?;

@@ -66,16 +66,7 @@ impl<'a, S: Semiring> Worker<'a, S> {
         match e {
             Expr::Var(v) => Ok(self.scratch.value(self.frame[*v]).clone()),
             Expr::Const(c) => Ok(self.scratch.value(*c).clone()),
-            Expr::Neg(inner) => match self.eval(inner)? {
-                Value::Int(i) => i
-                    .checked_neg()
-                    .map(Value::Int)
-                    .ok_or_else(|| self.arithmetic(format!("integer overflow in -({i})"))),
-                Value::Float(x) => Ok(Value::float(-x)),
-                other => {
-                    Err(self.arithmetic(format!("cannot negate {other} ({})", other.type_name())))
-                }
-            },
+            Expr::Neg(inner) => negate(&self.eval(inner)?).map_err(|m| self.arithmetic(m)),
             Expr::Binary(op, l, r) => {
                 let (a, b) = (self.eval(l)?, self.eval(r)?);
                 arith(*op, &a, &b).map_err(|m| self.arithmetic(m))
@@ -84,9 +75,22 @@ impl<'a, S: Semiring> Worker<'a, S> {
     }
 }
 
+/// `-v`: checked for integers; anything but a number is an error (the
+/// message says why).
+pub fn negate(v: &Value) -> Result<Value, String> {
+    match v {
+        Value::Int(i) => i
+            .checked_neg()
+            .map(Value::Int)
+            .ok_or_else(|| format!("integer overflow in -({i})")),
+        Value::Float(x) => Ok(Value::float(-x)),
+        other => Err(format!("cannot negate {other} ({})", other.type_name())),
+    }
+}
+
 /// Numbers compare by value across int and float; other values by the
 /// total order of [`Value`].
-fn compare_values(x: &Value, y: &Value) -> Ordering {
+pub fn compare_values(x: &Value, y: &Value) -> Ordering {
     match (x, y) {
         (Value::Int(a), Value::Int(b)) => a.cmp(b),
         _ => match (x.as_f64(), y.as_f64()) {
@@ -98,7 +102,7 @@ fn compare_values(x: &Value, y: &Value) -> Ordering {
 
 /// Integer arithmetic is checked; a float anywhere makes the result a
 /// float, which must stay finite.
-fn arith(op: BinOp, a: &Value, b: &Value) -> Result<Value, String> {
+pub fn arith(op: BinOp, a: &Value, b: &Value) -> Result<Value, String> {
     let sym = op.as_str();
     match (a, b) {
         (Value::Int(x), Value::Int(y)) => {

@@ -36,6 +36,7 @@ mod stats;
 mod strata;
 mod worker;
 
+pub use arith::{arith as binary_op, compare_values, negate};
 pub use stats::{RuleStats, Stats, StratumStats};
 
 use crate::Error;
@@ -51,6 +52,7 @@ pub(crate) use request::plan_request;
 use std::sync::atomic::AtomicBool;
 use std::time::Instant;
 pub(crate) use strata::PlannedStratum;
+pub(crate) use strata::strata;
 use strata::{run_planned_strata, run_strata};
 use worker::Worker;
 

@@ -460,7 +460,7 @@ pub(super) fn check_limits(
 
 /// Relations grouped into strata, in an order where every stratum comes
 /// after the strata it reads.
-pub(super) fn strata(n: usize, rules: &[Rule]) -> Result<Vec<Vec<RelId>>, Error> {
+pub(crate) fn strata(n: usize, rules: &[Rule]) -> Result<Vec<Vec<RelId>>, Error> {
     let mut graph: DiGraph<RelId, bool> = DiGraph::new();
     let nodes: Vec<_> = (0..n).map(|r| graph.add_node(r)).collect();
     for rule in rules {

@@ -1,9 +1,11 @@
 //! A compiled program: relations, rules, facts, queries and rule tests.
 
+mod backend;
 mod lower;
 mod names;
 mod run;
 
+pub use backend::Compiled;
 pub(crate) use names::Names;
 
 use crate::Error;
@@ -630,6 +632,93 @@ impl Program {
             .collect();
         self.push_row(rel, row);
         Ok(())
+    }
+
+    /// Removes every copy of a base fact; returns how many rows went. An
+    /// unknown relation or a wrong arity is an error; a fact that is not
+    /// there removes nothing. Where the other facts came from is kept.
+    ///
+    /// ```
+    /// use nesy_engine::{Program, Value};
+    /// let mut program = Program::new();
+    /// program.add_fact("e", vec![Value::Int(1), Value::Int(2)])?;
+    /// assert_eq!(program.remove_fact("e", &[Value::Int(1), Value::Int(2)])?, 1);
+    /// assert_eq!(program.remove_fact("e", &[Value::Int(1), Value::Int(2)])?, 0);
+    /// # Ok::<(), nesy_engine::Error>(())
+    /// ```
+    pub fn remove_fact(&mut self, relation: &str, values: &[Value]) -> Result<usize, Error> {
+        let rel = self
+            .names
+            .lookup(relation)
+            .ok_or_else(|| Error::UnknownRelation(relation.to_string()))?;
+        let arity = self.relations.get(rel).map_or(0, |r| r.stored_arity());
+        if arity != values.len() {
+            return Err(Error::Arity {
+                relation: relation.to_string(),
+                expected: arity,
+                found: values.len(),
+                location: None,
+            });
+        }
+        let key: Option<Vec<u32>> = if values.is_empty() {
+            Some(vec![0])
+        } else {
+            values.iter().map(|v| self.interner.get(v)).collect()
+        };
+        let Some(key) = key else {
+            return Ok(0);
+        };
+        let width = arity.max(1);
+        let Some(rows) = self.facts.get_mut(rel) else {
+            return Ok(0);
+        };
+        let gone: Vec<usize> = rows
+            .chunks_exact(width)
+            .enumerate()
+            .filter(|(_, r)| *r == key.as_slice())
+            .map(|(i, _)| i)
+            .collect();
+        if gone.is_empty() {
+            return Ok(0);
+        }
+        let kept: Vec<u32> = rows
+            .chunks_exact(width)
+            .enumerate()
+            .filter(|(i, _)| gone.binary_search(i).is_err())
+            .flat_map(|(_, r)| r.iter().copied())
+            .collect();
+        *rows = kept;
+        if let Some(origins) = self.origins.get_mut(rel) {
+            // Later rows move up; a run of table lines with a row taken
+            // out becomes two runs, so that every line stays right.
+            for &index in gone.iter().rev() {
+                let mut split = Vec::new();
+                for origin in origins.iter_mut() {
+                    if origin.first_row > index {
+                        origin.first_row -= 1;
+                    } else if index < origin.first_row + origin.rows {
+                        let before = index - origin.first_row;
+                        let after = origin.rows - before - 1;
+                        if origin.numbers_lines() && after > 0 {
+                            let mut location = origin.location.clone();
+                            location.line = location.line.map(|l| l + before + 1);
+                            split.push(Origin {
+                                first_row: index,
+                                rows: after,
+                                location,
+                            });
+                            origin.rows = before;
+                        } else {
+                            origin.rows -= 1;
+                        }
+                    }
+                }
+                origins.extend(split);
+                origins.retain(|o| o.rows > 0);
+                origins.sort_by_key(|o| o.first_row);
+            }
+        }
+        Ok(gone.len())
     }
 
     /// Adds one fact read from `origin` (a line of an imported table, an

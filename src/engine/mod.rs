@@ -45,7 +45,7 @@ use nesy_engine::{
 };
 use nesy_lang::ValueType;
 use serde::Serialize;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -158,6 +158,23 @@ struct Inner {
     live: Option<Arc<std::sync::Mutex<nesy_dataflow::Live>>>,
 }
 
+/// `facts` that `keep` keeps, distinct, grouped by relation.
+fn by_relation(
+    facts: &[(String, Vec<Value>)],
+    keep: impl Fn(&str, &[Value]) -> bool,
+) -> BTreeMap<&str, Vec<Vec<Value>>> {
+    let mut seen: HashSet<(&str, &[Value])> = HashSet::new();
+    let mut out: BTreeMap<&str, Vec<Vec<Value>>> = BTreeMap::new();
+    for (relation, values) in facts {
+        if keep(relation, values) && seen.insert((relation.as_str(), values.as_slice())) {
+            out.entry(relation.as_str())
+                .or_default()
+                .push(values.clone());
+        }
+    }
+    out
+}
+
 /// What [`Engine::update`] did.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Update {
@@ -258,21 +275,23 @@ impl Engine {
         let inserts = schema.facts(insert)?;
         let deletes = schema.facts(delete)?;
         let mut program = self.inner.program.clone();
+        // One pass over each relation's rows, however large the update.
+        let deleting: HashSet<(&str, &[Value])> = deletes
+            .iter()
+            .map(|(r, v)| (r.as_str(), v.as_slice()))
+            .collect();
         let mut inserted = 0;
-        for (relation, values) in &inserts {
-            let was = program.engine.remove_fact(relation, values)?;
-            program.engine.add_fact(relation, values.clone())?;
-            if was == 0 && !deletes.iter().any(|(r, v)| r == relation && v == values) {
-                inserted += 1;
+        for (relation, rows) in by_relation(&inserts, |r, v| !deleting.contains(&(r, v))) {
+            let present = program.engine.remove_facts(relation, &rows)?;
+            inserted += present.iter().filter(|was| !**was).count();
+            for values in rows {
+                program.engine.add_fact(relation, values)?;
             }
         }
         let mut deleted = 0;
-        for (relation, values) in &deletes {
-            let removed = program.engine.remove_fact(relation, values)?;
-            let was_new = inserts.iter().any(|(r, v)| r == relation && v == values);
-            if removed > 0 && !was_new {
-                deleted += 1;
-            }
+        for (relation, rows) in by_relation(&deletes, |_, _| true) {
+            let present = program.engine.remove_facts(relation, &rows)?;
+            deleted += present.iter().filter(|was| **was).count();
         }
         let limits = self.limits(None);
         let (prepared, incremental) = self.rederive(&program, &inserts, &deletes, &limits)?;

@@ -71,6 +71,7 @@ fn parse_hosts(text: &str) -> Result<Vec<String>, String> {
 mod tests {
     #![allow(clippy::unwrap_used, reason = "tests")]
     use super::parse_hosts;
+    use crate::{Cluster, Error};
 
     #[test]
     fn addresses_are_read_and_bad_lines_named() {
@@ -82,5 +83,23 @@ mod tests {
         );
         assert!(parse_hosts("a:99999").is_err());
         assert_eq!(parse_hosts("\n# none\n").unwrap_err(), "no addresses");
+    }
+
+    #[test]
+    fn a_huge_file_or_a_folder_is_refused_before_it_is_read() {
+        let dir = std::env::temp_dir().join(format!("nesy-hosts-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let huge = dir.join("hosts");
+        std::fs::write(&huge, "127.0.0.1:1\n".repeat(200_000)).unwrap();
+        let error = Cluster::from_hosts_file(&huge, 0, 2).unwrap_err();
+        assert!(
+            matches!(&error, Error::Hosts { message, .. } if message.contains("one line per process")),
+            "{error}"
+        );
+        let folder = Cluster::from_hosts_file(&dir, 0, 2).unwrap_err();
+        assert!(matches!(folder, Error::Hosts { .. }), "{folder}");
+        let missing = Cluster::from_hosts_file(&dir.join("none"), 0, 2).unwrap_err();
+        assert!(matches!(missing, Error::Hosts { .. }), "{missing}");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -25,20 +25,19 @@
 use crate::compile::Faults;
 use crate::datum::{Datum, Row};
 use crate::error::Error;
-use crate::plan::{DataflowPlan, fact_rows};
 use crate::run::{Command, LiveLinks, Options, Shared, Sink, config, poisoned};
 use nesy_engine::ir::RelId;
-use nesy_engine::{Clock, Evaluation, Limits, Program, Value};
+use nesy_engine::{Evaluation, Limits, Program, Value};
 use rustc_hash::{FxHashMap, FxHashSet};
-use std::sync::atomic::{AtomicBool, AtomicUsize};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use timely::WorkerConfig;
 
 /// A running dataflow of a program, updated in place.
 pub struct Live {
-    names: FxHashMap<String, RelId>,
+    /// Relation ids by name, and names by id.
+    ids: FxHashMap<String, RelId>,
+    names: Vec<String>,
     arities: Vec<usize>,
     /// The base facts now, per relation (what may be deleted).
     base: Vec<FxHashSet<Row>>,
@@ -73,58 +72,43 @@ impl Live {
     /// for [`Live::update`]. Model calls are refused, as by
     /// [`crate::evaluate`].
     pub fn start(program: &Program, workers: usize) -> Result<Live, Error> {
-        let compiled = program.compiled()?;
-        let plan = Arc::new(DataflowPlan::new(&compiled)?);
-        let facts = fact_rows(&compiled);
-        let names = compiled
-            .relations
-            .iter()
-            .enumerate()
-            .map(|(i, r)| (r.name.clone(), i))
-            .collect();
-        let arities = compiled
-            .relations
-            .iter()
-            .map(|r| r.stored_arity())
-            .collect();
-        drop(compiled);
-        let base = facts
-            .iter()
-            .map(|rows| rows.iter().cloned().collect())
-            .collect();
         let workers = workers.max(1);
         let (senders, receivers): (Vec<_>, Vec<_>) = (0..workers).map(|_| mpsc::channel()).unzip();
         let (done_tx, done) = mpsc::channel();
         let changes: Arc<Mutex<Vec<(RelId, Row, isize)>>> = Arc::default();
-        let sink: Sink = Arc::new(Mutex::new(vec![FxHashMap::default(); plan.relations]));
-        let failure: Arc<Mutex<Option<Error>>> = Arc::default();
-        let faults = Faults::default();
-        let shared = Shared {
-            plan,
-            facts: Arc::new(facts),
-            sink: Arc::clone(&sink),
-            failure: Arc::clone(&failure),
-            faults: faults.clone(),
-            // Updates run to the end: no deadline, no tuple budget.
-            clock: Clock::start(&Limits::default()),
-            max_tuples: None,
-            held: Arc::new(AtomicUsize::new(0)),
-            stop: Arc::new(AtomicBool::new(false)),
-            live: Some(LiveLinks {
-                commands: Mutex::new(receivers.into_iter().map(Some).collect()),
-                done: done_tx,
-                changes: Arc::clone(&changes),
-            }),
+        let links = LiveLinks {
+            commands: Mutex::new(receivers.into_iter().map(Some).collect()),
+            done: done_tx,
+            changes: Arc::clone(&changes),
         };
+        // Updates run to the end: no deadline, no tuple budget.
+        let shared = Shared::new(program, &Limits::default(), Some(links))?;
+        let names = shared.plan.names.clone();
+        let ids = names
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (n.clone(), i))
+            .collect();
+        let arities = shared.plan.arities.clone();
+        let base = shared
+            .facts
+            .iter()
+            .map(|rows| rows.iter().cloned().collect())
+            .collect();
+        let (sink, failure, faults) = (
+            Arc::clone(&shared.sink),
+            Arc::clone(&shared.failure),
+            shared.faults.clone(),
+        );
         let options = Options {
             workers,
             cluster: None,
         };
-        let mut config = config(&options, workers)?;
-        config.worker = WorkerConfig::default();
+        let config = config(&options, workers)?;
         let guards =
             timely::execute(config, move |worker| shared.run(worker)).map_err(Error::Cluster)?;
         let mut live = Live {
+            ids,
             names,
             arities,
             base,
@@ -209,12 +193,7 @@ impl Live {
                 base.remove(row);
             }
         }
-        let names: Vec<&String> = {
-            let mut by_id: Vec<(&String, &RelId)> = self.names.iter().collect();
-            by_id.sort_by_key(|(_, id)| **id);
-            by_id.into_iter().map(|(n, _)| n).collect()
-        };
-        let name = |rel: RelId| names.get(rel).map(|n| n.to_string()).unwrap_or_default();
+        let name = |rel: RelId| self.names.get(rel).cloned().unwrap_or_default();
         let values = |row: Row| row.into_iter().map(|d| d.0).collect::<Vec<Value>>();
         Ok(Changes {
             inserted: inserts.len(),
@@ -277,7 +256,7 @@ impl Live {
             .iter()
             .map(|(relation, values)| {
                 let rel = *self
-                    .names
+                    .ids
                     .get(relation)
                     .ok_or_else(|| nesy_engine::Error::UnknownRelation(relation.clone()))?;
                 let arity = self.arities.get(rel).copied().unwrap_or(0);
@@ -297,7 +276,7 @@ impl Live {
 
     /// The rows `relation` holds now, sorted.
     pub fn rows(&self, relation: &str) -> Option<Vec<Vec<Value>>> {
-        let rel = *self.names.get(relation)?;
+        let rel = *self.ids.get(relation)?;
         let sink = self.sink.lock().ok()?;
         let mut rows: Vec<Vec<Value>> = sink
             .get(rel)?

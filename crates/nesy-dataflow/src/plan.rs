@@ -125,6 +125,8 @@ pub(crate) struct DataflowPlan {
     pub(crate) relations: usize,
     /// Their names, by id (for messages).
     pub(crate) names: Vec<String>,
+    /// Their columns, by id.
+    pub(crate) arities: Vec<usize>,
     pub(crate) rules: Vec<DRule>,
     pub(crate) strata: Vec<Vec<RelId>>,
 }
@@ -141,6 +143,11 @@ impl DataflowPlan {
         Ok(DataflowPlan {
             relations: compiled.relations.len(),
             names: compiled.relations.iter().map(|r| r.name.clone()).collect(),
+            arities: compiled
+                .relations
+                .iter()
+                .map(|r| r.stored_arity())
+                .collect(),
             rules,
             strata: compiled.strata.clone(),
         })

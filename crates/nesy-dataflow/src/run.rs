@@ -65,31 +65,15 @@ pub fn evaluate(
     limits: &Limits,
 ) -> Result<Option<Evaluation>, Error> {
     let start = Instant::now();
-    let compiled = program.compiled()?;
-    let plan = Arc::new(DataflowPlan::new(&compiled)?);
-    let facts = Arc::new(fact_rows(&compiled));
-    drop(compiled);
     let workers = options.workers.max(1);
     let config = config(options, workers)?;
     let collecting = options.cluster.as_ref().is_none_or(|c| c.process == 0);
-    let relations = plan.relations;
-    let sink: Sink = Arc::new(Mutex::new(vec![FxHashMap::default(); relations]));
-    let failure: Arc<Mutex<Option<Error>>> = Arc::default();
-    let faults = Faults::default();
-    let clock = Clock::start(limits);
-    let max_tuples = limits.max_tuples;
-    let shared = Shared {
-        plan,
-        facts,
-        sink: Arc::clone(&sink),
-        failure: Arc::clone(&failure),
-        faults: faults.clone(),
-        clock,
-        max_tuples,
-        held: Arc::new(AtomicUsize::new(0)),
-        stop: Arc::new(AtomicBool::new(false)),
-        live: None,
-    };
+    let shared = Shared::new(program, limits, None)?;
+    let (sink, failure, faults) = (
+        Arc::clone(&shared.sink),
+        Arc::clone(&shared.failure),
+        shared.faults.clone(),
+    );
     // Connecting a cluster prints to stdout (timely's own messages):
     // they go to stderr, so that the results on stdout stay clean.
     let quiet = options
@@ -201,6 +185,31 @@ pub(crate) struct LiveLinks {
 }
 
 impl Shared {
+    /// The compiled plan and facts of `program`, fresh result slots, the
+    /// clock of `limits` started; `live` for a dataflow kept running.
+    pub(crate) fn new(
+        program: &Program,
+        limits: &Limits,
+        live: Option<LiveLinks>,
+    ) -> Result<Shared, Error> {
+        let compiled = program.compiled()?;
+        let plan = Arc::new(DataflowPlan::new(&compiled)?);
+        let facts = Arc::new(fact_rows(&compiled));
+        let relations = plan.relations;
+        Ok(Shared {
+            plan,
+            facts,
+            sink: Arc::new(Mutex::new(vec![FxHashMap::default(); relations])),
+            failure: Arc::default(),
+            faults: Faults::default(),
+            clock: Clock::start(limits),
+            max_tuples: limits.max_tuples,
+            held: Arc::new(AtomicUsize::new(0)),
+            stop: Arc::new(AtomicBool::new(false)),
+            live,
+        })
+    }
+
     fn fail(&self, error: Error) {
         self.stop.store(true, Ordering::SeqCst);
         if let Ok(mut slot) = self.failure.lock()

@@ -634,25 +634,31 @@ impl Program {
         Ok(())
     }
 
-    /// Removes every copy of a base fact; returns how many rows went. An
-    /// unknown relation or a wrong arity is an error; a fact that is not
-    /// there removes nothing. Where the other facts came from is kept.
+    /// Removes every copy of each of `facts` from `relation`, in one pass
+    /// over its rows; says per fact whether it was there. An unknown
+    /// relation or a wrong arity is an error and removes nothing. Where
+    /// the other facts came from is kept.
     ///
     /// ```
     /// use nesy_engine::{Program, Value};
     /// let mut program = Program::new();
     /// program.add_fact("e", vec![Value::Int(1), Value::Int(2)])?;
-    /// assert_eq!(program.remove_fact("e", &[Value::Int(1), Value::Int(2)])?, 1);
-    /// assert_eq!(program.remove_fact("e", &[Value::Int(1), Value::Int(2)])?, 0);
+    /// let gone = program.remove_facts("e", &[vec![Value::Int(1), Value::Int(2)], vec![Value::Int(5), Value::Int(6)]])?;
+    /// assert_eq!(gone, [true, false]);
+    /// assert_eq!(program.remove_facts("e", &[vec![Value::Int(1), Value::Int(2)]])?, [false]);
     /// # Ok::<(), nesy_engine::Error>(())
     /// ```
-    pub fn remove_fact(&mut self, relation: &str, values: &[Value]) -> Result<usize, Error> {
+    pub fn remove_facts(
+        &mut self,
+        relation: &str,
+        facts: &[Vec<Value>],
+    ) -> Result<Vec<bool>, Error> {
         let rel = self
             .names
             .lookup(relation)
             .ok_or_else(|| Error::UnknownRelation(relation.to_string()))?;
         let arity = self.relations.get(rel).map_or(0, |r| r.stored_arity());
-        if arity != values.len() {
+        if let Some(values) = facts.iter().find(|v| v.len() != arity) {
             return Err(Error::Arity {
                 relation: relation.to_string(),
                 expected: arity,
@@ -660,26 +666,43 @@ impl Program {
                 location: None,
             });
         }
-        let key: Option<Vec<u32>> = if values.is_empty() {
-            Some(vec![0])
-        } else {
-            values.iter().map(|v| self.interner.get(v)).collect()
-        };
-        let Some(key) = key else {
-            return Ok(0);
-        };
+        // Rows as ids (a value never interned is in no row), each with
+        // whether a row holds it.
+        let keys: Vec<Option<Vec<u32>>> = facts
+            .iter()
+            .map(|values| {
+                if values.is_empty() {
+                    Some(vec![0])
+                } else {
+                    values.iter().map(|v| self.interner.get(v)).collect()
+                }
+            })
+            .collect();
+        let mut wanted: FxHashMap<&[u32], bool> = keys
+            .iter()
+            .flatten()
+            .map(|k| (k.as_slice(), false))
+            .collect();
         let width = arity.max(1);
         let Some(rows) = self.facts.get_mut(rel) else {
-            return Ok(0);
+            return Ok(vec![false; facts.len()]);
         };
-        let gone: Vec<usize> = rows
-            .chunks_exact(width)
-            .enumerate()
-            .filter(|(_, r)| *r == key.as_slice())
-            .map(|(i, _)| i)
+        let mut gone: Vec<usize> = Vec::new();
+        for (i, row) in rows.chunks_exact(width).enumerate() {
+            if let Some(present) = wanted.get_mut(row) {
+                *present = true;
+                gone.push(i);
+            }
+        }
+        let found: Vec<bool> = keys
+            .iter()
+            .map(|k| {
+                k.as_ref()
+                    .is_some_and(|k| wanted.get(k.as_slice()).copied().unwrap_or(false))
+            })
             .collect();
         if gone.is_empty() {
-            return Ok(0);
+            return Ok(found);
         }
         let kept: Vec<u32> = rows
             .chunks_exact(width)
@@ -718,7 +741,7 @@ impl Program {
                 origins.sort_by_key(|o| o.first_row);
             }
         }
-        Ok(gone.len())
+        Ok(found)
     }
 
     /// Adds one fact read from `origin` (a line of an imported table, an

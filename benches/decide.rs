@@ -95,6 +95,35 @@ fn bench(c: &mut Criterion) {
                 .len()
         })
     });
+    // Only the request's own decision, explained (`"only": "input"`).
+    group.bench_function("engine_decide_explained/credit_input", |b| {
+        let options = nesy::DecideOptions {
+            only_input: true,
+            ..nesy::DecideOptions::explained()
+        };
+        b.iter(|| {
+            engine
+                .decide("decision", &input, &options)
+                .unwrap()
+                .results
+                .len()
+        })
+    });
+    // What `nesy serve` asks with its decision log on: the rules of the
+    // first ten results' proofs, without explanations.
+    group.bench_function("engine_decide_logged/credit", |b| {
+        let options = nesy::DecideOptions {
+            rules_of: 10,
+            ..nesy::DecideOptions::default()
+        };
+        b.iter(|| {
+            engine
+                .decide("decision", &input, &options)
+                .unwrap()
+                .rules_used
+                .len()
+        })
+    });
     // The same policy with a rule where the tree was: no model call.
     let rules_only = Engine::builder()
         .rules_text("policy.nesy", POLICY)

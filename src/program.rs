@@ -450,6 +450,15 @@ impl Program {
 
     /// Compiles a goal into `engine`, which must be (a clone of) this
     /// program's engine.
+    /// A goal written as text (`decision(a1, D)`) as a relation and its
+    /// arguments, `None` for a variable; `Ok(None)` for a goal that is
+    /// not one atom with distinct variables.
+    pub(crate) fn goal_atom(&self, goal: &str) -> Result<Option<nesy_engine::GoalAtom>, Error> {
+        let mut engine = self.engine.clone();
+        let query = self.compile_goal(&mut engine, goal)?;
+        Ok(engine.goal_atom(&query))
+    }
+
     pub(crate) fn compile_goal(
         &self,
         engine: &mut nesy_engine::Program,

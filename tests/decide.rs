@@ -60,6 +60,15 @@ fn engine_program(text: &str) -> nesy_engine::Program {
     program
 }
 
+/// The rules of a proof tree's steps, by place.
+fn proof_rules(e: &nesy::Explanation, out: &mut Vec<String>) {
+    let mut stack = vec![e];
+    while let Some(node) = stack.pop() {
+        out.extend(node.rule.as_ref().map(|r| r.location.to_string()));
+        stack.extend(&node.premises);
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(120))]
 
@@ -125,6 +134,63 @@ proptest! {
             serde_json::to_value(&from_request).unwrap(),
             serde_json::to_value(&from_scratch).unwrap()
         );
+        // A decision log's rules, found without building explanations, are
+        // the rules of those proofs.
+        let logged = prepared
+            .rules_used_with(&input, &goals, &Limits::default())
+            .unwrap();
+        for (explained, rules) in from_request.iter().zip(&logged) {
+            let mut expected = Vec::new();
+            for e in explained.iter().filter(|e| e.holds) {
+                proof_rules(e, &mut expected);
+            }
+            expected.sort();
+            expected.dedup();
+            let mut got: Vec<String> = rules.iter().map(|r| r.location.to_string()).collect();
+            got.sort();
+            prop_assert_eq!(got, expected);
+        }
+        // A decision keeps the evaluation of what its relation reads and
+        // explains from it: the same explanations and rules again.
+        for (i, goal) in goals.iter().enumerate() {
+            let mut answered = prepared
+                .answer_with(&goal.0, &input, &Limits::default())
+                .unwrap()
+                .unwrap();
+            let expected = full.relation(&goal.0).map(|r| r.to_vecs());
+            prop_assert_eq!(Some(&answered.rows), expected.as_ref());
+            let one = std::slice::from_ref(goal);
+            let explained = prepared
+                .explain_answered(&mut answered, one, &options, &Limits::default())
+                .unwrap();
+            prop_assert_eq!(
+                serde_json::to_value(&explained[0]).unwrap(),
+                serde_json::to_value(&from_scratch[i]).unwrap(),
+                "goal {:?}", goal
+            );
+            let rules = prepared
+                .rules_used_answered(&mut answered, one, &Limits::default())
+                .unwrap();
+            prop_assert_eq!(&rules[0], &logged[i]);
+        }
+        // `Engine::explain` with the input: what the whole program with
+        // the input explains.
+        let engine = Engine::builder().rules_text("p.nesy", &text).build().unwrap();
+        let mut engine_input = Input::new();
+        for (r, v) in &input {
+            engine_input = engine_input.fact(r, v.clone());
+        }
+        for goal in ["safe(X, Y)", "lonely(X)", "linked(n1, Y)", "past_safe(n0)", "reach(X, X)"] {
+            let from_engine = engine.explain(goal, &engine_input).unwrap();
+            let whole = full_program
+                .explain(goal, &options, &Limits::default())
+                .unwrap();
+            prop_assert_eq!(
+                serde_json::to_value(&from_engine).unwrap(),
+                serde_json::to_value(&whole).unwrap(),
+                "goal {}", goal
+            );
+        }
         // The same kind of request again reuses its plan: same answers.
         let again = prepared.evaluate_with(&input, &Limits::default()).unwrap();
         prop_assert_eq!(

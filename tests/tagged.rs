@@ -351,6 +351,18 @@ proptest! {
                     prop_assert!((g.probability - w.probability).abs() < 1e-9,
                         "{}{:?} {:?}: {} vs {}", relation, g.tuple, semiring, g.probability, w.probability);
                 }
+                // One relation asked alone (a decision): only what it reads
+                // is tagged again, with the same tuples and probabilities.
+                let alone = prepared
+                    .relation_tagged_with(relation, &input, &Limits::default())
+                    .unwrap()
+                    .unwrap();
+                prop_assert_eq!(alone.rows.len(), want.len(), "{} alone {:?}", relation, semiring);
+                for (a, w) in alone.rows.iter().zip(&want) {
+                    prop_assert_eq!(&a.tuple, &w.tuple);
+                    prop_assert!((a.probability - w.probability).abs() < 1e-9,
+                        "{}{:?} alone {:?}: {} vs {}", relation, a.tuple, semiring, a.probability, w.probability);
+                }
             }
             // The base is untouched by a request.
             let again = prepared.evaluate_tagged_with(&[], &Limits::default()).unwrap();

@@ -423,7 +423,24 @@ impl Engine {
         let limits = self.limits(options.limits.as_ref());
         let semiring = options.semiring.unwrap_or(self.inner.semiring);
         let start = Instant::now();
-        let (rows, probabilities) = self.tuples(decision, &facts, semiring, &limits)?;
+        // A decision to explain keeps its evaluation: the proofs are
+        // searched in it.
+        let mut answered = None;
+        let (rows, probabilities) = if semiring == SemiringKind::Bool
+            && (options.explain || options.rules_of > 0)
+        {
+            let mut a = self
+                .inner
+                .prepared
+                .answer_with(decision, &facts, &limits)?
+                .ok_or_else(|| Error::Request(format!("unknown decision relation `{decision}`")))?;
+            let rows = std::mem::take(&mut a.rows);
+            answered = Some(a);
+            let ones = vec![1.0; rows.len()];
+            (rows, ones)
+        } else {
+            self.tuples(decision, &facts, semiring, &limits)?
+        };
         let eval_us = start.elapsed().as_micros() as u64;
         let mut results: Vec<DecisionResult> = rows
             .into_iter()
@@ -441,42 +458,38 @@ impl Engine {
         let found = results.len();
         let mut why_not = None;
         let mut rules_used = Vec::new();
-        let (shown, keep) = if options.explain {
-            (found, true)
+        let shown = if options.explain {
+            found
         } else {
-            (options.rules_of.min(found), false)
+            options.rules_of.min(found)
         };
-        if options.explain || options.rules_of > 0 {
-            // Goals are made of the typed values, never of text: a value
-            // such as `Ann Lee`, `not` or `x, y` names itself.
-            let mut goals: Vec<(String, Vec<Option<Value>>)> = results
-                .iter()
-                .take(shown)
-                .map(|result| {
-                    (
-                        decision.to_string(),
-                        result.args.iter().cloned().map(Some).collect(),
-                    )
-                })
-                .collect();
+        // Goals are made of the typed values, never of text: a value such
+        // as `Ann Lee`, `not` or `x, y` names itself.
+        let mut goals: Vec<(String, Vec<Option<Value>>)> = results
+            .iter()
+            .take(shown)
+            .map(|result| {
+                (
+                    decision.to_string(),
+                    result.args.iter().cloned().map(Some).collect(),
+                )
+            })
+            .collect();
+        if options.explain {
             if found == 0 {
                 goals.push((decision.to_string(), vec![None; arity]));
             }
             // Proofs are searched in the request's own evaluation.
-            let proofs = match self.inner.prepared.explain_atoms_with(
-                &facts,
-                &goals,
-                &ExplainOptions::default(),
-                &limits,
-            ) {
-                Ok(p) => p,
-                Err(_) if !keep => Vec::new(),
-                Err(e) => return Err(e.into()),
+            let prepared = &self.inner.prepared;
+            let options = ExplainOptions::default();
+            let proofs = match &mut answered {
+                Some(a) => prepared.explain_answered(a, &goals, &options, &limits)?,
+                None => prepared.explain_atoms_with(&facts, &goals, &options, &limits)?,
             };
             // Under a semiring, what it computed: the proofs it kept (the
             // plain proofs still name the rules used).
-            let mut shown_trees = if keep && semiring != SemiringKind::Bool {
-                let goals = goals.get(..found.min(shown)).unwrap_or_default();
+            let mut shown_trees = if semiring != SemiringKind::Bool {
+                let goals = goals.get(..found).unwrap_or_default();
                 self.with_input(&facts)?
                     .explain_atoms_under(goals, &ExplainOptions::default(), semiring, &limits)?
                     .into_iter()
@@ -484,26 +497,32 @@ impl Engine {
                 Vec::new().into_iter()
             };
             let mut proofs = proofs.into_iter();
-            for result in results.iter_mut().take(shown) {
+            for result in &mut results {
                 let first = proofs.next().and_then(|e| e.into_iter().next());
                 if let Some(x) = &first {
                     collect_rules(x, &mut rules_used);
                 }
                 let tagged = shown_trees.next().and_then(|e| e.into_iter().next());
-                if keep {
-                    result.explanation = tagged.or(first);
-                }
+                result.explanation = tagged.or(first);
             }
             if found == 0 {
-                let none = proofs.next().and_then(|e| e.into_iter().next());
-                if let Some(w) = &none {
-                    collect_rules(w, &mut rules_used);
-                }
-                why_not = none.filter(|_| keep);
+                why_not = proofs.next().and_then(|e| e.into_iter().next());
             }
-            rules_used.sort();
-            rules_used.dedup();
+        } else if !goals.is_empty() {
+            // The log's rules: proofs searched, no explanations built (a
+            // search past the limits names none).
+            let prepared = &self.inner.prepared;
+            let found = match &mut answered {
+                Some(a) => prepared.rules_used_answered(a, &goals, &limits),
+                None => prepared.rules_used_with(&facts, &goals, &limits),
+            }
+            .unwrap_or_default();
+            for rule in found.iter().flatten() {
+                rules_used.push(rule_name(rule));
+            }
         }
+        rules_used.sort();
+        rules_used.dedup();
         Ok(Decision {
             decision: decision.to_string(),
             holds: !results.is_empty(),
@@ -535,8 +554,16 @@ impl Engine {
             return Ok((rows, ones));
         } else if semiring == self.inner.semiring {
             // The base was tagged under this semiring once: a request
-            // re-tags only what depends on its input.
-            self.inner.prepared.evaluate_tagged_with(facts, limits)?
+            // re-tags only what depends on its input and the decision reads.
+            return Ok(self
+                .inner
+                .prepared
+                .relation_tagged_with(decision, facts, limits)?
+                .ok_or_else(unknown)?
+                .rows
+                .into_iter()
+                .map(|r| (r.tuple, r.probability))
+                .unzip());
         } else {
             self.with_input(facts)?.evaluate_tagged(semiring, limits)?.0
         };
@@ -564,9 +591,33 @@ impl Engine {
     /// Why a fact holds with the input's facts, or why not.
     pub fn explain(&self, fact: &str, input: &Input) -> Result<Vec<Explanation>, Error> {
         let facts = self.facts(input)?;
-        self.with_input(&facts)?
-            .explain(fact, &ExplainOptions::default(), &self.limits(None))
+        let limits = self.limits(None);
+        let options = ExplainOptions::default();
+        let goal = self.inner.program.goal_atom(fact)?;
+        // Under `bool`, from the request's own evaluation of what the
+        // goal's relation reads.
+        if self.inner.semiring == SemiringKind::Bool
+            && let Some(goal) = goal
+        {
+            let prepared = &self.inner.prepared;
+            if let Some(mut answered) = prepared.answer_with(&goal.relation, &facts, &limits)? {
+                return Ok(prepared.explain_goal_answered(
+                    &mut answered,
+                    &goal,
+                    &options,
+                    &limits,
+                )?);
+            }
+        }
+        self.with_input(&facts)?.explain(fact, &options, &limits)
     }
+}
+
+/// A rule as the decision log names it: its `@name`, or where it is.
+fn rule_name(rule: &crate::explanation::RuleRef) -> String {
+    rule.name
+        .clone()
+        .unwrap_or_else(|| rule.location.to_string())
 }
 
 /// The rules a proof uses (an explicit stack: proofs can be deep).
@@ -574,7 +625,7 @@ fn collect_rules(e: &Explanation, out: &mut Vec<String>) {
     let mut stack = vec![e];
     while let Some(node) = stack.pop() {
         if let Some(r) = &node.rule {
-            out.push(r.name.clone().unwrap_or_else(|| r.location.to_string()));
+            out.push(rule_name(r));
         }
         stack.extend(&node.premises);
     }

@@ -57,8 +57,8 @@ pub use explain::{
 pub use foreign::{ForeignPredicate, ModelExplanation, ModelOutput, Signature};
 pub use gradient::{EmUnits, ExpectedCounts, Gradient, ModelAnswer};
 pub use limits::{Cancel, Clock, Limits};
-pub use prepared::Prepared;
-pub use program::{Compiled, FactRelation, Program, Query, TestCase, ValueTable};
+pub use prepared::{Answered, Prepared};
+pub use program::{Compiled, FactRelation, GoalAtom, Program, Query, TestCase, ValueTable};
 pub use provenance::{TaggedEvaluation, TaggedRelation, TaggedRow};
 pub use result::{
     Answers, Evaluation, Failure, Relation, SortedRows, Strategy, TestOutcome, TestResult,

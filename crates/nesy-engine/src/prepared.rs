@@ -24,11 +24,11 @@
 
 use crate::Error;
 use crate::eval;
-use crate::explain::{ExplainOptions, Explanation};
+use crate::explain::{ExplainOptions, Explanation, RuleRef};
 use crate::ir::{RelationInfo, Rule};
 use crate::limits::{Clock, Limits};
-use crate::program::Program;
-use crate::provenance::{TaggedBase, TaggedEvaluation};
+use crate::program::{GoalAtom, Program};
+use crate::provenance::{TaggedBase, TaggedEvaluation, TaggedRelation, TaggedRow};
 use crate::result::Evaluation;
 use crate::semiring::SemiringKind;
 use crate::split;
@@ -56,6 +56,25 @@ type PlanKey = (Vec<usize>, Option<usize>);
 
 /// A request's evaluation, its plan, and its input rows per relation.
 type Request = (eval::Outcome, Arc<RequestPlan>, Vec<Vec<u32>>);
+
+/// A relation's rows under a request ([`Prepared::answer_with`]), with
+/// the request's evaluation kept for explaining them.
+pub struct Answered {
+    /// The relation's rows, sorted.
+    pub rows: Vec<Vec<Value>>,
+    evaluation: Evaluation,
+    given: Vec<Vec<u32>>,
+    /// One deadline for the request and its explanations.
+    clock: Clock,
+}
+
+impl std::fmt::Debug for Answered {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Answered")
+            .field("rows", &self.rows.len())
+            .finish_non_exhaustive()
+    }
+}
 
 /// Kinds of request (sets of input relations) whose plans are kept; a
 /// request of another kind is planned for itself.
@@ -262,6 +281,47 @@ impl Prepared {
         tagged.request(&self.program, &dirty, &extra, interner, limits)
     }
 
+    /// Relation `name`'s tuples and probabilities with `input` facts
+    /// added, under the semiring of [`Prepared::with_semiring`] (1 each
+    /// without one): [`Prepared::evaluate_tagged_with`] for one relation,
+    /// deriving and tagging again only what it reads. `None` for a
+    /// relation the program does not have.
+    pub fn relation_tagged_with(
+        &self,
+        name: &str,
+        input: &[(String, Vec<Value>)],
+        limits: &Limits,
+    ) -> Result<Option<TaggedRelation>, Error> {
+        let Some(rel) = self.program.names.lookup(name) else {
+            return Ok(None);
+        };
+        let Some(tagged) = &self.tagged else {
+            let arity = self.relations.get(rel).map_or(0, |r| r.arity);
+            return Ok(self
+                .relation_with(name, input, limits)?
+                .map(|rows| TaggedRelation {
+                    name: name.to_string(),
+                    arity,
+                    rows: rows
+                        .into_iter()
+                        .map(|tuple| TaggedRow {
+                            tuple,
+                            probability: 1.0,
+                        })
+                        .collect(),
+                }));
+        };
+        let mut interner = Interner::layered(Arc::clone(&tagged.interner));
+        let (extra, inputs) = self.input_rows(input, &mut interner)?;
+        let n = self.program.relations.len();
+        let mut dirty = dirty_relations(n, &self.program.rules, &inputs);
+        for (d, r) in dirty.iter_mut().zip(reads(n, &self.program.rules, rel)) {
+            *d &= r;
+        }
+        let evaluation = tagged.request(&self.program, &dirty, &extra, interner, limits)?;
+        Ok(evaluation.relation(name))
+    }
+
     /// The input facts as rows per relation, and the relations they go to.
     fn input_rows(
         &self,
@@ -358,15 +418,140 @@ impl Prepared {
             return Ok(None);
         };
         let (outcome, plan, _) = self.run_request(input, limits, Some(rel))?;
-        let (Some(info), Some(store)) = (self.relations.get(rel), outcome.stores.get(rel)) else {
+        Ok(self.target_rows(name, rel, &outcome, &plan))
+    }
+
+    /// [`Prepared::relation_with`], the request's evaluation kept to
+    /// explain the rows ([`Prepared::explain_answered`],
+    /// [`Prepared::rules_used_answered`]): a decision explained costs one
+    /// evaluation of what its relation reads, not a second of the whole
+    /// program.
+    pub fn answer_with(
+        &self,
+        name: &str,
+        input: &[(String, Vec<Value>)],
+        limits: &Limits,
+    ) -> Result<Option<Answered>, Error> {
+        let Some(rel) = self.program.names.lookup(name) else {
             return Ok(None);
         };
-        if !plan.dirty.get(rel).copied().unwrap_or(false) {
-            return Ok(self.base.sorted_rows(name).map(|rows| rows.to_vecs()));
+        let clock = Clock::start(limits);
+        let (mut outcome, plan, given) = self.run_request(input, limits, Some(rel))?;
+        let Some(rows) = self.target_rows(name, rel, &outcome, &plan) else {
+            return Ok(None);
+        };
+        // What the relation reads and the request left alone, as in the
+        // base: proofs go down to it.
+        let read = reads(self.relations.len(), &self.rules, rel);
+        for (r, store) in outcome.stores.iter_mut().enumerate() {
+            let kept = plan.stores.get(r).is_some_and(Option::is_some)
+                || plan.dirty.get(r).copied().unwrap_or(false);
+            if read.get(r).copied().unwrap_or(false)
+                && !kept
+                && let Some(base) = self.base.stores.get(r)
+            {
+                *store = base.clone();
+            }
         }
-        Ok(Some(
-            crate::result::sorted_rows(info, store, &outcome.interner).to_vecs(),
-        ))
+        Ok(Some(Answered {
+            rows,
+            evaluation: self.assemble(outcome),
+            given,
+            clock,
+        }))
+    }
+
+    /// Relation `rel`'s rows after a request asking for it.
+    fn target_rows(
+        &self,
+        name: &str,
+        rel: usize,
+        outcome: &eval::Outcome,
+        plan: &RequestPlan,
+    ) -> Option<Vec<Vec<Value>>> {
+        let (info, store) = (self.relations.get(rel)?, outcome.stores.get(rel)?);
+        if !plan.dirty.get(rel).copied().unwrap_or(false) {
+            return self.base.sorted_rows(name).map(|rows| rows.to_vecs());
+        }
+        Some(crate::result::sorted_rows(info, store, &outcome.interner).to_vecs())
+    }
+
+    /// [`Prepared::explain_atoms_with`] over an answer's own evaluation;
+    /// the goals must be of the answer's relation (or of relations it
+    /// reads).
+    pub fn explain_answered(
+        &self,
+        answered: &mut Answered,
+        goals: &[(String, Vec<Option<Value>>)],
+        options: &ExplainOptions,
+        limits: &Limits,
+    ) -> Result<Vec<Vec<Explanation>>, Error> {
+        let queries = self.queries(&mut answered.evaluation, goals)?;
+        self.program.explain_goals_given(
+            &mut answered.evaluation,
+            &queries,
+            options,
+            limits,
+            &answered.clock,
+            &answered.given,
+        )
+    }
+
+    /// Explains a goal written as text (its variables keep their names),
+    /// over an answer's own evaluation.
+    pub fn explain_goal_answered(
+        &self,
+        answered: &mut Answered,
+        goal: &GoalAtom,
+        options: &ExplainOptions,
+        limits: &Limits,
+    ) -> Result<Vec<Explanation>, Error> {
+        let query = self.program.atom_query_in(
+            &goal.relation,
+            &goal.args,
+            Some(&goal.names),
+            &mut answered.evaluation.interner,
+        )?;
+        self.program.explain_given(
+            &mut answered.evaluation,
+            &query,
+            options,
+            limits,
+            &answered.clock,
+            &answered.given,
+        )
+    }
+
+    /// [`Prepared::rules_used_with`] over an answer's own evaluation.
+    pub fn rules_used_answered(
+        &self,
+        answered: &mut Answered,
+        goals: &[(String, Vec<Option<Value>>)],
+        limits: &Limits,
+    ) -> Result<Vec<Vec<RuleRef>>, Error> {
+        let queries = self.queries(&mut answered.evaluation, goals)?;
+        self.program.rules_used_given(
+            &mut answered.evaluation,
+            &queries,
+            limits,
+            &answered.clock,
+            &answered.given,
+        )
+    }
+
+    /// Goals as queries over an evaluation of this program.
+    fn queries(
+        &self,
+        evaluation: &mut Evaluation,
+        goals: &[(String, Vec<Option<Value>>)],
+    ) -> Result<Vec<crate::Query>, Error> {
+        goals
+            .iter()
+            .map(|(relation, args)| {
+                self.program
+                    .atom_query_in(relation, args, None, &mut evaluation.interner)
+            })
+            .collect()
     }
 
     /// Why each goal holds, or why not, with `input` facts added: the
@@ -397,19 +582,38 @@ impl Prepared {
         options: &ExplainOptions,
         limits: &Limits,
     ) -> Result<Vec<Vec<Explanation>>, Error> {
+        let mut whole = self.whole_with(input, limits)?;
+        self.explain_answered(&mut whole, goals, options, limits)
+    }
+
+    /// For each goal, the rules of its first proof in the evaluation with
+    /// `input` (none for a goal that does not hold), as
+    /// [`Prepared::explain_atoms_with`] would show them, without building
+    /// the explanations: what a decision log records.
+    pub fn rules_used_with(
+        &self,
+        input: &[(String, Vec<Value>)],
+        goals: &[(String, Vec<Option<Value>>)],
+        limits: &Limits,
+    ) -> Result<Vec<Vec<RuleRef>>, Error> {
+        let mut whole = self.whole_with(input, limits)?;
+        self.rules_used_answered(&mut whole, goals, limits)
+    }
+
+    /// The request's evaluation of every relation, kept to explain any.
+    fn whole_with(
+        &self,
+        input: &[(String, Vec<Value>)],
+        limits: &Limits,
+    ) -> Result<Answered, Error> {
         let clock = Clock::start(limits);
         let (outcome, _, given) = self.run_request(input, limits, None)?;
-        let mut evaluation = self.assemble(outcome);
-        goals
-            .iter()
-            .map(|(relation, args)| {
-                let query = self
-                    .program
-                    .atom_query_in(relation, args, &mut evaluation.interner)?;
-                self.program
-                    .explain_given(&mut evaluation, &query, options, limits, &clock, &given)
-            })
-            .collect()
+        Ok(Answered {
+            rows: Vec::new(),
+            evaluation: self.assemble(outcome),
+            given,
+            clock,
+        })
     }
 
     /// A request's whole outcome as an evaluation of the program.

@@ -468,6 +468,9 @@ impl Program {
             let mut store = Store::new(arity);
             store.to_add = table.rows.clone();
             store.advance();
+            // Settled into a shared run: a request on top of this
+            // evaluation then copies no rows of it.
+            store.advance();
             stores.push(store);
             let mut relation = RelationTags::default();
             for (row, tag) in table.rows.chunks_exact(table.width).zip(&table.tags) {

@@ -190,16 +190,100 @@ pub(crate) fn answer(
     limits: &Limits,
     clock: &Clock,
 ) -> Result<Vec<Vec<Value>>, Error> {
+    let ops = plan_answer(stores, rule, &[])?;
+    let query = Answer {
+        ops: &ops,
+        vars: rule.num_vars(),
+        presets: &[],
+        terminal: &rule.head_args,
+        location: &rule.location,
+    };
+    let mut out = run_answer(stores, interner, &query, limits, clock, |scratch, row| {
+        Some(row.iter().map(|&id| scratch.value(id).clone()).collect())
+    })?;
+    out.sort();
+    out.dedup();
+    Ok(out)
+}
+
+/// The plan of `rule`'s body over finished relations, the variables in
+/// `bound` given from outside (set by [`Answer::presets`] when it runs).
+pub(crate) fn plan_answer(
+    stores: &mut [Store],
+    rule: &Rule,
+    bound: &[usize],
+) -> Result<Vec<Op>, Error> {
     let versions = vec![Version::Full; rule.body.len()];
-    let mut bound = vec![false; rule.num_vars()];
-    let ops = plan(
+    let mut is_bound = vec![false; rule.num_vars()];
+    for &v in bound {
+        if let Some(b) = is_bound.get_mut(v) {
+            *b = true;
+        }
+    }
+    plan(
         &rule.body,
         &versions,
         None,
-        &mut bound,
+        &mut is_bound,
         stores,
         &rule.location,
-    )?;
+    )
+}
+
+/// A planned body to run over finished relations.
+pub(crate) struct Answer<'a> {
+    pub(crate) ops: &'a [Op],
+    /// The rule's variables.
+    pub(crate) vars: usize,
+    /// Variables bound before the plan runs, with their values.
+    pub(crate) presets: &'a [(usize, u32)],
+    /// What each answer row is.
+    pub(crate) terminal: &'a [Expr],
+    pub(crate) location: &'a Location,
+}
+
+/// The distinct answers of a planned body as interned ids, in the order
+/// of their values (as [`answer`] sorts them); rows holding a value the
+/// evaluation never stored (one only computed by arithmetic) are left out.
+pub(crate) fn answer_ids(
+    stores: &[Store],
+    interner: &Interner,
+    query: &Answer<'_>,
+    limits: &Limits,
+    clock: &Clock,
+) -> Result<Vec<Vec<u32>>, Error> {
+    let mut out = run_answer(stores, interner, query, limits, clock, |_, row| {
+        row.iter()
+            .all(|&id| id < crate::value::PENDING)
+            .then(|| row.to_vec())
+    })?;
+    out.sort_by(|a, b| {
+        a.iter()
+            .zip(b)
+            .map(|(&x, &y)| {
+                if x == y {
+                    std::cmp::Ordering::Equal
+                } else {
+                    interner.value(x).cmp(interner.value(y))
+                }
+            })
+            .find(|o| o.is_ne())
+            .unwrap_or(std::cmp::Ordering::Equal)
+    });
+    out.dedup();
+    Ok(out)
+}
+
+/// Runs a planned body and maps each answer row (ids, scratch ids for
+/// computed values) through `row`.
+fn run_answer<T>(
+    stores: &[Store],
+    interner: &Interner,
+    query: &Answer<'_>,
+    limits: &Limits,
+    clock: &Clock,
+    row: impl Fn(&crate::value::Scratch<'_>, &[u32]) -> Option<T>,
+) -> Result<Vec<T>, Error> {
     let stop = AtomicBool::new(false);
     let ctx = Ctx {
         clock: clock.clone(),
@@ -208,32 +292,29 @@ pub(crate) fn answer(
         relations: &[],
         profiled: false,
     };
-    let width = rule.head_args.len();
+    let width = query.terminal.len();
     let mut worker = Worker::new(
         &Plain,
         stores,
         &ctx,
         interner,
-        rule.num_vars(),
-        &rule.location,
+        query.vars,
+        query.location,
         width,
         None,
         0,
     );
-    worker.run(&ops, &rule.head_args, None, &())?;
+    for &(v, id) in query.presets {
+        if let Some(slot) = worker.frame.get_mut(v) {
+            *slot = id;
+        }
+    }
+    worker.run(query.ops, query.terminal, None, &())?;
     let rows = worker.outs.pop().map(|(rows, _)| rows).unwrap_or_default();
-    let mut out: Vec<Vec<Value>> = rows
+    Ok(rows
         .chunks_exact(width.max(1))
-        .map(|row| {
-            row.iter()
-                .take(width)
-                .map(|&id| worker.scratch.value(id).clone())
-                .collect()
-        })
-        .collect();
-    out.sort();
-    out.dedup();
-    Ok(out)
+        .filter_map(|r| row(&worker.scratch, r.get(..width).unwrap_or_default()))
+        .collect())
 }
 
 pub(super) struct Ctx<'a> {

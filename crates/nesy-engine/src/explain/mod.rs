@@ -337,57 +337,97 @@ impl Program {
         clock: &Clock,
         given: &[Vec<u32>],
     ) -> Result<Vec<Explanation>, Error> {
-        let (rel, args) = goal_atom(goal)?;
+        self.explain_goals_given(
+            evaluation,
+            std::slice::from_ref(goal),
+            options,
+            limits,
+            clock,
+            given,
+        )
+        .map(|mut all| all.pop().unwrap_or_default())
+    }
+
+    /// [`Program::explain_given`] for several goals, each rule planned
+    /// once for all. Each goal is searched afresh, with the whole budget
+    /// (so that it is explained as it would be alone).
+    pub(crate) fn explain_goals_given(
+        &self,
+        evaluation: &mut Evaluation,
+        goals: &[crate::Query],
+        options: &ExplainOptions,
+        limits: &Limits,
+        clock: &Clock,
+        given: &[Vec<u32>],
+    ) -> Result<Vec<Vec<Explanation>>, Error> {
         let options = ExplainOptions {
             why_not_depth: options.why_not_depth.min(MAX_WHY_NOT_DEPTH),
             max_depth: options.max_depth.clamp(1, MAX_PROOF_DEPTH),
             ..*options
         };
         let mut explainer = Explainer::new(self, evaluation, options, limits, clock, None);
-        for (r, rows) in given.iter().enumerate() {
-            let width = self.relations.get(r).map_or(0, |i| i.arity);
-            let width = if width == usize::MAX { 0 } else { width };
-            for row in rows.chunks(width.max(1)) {
-                explainer.add_base(r, if width == 0 { &[] } else { row });
-            }
-        }
-        let ground: Option<Vec<u32>> = args
+        explainer.add_given(given);
+        goals
             .iter()
-            .map(|a| match a {
-                Arg::Const(c) => Some(*c),
-                _ => None,
+            .map(|goal| {
+                explainer.next_goal();
+                explainer.explain_goal(goal)
             })
-            .collect();
-        if let Some(row) = ground {
-            return Ok(vec![explainer.explain_fact(*rel, &row)?]);
-        }
-        let answers = explainer.answer(&goal.rule)?;
-        if answers.is_empty() {
-            let pattern = explainer.pattern(*rel, args, &goal.rule.var_names);
-            let mut node = Explanation::leaf(pattern, NodeKind::Missing);
-            node.holds = false;
-            node.tag = Tag::Bool(false);
-            node.attempts = explainer.attempts_for_pattern(*rel, args, options.why_not_depth)?;
-            return Ok(vec![node]);
-        }
-        let mut out = Vec::new();
-        for row in answers.iter().take(options.max_proofs) {
-            let mut values = row.iter();
-            let ids: Option<Vec<u32>> = args
-                .iter()
-                .map(|a| match a {
-                    Arg::Const(c) => Some(*c),
-                    _ => values
-                        .next()
-                        .and_then(|v| explainer.evaluation.interner.get(v)),
-                })
-                .collect();
-            if let Some(ids) = ids {
-                out.push(explainer.explain_fact(*rel, &ids)?);
+            .collect()
+    }
+
+    /// The rules of the first proof of each goal that holds (none for one
+    /// that does not), found as [`Program::explain_goals_given`] finds
+    /// proofs but without building explanations: what a decision log
+    /// records. Each rule once, in the order the proof reaches them.
+    pub(crate) fn rules_used_given(
+        &self,
+        evaluation: &mut Evaluation,
+        goals: &[crate::Query],
+        limits: &Limits,
+        clock: &Clock,
+        given: &[Vec<u32>],
+    ) -> Result<Vec<Vec<RuleRef>>, Error> {
+        let options = ExplainOptions::default();
+        let mut explainer = Explainer::new(self, evaluation, options, limits, clock, None);
+        explainer.lean = true;
+        explainer.add_given(given);
+        let mut out = Vec::with_capacity(goals.len());
+        for goal in goals {
+            explainer.next_goal();
+            let (rel, args) = goal_atom(goal)?;
+            let rows: Vec<Vec<u32>> = match ground_row(args) {
+                Some(row) => vec![row],
+                None => explainer
+                    .answer(&goal.rule)?
+                    .iter()
+                    .take(options.max_proofs)
+                    .filter_map(|values| explainer.goal_row(args, values))
+                    .collect(),
+            };
+            let mut rules = Vec::new();
+            for row in rows {
+                if !explainer.holds(*rel, &row) {
+                    continue;
+                }
+                if let Some(&root) = explainer.prove_all(*rel, &row, 1)?.first() {
+                    explainer.rules_of(root, &mut rules);
+                }
             }
+            out.push(rules);
         }
         Ok(out)
     }
+}
+
+/// The row a goal names when all its arguments are constants.
+fn ground_row(args: &[Arg]) -> Option<Vec<u32>> {
+    args.iter()
+        .map(|a| match a {
+            Arg::Const(c) => Some(*c),
+            _ => None,
+        })
+        .collect()
 }
 
 /// The one atom an explained goal is.
@@ -419,6 +459,11 @@ struct Explainer<'a> {
     steps: u32,
     /// Explaining one kept proof: only its events may be used.
     filter: Option<kept::ProofFilter<'a>>,
+    /// Each rule planned once for proving facts of its head.
+    plans: FxHashMap<usize, Option<std::rc::Rc<proof::Planned>>>,
+    /// Only which rules prove a fact: nodes without texts, negations
+    /// without why-not, model calls and aggregates not asked again.
+    lean: bool,
 }
 
 impl<'a> Explainer<'a> {
@@ -444,7 +489,66 @@ impl<'a> Explainer<'a> {
             clock: clock.clone(),
             steps: 0,
             filter,
+            plans: FxHashMap::default(),
+            lean: false,
         }
+    }
+
+    /// Starts the search for another goal: the budget whole again, no
+    /// proof of an earlier goal reused (a proof found under another goal's
+    /// path may differ from the one this goal finds alone).
+    fn next_goal(&mut self) {
+        self.budget = self.options.budget;
+        self.proofs.clear();
+        self.proven.clear();
+    }
+
+    /// Counts a request's input (rows per relation) among the base facts.
+    fn add_given(&mut self, given: &[Vec<u32>]) {
+        let program = self.program;
+        for (r, rows) in given.iter().enumerate() {
+            let width = program.relations.get(r).map_or(0, |i| i.arity);
+            let width = if width == usize::MAX { 0 } else { width };
+            for row in rows.chunks(width.max(1)) {
+                self.add_base(r, if width == 0 { &[] } else { row });
+            }
+        }
+    }
+
+    /// The fact of a goal's relation that an answer of the goal names.
+    fn goal_row(&self, args: &[Arg], answer: &[Value]) -> Option<Vec<u32>> {
+        let mut values = answer.iter();
+        args.iter()
+            .map(|a| match a {
+                Arg::Const(c) => Some(*c),
+                _ => values.next().and_then(|v| self.evaluation.interner.get(v)),
+            })
+            .collect()
+    }
+
+    /// Explains one goal: a ground fact, or each answer of a pattern (or
+    /// why there is none).
+    fn explain_goal(&mut self, goal: &crate::Query) -> Result<Vec<Explanation>, Error> {
+        let (rel, args) = goal_atom(goal)?;
+        if let Some(row) = ground_row(args) {
+            return Ok(vec![self.explain_fact(*rel, &row)?]);
+        }
+        let answers = self.answer(&goal.rule)?;
+        if answers.is_empty() {
+            let pattern = self.pattern(*rel, args, &goal.rule.var_names);
+            let mut node = Explanation::leaf(pattern, NodeKind::Missing);
+            node.holds = false;
+            node.tag = Tag::Bool(false);
+            node.attempts = self.attempts_for_pattern(*rel, args, self.options.why_not_depth)?;
+            return Ok(vec![node]);
+        }
+        let mut out = Vec::new();
+        for answer in answers.iter().take(self.options.max_proofs) {
+            if let Some(row) = self.goal_row(args, answer) {
+                out.push(self.explain_fact(*rel, &row)?);
+            }
+        }
+        Ok(out)
     }
 
     fn interner(&self) -> &Interner {

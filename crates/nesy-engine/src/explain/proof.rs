@@ -3,10 +3,11 @@
 
 use super::{
     AggregateGroup, Explainer, Explanation, Instance, NodeKind, RuleRef, Tag, instantiate,
+    instantiate_partial,
 };
 use crate::Error;
 use crate::eval;
-use crate::ir::{Arg, Lit, RelId, ground_args};
+use crate::ir::{Arg, Expr, Lit, RelId, ground_args};
 use crate::value::Value;
 use rustc_hash::FxHashSet;
 use std::collections::BTreeMap;
@@ -36,7 +37,7 @@ pub(super) struct FactSearch {
     pub(super) rules: Vec<usize>,
     pub(super) next_rule: usize,
     pub(super) instance: Option<(usize, Rc<Instance>)>,
-    pub(super) candidates: std::vec::IntoIter<Vec<Value>>,
+    pub(super) candidates: std::vec::IntoIter<Vec<u32>>,
 }
 
 /// One binding of a rule being checked premise by premise.
@@ -92,11 +93,16 @@ impl Explainer<'_> {
                 .as_ref()
                 .is_none_or(|f| f.allows_fact(rel, &row))
         {
-            let mut node = self.fact_node(rel, &row, NodeKind::Fact);
-            node.source = self.program.fact_origin(rel, &row).map(|l| l.to_string());
-            if let Some(p) = self.filter.as_ref().and_then(|f| f.probability(rel, &row)) {
-                node.tag = Tag::Probability(p);
-            }
+            let node = if self.lean {
+                Explanation::leaf(String::new(), NodeKind::Fact)
+            } else {
+                let mut node = self.fact_node(rel, &row, NodeKind::Fact);
+                node.source = self.program.fact_origin(rel, &row).map(|l| l.to_string());
+                if let Some(p) = self.filter.as_ref().and_then(|f| f.probability(rel, &row)) {
+                    node.tag = Tag::Probability(p);
+                }
+                node
+            };
             proofs.push(self.step(node, Vec::new()));
         }
         path.order.push((rel, row.clone()));
@@ -157,15 +163,8 @@ impl Explainer<'_> {
                         f.proofs.push(id);
                     }
                     if f.proofs.len() < f.limit && self.budget > 0 {
-                        if let Some(candidate) = f.candidates.next() {
+                        if let Some(ids) = f.candidates.next() {
                             self.budget -= 1;
-                            let Some(ids) = candidate
-                                .iter()
-                                .map(|v| self.evaluation.interner.get(v))
-                                .collect::<Option<Vec<u32>>>()
-                            else {
-                                continue;
-                            };
                             let Some((rule, instance)) = &f.instance else {
                                 continue;
                             };
@@ -181,33 +180,10 @@ impl Explainer<'_> {
                         }
                         if let Some(&rule) = f.rules.get(f.next_rule) {
                             f.next_rule += 1;
-                            let program = self.program;
-                            let Some(instance) =
-                                program.rules.get(rule).and_then(|r| instantiate(r, &f.row))
-                            else {
-                                continue;
-                            };
-                            // Under a kept proof, negations hold by its
-                            // `not ...` events: the support, where the
-                            // negated atom may hold, does not decide them.
-                            let positive;
-                            let query = if self.filter.is_some() {
-                                let mut rule = instance.rule.clone();
-                                rule.body.retain(|lit| !matches!(lit, Lit::Neg { .. }));
-                                positive = rule;
-                                &positive
-                            } else {
-                                &instance.rule
-                            };
-                            let candidates = eval::answer(
-                                &mut self.evaluation.stores,
-                                &self.evaluation.interner,
-                                query,
-                                self.limits,
-                                &self.clock,
-                            )?;
-                            f.candidates = candidates.into_iter();
-                            f.instance = Some((rule, Rc::new(instance)));
+                            if let Some((instance, candidates)) = self.bindings(rule, &f.row)? {
+                                f.candidates = candidates.into_iter();
+                                f.instance = Some((rule, instance));
+                            }
                             continue;
                         }
                     }
@@ -276,6 +252,12 @@ impl Explainer<'_> {
                             done = Some(Done::Derived(None));
                             continue;
                         }
+                        if self.lean {
+                            let leaf = Explanation::leaf(String::new(), NodeKind::Comparison);
+                            d.premises.push(Premise::Leaf(Box::new(leaf)));
+                            d.next += 1;
+                            continue;
+                        }
                         let mut leaf = self.premise_leaf(lit, &instance, &value_of)?;
                         if self.filter.is_some() && matches!(lit, Lit::Neg { .. }) {
                             leaf.source =
@@ -289,17 +271,163 @@ impl Explainer<'_> {
                     let premises = std::mem::take(&mut d.premises);
                     let (rule, ids) = (d.rule, std::mem::take(&mut d.ids));
                     stack.pop();
-                    let head_row = match stack.last() {
-                        Some(Frame::Fact(f)) => f.row.clone(),
-                        _ => Vec::new(),
+                    let node = if self.lean {
+                        let mut node = Explanation::leaf(String::new(), NodeKind::Rule);
+                        node.rule = self.rule_ref(rule);
+                        node
+                    } else {
+                        let head_row = match stack.last() {
+                            Some(Frame::Fact(f)) => f.row.clone(),
+                            _ => Vec::new(),
+                        };
+                        self.rule_node(rule, &instance, &ids, &head_row)
                     };
-                    let node = self.rule_node(rule, &instance, &ids, &head_row);
                     let id = self.step(node, premises);
                     done = Some(Done::Derived(Some(id)));
                 }
             }
         }
         Ok(Vec::new())
+    }
+
+    /// The bindings of rule `rule` that derive `row` of its head, as ids
+    /// of the instance's outer variables in the order of their values;
+    /// `None` when the head cannot match `row`.
+    fn bindings(&mut self, rule: usize, row: &[u32]) -> Result<Option<Bindings>, Error> {
+        let planned = match self.plans.get(&rule) {
+            Some(p) => p.clone(),
+            None => {
+                let p = self.plan_rule(rule)?;
+                self.plans.insert(rule, p.clone());
+                p
+            }
+        };
+        let Some(planned) = planned else {
+            return self.bindings_unplanned(rule, row);
+        };
+        let mut presets: Vec<(usize, u32)> = Vec::with_capacity(row.len());
+        for (slot, &c) in planned.head.iter().zip(row) {
+            match *slot {
+                HeadSlot::Var(v) => match presets.iter().find(|(w, _)| *w == v) {
+                    Some(&(_, prev)) if prev != c => return Ok(None),
+                    Some(_) => {}
+                    None => presets.push((v, c)),
+                },
+                HeadSlot::Const(k) if k != c => return Ok(None),
+                HeadSlot::Const(_) => {}
+            }
+        }
+        let rule = &planned.instance.rule;
+        let query = eval::Answer {
+            ops: &planned.ops,
+            vars: rule.num_vars(),
+            presets: &presets,
+            terminal: &rule.head_args,
+            location: &rule.location,
+        };
+        let rows = eval::answer_ids(
+            &self.evaluation.stores,
+            &self.evaluation.interner,
+            &query,
+            self.limits,
+            &self.clock,
+        )?;
+        Ok(Some((Rc::clone(&planned.instance), rows)))
+    }
+
+    /// A rule planned once for every fact of its head: its head's
+    /// variables bound from outside. `None` for a head with an expression
+    /// (such a rule is instantiated for each fact).
+    fn plan_rule(&mut self, rule: usize) -> Result<Option<Rc<Planned>>, Error> {
+        let program = self.program;
+        let Some(r) = program.rules.get(rule) else {
+            return Ok(None);
+        };
+        let mut head = Vec::with_capacity(r.head_args.len());
+        for arg in &r.head_args {
+            head.push(match arg {
+                Expr::Var(v) => HeadSlot::Var(*v),
+                Expr::Const(k) => HeadSlot::Const(*k),
+                _ => return Ok(None),
+            });
+        }
+        let Some(instance) = instantiate_partial(r, &[]) else {
+            return Ok(None);
+        };
+        let bound: Vec<usize> = head
+            .iter()
+            .filter_map(|s| match s {
+                HeadSlot::Var(v) => Some(*v),
+                HeadSlot::Const(_) => None,
+            })
+            .collect();
+        let ops = if self.filter.is_some() {
+            eval::plan_answer(
+                &mut self.evaluation.stores,
+                &positive(&instance.rule),
+                &bound,
+            )?
+        } else {
+            eval::plan_answer(&mut self.evaluation.stores, &instance.rule, &bound)?
+        };
+        Ok(Some(Rc::new(Planned {
+            instance: Rc::new(instance),
+            ops,
+            head,
+        })))
+    }
+
+    /// [`Self::bindings`] for a rule with an expression in its head: the
+    /// rule instantiated for `row` and planned for it alone.
+    fn bindings_unplanned(&mut self, rule: usize, row: &[u32]) -> Result<Option<Bindings>, Error> {
+        let program = self.program;
+        let Some(instance) = program.rules.get(rule).and_then(|r| instantiate(r, row)) else {
+            return Ok(None);
+        };
+        let rows = if self.filter.is_some() {
+            self.answer(&positive(&instance.rule))?
+        } else {
+            self.answer(&instance.rule)?
+        };
+        let interner = &self.evaluation.interner;
+        let ids = rows
+            .iter()
+            .filter_map(|r| r.iter().map(|v| interner.get(v)).collect())
+            .collect();
+        Ok(Some((Rc::new(instance), ids)))
+    }
+
+    /// Rule `index` by name and place.
+    fn rule_ref(&self, index: usize) -> Option<RuleRef> {
+        self.program.rules.get(index).map(|rule| RuleRef {
+            name: rule.name.clone(),
+            location: rule.location.clone(),
+            probability: self.program.rule_probability(index),
+        })
+    }
+
+    /// Adds to `out` the rules of the proof step `root` and the steps
+    /// below it, each rule once, in the order the proof reaches them.
+    pub(super) fn rules_of(&self, root: usize, out: &mut Vec<RuleRef>) {
+        let mut seen = FxHashSet::default();
+        let mut stack = vec![root];
+        while let Some(id) = stack.pop() {
+            let Some(step) = self.proofs.get(id) else {
+                continue;
+            };
+            if !seen.insert(id) {
+                continue;
+            }
+            if let Some(rule) = &step.node.rule
+                && !out.contains(rule)
+            {
+                out.push(rule.clone());
+            }
+            stack.extend(step.premises.iter().rev().filter_map(|p| match p {
+                Premise::Step(s) => Some(*s),
+                Premise::Leaf(_) => None,
+            }));
+        }
     }
 
     /// The node of a rule step: the head fact, the rule, its bindings.
@@ -327,11 +455,7 @@ impl Explainer<'_> {
             }
         }
         let mut node = self.fact_node(rule.head, head_row, NodeKind::Rule);
-        node.rule = Some(RuleRef {
-            name: rule.name.clone(),
-            location: rule.location.clone(),
-            probability: self.program.rule_probability(index),
-        });
+        node.rule = self.rule_ref(index);
         node.bindings = bindings;
         node
     }
@@ -468,4 +592,33 @@ impl Explainer<'_> {
             Lit::Call(call) => self.call_node(call, value_of),
         })
     }
+}
+
+/// A rule instance and its bindings that derive a fact, as ids of the
+/// instance's outer variables.
+type Bindings = (Rc<Instance>, Vec<Vec<u32>>);
+
+/// A rule planned for proving facts of its head (see
+/// [`Explainer::plan_rule`]).
+pub(super) struct Planned {
+    instance: Rc<Instance>,
+    ops: Vec<crate::plan::Op>,
+    head: Vec<HeadSlot>,
+}
+
+/// What a head argument does with the fact's value there.
+enum HeadSlot {
+    /// Binds (or, seen before, must equal) the variable.
+    Var(usize),
+    /// Must be this constant.
+    Const(u32),
+}
+
+/// Under a kept proof, negations hold by its `not ...` events: the
+/// support, where the negated atom may hold, does not decide them. The
+/// rule without them answers for such a proof.
+fn positive(rule: &crate::ir::Rule) -> crate::ir::Rule {
+    let mut rule = rule.clone();
+    rule.body.retain(|lit| !matches!(lit, Lit::Neg { .. }));
+    rule
 }

@@ -136,6 +136,18 @@ pub struct Query {
     pub variables: Vec<String>,
 }
 
+/// A one-atom goal by relation and values ([`Program::goal_atom`]).
+#[derive(Clone, Debug, PartialEq)]
+pub struct GoalAtom {
+    /// The relation.
+    pub relation: String,
+    /// Each argument: a value, or `None` for a variable.
+    pub args: Vec<Option<Value>>,
+    /// Each variable's name as the goal writes it (`_` for a wildcard;
+    /// empty where the argument is a value).
+    pub names: Vec<String>,
+}
+
 /// An `@test` block of a source.
 #[derive(Clone, Debug)]
 pub struct TestCase {
@@ -1031,19 +1043,62 @@ impl Program {
     /// `not`, `x, y`).
     pub fn atom_query(&mut self, relation: &str, args: &[Option<Value>]) -> Result<Query, Error> {
         let mut interner = std::mem::take(Arc::make_mut(&mut self.interner));
-        let query = self.atom_query_in(relation, args, &mut interner);
+        let query = self.atom_query_in(relation, args, None, &mut interner);
         *Arc::make_mut(&mut self.interner) = interner;
         query
     }
 
+    /// A one-atom goal as a relation and its arguments (`None` for a
+    /// variable), the form [`Program::atom_query`] takes; `None` for a goal
+    /// that is not one atom, or names a variable twice (`p(X, X)`: the
+    /// arguments alone would lose that they are equal).
+    pub fn goal_atom(&self, goal: &Query) -> Option<GoalAtom> {
+        let [Lit::Atom { rel, args }] = goal.rule.body.as_slice() else {
+            return None;
+        };
+        let mut seen = Vec::new();
+        let mut values = Vec::with_capacity(args.len());
+        let mut names = Vec::with_capacity(args.len());
+        for arg in args {
+            let (value, name) = match arg {
+                Arg::Const(c) => (Some(self.interner.value(*c).clone()), String::new()),
+                Arg::Var(v) if seen.contains(v) => return None,
+                Arg::Var(v) => {
+                    seen.push(*v);
+                    (
+                        None,
+                        goal.rule.var_names.get(*v).cloned().unwrap_or_default(),
+                    )
+                }
+                Arg::Wild => (None, "_".to_string()),
+            };
+            values.push(value);
+            names.push(name);
+        }
+        Some(GoalAtom {
+            relation: self.relations.get(*rel)?.name.clone(),
+            args: values,
+            names,
+        })
+    }
+
     /// [`Program::atom_query`] with its values interned in `interner` (an
     /// evaluation's, which knows every value of the program).
+    /// `names`, when given, names each argument's variable (`X{i}`
+    /// otherwise).
     pub(crate) fn atom_query_in(
         &self,
         relation: &str,
         args: &[Option<Value>],
+        names: Option<&[String]>,
         interner: &mut crate::value::Interner,
     ) -> Result<Query, Error> {
+        let name_of = |i: usize| {
+            names
+                .and_then(|n| n.get(i))
+                .cloned()
+                .unwrap_or_else(|| format!("X{i}"))
+        };
         let rel = self
             .names
             .lookup(relation)
@@ -1064,14 +1119,14 @@ impl Program {
                 Some(v) => ir_args.push(Arg::Const(interner.intern(v.clone()))),
                 None => {
                     ir_args.push(Arg::Var(variables.len()));
-                    variables.push(format!("X{i}"));
+                    variables.push(name_of(i));
                 }
             }
         }
         let shown: Vec<String> = args
             .iter()
             .zip(0..)
-            .map(|(a, i)| a.as_ref().map_or(format!("X{i}"), Value::to_string))
+            .map(|(a, i)| a.as_ref().map_or_else(|| name_of(i), Value::to_string))
             .collect();
         Ok(Query {
             rule: Rule {

@@ -173,3 +173,36 @@ fn a_fact_both_inserted_and_deleted_is_deleted() {
         assert!(!holds(&engine, "can_read", &[sym("alice")]));
     }
 }
+
+/// An update whose consequences outgrow the engine's limits is stopped by
+/// them and refused whole: the base and its version stay as they were.
+/// (The incremental engine's live dataflow runs updates without limits:
+/// see issue 22.)
+#[test]
+fn an_update_past_the_limits_is_refused_and_changes_nothing() {
+    let rules = "
+        @decl seed(v: int).
+        n(X) :- seed(X).
+        n(Y) :- n(X), Y = X + 1, Y < 1000000.
+        ok(yes).
+    ";
+    let limits = nesy::Limits {
+        max_tuples: Some(10_000),
+        ..nesy::Limits::default()
+    };
+    let mut engine = Engine::builder()
+        .rules_text("grow.nesy", rules)
+        .limits(limits)
+        .build()
+        .unwrap();
+    let error = engine
+        .update(
+            &Input::new().fact("seed", vec![Value::Int(0)]),
+            &Input::new(),
+        )
+        .unwrap_err();
+    assert!(error.to_string().contains("tuple"), "{error}");
+    assert_eq!(engine.version(), 0);
+    assert!(!holds(&engine, "n", &[Value::Int(0)]));
+    assert!(holds(&engine, "ok", &[Value::symbol("yes")]));
+}

@@ -415,9 +415,7 @@ impl Engine {
         options: &DecideOptions,
     ) -> Result<Decision, Error> {
         let Some(&arity) = self.inner.info.relations.get(decision) else {
-            return Err(Error::Request(format!(
-                "unknown decision relation `{decision}`"
-            )));
+            return Err(unknown_decision(decision));
         };
         let facts = self.facts(input)?;
         let limits = self.limits(options.limits.as_ref());
@@ -426,21 +424,20 @@ impl Engine {
         // A decision to explain keeps its evaluation: the proofs are
         // searched in it.
         let mut answered = None;
-        let (rows, probabilities) = if semiring == SemiringKind::Bool
-            && (options.explain || options.rules_of > 0)
-        {
-            let mut a = self
-                .inner
-                .prepared
-                .answer_with(decision, &facts, &limits)?
-                .ok_or_else(|| Error::Request(format!("unknown decision relation `{decision}`")))?;
-            let rows = std::mem::take(&mut a.rows);
-            answered = Some(a);
-            let ones = vec![1.0; rows.len()];
-            (rows, ones)
-        } else {
-            self.tuples(decision, &facts, semiring, &limits)?
-        };
+        let (rows, probabilities) =
+            if semiring == SemiringKind::Bool && (options.explain || options.rules_of > 0) {
+                let mut a = self
+                    .inner
+                    .prepared
+                    .answer_with(decision, &facts, &limits)?
+                    .ok_or_else(|| unknown_decision(decision))?;
+                let rows = std::mem::take(&mut a.rows);
+                answered = Some(a);
+                let ones = vec![1.0; rows.len()];
+                (rows, ones)
+            } else {
+                self.tuples(decision, &facts, semiring, &limits)?
+            };
         let eval_us = start.elapsed().as_micros() as u64;
         let mut results: Vec<DecisionResult> = rows
             .into_iter()
@@ -543,7 +540,7 @@ impl Engine {
         semiring: SemiringKind,
         limits: &Limits,
     ) -> Result<(Vec<Vec<Value>>, Vec<f64>), Error> {
-        let unknown = || Error::Request(format!("unknown decision relation `{decision}`"));
+        let unknown = || unknown_decision(decision);
         let tagged = if semiring == SemiringKind::Bool {
             let rows = self
                 .inner
@@ -611,6 +608,11 @@ impl Engine {
         }
         self.with_input(&facts)?.explain(fact, &options, &limits)
     }
+}
+
+/// The error for a decision relation the program does not have.
+fn unknown_decision(decision: &str) -> Error {
+    Error::Request(format!("unknown decision relation `{decision}`"))
 }
 
 /// A rule as the decision log names it: its `@name`, or where it is.

@@ -96,6 +96,10 @@ struct RequestPlan {
     /// store for the rows the request adds to it; then the base's stores
     /// of the relations a first round reads as they were.
     stores: Vec<Option<Store>>,
+    /// The relations the asked one reads that the request neither
+    /// derives again nor starts a store for: an explanation's proofs go
+    /// down to them, so [`Prepared::answer_with`] takes the base's.
+    from_base: Vec<usize>,
 }
 
 impl Program {
@@ -275,9 +279,27 @@ impl Prepared {
                 self.evaluate_with(input, limits)?,
             ));
         };
+        self.tagged_request(tagged, input, None, limits)
+    }
+
+    /// A request under the tagged base: what depends on the input (and,
+    /// with a `target`, what it reads) derived and tagged again.
+    fn tagged_request(
+        &self,
+        tagged: &TaggedBase,
+        input: &[(String, Vec<Value>)],
+        target: Option<usize>,
+        limits: &Limits,
+    ) -> Result<TaggedEvaluation, Error> {
         let mut interner = Interner::layered(Arc::clone(&tagged.interner));
         let (extra, inputs) = self.input_rows(input, &mut interner)?;
-        let dirty = dirty_relations(self.program.relations.len(), &self.program.rules, &inputs);
+        let n = self.program.relations.len();
+        let mut dirty = dirty_relations(n, &self.program.rules, &inputs);
+        if let Some(target) = target {
+            for (d, r) in dirty.iter_mut().zip(reads(n, &self.program.rules, target)) {
+                *d &= r;
+            }
+        }
         tagged.request(&self.program, &dirty, &extra, interner, limits)
     }
 
@@ -311,15 +333,9 @@ impl Prepared {
                         .collect(),
                 }));
         };
-        let mut interner = Interner::layered(Arc::clone(&tagged.interner));
-        let (extra, inputs) = self.input_rows(input, &mut interner)?;
-        let n = self.program.relations.len();
-        let mut dirty = dirty_relations(n, &self.program.rules, &inputs);
-        for (d, r) in dirty.iter_mut().zip(reads(n, &self.program.rules, rel)) {
-            *d &= r;
-        }
-        let evaluation = tagged.request(&self.program, &dirty, &extra, interner, limits)?;
-        Ok(evaluation.relation(name))
+        Ok(self
+            .tagged_request(tagged, input, Some(rel), limits)?
+            .relation(name))
     }
 
     /// The input facts as rows per relation, and the relations they go to.
@@ -442,13 +458,8 @@ impl Prepared {
         };
         // What the relation reads and the request left alone, as in the
         // base: proofs go down to it.
-        let read = reads(self.relations.len(), &self.rules, rel);
-        for (r, store) in outcome.stores.iter_mut().enumerate() {
-            let kept = plan.stores.get(r).is_some_and(Option::is_some)
-                || plan.dirty.get(r).copied().unwrap_or(false);
-            if read.get(r).copied().unwrap_or(false)
-                && !kept
-                && let Some(base) = self.base.stores.get(r)
+        for &r in &plan.from_base {
+            if let (Some(store), Some(base)) = (outcome.stores.get_mut(r), self.base.stores.get(r))
             {
                 *store = base.clone();
             }
@@ -689,8 +700,8 @@ impl Prepared {
             return Ok(Arc::clone(plan));
         }
         let mut dirty = self.dirty(&key.0);
-        if let Some(target) = target {
-            let read = reads(self.relations.len(), &self.rules, target);
+        let target_reads = target.map(|t| reads(self.relations.len(), &self.rules, t));
+        if let Some(read) = &target_reads {
             for (d, r) in dirty.iter_mut().zip(read) {
                 *d &= r;
             }
@@ -722,11 +733,19 @@ impl Prepared {
                 };
                 kept.then_some(s)
             })
+            .collect::<Vec<Option<Store>>>();
+        let from_base = target_reads
+            .unwrap_or_default()
+            .iter()
+            .enumerate()
+            .filter(|&(r, &read)| read && !is_dirty(r) && stores.get(r).is_none_or(Option::is_none))
+            .map(|(r, _)| r)
             .collect();
         let plan = Arc::new(RequestPlan {
             dirty,
             strata,
             stores,
+            from_base,
         });
         let mut plans = self.plans.write().unwrap_or_else(|e| e.into_inner());
         if plans.len() < KEPT_PLANS {

@@ -758,6 +758,7 @@ async fn facts_are_updated_atomically_and_bad_updates_change_nothing() {
         let s = serve_rules(dir.path(), ACL, |c| {
             c.token = Some("t0k".to_string());
             c.incremental = incremental;
+            c.max_body_bytes = 4096;
         });
         let auth = [("authorization", "Bearer t0k")];
         let body = r#"{"insert": {"member": [["bob", "staff"]]}, "delete": {"member": [["alice", "staff"]]}}"#;
@@ -771,14 +772,18 @@ async fn facts_are_updated_atomically_and_bad_updates_change_nothing() {
             (json!(1), json!(1))
         );
         assert_eq!(update["incremental"], incremental);
-        let (_, decision, _, _) =
-            call_with(&s, "POST", "/v1/decide/can_read", Some("{}"), &auth).await;
-        assert_eq!(
-            decision["results"],
-            json!([{"args": ["bob"], "probability": 1.0}])
-        );
-        let (_, health, _) = call(&s, "GET", "/health", None).await;
-        assert_eq!(health["version"], 1);
+        // Bob, not Alice, at version 1.
+        let after_the_update = || async {
+            let (_, decision, _, _) =
+                call_with(&s, "POST", "/v1/decide/can_read", Some("{}"), &auth).await;
+            assert_eq!(
+                decision["results"],
+                json!([{"args": ["bob"], "probability": 1.0}])
+            );
+            let (_, health, _) = call(&s, "GET", "/health", None).await;
+            assert_eq!(health["version"], 1);
+        };
+        after_the_update().await;
         for bad in [
             r#"{"insert": {"nope": [["x"]]}}"#,
             r#"{"insert": {"banned": [["bob"]]}, "delete": {"member": [["bob"]]}}"#,
@@ -789,14 +794,14 @@ async fn facts_are_updated_atomically_and_bad_updates_change_nothing() {
             let (status, _, text, _) = call_with(&s, "POST", "/v1/facts", Some(bad), &auth).await;
             assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}: {text}");
         }
-        let (_, decision, _, _) =
-            call_with(&s, "POST", "/v1/decide/can_read", Some("{}"), &auth).await;
-        assert_eq!(
-            decision["results"],
-            json!([{"args": ["bob"], "probability": 1.0}])
+        // Larger than the body limit: refused before it is read whole.
+        let big = format!(
+            r#"{{"insert": {{"banned": [{}]}}}}"#,
+            vec![r#"["mallory"]"#; 1000].join(",")
         );
-        let (_, health, _) = call(&s, "GET", "/health", None).await;
-        assert_eq!(health["version"], 1);
+        let (status, _, text, _) = call_with(&s, "POST", "/v1/facts", Some(&big), &auth).await;
+        assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{text}");
+        after_the_update().await;
         no_work_left(&s).await;
     }
 }

@@ -178,9 +178,8 @@ pub(crate) fn evaluate_tagged<S: Semiring>(
     )
 }
 
-/// The rows of `rule`'s head over complete relations, as values, sorted
-/// and distinct. Used for queries and test expectations after evaluation.
-/// The distinct answers of one rule over finished relations; the clock is
+/// The rows of `rule`'s head over finished relations, as values, sorted
+/// and distinct: queries, test expectations, explanations. The clock is
 /// the caller's, so that a series of calls (an explanation's search) keeps
 /// one deadline.
 pub(crate) fn answer(
